@@ -1,0 +1,225 @@
+"""The ``listener`` command line: one click group, one verb per command."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import astuple, fields
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import click
+
+from listener import __version__
+from listener.config import Config, config_path, load_config
+from listener.errors import ListenerError
+from listener.output import output_options, render
+from listener.records import utcnow
+from listener.timeparse import parse_moment
+
+EXIT_ERROR = 1
+
+
+class App:
+    """What commands share: where the config and database are, opened on demand."""
+
+    def __init__(self, config: str | None, db: str | None) -> None:
+        self.config_file = config_path(config)
+        self.db_override = Path(db) if db else None
+        self._config: Config | None = None
+
+    def load_config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_file)
+        return self._config
+
+    def db_path(self) -> Path:
+        """``--db``/``$LISTENER_DB``, else the config's ``database.path``."""
+        return self.db_override or self.load_config().database
+
+    def open_store(self) -> Any:
+        """The writable store, with the config's watches synchronised into it."""
+        from storage import Store
+
+        store = Store.open(self.db_path(), create=self.db_override is None)
+        if self.config_file.exists() or self.db_override is None:
+            config = self.load_config()
+            store.sync_watches([(w.name, w.query) for w in config.watches])
+        return store
+
+
+class ListenerGroup(click.Group):
+    """Prints a ``ListenerError`` as one line on stderr and exits 1: never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ListenerError as exc:
+            click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+@click.group(cls=ListenerGroup)
+@click.version_option(__version__, prog_name="listener")
+@click.option(
+    "--config", "config", envvar="LISTENER_CONFIG", type=click.Path(dir_okay=False),
+    help="Config file [default: ./listener.toml, or $LISTENER_CONFIG].",
+)  # fmt: skip
+@click.option(
+    "--db", envvar="LISTENER_DB", type=click.Path(dir_okay=False),
+    help="Database file, instead of the config's database.path [$LISTENER_DB].",
+)  # fmt: skip
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, db: str | None) -> None:
+    """Social listening: collect mentions into SQLite, flag spikes, mail a digest.
+
+    \b
+    Start here:
+        listener init
+        listener status
+    """
+    ctx.obj = App(config, db)
+
+
+def _rows(items: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Dataclass records as columns and rows for ``render``."""
+    if not items:
+        return [], []
+    return [f.name for f in fields(items[0])], [astuple(item) for item in items]
+
+
+def _since(value: str | None, now: datetime) -> datetime | None:
+    return parse_moment(value, now) if value else None
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@click.pass_obj
+def init(app: App, force: bool) -> None:
+    """Write a commented starter config and create the database.
+
+    \b
+    Example:
+        listener init
+        listener --config ~/brand/listener.toml init
+    """
+    path = app.config_file
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; edit it, or pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(files("listener").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    with app.open_store() as store:
+        click.echo(f"Wrote {path}")
+        click.echo(f"Created {store.path} ({len(app.load_config().watches)} watches)")
+    click.echo("Next: edit the watches and networks in the config, then run 'listener status'.")
+
+
+@cli.command()
+@click.argument("query")
+@click.option(
+    "-p", "--param", "params", multiple=True, type=(str, str), help="Named parameter: -p name value."
+)
+@click.option("--timeout", default=30.0, show_default=True, help="Stop the query after this many seconds.")
+@output_options
+@click.pass_obj
+def sql(app: App, query: str, params: tuple[tuple[str, str], ...], timeout: float, fmt: str) -> None:
+    """Run a read-only SQL query against the database.
+
+    Writes, ATTACH, writing PRAGMAs and extension loading are refused.
+
+    \b
+    Example:
+        listener sql "SELECT network, count(*) FROM mentions GROUP BY network"
+        listener sql "SELECT text FROM mentions WHERE author_handle = :who" -p who acme --json
+    """
+    from storage.readonly import run_readonly
+
+    result = run_readonly(app.db_path(), query, dict(params), timeout=timeout)
+    render(result.columns, result.rows, fmt, width=None if fmt != "table" else 80)
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("--since", help="Only mentions created since: ISO date/time or an age like 24h, 7d.")
+@click.option("--until", help="Only mentions created before this.")
+@click.option("--network", help="Only this network.")
+@click.option("--lang", help="Only this language (ISO code, e.g. it).")
+@click.option("--watch", help="Only mentions that matched this watch.")
+@click.option("--limit", default=50, show_default=True, help="At most this many rows.")
+@output_options
+@click.pass_obj
+def search(
+    app: App, query: str | None, since: str | None, until: str | None, network: str | None,
+    lang: str | None, watch: str | None, limit: int, fmt: str,
+) -> None:  # fmt: skip
+    """Full-text search of stored mentions, newest first (accents ignored).
+
+    \b
+    Example:
+        listener search 'perché "caffè aurora" -promo' --since 7d --lang it
+        listener search 'author:aurora_official' --network x --json
+    """
+    from listener.query import parse
+    from storage import SearchFilters
+
+    now = utcnow()
+    filters = SearchFilters(_since(since, now), _since(until, now), network, lang, watch)
+    with app.open_store() as store:
+        hits = store.search(parse(query) if query else None, filters, limit)
+    render(*_rows(hits) if hits else (["id", "created_at", "network", "author_handle", "text"], []), fmt)
+
+
+@cli.command()
+@output_options
+@click.pass_obj
+def status(app: App, fmt: str) -> None:
+    """Per network and watch: last run, last success, mentions in 24 h, last error.
+
+    \b
+    Example:
+        listener status
+        listener status --json
+    """
+    with app.open_store() as store:
+        rows = store.status()
+        total = store.count_mentions()
+    columns = [
+        "network",
+        "watch",
+        "last_run",
+        "last_success",
+        "mentions_24h",
+        "last_error",
+        "rate_limited_until",
+    ]
+    render(columns, [astuple(r) for r in rows], fmt)
+    if fmt == "table":
+        click.echo(f"\n{total} mentions stored in {app.db_path()}", err=True)
+        if not rows:
+            click.echo(
+                "No collector has run yet: configure a network, then run 'listener collect'.", err=True
+            )
+
+
+@cli.command()
+@output_options
+@click.pass_obj
+def watches(app: App, fmt: str) -> None:
+    """The watches (named queries) with their mention counts.
+
+    \b
+    Example:
+        listener watches
+    """
+    with app.open_store() as store:
+        rows = store.watches()
+    render(["name", "query", "mentions", "last_24h"], [astuple(r) for r in rows], fmt, width=None)
+
+
+def main() -> None:
+    cli(prog_name="listener")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

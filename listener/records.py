@@ -1,0 +1,101 @@
+"""The records that cross package boundaries: defined once, imported everywhere.
+
+This module imports nothing of ours, so collectors and storage can both use it
+without depending on each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["Mention", "Page", "Reject", "SaveResult", "utc_iso", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def utc_iso(moment: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z``-free ``+00:00`` offset, seconds precision.
+
+    One fixed format so that string comparison in SQL orders correctly.
+    """
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: give a time zone")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One post, comment or article that a collector found, normalised.
+
+    ``native_id`` is the network's own id; together with ``network`` it is unique.
+    ``raw`` keeps the payload as received so normalising can be rerun later.
+    """
+
+    network: str
+    native_id: str
+    text: str
+    created_at: datetime
+    url: str | None = None
+    author_id: str | None = None
+    author_handle: str | None = None
+    author_name: str | None = None
+    language: str | None = None
+    in_reply_to_id: str | None = None
+    conversation_id: str | None = None
+    like_count: int | None = None
+    repost_count: int | None = None
+    reply_count: int | None = None
+    quote_count: int | None = None
+    view_count: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.network or not self.native_id:
+            raise ValueError("a mention needs a network and a native id")
+        if self.created_at.tzinfo is None:
+            raise ValueError(f"{self.network}/{self.native_id}: created_at has no time zone")
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A payload item that could not be normalised, kept raw with the reason."""
+
+    network: str
+    reason: str
+    raw: Any
+    native_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What one fetch produced: stored together with its cursor in one transaction.
+
+    ``cursor`` is the position to resume from after this page; ``None`` leaves the
+    stored cursor unchanged. ``matches`` maps a mention's native id to the names of
+    the watches it matched.
+    """
+
+    network: str
+    watch: str
+    mentions: Sequence[Mention] = ()
+    cursor: str | None = None
+    rejects: Sequence[Reject] = ()
+    matches: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        stray = next((m for m in self.mentions if m.network != self.network), None)
+        if stray is not None:
+            raise ValueError(f"a {self.network} page holds a {stray.network} mention ({stray.native_id})")
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    new: int = 0
+    edited: int = 0
+    duplicates: int = 0
+    rejected: int = 0

@@ -1,0 +1,77 @@
+"""Compile a query tree and search filters to a SQL WHERE clause.
+
+Text-only parts of the tree become one FTS5 MATCH each; fields and bare
+negations become plain column conditions, so every query the parser accepts
+can be searched, with the same meaning as the local matcher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from listener.query import And, Field, Node, Not, Or, is_fts, to_fts
+from listener.records import utc_iso
+
+__all__ = ["SearchFilters", "compile_search"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    since: datetime | None = None
+    until: datetime | None = None
+    network: str | None = None
+    lang: str | None = None
+    watch: str | None = None
+
+
+def _node(node: Node) -> tuple[str, list[Any]]:
+    if is_fts(node):
+        return "m.id IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)", [to_fts(node)]
+    match node:
+        case Field("lang", value):
+            return "(lower(m.language) = ? OR lower(m.language) LIKE ? || '-%')", [value, value]
+        case Field("author", value):
+            return "ltrim(lower(m.author_handle), '@') = lower(?)", [value]
+        case Field("network", value):
+            return "m.network = ?", [value]
+        case Field("site", value):
+            return "listener_site(m.url, ?)", [value]
+        case Not(child):
+            sql, params = _node(child)
+            return f"NOT ({sql})", params
+        case And(children) | Or(children):
+            parts = [_node(c) for c in children]
+            joiner = " AND " if isinstance(node, And) else " OR "
+            return "(" + joiner.join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+    raise TypeError(node)
+
+
+def compile_search(query: Node | None, filters: SearchFilters) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query is not None:
+        sql, node_params = _node(query)
+        clauses.append(sql)
+        params.extend(node_params)
+    if filters.since:
+        clauses.append("m.created_at >= ?")
+        params.append(utc_iso(filters.since))
+    if filters.until:
+        clauses.append("m.created_at < ?")
+        params.append(utc_iso(filters.until))
+    if filters.network:
+        clauses.append("m.network = ?")
+        params.append(filters.network)
+    if filters.lang:
+        sql, lang_params = _node(Field("lang", filters.lang.lower()))
+        clauses.append(sql)
+        params.extend(lang_params)
+    if filters.watch:
+        clauses.append(
+            "m.id IN (SELECT mw.mention_id FROM mention_watches mw "
+            "JOIN watches w ON w.id = mw.watch_id WHERE w.name = ?)"
+        )
+        params.append(filters.watch)
+    return " AND ".join(clauses) or "1", params

@@ -1,0 +1,226 @@
+"""Storage on a real SQLite file: no duplicates, edits kept, pages atomic, search by accents."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from listener.errors import StorageError
+from listener.query import parse
+from listener.records import Mention, Page, Reject
+from storage import SearchFilters, Store
+from storage.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
+
+T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+def mention(native_id: str, text: str = "Caffè Aurora è ottimo", **extra: object) -> Mention:
+    return Mention(network="x", native_id=native_id, text=text, created_at=T0, **extra)  # type: ignore[arg-type]
+
+
+def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_the_same_page_twice_stores_each_mention_once(store: Store, db_path: Path) -> None:
+    page = Page("x", "brand", [mention("1"), mention("2"), mention("2")], cursor="2")
+    first = store.save_page(page)
+    second = store.save_page(page)
+    assert (first.new, first.duplicates) == (2, 1)
+    assert (second.new, second.duplicates) == (0, 3)
+    assert rows(db_path, "SELECT native_id FROM mentions ORDER BY native_id") == [("1",), ("2",)]
+    assert rows(db_path, "SELECT count(*) FROM mentions_fts") == [(2,)]
+
+
+def test_an_edit_keeps_every_earlier_text(store: Store) -> None:
+    store.save_page(Page("x", "brand", [mention("1", "prima versione")]))
+    store.save_page(Page("x", "brand", [mention("1", "seconda versione")]))
+    result = store.save_page(Page("x", "brand", [mention("1", "terza versione")]))
+    assert result.edited == 1
+    assert store.versions("x", "1") == ["prima versione", "seconda versione", "terza versione"]
+    assert [h.text for h in store.search(parse("terza"), SearchFilters())] == ["terza versione"]
+    assert store.search(parse("prima"), SearchFilters()) == []
+
+
+def test_refreshed_engagement_is_kept_without_a_new_row(store: Store, db_path: Path) -> None:
+    store.save_page(Page("x", "brand", [mention("1", like_count=1)]))
+    store.save_page(Page("x", "brand", [mention("1", like_count=40)]))
+    assert rows(db_path, "SELECT like_count FROM mentions") == [(40,)]
+    assert rows(db_path, "SELECT count(*) FROM mention_versions") == [(0,)]
+
+
+def test_a_failure_mid_page_changes_neither_mentions_nor_cursor(store: Store, db_path: Path) -> None:
+    store.save_page(Page("x", "brand", [mention("1")], cursor="1"))
+    unstorable = mention("3", raw={"payload": float("nan")})  # NaN is not valid JSON: CHECK fails
+    page = Page("x", "brand", [mention("2"), unstorable, mention("4")], cursor="4")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_page(page)
+    assert store.get_cursor("x", "brand") == "1"
+    assert rows(db_path, "SELECT native_id FROM mentions") == [("1",)]
+    assert rows(db_path, "SELECT count(*) FROM mentions_fts") == [(1,)]
+
+
+def test_cursor_advances_with_its_page_and_is_per_network_and_watch(store: Store) -> None:
+    store.save_page(Page("x", "brand", [mention("1")], cursor="c1"))
+    store.save_page(Page("x", "complaints", [], cursor="k9"))
+    assert store.get_cursor("x", "brand") == "c1"
+    assert store.get_cursor("x", "complaints") == "k9"
+    assert store.get_cursor("reddit", "brand") is None
+    store.save_page(Page("x", "brand", [], cursor=None))
+    assert store.get_cursor("x", "brand") == "c1"
+
+
+def test_a_page_of_one_network_cannot_carry_another_networks_mention() -> None:
+    with pytest.raises(ValueError, match="a reddit page holds a x mention"):
+        Page("reddit", "brand", [mention("1")])
+
+
+def test_rejects_keep_the_raw_payload_and_page_mates_are_stored(store: Store, db_path: Path) -> None:
+    bad = {"id": "9", "text": None}
+    result = store.save_page(
+        Page("x", "brand", [mention("1")], rejects=[Reject("x", "text is missing", bad, "9")])
+    )
+    assert (result.new, result.rejected) == (1, 1)
+    assert rows(db_path, "SELECT native_id, reason, raw FROM rejects") == [
+        ("9", "text is missing", '{"id":"9","text":null}')
+    ]
+
+
+def test_watch_matches_are_linked_and_counted(store: Store) -> None:
+    store.sync_watches([("brand", "aurora"), ("complaints", "rimborso")])
+    page = Page(
+        "x", "brand", [mention("1"), mention("2")], matches={"1": ["brand", "complaints"], "2": ["brand"]}
+    )
+    store.save_page(page, now=T0)
+    store.save_page(page, now=T0)
+    counts = {w.name: w.mentions for w in store.watches(now=T0 + timedelta(hours=1))}
+    assert counts == {"brand": 2, "complaints": 1}
+    assert len(store.search(None, SearchFilters(watch="complaints"))) == 1
+
+
+def test_a_match_to_an_unknown_watch_is_refused_whole(store: Store) -> None:
+    with pytest.raises(StorageError, match="unknown watch 'nope'"):
+        store.save_page(Page("x", "brand", [mention("1")], cursor="1", matches={"1": ["nope"]}))
+    assert store.get_cursor("x", "brand") is None
+    assert store.count_mentions() == 0
+
+
+def test_deleted_upstream_is_marked_never_removed(store: Store, db_path: Path) -> None:
+    store.save_page(Page("x", "brand", [mention("1"), mention("2")]))
+    assert store.mark_deleted("x", ["2", "404"], now=T0) == 1
+    assert store.mark_deleted("x", ["2"], now=T0 + timedelta(days=1)) == 0
+    assert rows(db_path, "SELECT native_id, deleted_at FROM mentions ORDER BY native_id") == [
+        ("1", None),
+        ("2", "2026-11-20T09:30:00+00:00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stored", "query"),
+    [("Perché no?", "perche"), ("perche no", "perché"), ("Città di Torino", "citta"), ("CAFFÈ", '"caffe"')],
+)
+def test_search_ignores_accents_and_case_both_ways(store: Store, stored: str, query: str) -> None:
+    store.save_page(Page("x", "brand", [mention("1", stored), mention("2", "altro testo")]))
+    assert [h.text for h in store.search(parse(query), SearchFilters())] == [stored]
+
+
+def test_search_filters_by_field_and_time(store: Store) -> None:
+    store.save_page(
+        Page(
+            "x", "brand",
+            [
+                mention("1", "aurora", language="it", author_handle="Mario", url="https://www.aurora.it/a"),
+                mention("2", "aurora", language="en", author_handle="jane", url="https://news.example/a"),
+            ],
+        )
+    )  # fmt: skip
+    store.save_page(Page("reddit", "brand", [Mention("reddit", "t3_a", "aurora", T0 - timedelta(days=3))]))
+
+    def ids(q: str | None, **filters: object) -> set[str]:
+        hits = store.search(parse(q) if q else None, SearchFilters(**filters))  # type: ignore[arg-type]
+        return {f"{h.network}/{h.native_id}" for h in hits}
+
+    assert ids("aurora lang:it") == {"x/1"}
+    assert ids("author:@mario") == {"x/1"}
+    assert ids("site:aurora.it") == {"x/1"}
+    assert ids("aurora -network:x") == {"reddit/t3_a"}
+    assert ids("aurora", since=T0 - timedelta(days=1)) == {"x/1", "x/2"}
+    assert ids(None, network="reddit") == {"reddit/t3_a"}
+    assert ids(None, lang="EN") == {"x/2"}
+
+
+def test_hostile_strings_round_trip_and_search_inert(store: Store, shared_dir: Path) -> None:
+    lines = (shared_dir / "data/hostile/blns.txt").read_text(encoding="utf-8").split("\n")
+    hostile = [line for line in lines if line and not line.startswith("#")]
+    page = Page("x", "brand", [mention(str(i), text) for i, text in enumerate(hostile)])
+    assert store.save_page(page).new == len(hostile)
+    for i, text in enumerate(hostile):
+        assert store.versions("x", str(i)) == [text]
+    assert store.search(parse('"DROP TABLE"'), SearchFilters())
+    assert store.count_mentions() == len(hostile)
+
+
+def test_wal_mode_lets_a_reader_in_while_a_writer_holds_the_lock(store: Store, db_path: Path) -> None:
+    store.save_page(Page("x", "brand", [mention("1")]))
+    assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
+    store.conn.execute("BEGIN IMMEDIATE")
+    try:
+        assert rows(db_path, "SELECT count(*) FROM mentions") == [(1,)]
+    finally:
+        store.conn.execute("ROLLBACK")
+
+
+def test_a_locked_database_gives_a_one_line_error_and_loses_nothing(db_path: Path) -> None:
+    with Store.open(db_path) as first, Store.open(db_path, busy_timeout=0.05) as second:
+        first.save_page(Page("x", "brand", [mention("1")], cursor="1"))
+        first.conn.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StorageError) as caught:
+            second.save_page(Page("x", "brand", [mention("2")], cursor="2"))
+        first.conn.execute("COMMIT")
+        message = str(caught.value)
+        assert "\n" not in message and "locked" in message and "retry" in message
+        assert second.save_page(Page("x", "brand", [mention("2")], cursor="2")).new == 1
+        assert second.get_cursor("x", "brand") == "2"
+
+
+def test_migrations_upgrade_an_older_database_in_place(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    assert migrate(conn, MIGRATIONS[:1]) == 1
+    conn.execute(
+        "INSERT INTO mentions (network, native_id, text, created_at, collected_at, raw) "
+        "VALUES ('x', '1', 'kept', '2026-01-01', '2026-01-01', '{}')"
+    )
+    newer = [*MIGRATIONS[:1], "ALTER TABLE mentions ADD COLUMN topic TEXT;"]
+    assert migrate(conn, newer) == 1
+    assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    assert conn.execute("SELECT text, topic FROM mentions").fetchall() == [("kept", None)]
+    assert migrate(conn, newer) == 0
+
+
+def test_a_failing_migration_leaves_the_previous_version(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    migrate(conn, MIGRATIONS[:1])
+    broken = [*MIGRATIONS[:1], "ALTER TABLE mentions ADD COLUMN a TEXT; ALTER TABLE nope ADD COLUMN b;"]
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(conn, broken)
+    assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+    assert "a" not in [row[1] for row in conn.execute("PRAGMA table_info(mentions)")]
+
+
+def test_a_database_from_a_newer_listener_is_refused(db_path: Path) -> None:
+    Store.open(db_path).close()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match="newer than this listener"):
+        Store.open(db_path)
+
+
+def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("not sqlite at all, just some notes " * 100)
+    with pytest.raises(StorageError, match=r"notes\.db.*not a database"):
+        Store.open(bogus)
