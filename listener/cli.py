@@ -181,8 +181,9 @@ def status(app: App, fmt: str) -> None:
         listener status
         listener status --json
     """
+    expected = app.load_config().sources() if app.config_file.exists() else []
     with app.open_store() as store:
-        rows = store.status()
+        rows = store.status(expected=expected)
         total = store.count_mentions()
     columns = [
         "network",

@@ -70,6 +70,16 @@ class Config:
     def enabled_networks(self) -> list[str]:
         return [name for name, settings in self.networks.items() if settings.enabled]
 
+    def sources(self) -> list[tuple[str, str]]:
+        """Every (network, watch) pair that collection covers."""
+        return [
+            (network, watch.name)
+            for network in self.enabled_networks()
+            for watch in self.watches
+            if self.watch_networks.get(watch.name) is None
+            or network in (self.watch_networks[watch.name] or ())
+        ]
+
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """``--config``, else ``$LISTENER_CONFIG``, else ``./listener.toml``."""
@@ -172,11 +182,11 @@ def _keypath(loc: Sequence[int | str]) -> str:
 
 def _fields_at(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
     """The known keys of the table that holds ``loc``'s last key."""
-    current: Any = model
+    current: type[BaseModel] | None = model
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        field = current.model_fields.get(part) if isinstance(current, type) else None
+        field = current.model_fields.get(part) if current else None
         if field is None:
             return []
         annotation = field.annotation
@@ -184,9 +194,7 @@ def _fields_at(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
         current = next(
             (a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None
         )
-        if current is None:
-            return []
-    return list(current.model_fields) if isinstance(current, type) else []
+    return list(current.model_fields) if current else []
 
 
 def _error(

@@ -135,7 +135,7 @@ def migrate(conn: sqlite3.Connection, migrations: list[str] = MIGRATIONS) -> int
     Each migration runs in its own transaction together with the version bump,
     so a crash mid-way leaves the database at the previous version.
     """
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    current: int = conn.execute("PRAGMA user_version").fetchone()[0]
     target = len(migrations)
     if current > target:
         raise RuntimeError(

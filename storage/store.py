@@ -346,12 +346,22 @@ class Store:
         ).fetchone()
         return int(row[0])
 
-    def status(self, now: datetime | None = None) -> list[StatusRow]:
-        """Per network and watch: last run, last success, mentions in 24 h, last error."""
+    def status(
+        self, now: datetime | None = None, expected: Sequence[tuple[str, str]] = ()
+    ) -> list[StatusRow]:
+        """Per network and watch: last run, last success, mentions in 24 h, last error.
+
+        ``expected`` adds the (network, watch) pairs the config asks for, so a source
+        that never ran shows up too.
+        """
         now = now or utcnow()
         rows = self.conn.execute(
             """
-            WITH sources AS (SELECT DISTINCT network, watch FROM runs)
+            WITH sources AS (
+              SELECT network, watch FROM runs
+              UNION
+              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:expected)
+            )
             SELECT s.network, s.watch,
               (SELECT max(started_at) FROM runs r WHERE r.network = s.network AND r.watch = s.watch),
               (SELECT max(finished_at) FROM runs r WHERE r.network = s.network AND r.watch = s.watch
@@ -365,7 +375,7 @@ class Store:
                  AND r.rate_limit_reset > :now)
             FROM sources s ORDER BY s.network, s.watch
             """,
-            {"since": utc_iso(now - timedelta(hours=24)), "now": utc_iso(now)},
+            {"since": utc_iso(now - timedelta(hours=24)), "now": utc_iso(now), "expected": _dumps(expected)},
         )
         return [StatusRow(*row) for row in rows]
 

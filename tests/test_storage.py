@@ -224,3 +224,30 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
     bogus.write_text("not sqlite at all, just some notes " * 100)
     with pytest.raises(StorageError, match=r"notes\.db.*not a database"):
         Store.open(bogus)
+
+
+def test_status_reports_runs_errors_back_off_and_sources_that_never_ran(store: Store) -> None:
+    from listener.records import SaveResult
+
+    store.sync_watches([("brand", "aurora")])
+    ok = store.start_run("x", "brand", now=T0)
+    store.save_page(Page("x", "brand", [mention("1")], matches={"1": ["brand"]}), now=T0)
+    store.finish_run(ok, SaveResult(new=1), fetched=1, now=T0 + timedelta(seconds=5))
+    failed = store.start_run("x", "brand", now=T0 + timedelta(minutes=15))
+    reset = T0 + timedelta(minutes=30)
+    store.finish_run(
+        failed, SaveResult(), 0, error="rate-limited", error_message="x (brand): rate limited (429)",
+        rate_limit_reset=reset, now=T0 + timedelta(minutes=15),
+    )  # fmt: skip
+    rows = store.status(now=T0 + timedelta(minutes=20), expected=[("x", "brand"), ("reddit", "brand")])
+    assert [(r.network, r.watch) for r in rows] == [("reddit", "brand"), ("x", "brand")]
+    never, x = rows
+    assert (never.last_run, never.last_success, never.mentions_24h) == (None, None, 0)
+    assert x.last_run == "2026-11-20T09:45:00+00:00"
+    assert x.last_success == "2026-11-20T09:30:05+00:00"
+    assert x.mentions_24h == 1
+    assert x.last_error == "x (brand): rate limited (429)"
+    assert x.rate_limited_until == "2026-11-20T10:00:00+00:00"
+    assert store.rate_limited_until("x", now=T0 + timedelta(minutes=20)) == reset
+    assert store.rate_limited_until("x", now=T0 + timedelta(minutes=31)) is None
+    assert store.fetched_since("x", T0 - timedelta(days=1)) == 1
