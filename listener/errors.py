@@ -13,6 +13,7 @@ __all__ = [
     "AuthError",
     "CollectorError",
     "ConfigError",
+    "DeliveryError",
     "ListenerError",
     "MalformedPayload",
     "QueryError",
@@ -46,6 +47,12 @@ class QueryError(ListenerError):
         self.column = column
         self.reason = message
         super().__init__(f"{message} at column {column}")
+
+
+class DeliveryError(ListenerError):
+    """A channel could not deliver; the message stays queued and is retried."""
+
+    slug = "delivery"
 
 
 class CollectorError(ListenerError):

@@ -99,3 +99,26 @@ class SaveResult:
     edited: int = 0
     duplicates: int = 0
     rejected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    """A detector's news about one incident, as storage records it.
+
+    ``state`` is ``opened`` for a new incident, ``updated`` while it grows or
+    shrinks, ``resolved`` when the series is back to normal. An incident is
+    identified by (watch, network, kind, started_at); ``network`` is ``""`` for
+    all networks together.
+    """
+
+    watch: str
+    network: str
+    kind: str
+    state: str
+    severity: str
+    started_at: datetime
+    at: datetime
+    observed: float
+    expected: float
+    summary: str
+    explanation: Mapping[str, Any] = field(default_factory=dict)

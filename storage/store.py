@@ -21,10 +21,11 @@ import sqlite_utils
 from listener.errors import StorageError
 from listener.query import Node, host_matches
 from listener.records import Mention, Page, SaveResult, utc_iso, utcnow
+from storage.alerts import AlertTable
 from storage.migrations import migrate
 from storage.search import SearchFilters, compile_search
 
-__all__ = ["Hit", "StatusRow", "Store", "WatchRow"]
+__all__ = ["Hit", "StatusRow", "Store", "WatchRow", "WindowMention"]
 
 _CHUNK = 500  # well under SQLite's limit on bound parameters
 _METRICS = ("like_count", "repost_count", "reply_count", "quote_count", "view_count")
@@ -93,6 +94,7 @@ class Store:
         self.conn = conn
         self.path = path
         self.db = sqlite_utils.Database(conn)
+        self.alerts = AlertTable(conn, self._write)
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, busy_timeout: float = 5.0) -> Store:
@@ -291,6 +293,26 @@ class Store:
         )
         return [Hit(*row) for row in rows]
 
+    def window(
+        self, watch: str, start: datetime, end: datetime, network: str = "", limit: int = 5000
+    ) -> list[WindowMention]:
+        """Mentions of a watch created in [start, end), newest first (for explanations)."""
+        rows = self.conn.execute(
+            """
+            SELECT m.network, m.author_handle, m.text, m.url, m.language,
+              coalesce(m.like_count, 0) + coalesce(m.repost_count, 0) + coalesce(m.reply_count, 0)
+                + coalesce(m.quote_count, 0),
+              m.created_at, m.sentiment_label
+            FROM mentions m
+            JOIN mention_watches mw ON mw.mention_id = m.id
+            JOIN watches w ON w.id = mw.watch_id
+            WHERE w.name = ? AND m.created_at >= ? AND m.created_at < ? AND (? = '' OR m.network = ?)
+            ORDER BY m.created_at DESC LIMIT ?
+            """,
+            (watch, utc_iso(start), utc_iso(end), network, network, limit),
+        )
+        return [WindowMention(*row) for row in rows]
+
     # -- cursors and runs ----------------------------------------------------
 
     def get_cursor(self, network: str, watch: str) -> str | None:
@@ -389,3 +411,17 @@ def _describe(exc: BaseException) -> str:
     if "unable to open" in text:
         return f"{text}; check the path exists and is writable"
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class WindowMention:
+    """What an alert explanation reads of a mention."""
+
+    network: str
+    author_handle: str | None
+    text: str
+    url: str | None
+    language: str | None
+    engagement: int
+    created_at: str
+    sentiment_label: str | None

@@ -1,0 +1,1 @@
+"""Alerts: explanation, messages, channels and delivery."""

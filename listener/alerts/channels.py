@@ -1,0 +1,99 @@
+"""Where alerts go: email, apprise URLs (Telegram, Slack, Discord, ntfy...), a JSON webhook.
+
+A channel sends one ``Message`` or raises ``DeliveryError``; retrying is the
+outbox's job (``listener.alerts.deliver``), not the channel's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import ClassVar, Protocol
+
+import requests
+
+from listener import mail
+from listener.alerts.message import Message
+from listener.errors import ConfigError, DeliveryError
+
+__all__ = ["AppriseChannel", "Channel", "EmailChannel", "WebhookChannel"]
+
+
+class Channel(Protocol):
+    name: ClassVar[str]
+
+    def send(self, message: Message) -> None: ...
+
+
+class EmailChannel:
+    name: ClassVar[str] = "email"
+
+    def __init__(self, settings: mail.EmailSettings, env: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.env = env
+
+    def send(self, message: Message) -> None:
+        email = EmailMessage()
+        email["Subject"] = message.subject
+        email["Date"] = formatdate(localtime=False)
+        email["Message-ID"] = make_msgid(domain="listener.local")
+        email.set_content(message.text)
+        email.add_alternative(f"<!doctype html><html><body>{message.html}</body></html>", subtype="html")
+        mail.send(self.settings, email, self.env)
+
+
+class WebhookChannel:
+    """POSTs the alert as JSON; the URL often holds a token, so it comes from the environment."""
+
+    name: ClassVar[str] = "webhook"
+
+    def __init__(self, url_env: str, env: Mapping[str, str], timeout: float = 10.0) -> None:
+        self.url = _required(env, url_env, "webhook")
+        self.timeout = timeout
+
+    def send(self, message: Message) -> None:
+        try:
+            response = requests.post(self.url, json=message.data, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise DeliveryError(f"webhook: {type(exc).__name__}; check that the endpoint is up") from None
+        if response.status_code >= 300:
+            raise DeliveryError(f"webhook: answered {response.status_code}; check the endpoint and its token")
+
+
+class AppriseChannel:
+    """Any service apprise knows, from its URLs (space-separated in one environment variable)."""
+
+    name: ClassVar[str] = "apprise"
+
+    def __init__(self, urls_env: str, env: Mapping[str, str]) -> None:
+        import apprise
+
+        self._apprise = apprise
+        self.notifier = apprise.Apprise()
+        for url in _required(env, urls_env, "apprise").split():
+            if not self.notifier.add(url):
+                raise ConfigError(
+                    f"apprise: a URL in {urls_env} is not one apprise understands; see apprise's docs"
+                )
+
+    def send(self, message: Message) -> None:
+        # TEXT lets apprise escape for each service's own markup (HTML for Telegram, Markdown...).
+        logging.getLogger("apprise").setLevel(logging.CRITICAL)  # its logs may show URL tokens
+        ok = self.notifier.notify(
+            title=message.subject, body=message.text, body_format=self._apprise.NotifyFormat.TEXT
+        )
+        if not ok:
+            raise DeliveryError(
+                f"apprise: {len(self.notifier)} service(s) did not accept the message; the next try retries"
+            )
+
+
+def _required(env: Mapping[str, str], name: str, channel: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(
+            f"{channel}: environment variable {name} is not set; export it or remove the channel"
+        )
+    return value

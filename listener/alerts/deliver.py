@@ -1,0 +1,72 @@
+"""The outbox worker: sends what is due, records every try, retries what failed.
+
+Nothing is dropped: a message stays queued until a channel accepts it. Retries
+back off from one minute to an hour, so a channel that is down for a day is
+not hammered and still gets the message when it is back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from listener.alerts.channels import Channel
+from listener.alerts.message import build_message
+from listener.errors import DeliveryError
+from listener.records import utcnow
+from storage import Store
+from storage.alerts import PendingDelivery
+
+__all__ = ["DeliveryReport", "deliver_pending", "retry_delay"]
+
+MAX_DELAY = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    sent: int
+    failed: int
+    errors: tuple[str, ...] = ()
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes after the n-th failed try, at most an hour."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_DELAY)
+
+
+def deliver_pending(
+    store: Store, channels: Mapping[str, Channel], language: str = "en", now: datetime | None = None
+) -> DeliveryReport:
+    now = now or utcnow()
+    sent = failed = 0
+    errors: list[str] = []
+    while batch := store.alerts.pending(now):
+        sent, failed = _send_batch(store, batch, channels, language, now, errors, sent, failed)
+    return DeliveryReport(sent, failed, tuple(errors))
+
+
+def _send_batch(
+    store: Store,
+    batch: list[PendingDelivery],
+    channels: Mapping[str, Channel],
+    language: str,
+    now: datetime,
+    errors: list[str],
+    sent: int,
+    failed: int,
+) -> tuple[int, int]:
+    for item in batch:
+        channel = channels.get(item.channel)
+        try:
+            if channel is None:
+                raise DeliveryError(f"{item.channel}: channel is not configured; add it to [alerts] channels")
+            channel.send(build_message(item.alert, item.event, language))
+        except DeliveryError as exc:
+            failed += 1
+            errors.append(str(exc))
+            store.alerts.attempted(item.id, str(exc), now + retry_delay(item.attempts + 1), now=now)
+        else:
+            sent += 1
+            store.alerts.attempted(item.id, None, None, now=now)
+    return sent, failed

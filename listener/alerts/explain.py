@@ -1,0 +1,93 @@
+"""Why an alert fired: what rose, the words and people behind it, where it happens.
+
+Driving terms are ranked by the log-odds ratio with an informative Dirichlet
+prior (Monroe, Colaresi & Quinn, 2008) between the incident window and the
+baseline before it: words frequent everywhere (stop words, the brand itself)
+cancel out without a stop-word list, in any language.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from listener.query import tokens
+from storage.store import WindowMention
+
+__all__ = ["driving_terms", "explain"]
+
+_HASHTAG = re.compile(r"#\w+", re.UNICODE)
+
+
+def _is_word(token: str) -> bool:
+    return len(token) >= 3 and not token.isdigit()
+
+
+def driving_terms(
+    window: Sequence[str], baseline: Sequence[str], top: int = 8, exclude: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Terms over-represented in ``window`` against ``baseline``, by z-scored log-odds."""
+    win = Counter(t for text in window for t in set(tokens(text)) if _is_word(t) and t not in exclude)
+    base = Counter(t for text in baseline for t in set(tokens(text)) if _is_word(t) and t not in exclude)
+    n_win, n_base = sum(win.values()), sum(base.values())
+    if not n_win:
+        return []
+    prior = win + base
+    alpha0 = sum(prior.values())
+    scored = []
+    for term, y_w in win.items():
+        if y_w < 2:
+            continue  # one post is an anecdote, not a driver
+        a = prior[term] * 0.5  # a weak prior, half the pooled counts
+        y_b = base[term]
+        delta = math.log((y_w + a) / (n_win + alpha0 - y_w - a)) - math.log(
+            (y_b + a) / (n_base + alpha0 - y_b - a)
+        )
+        z = delta / math.sqrt(1 / (y_w + a) + 1 / (y_b + a))
+        if z > 1.96:
+            scored.append({"term": term, "window": y_w, "baseline": y_b, "z": round(z, 2)})
+    return sorted(scored, key=lambda t: -t["z"])[:top]
+
+
+def explain(
+    window: Sequence[WindowMention],
+    baseline: Sequence[WindowMention],
+    what: dict[str, Any],
+    query_terms: frozenset[str] = frozenset(),
+    top: int = 5,
+) -> dict[str, Any]:
+    """The explanation stored with an alert (JSON): plain data, rendered by ``message``."""
+    tags_win = Counter(h.lower() for m in window for h in set(_HASHTAG.findall(m.text)))
+    tags_base = Counter(h.lower() for m in baseline for h in set(_HASHTAG.findall(m.text)))
+    authors = Counter((m.network, m.author_handle) for m in window if m.author_handle)
+    samples = sorted(window, key=lambda m: (m.engagement, m.created_at), reverse=True)[:3]
+    return {
+        "what": what,
+        "terms": driving_terms([m.text for m in window], [m.text for m in baseline], top + 3, query_terms),
+        "hashtags": [
+            {"tag": tag, "window": n, "baseline": tags_base[tag]}
+            for tag, n in tags_win.most_common(top)
+            if n > 1 and n / max(len(window), 1) > 2 * tags_base[tag] / max(len(baseline), 1)
+        ],
+        "authors": [
+            {"network": net, "handle": handle, "count": n}
+            for (net, handle), n in authors.most_common(top)
+            if n > 1
+        ],
+        "samples": [
+            {
+                "network": m.network,
+                "author": m.author_handle,
+                "text": m.text,
+                "url": m.url,
+                "engagement": m.engagement,
+                "created_at": m.created_at,
+            }
+            for m in samples
+        ],
+        "languages": dict(Counter(m.language or "?" for m in window).most_common()),
+        "networks": dict(Counter(m.network for m in window).most_common()),
+    }

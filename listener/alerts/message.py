@@ -1,0 +1,143 @@
+"""An alert as a message: subject, plain text, HTML and JSON, every one inert.
+
+Text from the internet (posts, handles, terms) is hostile. HTML goes through
+Jinja2's autoescaping; plain text loses control and bidi characters, and
+@everyone-style mass mentions are broken so a post cannot ping a whole chat.
+Long texts are capped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment
+
+from listener.output import inert
+from storage.alerts import AlertRow
+
+__all__ = ["Message", "build_message", "chat_safe"]
+
+MAX_POST = 280
+MAX_TEXT = 3500
+_MASS_MENTION = re.compile(r"(@)(everyone|here|channel|all)\b|<(!|@)", re.IGNORECASE)
+_ZWSP = "\u200b"
+
+WORDS = {
+    "en": {
+        "opened": "new", "updated": "growing", "resolved": "resolved", "volume": "mentions",
+        "negative": "negative share", "health": "source health", "expected": "expected",
+        "terms": "Driving terms", "authors": "Top authors", "samples": "Most engaged posts",
+        "languages": "Languages", "networks": "Networks", "since": "since",
+    },
+    "it": {
+        "opened": "nuovo", "updated": "in crescita", "resolved": "rientrato", "volume": "menzioni",
+        "negative": "quota negativa", "health": "stato delle fonti", "expected": "atteso",
+        "terms": "Termini trainanti", "authors": "Autori principali", "samples": "Post più coinvolgenti",
+        "languages": "Lingue", "networks": "Reti", "since": "dalle",
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+    data: dict[str, Any]
+
+
+def chat_safe(text: str, limit: int = MAX_POST) -> str:
+    """One line of hostile text made safe to show in a chat or a terminal."""
+    flat = inert(" ".join(str(text).split()))
+    flat = _MASS_MENTION.sub(lambda m: m.group(0)[0] + _ZWSP + m.group(0)[1:], flat)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+_HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
+    """\
+<div style="font-family:Arial,sans-serif;font-size:14px;color:#222;max-width:640px">
+<p style="margin:0 0 8px 0;padding:8px;background:{{ colour }};color:#fff;font-weight:bold">{{ subject }}</p>
+<p>{{ headline }}</p>
+{% for title, items in lists %}
+{% if items %}<p style="margin:12px 0 4px 0;font-weight:bold">{{ title }}</p>
+<ul style="margin:0;padding-left:20px">{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul>{% endif %}
+{% endfor %}
+{% if samples %}<p style="margin:12px 0 4px 0;font-weight:bold">{{ w.samples }}</p>
+{% for s in samples %}<p style="margin:4px 0;padding:6px;border-left:3px solid #ccc">
+<b>{{ s.network }} · {{ s.author }}</b> ({{ s.engagement }})<br>{{ s.text }}
+{% if s.url %}<br><a href="{{ s.url }}">{{ s.url }}</a>{% endif %}</p>{% endfor %}{% endif %}
+</div>"""
+)
+_COLOURS = {"info": "#2b6cb0", "warning": "#c05621", "critical": "#c53030"}
+
+
+def _pct(value: float | None) -> str:
+    return "?" if value is None else f"{value:.0%}"
+
+
+def _headline(alert: AlertRow, w: dict[str, str]) -> str:
+    what = alert.explanation.get("what", {})
+    if alert.kind == "negative":
+        observed, expected = _pct(what.get("share")), _pct(what.get("expected_share"))
+    else:
+        observed, expected = f"{alert.observed or 0:g}", f"{alert.expected or 0:.1f}"
+    scope = alert.watch + (f" ({alert.network})" if alert.network else "")
+    return (
+        f"{w[alert.kind]} {scope}: {observed} vs {w['expected']} {expected}, {w['since']} {alert.started_at}"
+    )
+
+
+def _safe_url(url: Any) -> str | None:
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
+    """Render one alert event; every piece of internet text is made inert here."""
+    w = WORDS.get(language, WORDS["en"])
+    exp = alert.explanation
+    subject = chat_safe(f"[listener] {alert.severity.upper()} {w[event]}: {_headline(alert, w)}", 200)
+    lists = [
+        (
+            w["terms"],
+            [chat_safe(f"{t['term']} ({t['window']} vs {t['baseline']})", 80) for t in exp.get("terms", [])],
+        ),
+        (
+            w["authors"],
+            [chat_safe(f"{a['handle']} ({a['network']}): {a['count']}", 80) for a in exp.get("authors", [])],
+        ),
+        (w["languages"], [chat_safe(f"{k}: {v}", 40) for k, v in exp.get("languages", {}).items()]),
+        (w["networks"], [chat_safe(f"{k}: {v}", 40) for k, v in exp.get("networks", {}).items()]),
+    ]
+    samples = [
+        {
+            "network": chat_safe(s.get("network", ""), 20),
+            "author": chat_safe(s.get("author") or "?", 60),
+            "engagement": int(s.get("engagement") or 0),
+            "text": chat_safe(s.get("text", "")),
+            "url": _safe_url(s.get("url")),
+        }
+        for s in exp.get("samples", [])
+    ]
+    headline = chat_safe(_headline(alert, w), 300)
+    lines = [subject, "", headline]
+    for title, items in lists:
+        if items:
+            lines += ["", f"{title}:", *(f"- {item}" for item in items)]
+    if samples:
+        lines += ["", f"{w['samples']}:"]
+        lines += [
+            f"- {s['network']} {s['author']} ({s['engagement']}): {s['text']} {s['url'] or ''}"
+            for s in samples
+        ]
+    text = "\n".join(lines)[:MAX_TEXT]
+    html = _HTML.render(subject=subject, headline=headline, lists=lists, samples=samples, w=w,
+                        colour=_COLOURS.get(alert.severity, "#444"))  # fmt: skip
+    data = {
+        "id": alert.id, "event": event, "watch": alert.watch, "network": alert.network, "kind": alert.kind,
+        "severity": alert.severity, "state": alert.state, "started_at": alert.started_at,
+        "updated_at": alert.updated_at, "observed": alert.observed, "expected": alert.expected,
+        "summary": chat_safe(alert.summary, 300), "text": text, "html": html,
+    }  # fmt: skip
+    return Message(subject=subject, text=text, html=html, data=data)

@@ -1,0 +1,205 @@
+"""Alerts reach real local servers (SMTP, webhook, apprise), inert, and are never lost."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from listener.alerts.channels import AppriseChannel, EmailChannel, WebhookChannel
+from listener.alerts.deliver import deliver_pending, retry_delay
+from listener.alerts.message import chat_safe
+from listener.errors import ConfigError
+from listener.mail import EmailSettings
+from listener.records import AlertChange
+from storage import Store
+from tests.servers import http_endpoint, smtp_server
+
+T0 = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class Page(HTMLParser):
+    """What a mail client would see: the tags, attributes and text of an HTML body."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.attributes: set[str] = set()
+        self.hrefs: set[str] = set()
+        self.text = ""
+
+    @classmethod
+    def of(cls, body: str) -> Page:
+        page = cls()
+        page.feed(body)
+        page.close()
+        return page
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attributes |= {name for name, _ in attrs}
+        self.hrefs |= {value or "" for name, value in attrs if name == "href"}
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def change(samples: list[str] | None = None, **extra: object) -> AlertChange:
+    fields: dict[str, object] = {
+        "watch": "brand", "network": "", "kind": "negative", "state": "opened", "severity": "warning",
+        "started_at": T0, "at": T0, "observed": 14, "expected": 2.5,
+        "summary": "negative share 41% vs 9% expected",
+        "explanation": {
+            "what": {"share": 0.41, "expected_share": 0.09},
+            "terms": [{"term": "rimborso", "window": 12, "baseline": 0}],
+            "authors": [{"network": "x", "handle": "mario", "count": 3}],
+            "samples": [
+                {"network": "x", "author": "mario", "text": text, "url": "https://x.com/mario/status/1", "engagement": 9}
+                for text in (samples or ["Il rimborso non arriva, vergogna"])
+            ],
+            "languages": {"it": 10}, "networks": {"x": 10},
+        },
+    }  # fmt: skip
+    fields.update(extra)
+    return AlertChange(**fields)  # type: ignore[arg-type]
+
+
+def email_settings(port: int) -> EmailSettings:
+    return EmailSettings(
+        host="127.0.0.1", port=port, security="none", sender="listener@test", recipients=["me@test"]
+    )
+
+
+def test_an_incident_queues_once_per_channel_and_only_news_is_sent_again(store: Store) -> None:
+    row, news = store.alerts.record(change(), ["email", "webhook"])
+    assert news and row.state == "open"
+    _, news = store.alerts.record(change(state="updated", at=T0 + timedelta(minutes=5)), ["email", "webhook"])
+    assert not news  # same severity: updated in place, nobody is paged again
+    row, news = store.alerts.record(
+        change(state="updated", severity="critical", at=T0 + timedelta(minutes=10)), ["email"]
+    )
+    assert news and row.severity == "critical"
+    row, news = store.alerts.record(
+        change(state="resolved", severity="info", at=T0 + timedelta(hours=2)), ["email"]
+    )
+    assert news and row.state == "resolved" and row.severity == "critical"
+    events = [(d.channel, d.event) for d in store.alerts.pending(T0 + timedelta(hours=3))]
+    assert events == [("email", "opened"), ("webhook", "opened"), ("email", "updated"), ("email", "resolved")]
+    assert len(store.alerts.list()) == 1
+
+
+def test_acknowledged_alerts_stay_acknowledged_while_they_grow(store: Store) -> None:
+    row, _ = store.alerts.record(change(), ["email"])
+    assert store.alerts.acknowledge(row.id)
+    row, _ = store.alerts.record(change(state="updated", at=T0 + timedelta(minutes=5)), ["email"])
+    assert row.state == "acknowledged"
+    assert not store.alerts.acknowledge(9999)
+
+
+def test_email_alert_arrives_with_text_and_html_parts(store: Store) -> None:
+    store.alerts.record(change(), ["email"])
+    with smtp_server() as (inbox, port):
+        report = deliver_pending(store, {"email": EmailChannel(email_settings(port), {})}, "it", now=T0)
+    assert (report.sent, report.failed) == (1, 0)
+    [message] = inbox.messages
+    assert message["Subject"].startswith("[listener] WARNING nuovo: quota negativa brand: 41% vs atteso 9%")
+    assert message["To"] == "me@test"
+    text = message.get_body(("plain",)).get_content()
+    body = message.get_body(("html",)).get_content()
+    assert "rimborso (12 vs 0)" in text and "https://x.com/mario/status/1" in text
+    assert '<a href="https://x.com/mario/status/1">' in body
+    assert store.alerts.pending(T0 + timedelta(days=1)) == []
+
+
+def test_a_channel_that_fails_twice_still_delivers_and_every_try_is_kept(store: Store, db_path: Path) -> None:
+    store.alerts.record(change(), ["webhook"])
+    with http_endpoint([500, 503]) as endpoint:
+        channels = {"webhook": WebhookChannel("HOOK", {"HOOK": endpoint.url})}
+        now = T0
+        reports = []
+        for _ in range(3):
+            reports.append(deliver_pending(store, channels, now=now))
+            now += retry_delay(len(reports))
+    assert [(r.sent, r.failed) for r in reports] == [(0, 1), (0, 1), (1, 0)]
+    assert "webhook: answered 500" in reports[0].errors[0]
+    assert len(endpoint.bodies) == 1 and endpoint.bodies[0]["watch"] == "brand"
+    attempts = store.conn.execute("SELECT ok FROM delivery_attempts ORDER BY id").fetchall()
+    assert attempts == [(0,), (0,), (1,)]
+
+
+def test_a_message_waits_for_its_retry_time(store: Store) -> None:
+    store.alerts.record(change(), ["webhook"])
+    with http_endpoint([500]) as endpoint:
+        channels = {"webhook": WebhookChannel("HOOK", {"HOOK": endpoint.url})}
+        deliver_pending(store, channels, now=T0)
+        assert deliver_pending(store, channels, now=T0 + timedelta(seconds=30)).sent == 0
+        assert deliver_pending(store, channels, now=T0 + timedelta(minutes=1)).sent == 1
+
+
+def test_an_unreachable_channel_keeps_the_alert_queued(store: Store) -> None:
+    store.alerts.record(change(), ["email"])
+    unreachable = EmailChannel(email_settings(1), {})
+    report = deliver_pending(store, {"email": unreachable}, now=T0)
+    assert report.failed == 1
+    assert (
+        report.errors[0].startswith("email (127.0.0.1:1): ")
+        and "check host, port and security" in report.errors[0]
+    )
+    assert len(store.alerts.pending(T0 + timedelta(hours=1))) == 1
+
+
+def test_apprise_delivers_through_a_real_url(store: Store) -> None:
+    store.alerts.record(change(), ["apprise"])
+    with http_endpoint() as endpoint:
+        url = endpoint.url.replace("http://", "json://")
+        report = deliver_pending(store, {"apprise": AppriseChannel("URLS", {"URLS": url})}, now=T0)
+    assert report.sent == 1
+    assert endpoint.bodies[0]["title"].startswith("[listener] WARNING new: negative share brand")
+    assert "rimborso" in endpoint.bodies[0]["message"]
+
+
+def test_secrets_missing_from_the_environment_are_named(store: Store) -> None:
+    with pytest.raises(ConfigError, match="environment variable HOOK is not set"):
+        WebhookChannel("HOOK", {})
+
+
+def test_mass_mentions_and_controls_are_broken_for_chats() -> None:
+    assert "@everyone" not in chat_safe("hey @everyone look")
+    assert "<!channel>" not in chat_safe("<!channel> boom")
+    assert chat_safe("a\x1b[31mred\u202e") == "a\\x1b[31mred\\u202e"
+    assert len(chat_safe("x" * 5000)) == 280
+
+
+def test_hostile_strings_arrive_inert_by_email_webhook_and_apprise(store: Store, shared_dir: Path) -> None:
+    lines = (shared_dir / "data/hostile/blns.txt").read_text(encoding="utf-8").split("\n")
+    hostile = [line for line in lines if line.strip() and not line.startswith("#")]
+    chunks = [hostile[i : i + 6] for i in range(0, len(hostile), 6)]
+    for i, chunk in enumerate(chunks):
+        store.alerts.record(
+            change(chunk, started_at=T0 + timedelta(minutes=i)), ["email", "webhook", "apprise"]
+        )
+    with smtp_server() as (inbox, port), http_endpoint() as hook, http_endpoint() as app:
+        channels = {
+            "email": EmailChannel(email_settings(port), {}),
+            "webhook": WebhookChannel("HOOK", {"HOOK": hook.url}),
+            "apprise": AppriseChannel("URLS", {"URLS": app.url.replace("http://", "json://")}),
+        }
+        report = deliver_pending(store, channels, now=T0 + timedelta(days=1))
+    assert report.failed == 0 and len(inbox.messages) == len(chunks)
+    parsed = [Page.of(m.get_body(("html",)).get_content()) for m in inbox.messages]
+    shown = "\n".join(page.text for page in parsed)
+    for line in hostile:
+        assert chat_safe(line) in shown, line  # shown as text, whole...
+    for page in parsed:  # ...and never as markup: only our own tags and attributes
+        assert page.tags <= {"html", "body", "div", "p", "ul", "li", "b", "br", "a"}
+        assert page.attributes <= {"style", "href"}
+        assert page.hrefs <= {"https://x.com/mario/status/1"}
+        assert not CONTROL.search(page.text)
+    for payload in [*hook.bodies, *app.bodies]:
+        text = payload.get("text") or payload.get("message")
+        assert not CONTROL.search(text) and "@everyone" not in text
+    assert "<script" not in "".join(b["html"] for b in hook.bodies).lower()
