@@ -218,6 +218,16 @@ def watches(app: App, fmt: str) -> None:
     render(["name", "query", "mentions", "last_24h"], [astuple(r) for r in rows], fmt, width=None)
 
 
+def _add_commands() -> None:
+    """Commands that live in modules of their own."""
+    from listener.alerts_cli import alerts
+
+    cli.add_command(alerts)
+
+
+_add_commands()
+
+
 def main() -> None:
     cli(prog_name="listener")
 

@@ -12,7 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 import collectors
 from collectors.base import NetworkSettings, Watch
+from listener.alerts.settings import AlertSettings
 from listener.errors import ConfigError, QueryError
+from listener.mail import EmailSettings
 from listener.query import parse
 
 __all__ = ["Config", "config_path", "load_config", "parse_config"]
@@ -55,6 +57,8 @@ class _File(BaseModel):
     database: _Database = _Database()
     watches: list[_Watch] = []
     networks: dict[str, dict[str, Any]] = {}
+    email: EmailSettings | None = None
+    alerts: AlertSettings = AlertSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,8 @@ class Config:
     watches: tuple[Watch, ...]
     networks: Mapping[str, NetworkSettings]  # every configured section, enabled or not
     watch_networks: Mapping[str, tuple[str, ...] | None]  # None: every network
+    email: EmailSettings | None = None
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     def enabled_networks(self) -> list[str]:
         return [name for name, settings in self.networks.items() if settings.enabled]
@@ -112,6 +118,10 @@ def parse_config(text: str, path: Path) -> Config:
     except ValidationError as exc:
         raise _error(path, exc, _File) from None
     networks = {name: _network(path, name, section) for name, section in parsed.networks.items()}
+    if "email" in parsed.alerts.channels and parsed.email is None:
+        raise ConfigError(
+            f"{path}: alerts.channels: 'email' needs an [email] section with host, sender and recipients"
+        )
     _check_watches(path, parsed.watches, networks)
     base = path.parent.resolve()
     return Config(
@@ -122,6 +132,8 @@ def parse_config(text: str, path: Path) -> Config:
         watch_networks={
             w.name: tuple(w.networks) if w.networks is not None else None for w in parsed.watches
         },
+        email=parsed.email,
+        alerts=parsed.alerts,
     )
 
 
@@ -186,10 +198,10 @@ def _fields_at(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        field = current.model_fields.get(part) if current else None
-        if field is None:
+        info = current.model_fields.get(part) if current else None
+        if info is None:
             return []
-        annotation = field.annotation
+        annotation = info.annotation
         args = getattr(annotation, "__args__", ())
         current = next(
             (a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None

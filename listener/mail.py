@@ -12,17 +12,16 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from listener.errors import ConfigError, DeliveryError
+from listener.settings import Section
 
 __all__ = ["EmailSettings", "send"]
 
 
-class EmailSettings(BaseModel):
+class EmailSettings(Section):
     """``[email]``: the SMTP server alerts and the digest go through."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str
     port: int = Field(default=587, ge=1, le=65535)

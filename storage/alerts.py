@@ -144,9 +144,17 @@ class AlertTable:
             )
 
     def list(
-        self, since: datetime | None = None, state: str | None = None, limit: int = 50
+        self,
+        since: datetime | None = None,
+        state: str | None = None,
+        limit: int = 50,
+        unresolved: bool = False,
     ) -> list[AlertRow]:
+        """Alerts, newest incident first; ``unresolved`` gives every one still going, whatever its age."""
         clauses, params = ["1"], []
+        if unresolved:
+            clauses.append("state <> 'resolved'")
+            limit = -1
         if since:
             clauses.append("updated_at >= ?")
             params.append(utc_iso(since))

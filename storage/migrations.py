@@ -130,7 +130,7 @@ MIGRATIONS: list[str] = [
         id INTEGER PRIMARY KEY,
         watch TEXT NOT NULL,
         network TEXT NOT NULL DEFAULT '',  -- '' = every network together
-        kind TEXT NOT NULL,                -- volume | negative | health
+        kind TEXT NOT NULL,                -- volume | negative | health:<condition>
         severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
         state TEXT NOT NULL CHECK (state IN ('open', 'updated', 'resolved', 'acknowledged')),
         started_at TEXT NOT NULL,          -- the first bucket of the incident

@@ -25,7 +25,7 @@ from storage.alerts import AlertTable
 from storage.migrations import migrate
 from storage.search import SearchFilters, compile_search
 
-__all__ = ["Hit", "StatusRow", "Store", "WatchRow", "WindowMention"]
+__all__ = ["Hit", "RunRow", "StatusRow", "Store", "WatchRow", "WindowMention"]
 
 _CHUNK = 500  # well under SQLite's limit on bound parameters
 _METRICS = ("like_count", "repost_count", "reply_count", "quote_count", "view_count")
@@ -54,6 +54,18 @@ class StatusRow:
     mentions_24h: int
     last_error: str | None
     rate_limited_until: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    started_at: str
+    finished_at: str
+    fetched: int
+    new: int
+    rejected: int
+    error: str | None
+    error_message: str | None
+    rate_limit_reset: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +363,25 @@ class Store:
                     utc_iso(rate_limit_reset) if rate_limit_reset else None, run_id,
                 ),
             )  # fmt: skip
+
+    def recent_runs(self, network: str, watch: str, limit: int = 10) -> list[RunRow]:
+        """The latest finished runs of a source, newest first."""
+        rows = self.conn.execute(
+            "SELECT started_at, finished_at, fetched, new, rejected, error, error_message, rate_limit_reset "
+            "FROM runs WHERE network = ? AND watch = ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+            (network, watch, limit),
+        )
+        return [RunRow(*row) for row in rows]
+
+    def mention_times(self, network: str, watch: str, limit: int = 200) -> list[datetime]:
+        """Creation times of a source's latest mentions, newest first."""
+        rows = self.conn.execute(
+            "SELECT m.created_at FROM mentions m JOIN mention_watches mw ON mw.mention_id = m.id "
+            "JOIN watches w ON w.id = mw.watch_id WHERE w.name = ? AND m.network = ? "
+            "ORDER BY m.created_at DESC LIMIT ?",
+            (watch, network, limit),
+        )
+        return [datetime.fromisoformat(row[0]) for row in rows]
 
     def rate_limited_until(self, network: str, now: datetime | None = None) -> datetime | None:
         """When a network that answered 429 may be called again, if that is still ahead."""

@@ -185,3 +185,22 @@ def test_terminal_escapes_in_posts_are_shown_inert(config: Path) -> None:
         output = invoke(config, *args).output
         assert "\x1b" not in output and "\x07" not in output and "\u202e" not in output
         assert "\\x1b[2J" in output
+
+
+def test_alerts_are_listed_and_acknowledged(config: Path) -> None:
+    from listener.records import AlertChange
+
+    at = datetime.now(UTC)
+    with Store.open(config.parent / "listener.db") as store:
+        store.alerts.record(
+            AlertChange(
+                "brand", "", "volume", "opened", "warning", at, at, 40, 6, "mentions 40 vs expected 6"
+            ),
+            [],
+        )
+    rows = json.loads(invoke(config, "alerts", "--json").output)
+    assert [(r["id"], r["state"], r["summary"]) for r in rows] == [(1, "open", "mentions 40 vs expected 6")]
+    assert invoke(config, "alerts", "ack", "1").output == "Alert 1 acknowledged.\n"
+    assert json.loads(invoke(config, "alerts", "--state", "acknowledged", "--json").output)[0]["id"] == 1
+    missing = invoke(config, "alerts", "ack", "7")
+    assert missing.exit_code == 1 and "no open alert with id 7" in missing.output

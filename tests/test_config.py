@@ -87,6 +87,33 @@ BROKEN = [
         WATCH + 'networks = "x"\n',
         "watches[0].networks: Input should be a valid list (got 'x')",
     ),
+    (
+        '[alerts]\ntimezone = "Europe/Roma"\n',
+        "alerts.timezone: unknown time zone 'Europe/Roma'; use a name like 'Europe/Rome'",
+    ),
+    ('[alerts]\nquiet_hours = "23-7"\n', "alerts.quiet_hours: '23-7' is not a range like '23:00-07:00'"),
+    ('[alerts]\nchanels = ["email"]\n', "alerts.chanels: unknown key; did you mean 'channels'?"),
+    (
+        '[alerts]\nchannels = ["sms"]\n',
+        "alerts.channels[0]: Input should be 'email', 'apprise' or 'webhook' (got 'sms')",
+    ),
+    (
+        '[alerts]\nchannels = ["email"]\n',
+        "alerts.channels: 'email' needs an [email] section with host, sender and recipients",
+    ),
+    (
+        '[email]\nhost = "smtp.example.org"\nrecipients = ["me@example.org"]\n',
+        "email.sender: required key is missing; add sender = ...",
+    ),
+    (
+        '[email]\nhost = "h"\nsender = "a@b"\nrecipients = ["c@d"]\npassword_env = "hunter2-secret!"\n',
+        "email.password_env: must be the NAME of an environment variable holding the secret "
+        "(like X_BEARER_TOKEN), never the secret itself",
+    ),
+    (
+        '[email]\nhost = "h"\nsender = "a@b"\nrecipients = []\n',
+        "email.recipients: List should have at least 1 item after validation, not 0 (got [])",
+    ),
 ]
 
 

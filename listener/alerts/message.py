@@ -78,6 +78,8 @@ def _pct(value: float | None) -> str:
 
 
 def _headline(alert: AlertRow, w: dict[str, str]) -> str:
+    if alert.kind.startswith("health:"):
+        return f"{w['health']}: {alert.summary}"
     what = alert.explanation.get("what", {})
     if alert.kind == "negative":
         observed, expected = _pct(what.get("share")), _pct(what.get("expected_share"))

@@ -1,0 +1,60 @@
+"""``[alerts]``: where alerts go, when to hold them, which to send."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from listener.settings import Section
+
+__all__ = ["AlertSettings"]
+
+Severity = Literal["info", "warning", "critical"]
+_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class AlertSettings(Section):
+    channels: tuple[Literal["email", "apprise", "webhook"], ...] = ()
+    webhook_url_env: str = "LISTENER_WEBHOOK_URL"
+    apprise_urls_env: str = "LISTENER_APPRISE_URLS"
+    timezone: str = "UTC"
+    quiet_hours: str | None = None  # "23:00-07:00": hold info and warning alerts until the end
+    min_severity: Severity = "warning"  # weaker alerts are stored and listed, not sent
+    bucket_minutes: int = Field(default=5, ge=1, le=1440)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use a name like 'Europe/Rome'") from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None and not _HOURS.match(value):
+            raise ValueError(f"{value!r} is not a range like '23:00-07:00'")
+        return value
+
+    def release_time(self, moment: datetime, severity: str) -> datetime:
+        """When an alert raised at ``moment`` may be sent: critical ones always at once."""
+        if self.quiet_hours is None or severity == "critical":
+            return moment
+        found = _HOURS.match(self.quiet_hours)
+        assert found is not None
+        start, end = time(int(found[1]), int(found[2])), time(int(found[3]), int(found[4]))
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        now = local.time()
+        quiet = start <= now < end if start <= end else (now >= start or now < end)
+        if not quiet:
+            return moment
+        release = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+        if release <= local:
+            release += timedelta(days=1)
+        return release.astimezone(moment.tzinfo)

@@ -1,0 +1,85 @@
+"""Health alerts: a source that fails, is throttled, garbles or goes quiet is reported, then resolved."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from listener.alerts.health import check_source, health_changes
+from listener.records import Mention, Page, SaveResult
+from storage import Store
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def run(store: Store, at: datetime, **outcome: object) -> None:
+    run_id = store.start_run("x", "brand", now=at)
+    result = SaveResult(new=int(outcome.pop("new", 0)), rejected=int(outcome.pop("rejected", 0)))  # type: ignore[call-overload]
+    fetched = int(outcome.pop("fetched", 0))  # type: ignore[call-overload]
+    store.finish_run(run_id, result, fetched, now=at + timedelta(seconds=3), **outcome)  # type: ignore[arg-type]
+
+
+def conditions(store: Store, now: datetime) -> set[str]:
+    return {issue.condition for issue in check_source(store, "x", "brand", now)}
+
+
+def test_three_auth_failures_in_a_row_are_critical(store: Store) -> None:
+    for i in range(2):
+        run(
+            store,
+            T0 + timedelta(minutes=15 * i),
+            error="auth",
+            error_message="x (brand): token rejected (401)",
+        )
+    assert conditions(store, T0 + timedelta(hours=1)) == set()
+    run(store, T0 + timedelta(minutes=30), error="auth", error_message="x (brand): token rejected (401)")
+    [issue] = check_source(store, "x", "brand", T0 + timedelta(hours=1))
+    assert (issue.condition, issue.severity) == ("auth", "critical")
+    assert "3 times in a row: x (brand): token rejected (401)" in issue.summary
+
+
+def test_a_rate_limit_is_reported_until_its_reset(store: Store) -> None:
+    run(store, T0, error="rate-limited", error_message="429", rate_limit_reset=T0 + timedelta(minutes=15))
+    assert conditions(store, T0 + timedelta(minutes=1)) == {"rate-limited"}
+    assert conditions(store, T0 + timedelta(minutes=16)) == set()
+
+
+def test_a_jump_in_rejected_payloads_is_reported(store: Store) -> None:
+    run(store, T0, fetched=100, new=96, rejected=4)
+    assert conditions(store, T0) == set()
+    run(store, T0 + timedelta(minutes=15), fetched=100, new=60, rejected=40)
+    assert conditions(store, T0 + timedelta(minutes=16)) == {"rejects"}
+
+
+def test_a_source_that_goes_quiet_for_far_longer_than_usual(store: Store) -> None:
+    store.sync_watches([("brand", "aurora")])
+    mentions = [Mention("x", str(i), "aurora", T0 + timedelta(minutes=20 * i)) for i in range(40)]
+    store.save_page(Page("x", "brand", mentions, matches={m.native_id: ["brand"] for m in mentions}))
+    last = mentions[-1].created_at
+    assert conditions(store, last + timedelta(hours=2)) == set()  # 6 hours is the least silence that counts
+    assert conditions(store, last + timedelta(hours=7)) == {"quiet"}
+
+
+def test_a_new_source_is_never_quiet(store: Store) -> None:
+    store.sync_watches([("brand", "aurora")])
+    store.save_page(Page("x", "brand", [Mention("x", "1", "aurora", T0)], matches={"1": ["brand"]}))
+    assert conditions(store, T0 + timedelta(days=30)) == set()
+
+
+def test_health_incidents_open_once_and_resolve(store: Store) -> None:
+    for i in range(3):
+        run(store, T0 + timedelta(minutes=15 * i), error="auth", error_message="token rejected")
+    sources = [("x", "brand")]
+    now = T0 + timedelta(hours=1)
+    for change in health_changes(store, sources, now):
+        store.alerts.record(change, ["email"])
+    again = health_changes(store, sources, now + timedelta(minutes=15))
+    assert [(c.kind, c.state) for c in again] == [("health:auth", "updated")]
+    for change in again:
+        store.alerts.record(change, ["email"])
+    run(store, now + timedelta(minutes=20), fetched=3, new=3)
+    resolved = health_changes(store, sources, now + timedelta(minutes=30))
+    assert [(c.kind, c.state) for c in resolved] == [("health:auth", "resolved")]
+    for change in resolved:
+        store.alerts.record(change, ["email"])
+    events = [d.event for d in store.alerts.pending(now + timedelta(days=1))]
+    assert events == ["opened", "resolved"]
