@@ -27,6 +27,7 @@ from storage.search import SearchFilters, compile_search
 
 __all__ = ["Hit", "RunRow", "StatusRow", "Store", "WatchRow", "WindowMention"]
 
+BASE_BUCKET = 300  # seconds: the granularity of watch_buckets
 _CHUNK = 500  # well under SQLite's limit on bound parameters
 _METRICS = ("like_count", "repost_count", "reply_count", "quote_count", "view_count")
 _COLUMNS = (
@@ -280,6 +281,26 @@ class Store:
                 ).rowcount
         return count
 
+    def unscored(self, limit: int = 500) -> list[tuple[int, str, str | None]]:
+        """(id, text, language) of mentions whose sentiment is not scored yet, oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, text, language FROM mentions WHERE sentiment_label IS NULL ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return list(rows)
+
+    def set_sentiment(self, scores: Sequence[tuple[int, str, float, str, str | None]]) -> None:
+        """Store (id, label, score, model version, language) for scored mentions.
+
+        A language the network gave is kept; a detected one only fills a gap.
+        """
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE mentions SET sentiment_label = ?, sentiment_score = ?, sentiment_model = ?, "
+                "language = coalesce(language, ?) WHERE id = ?",
+                [(label, score, model, lang, mention_id) for mention_id, label, score, model, lang in scores],
+            )
+
     def versions(self, network: str, native_id: str) -> list[str]:
         """Every text a mention has had, oldest first, the current one last."""
         rows = self.conn.execute(
@@ -304,6 +325,30 @@ class Store:
             (*params, limit),
         )
         return [Hit(*row) for row in rows]
+
+    def bucket_counts(
+        self, watch: str, start: datetime, end: datetime, bucket_seconds: int, network: str = ""
+    ) -> list[tuple[int, int, int, int]]:
+        """(bucket start as epoch seconds, volume, negative, not yet scored) per non-empty bucket.
+
+        Read from ``watch_buckets`` (5-minute counts kept by triggers), so
+        ``bucket_seconds`` must be a multiple of 300. Buckets are aligned on multiples
+        of ``bucket_seconds`` since the epoch.
+        """
+        if bucket_seconds % BASE_BUCKET:
+            raise ValueError(f"bucket of {bucket_seconds}s: use a multiple of {BASE_BUCKET // 60} minutes")
+        rows = self.conn.execute(
+            """
+            SELECT (bucket * 300 / :size) * :size AS at, sum(volume), sum(negative), sum(unscored)
+            FROM watch_buckets
+            WHERE watch_id = (SELECT id FROM watches WHERE name = :watch)
+              AND bucket >= :start AND bucket < :end AND (:network = '' OR network = :network)
+            GROUP BY at HAVING sum(volume) > 0 ORDER BY at
+            """,
+            {"size": bucket_seconds, "watch": watch, "network": network,
+             "start": int(start.timestamp()) // BASE_BUCKET, "end": -(-int(end.timestamp()) // BASE_BUCKET)},
+        )  # fmt: skip
+        return [tuple(row) for row in rows]  # type: ignore[misc]
 
     def window(
         self, watch: str, start: datetime, end: datetime, network: str = "", limit: int = 5000

@@ -251,3 +251,59 @@ def test_status_reports_runs_errors_back_off_and_sources_that_never_ran(store: S
     assert store.rate_limited_until("x", now=T0 + timedelta(minutes=20)) == reset
     assert store.rate_limited_until("x", now=T0 + timedelta(minutes=31)) is None
     assert store.fetched_since("x", T0 - timedelta(days=1)) == 1
+
+
+def test_bucket_counts_kept_by_triggers_match_the_mentions(store: Store) -> None:
+    import random
+
+    rng = random.Random(9)
+    store.sync_watches([("brand", "a"), ("complaints", "b")])
+    for round_ in range(5):
+        mentions = [
+            Mention(
+                rng.choice(["x", "reddit"]),
+                str(rng.randint(0, 300)),
+                f"t{round_}",
+                T0 + timedelta(minutes=rng.randint(0, 600)),
+            )
+            for _ in range(80)
+        ]
+        for network in ("x", "reddit"):
+            page = [m for m in mentions if m.network == network]
+            matches = {m.native_id: rng.sample(["brand", "complaints"], rng.randint(0, 2)) for m in page}
+            store.save_page(Page(network, "brand", page, matches=matches))
+        unscored = store.unscored(limit=40)
+        store.set_sentiment(
+            [(i, rng.choice(["negative", "neutral"]), 0.5, "m", None) for i, _, _ in unscored]
+        )
+        store.conn.execute("UPDATE mentions SET sentiment_label = NULL WHERE id % 7 = ?", (round_,))
+    for watch in ("brand", "complaints"):
+        for network in ("", "x"):
+            expected = store.conn.execute(
+                """
+                SELECT (CAST(strftime('%s', m.created_at) AS INTEGER) / 900) * 900 AS b, count(*),
+                  count(CASE WHEN sentiment_label = 'negative' THEN 1 END), count(CASE WHEN sentiment_label IS NULL THEN 1 END)
+                FROM mentions m JOIN mention_watches mw ON mw.mention_id = m.id JOIN watches w ON w.id = mw.watch_id
+                WHERE w.name = ? AND (? = '' OR m.network = ?) GROUP BY b ORDER BY b
+                """,
+                (watch, network, network),
+            ).fetchall()
+            got = store.bucket_counts(watch, T0 - timedelta(days=1), T0 + timedelta(days=1), 900, network)
+            assert got == expected, (watch, network)
+
+
+def test_upgrading_fills_bucket_counts_from_existing_mentions(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, MIGRATIONS[:2])
+    conn.execute("INSERT INTO watches (name, query, created_at) VALUES ('brand', 'a', '2026-01-01')")
+    conn.execute(
+        "INSERT INTO mentions (network, native_id, text, created_at, collected_at, raw, sentiment_label) "
+        "VALUES ('x', '1', 'a', '2026-11-20T09:31:00+00:00', '2026-11-20', '{}', 'negative')"
+    )
+    conn.execute("INSERT INTO mention_watches VALUES (1, 1)")
+    conn.close()
+    with Store.open(path) as store:
+        assert store.bucket_counts("brand", T0 - timedelta(hours=1), T0 + timedelta(hours=1), 300) == [
+            (int(T0.timestamp()), 1, 1, 0)
+        ]
