@@ -91,6 +91,10 @@ BROKEN = [
         '[alerts]\ntimezone = "Europe/Roma"\n',
         "alerts.timezone: unknown time zone 'Europe/Roma'; use a name like 'Europe/Rome'",
     ),
+    (
+        "[alerts]\nbucket_minutes = 7\n",
+        "alerts.bucket_minutes: 7 minutes: use a multiple of 5 that divides a day (5, 10, 15, 30, 60...)",
+    ),
     ('[alerts]\nquiet_hours = "23-7"\n', "alerts.quiet_hours: '23-7' is not a range like '23:00-07:00'"),
     ('[alerts]\nchanels = ["email"]\n', "alerts.chanels: unknown key; did you mean 'channels'?"),
     (

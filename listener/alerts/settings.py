@@ -35,6 +35,15 @@ class AlertSettings(Section):
             raise ValueError(f"unknown time zone {value!r}; use a name like 'Europe/Rome'") from None
         return value
 
+    @field_validator("bucket_minutes")
+    @classmethod
+    def _bucket(cls, value: int) -> int:
+        if value % 5 or 1440 % value:
+            raise ValueError(
+                f"{value} minutes: use a multiple of 5 that divides a day (5, 10, 15, 30, 60...)"
+            )
+        return value
+
     @field_validator("quiet_hours")
     @classmethod
     def _hours(cls, value: str | None) -> str | None:
