@@ -18,10 +18,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	@dir=$$(mktemp -d) && \
-	  $(BIN)/listener --config $$dir/listener.toml init && \
-	  $(BIN)/listener --config $$dir/listener.toml watches && \
-	  $(BIN)/listener --config $$dir/listener.toml status
+	@$(BIN)/python -m listener.demo --dir $$(mktemp -d)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

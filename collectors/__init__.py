@@ -14,7 +14,10 @@ from collectors.base import Collector, NetworkSettings
 __all__ = ["REGISTRY", "load", "settings_model"]
 
 # network name -> "module:Class"
-REGISTRY: dict[str, str] = {}
+REGISTRY: dict[str, str] = {
+    "x": "collectors.x:XCollector",
+    "reddit": "collectors.reddit:RedditCollector",
+}
 
 
 def load(name: str) -> type[Collector]:

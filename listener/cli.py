@@ -181,10 +181,14 @@ def status(app: App, fmt: str) -> None:
         listener status
         listener status --json
     """
-    expected = app.load_config().sources() if app.config_file.exists() else []
+    from listener.collect import budget_usage
+
+    config = app.load_config() if app.config_file.exists() else None
+    now = utcnow()
     with app.open_store() as store:
-        rows = store.status(expected=expected)
+        rows = store.status(now, expected=config.sources() if config else [])
         total = store.count_mentions()
+        budgets = budget_usage(store, config.networks, now) if config else []
     columns = [
         "network",
         "watch",
@@ -218,11 +222,40 @@ def watches(app: App, fmt: str) -> None:
     render(["name", "query", "mentions", "last_24h"], [astuple(r) for r in rows], fmt, width=None)
 
 
+@cli.command()
+@click.option(
+    "--backend", default="default", show_default=True, help="default, vader, or a transformers model folder."
+)
+@click.pass_obj
+def rescore(app: App, backend: str) -> None:
+    """Score sentiment again with the current model, in batches, with a progress bar.
+
+    Mentions already scored by this model version are skipped, so an interrupted
+    rescore picks up where it stopped.
+
+    \b
+    Example:
+        listener rescore
+        listener rescore --backend vader
+    """
+    from listener.scoring import rescore as run_rescore
+    from listener.sentiment.backends import load_backend
+
+    model = load_backend(backend)
+    with app.open_store() as store:
+        total = store.count_scored_by_other(model.version)
+        with click.progressbar(length=total, label=f"Scoring with {model.version}", file=sys.stderr) as bar:
+            done = run_rescore(store, model, progress=bar.update)
+    click.echo(f"Rescored {done} mentions with {model.version}.")
+
+
 def _add_commands() -> None:
     """Commands that live in modules of their own."""
     from listener.alerts_cli import alerts
+    from listener.collect_cli import collect
 
     cli.add_command(alerts)
+    cli.add_command(collect)
 
 
 _add_commands()

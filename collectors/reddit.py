@@ -1,0 +1,368 @@
+"""Reddit: search per watch, optional subreddit streams, username mentions, via praw.
+
+Reddit has no ``since_id``. The cursor is JSON ``{"created": t, "seen": {fullname:
+t}}``: each walk goes newest first until it passes ``created`` less an overlap
+window (the search index lags behind new posts), and skips what ``seen`` holds,
+so no item comes back in a later run. Reddit search is fuzzy and never returns
+comments, so search results pass the watch's local matcher, and comments come
+from the subreddit streams, where the runner keeps what some watch matches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal, cast
+
+import praw
+import prawcore
+import requests
+from pydantic import Field as PydanticField
+
+from collectors._common import (
+    Feed,
+    Leaf,
+    Lowered,
+    Syntax,
+    lower_query,
+    protect,
+    require_env,
+    retrying,
+    until,
+    utc_from_epoch,
+)
+from collectors.base import NetworkSettings, Watch
+from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.query import Field, Phrase, Query, Term
+from listener.records import Mention, Page, Reject, utcnow
+
+__all__ = ["RedditCollector", "Settings", "normalize", "normalize_listing", "to_reddit_query"]
+
+DEFAULT_USER_AGENT = "python:listener:0.1 (self-hosted social listening)"
+_MAX_SEEN = 5000
+_LINK = re.compile(r"/comments/(\w+)/")
+
+
+class Settings(NetworkSettings):
+    """``[networks.reddit]``: a read-only app's id and secret come from the named variables."""
+
+    client_id_env: str = "REDDIT_CLIENT_ID"
+    client_secret_env: str = "REDDIT_CLIENT_SECRET"
+    user_agent_env: str = "REDDIT_USER_AGENT"  # falls back to a generic one when unset
+    username: str | None = None  # with password_env or refresh_token_env: collect u/ mentions
+    password_env: str | None = None
+    refresh_token_env: str | None = None
+    search_subreddit: str = "all"
+    time_filter: Literal["hour", "day", "week", "month", "year", "all"] = "week"
+    stream_subreddits: tuple[str, ...] = ()  # new comments and submissions, matched locally
+    oauth_url: str = "https://oauth.reddit.com"
+    reddit_url: str = "https://www.reddit.com"
+    limit: int = PydanticField(default=100, ge=1, le=100)
+    pages_per_run: int = PydanticField(default=5, ge=1)
+    overlap_minutes: int = PydanticField(default=60, ge=0)
+    timeout_seconds: int = PydanticField(default=16, ge=1)
+    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
+    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
+
+
+# -- query -------------------------------------------------------------------
+
+_REDDIT_SYNTAX = Syntax(and_=" AND ", or_=" OR ", not_=lambda s: f"NOT {s}")
+
+
+def _reddit_leaf(node: Leaf) -> tuple[Lowered, bool]:
+    match node:
+        case Term(word, prefix):
+            if prefix:
+                return True, False
+            return (word if word.isalnum() else f'"{word}"'), True
+        case Phrase(text):
+            return f'"{text}"', True
+        case Field("author", value):
+            return f"author:{value}", True
+        case Field("site", value):
+            return f"site:{value}", True
+        case Field("network", value):
+            return value == "reddit", True
+        case Field("lang", _):
+            return True, False  # Reddit does not know a post's language
+    raise TypeError(node)
+
+
+def to_reddit_query(query: Query) -> Lowered:
+    """The watch query in Reddit's search syntax: a superset, narrowed locally afterwards."""
+    return lower_query(query.root, _reddit_leaf, _REDDIT_SYNTAX)[0]
+
+
+# -- normalising -------------------------------------------------------------
+
+
+def normalize(thing: Any) -> Mention:
+    """A listing child ``{"kind": "t1"|"t3", "data": {...}}`` as a ``Mention``; raises on a bad one."""
+    if not isinstance(thing, dict) or not isinstance(thing.get("data"), dict):
+        raise ValueError("a listing item must be an object with 'data'")
+    kind, data = thing.get("kind"), thing["data"]
+    if kind not in ("t1", "t3"):
+        raise ValueError(f"unexpected kind {kind!r}")
+    name = data.get("name") or (f"{kind}_{data['id']}" if data.get("id") else None)
+    if not isinstance(name, str):
+        raise ValueError("missing field 'name'")
+    if "created_utc" not in data:
+        raise ValueError("missing field 'created_utc'")
+    created = utc_from_epoch(data["created_utc"])
+    author = data.get("author")
+    author = author if isinstance(author, str) and author not in ("[deleted]", "") else None
+    permalink = data.get("permalink") or data.get("context")
+    if kind == "t3":
+        title, body = data.get("title"), data.get("selftext") or ""
+        if not isinstance(title, str):
+            raise ValueError("missing field 'title'")
+        text = f"{title}\n\n{body}" if body else title
+        conversation, reply_to, replies = name, None, data.get("num_comments")
+    else:
+        text = data.get("body")
+        if not isinstance(text, str):
+            raise ValueError("missing field 'body'")
+        conversation, reply_to, replies = data.get("link_id"), data.get("parent_id"), None
+        if not permalink and data.get("subreddit") and data.get("link_id"):
+            permalink = f"/r/{data['subreddit']}/comments/{data['link_id'][3:]}/_/{data.get('id', name[3:])}/"
+    url = None
+    if isinstance(permalink, str) and permalink.startswith("/"):
+        permalink = permalink.split("?")[0]  # search adds ?ref=search_posts, the inbox ?context=3
+        url = f"https://www.reddit.com{permalink}"
+        if conversation is None and (link := _LINK.search(permalink)):
+            conversation = f"t3_{link.group(1)}"  # inbox items carry no link_id
+    return Mention(
+        network="reddit",
+        native_id=name,
+        text=text,
+        created_at=created,
+        url=url,
+        author_id=data.get("author_fullname"),
+        author_handle=author,
+        author_name=None,
+        language=None,  # Reddit gives none; language detection belongs to the analysis
+        in_reply_to_id=reply_to,
+        conversation_id=conversation,
+        like_count=data.get("score") if isinstance(data.get("score"), int) else None,
+        reply_count=replies if isinstance(replies, int) else None,
+        raw=thing,
+    )
+
+
+def normalize_listing(body: Any) -> tuple[list[Mention], list[Reject], str | None]:
+    """A ``Listing``: its mentions, its rejects and its ``after`` token."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise MalformedPayload("reddit: the answer is not a Listing")
+    children = body["data"].get("children")
+    if not isinstance(children, list):
+        raise MalformedPayload("reddit: the Listing has no 'children' list")
+    mentions: list[Mention] = []
+    rejects: list[Reject] = []
+    for child in children:
+        try:
+            mentions.append(normalize(child))
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            data = child.get("data") if isinstance(child, dict) else None
+            name = data.get("name") if isinstance(data, dict) else None
+            rejects.append(Reject("reddit", str(exc), child, name if isinstance(name, str) else None))
+    after = body["data"].get("after")
+    return mentions, rejects, after if isinstance(after, str) else None
+
+
+# -- collecting --------------------------------------------------------------
+
+
+class RedditCollector:
+    """Listings through praw's ``Reddit.request``, which returns the JSON as Reddit sent it."""
+
+    name: ClassVar[str] = "reddit"
+    Settings: ClassVar[type[NetworkSettings]] = Settings
+
+    def __init__(self, settings: NetworkSettings, env: Mapping[str, str]) -> None:
+        self.settings = s = cast(Settings, settings)
+        client_id = require_env(env, s.client_id_env, "reddit", "client id")
+        secret = require_env(env, s.client_secret_env, "reddit", "client secret")
+        user: dict[str, Any] = {}
+        if s.username and s.refresh_token_env:
+            user["refresh_token"] = require_env(env, s.refresh_token_env, "reddit", "refresh token")
+        elif s.username and s.password_env:
+            user = {
+                "username": s.username,
+                "password": require_env(env, s.password_env, "reddit", "password"),
+            }
+        protect([secret, *user.values()], "prawcore", "praw")
+        self.clock: Callable[[], datetime] = utcnow
+        self.sleep: Callable[[float], None] | None = None
+        self._rate: tuple[int, datetime] | None = None  # remaining requests, and when the window resets
+        session = requests.Session()
+        session.hooks["response"].append(self._observe)
+        self.reddit = praw.Reddit(
+            client_id=client_id,
+            client_secret=secret,
+            user_agent=env.get(s.user_agent_env) or DEFAULT_USER_AGENT,
+            oauth_url=s.oauth_url.rstrip("/"),
+            reddit_url=s.reddit_url.rstrip("/"),
+            timeout=s.timeout_seconds,
+            check_for_updates=False,
+            check_for_async=False,
+            requestor_kwargs={"session": session},
+            **user,
+        )
+        # prawcore retries 5xx itself, sleeping 2-4 s; retries are ours (bounded, configurable).
+        for core in (self.reddit._core, self.reddit._read_only_core, self.reddit._authorized_core):
+            if core is not None and hasattr(core, "_retry_strategy_class"):
+                core._retry_strategy_class = _NoRetry
+
+    def feeds(self) -> list[Feed]:
+        feeds = [Feed(f"r/{sub}/{kind}", keep_all=False) for sub in self.settings.stream_subreddits
+                 for kind in ("comments", "new")]  # fmt: skip
+        if self.settings.username and (self.settings.password_env or self.settings.refresh_token_env):
+            feeds.append(Feed(f"u/{self.settings.username}", keep_all=True))
+        return feeds
+
+    def fetch(self, watch: Watch, cursor: str | None, budget: int | None = None) -> Iterator[Page]:
+        """Pages newer than the cursor, newest first; the last page carries the new cursor."""
+        if watch.name.startswith(("r/", "u/")):
+            context = f"reddit ({watch.name})"
+            path = "/message/mentions" if watch.name.startswith("u/") else f"/{watch.name}/"
+            base: dict[str, Any] = {}
+            matcher = None
+        else:
+            context = f"reddit (watch {watch.name!r})"
+            query = to_reddit_query(Query(watch.root))
+            if query is False:
+                return
+            if query is True:
+                raise CollectorError(
+                    f"{context}: nothing Reddit can search for in {watch.query!r}; add a word"
+                )
+            sub = self.settings.search_subreddit
+            path = f"/r/{sub}/search/"  # the paths praw itself uses
+            base = {"q": query, "sort": "new", "t": self.settings.time_filter, "syntax": "lucene",
+                    "restrict_sr": "false" if sub == "all" else "true", "type": "link"}  # fmt: skip
+            matcher = Query(watch.root)
+        state = json.loads(cursor) if cursor else {}
+        old_created = float(state.get("created", 0))
+        seen: dict[str, float] = dict(state.get("seen", {}))
+        cutoff = old_created - self.settings.overlap_minutes * 60
+        newest, after, fetched = old_created, None, 0
+        for pages in range(1, self.settings.pages_per_run + 1):
+            limit = self.settings.limit if budget is None else min(self.settings.limit, budget - fetched)
+            if limit < 1:
+                break
+            params = {**base, "limit": limit, **({"after": after} if after else {})}
+            body = self._call(context, path, params)
+            mentions, rejects, after = normalize_listing(body)
+            fetched += len(mentions) + len(rejects)
+            stamps = [m.created_at.timestamp() for m in mentions]
+            reached = bool(stamps) and min(stamps) < cutoff
+            fresh = [m for m in mentions if m.created_at.timestamp() >= cutoff and m.native_id not in seen]
+            newest = max([newest, *stamps])
+            for m in fresh:
+                seen[m.native_id] = m.created_at.timestamp()
+            if matcher is not None:
+                fresh = [m for m in fresh if matcher.matches(m)]
+            last = after is None or reached or pages == self.settings.pages_per_run
+            next_cursor = None
+            if last:
+                keep = sorted(
+                    (t, n) for n, t in seen.items() if t >= newest - self.settings.overlap_minutes * 60
+                )
+                next_cursor = json.dumps({"created": newest, "seen": {n: t for t, n in keep[-_MAX_SEEN:]}})
+            yield Page("reddit", watch.name, fresh, next_cursor, rejects)
+            if last:
+                return
+            self._check_rate(context)
+
+    def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Note Reddit's rate-limit headers, so we stop before prawcore would sleep through a window."""
+        remaining, reset = (
+            response.headers.get("x-ratelimit-remaining"),
+            response.headers.get("x-ratelimit-reset"),
+        )
+        if remaining is not None and reset is not None:
+            with contextlib.suppress(ValueError):
+                self._rate = (int(float(remaining)), self.clock() + timedelta(seconds=int(float(reset))))
+
+    def _check_rate(self, context: str) -> None:
+        if self._rate is not None and self._rate[0] < 1:
+            raise RateLimited(
+                f"{context}: rate limit used up; waiting until {until(self._rate[1])}", self._rate[1]
+            )
+
+    def _call(self, context: str, path: str, params: Mapping[str, Any]) -> Any:
+        """The one choke point: a praw request, with its failures turned into ours and retried if transient."""
+        s = self.settings
+
+        def once() -> Any:
+            self._check_rate(context)
+            try:
+                return self.reddit.request(method="GET", path=path, params=dict(params))
+            except prawcore.TooManyRequests as exc:
+                self._observe(exc.response)
+                reset = self._rate[1] if self._rate else None
+                raise RateLimited(
+                    f"{context}: rate limited (429); waiting until {until(reset)}", reset
+                ) from None
+            except prawcore.InvalidToken:
+                raise AuthError(
+                    f"{context}: access token rejected (401); check the app's credentials"
+                ) from None
+            except prawcore.OAuthException as exc:
+                raise AuthError(
+                    f"{context}: login refused ({exc.error}); set {s.client_id_env}, {s.client_secret_env} "
+                    "and the account's password or refresh token"
+                ) from None
+            except prawcore.Forbidden:
+                raise AuthError(
+                    f"{context}: access denied (403) to {path}; check it is public and the app's scopes"
+                ) from None
+            except (prawcore.NotFound, prawcore.Redirect):
+                raise CollectorError(
+                    f"{context}: {path} does not exist; fix the subreddit name in the config"
+                ) from None
+            except prawcore.ServerError as exc:
+                raise SourceUnavailable(
+                    f"{context}: server error ({exc.response.status_code}); Reddit is having trouble, "
+                    "the next run retries"
+                ) from None
+            except prawcore.BadJSON:
+                raise MalformedPayload(f"{context}: the answer is not JSON") from None
+            except prawcore.ResponseException as exc:
+                code = exc.response.status_code
+                if code == 401:
+                    raise AuthError(
+                        f"{context}: credentials rejected (401); set {s.client_id_env} and {s.client_secret_env} "
+                        "to a valid app id and secret"
+                    ) from None
+                raise SourceUnavailable(
+                    f"{context}: unexpected answer ({code}); the next run retries"
+                ) from None
+            except prawcore.RequestException as exc:
+                original = exc.original_exception
+                if isinstance(original, requests.Timeout):
+                    raise SourceUnavailable(
+                        f"{context}: no answer within {s.timeout_seconds}s; raise timeout_seconds or retry later"
+                    ) from None
+                raise SourceUnavailable(
+                    f"{context}: cannot connect ({type(original).__name__}); check the network or oauth_url"
+                ) from None
+
+        return retrying(once, attempts=s.retry_attempts, backoff=s.retry_backoff_seconds, sleep=self.sleep)
+
+
+class _NoRetry(prawcore.sessions.RetryStrategy):
+    """No retries and no sleeps inside prawcore: ``retrying`` owns both."""
+
+    def _sleep_seconds(self) -> float | None:
+        return None
+
+    def consume_available_retry(self) -> _NoRetry:
+        return self
+
+    def should_retry_on_failure(self) -> bool:
+        return False

@@ -1,0 +1,350 @@
+"""X (Twitter): recent search per watch and mentions of your own accounts, API v2 via tweepy.
+
+The cursor is JSON: ``{"since_id": ...}``, plus ``"resume"`` (a ``next_token``
+and the newest id of the interrupted walk) when a run stopped at its page or
+post budget, so that the next run finishes the walk before moving ``since_id``
+on. ``since_id`` moves only on the last page of a walk: if a run fails half way,
+the next run walks again from the old position and the store drops the repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, ClassVar, cast
+
+import requests
+import tweepy  # type: ignore[import-untyped]
+from pydantic import Field as PydanticField
+from requests.adapters import HTTPAdapter
+
+from collectors._common import (
+    Feed,
+    Leaf,
+    Lowered,
+    Syntax,
+    lower_query,
+    protect,
+    require_env,
+    retrying,
+    snowflake_time,
+    until,
+    utc_from_epoch,
+    utc_from_iso,
+)
+from collectors.base import NetworkSettings, Watch
+from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.query import Field, Phrase, Query, Term
+from listener.records import Mention, Page, Reject
+
+__all__ = ["Settings", "XCollector", "normalize_page", "to_x_query"]
+
+X_HOST = "https://api.twitter.com"  # tweepy hard-codes it in BaseClient.request
+MIN_RESULTS = 10  # the smallest max_results recent search accepts
+_PARAMS: dict[str, Any] = {
+    "expansions": ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"],
+    "tweet_fields": [
+        "created_at", "lang", "author_id", "conversation_id", "in_reply_to_user_id",
+        "referenced_tweets", "public_metrics", "entities", "note_tweet",
+    ],
+    "user_fields": ["username", "name"],
+}  # fmt: skip
+
+
+class Settings(NetworkSettings):
+    """``[networks.x]``: the token is read from the variable named in ``bearer_token_env``."""
+
+    bearer_token_env: str = "X_BEARER_TOKEN"
+    api_base_url: str | None = None  # e.g. the demo server; replaces https://api.twitter.com
+    accounts: tuple[str, ...] = ()  # your own handles or numeric ids, for mentions
+    max_results: int = PydanticField(default=100, ge=MIN_RESULTS, le=100)
+    pages_per_run: int = PydanticField(default=5, ge=1)
+    monthly_post_budget: int | None = PydanticField(default=None, ge=1)  # the plan's monthly read cap
+    budget_day: int = PydanticField(default=1, ge=1, le=28)  # day of the month the cap resets
+    timeout_seconds: float = PydanticField(default=15.0, gt=0)
+    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
+    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
+
+
+class _Transport(HTTPAdapter):
+    """The session's adapter for api.twitter.com: a default timeout and, for local servers, a new host.
+
+    tweepy passes no timeout and has no host option; an adapter mounted on its
+    own ``session`` is the seam requests offers for both.
+    """
+
+    def __init__(self, base_url: str | None, timeout: float) -> None:
+        super().__init__(max_retries=0)
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.base_url and request.url and request.url.startswith(X_HOST):
+            request.url = self.base_url + request.url[len(X_HOST) :]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+# -- query -------------------------------------------------------------------
+
+# What X refuses to search on its own: lang:, negations (the rest of the query is needed).
+_STANDALONE = re.compile(r'(?:^|(?<=[\s(]))(?:lang:\S+|-(?:"[^"]*"|\([^)]*\)|\S+))')
+_X_SYNTAX = Syntax(and_=" ", or_=" OR ", not_=lambda s: f"-{s}")
+
+
+def _x_leaf(node: Leaf) -> tuple[Lowered, bool]:
+    match node:
+        case Term(word, prefix):
+            return (True, False) if prefix else (word, True)  # X has no wildcards
+        case Phrase(text):
+            return f'"{text}"', True
+        case Field("lang", value):
+            return f"lang:{value}", True
+        case Field("author", value):
+            return f"from:{value}", True
+        case Field("site", value):
+            return f'url:"{value}"', False  # url: matches anywhere in the link, not only the host
+        case Field("network", value):
+            return value == "x", True
+    raise TypeError(node)
+
+
+def to_x_query(query: Query) -> tuple[Lowered, bool]:
+    """The watch query in X search syntax (a superset), and whether X's answer is exact."""
+    return lower_query(query.root, _x_leaf, _X_SYNTAX)
+
+
+# -- normalising -------------------------------------------------------------
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _index(items: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(items, list):
+        return {}
+    return {str(i["id"]): i for i in items if isinstance(i, dict) and "id" in i}
+
+
+def normalize(post: Any, users: Mapping[str, dict[str, Any]], posts: Mapping[str, dict[str, Any]]) -> Mention:
+    """One v2 post object (with the response's ``includes``) as a ``Mention``; raises on a bad item."""
+    if not isinstance(post, dict):
+        raise ValueError(f"a post must be an object, not {type(post).__name__}")
+    native_id, text = post.get("id"), post.get("text")
+    if not isinstance(native_id, str) or not native_id.isdigit():
+        raise ValueError(f"missing or invalid field 'id': {native_id!r}")
+    note = post.get("note_tweet")
+    if isinstance(note, dict) and isinstance(note.get("text"), str):
+        text = note["text"]  # posts over 280 characters come whole only here
+    if not isinstance(text, str):
+        raise ValueError("missing field 'text'")
+    created = utc_from_iso(post["created_at"]) if "created_at" in post else snowflake_time(native_id)
+    author = users.get(str(post.get("author_id")))
+    refs = [r for r in post.get("referenced_tweets") or [] if isinstance(r, dict)]
+    reply_to = next((str(r["id"]) for r in refs if r.get("type") == "replied_to" and "id" in r), None)
+    metrics = _object(post.get("public_metrics"))
+    handle = author.get("username") if author else None
+    lang = post.get("lang")
+    return Mention(
+        network="x",
+        native_id=native_id,
+        text=text,
+        created_at=created,
+        url=f"https://x.com/{handle or 'i/web'}/status/{native_id}",
+        author_id=str(post["author_id"]) if post.get("author_id") else None,
+        author_handle=handle,
+        author_name=author.get("name") if author else None,
+        language=lang if isinstance(lang, str) and lang not in ("und", "zxx", "qme", "qct") else None,
+        in_reply_to_id=reply_to,
+        conversation_id=post.get("conversation_id"),
+        like_count=metrics.get("like_count"),
+        repost_count=metrics.get("retweet_count"),
+        reply_count=metrics.get("reply_count"),
+        quote_count=metrics.get("quote_count"),
+        view_count=metrics.get("impression_count"),
+        raw={
+            "data": post,
+            "includes": {
+                "users": [author] if author else [],
+                "tweets": [posts[r["id"]] for r in refs if r.get("id") in posts],
+            },
+        },
+    )
+
+
+def normalize_page(body: Mapping[str, Any]) -> tuple[list[Mention], list[Reject]]:
+    """A search or mentions response: the posts that normalise, and the rest as rejects."""
+    data = body.get("data", [])  # X leaves ``data`` out when nothing matched
+    if not isinstance(data, list):
+        raise MalformedPayload(f"x: 'data' is {type(data).__name__}, not a list")
+    includes = _object(body.get("includes"))
+    users, posts = _index(includes.get("users")), _index(includes.get("tweets"))
+    mentions: list[Mention] = []
+    rejects: list[Reject] = []
+    for item in data:
+        try:
+            mentions.append(normalize(item, users, posts))
+        except (KeyError, TypeError, ValueError) as exc:
+            native_id = item.get("id") if isinstance(item, dict) else None
+            rejects.append(Reject("x", str(exc), item, native_id if isinstance(native_id, str) else None))
+    return mentions, rejects
+
+
+# -- collecting --------------------------------------------------------------
+
+
+def _reset_time(headers: Mapping[str, str]) -> datetime | None:
+    """X sends the end of the rate-limit window as epoch seconds."""
+    value = headers.get("x-rate-limit-reset")
+    return utc_from_epoch(int(value)) if value and value.isdigit() else None
+
+
+def _detail(exc: tweepy.HTTPException) -> str:
+    text = "; ".join(exc.api_messages) or exc.response.reason or ""
+    return text.splitlines()[0][:200] if text else f"HTTP {exc.response.status_code}"
+
+
+class XCollector:
+    """Search and mentions through tweepy's ``Client``, never with ``wait_on_rate_limit``."""
+
+    name: ClassVar[str] = "x"
+    Settings: ClassVar[type[NetworkSettings]] = Settings
+
+    def __init__(self, settings: NetworkSettings, env: Mapping[str, str]) -> None:
+        self.settings = cast(Settings, settings)
+        token = require_env(env, self.settings.bearer_token_env, "x", "bearer token")
+        protect([token], "tweepy.client")
+        self.client = tweepy.Client(
+            bearer_token=token, return_type=requests.Response, wait_on_rate_limit=False
+        )
+        self.client.session.mount(
+            X_HOST, _Transport(self.settings.api_base_url, self.settings.timeout_seconds)
+        )
+        self.sleep: Callable[[float], None] | None = None  # tests and the demo pass a no-op
+        self._user_ids: dict[str, str] = {}
+
+    def feeds(self) -> list[Feed]:
+        return [Feed(f"@{a.lstrip('@')}", keep_all=True) for a in self.settings.accounts]
+
+    def fetch(self, watch: Watch, cursor: str | None, budget: int | None = None) -> Iterator[Page]:
+        """Pages for a watch (or an ``@account`` feed), newest first, until done or a budget runs out."""
+        state = json.loads(cursor) if cursor else {}
+        since_id: str | None = state.get("since_id")
+        resume = state.get("resume") or {}
+        token, newest = resume.get("next_token"), resume.get("newest_id")
+        if watch.name.startswith("@"):
+            context = f"x ({watch.name} mentions)"
+            user_id = self._user_id(watch.name[1:], context)
+            call: Callable[..., requests.Response] = self.client.get_users_mentions
+            base: dict[str, Any] = {"id": user_id}
+            token_param, exact = "pagination_token", True
+        else:
+            context = f"x (watch {watch.name!r})"
+            query, exact = to_x_query(Query(watch.root))
+            if query is False:
+                return  # e.g. network:reddit: nothing to ask X
+            if query is True or not _STANDALONE.sub("", query).strip("() OR"):
+                raise CollectorError(f"{context}: nothing X can search for in {watch.query!r}; add a word")
+            if len(query) > 512:
+                raise CollectorError(f"{context}: query is {len(query)} characters, X allows 512; shorten it")
+            call, base, token_param = self.client.search_recent_tweets, {"query": query}, "next_token"
+        left = budget
+        for pages in range(1, self.settings.pages_per_run + 1):
+            size = self.settings.max_results if left is None else min(self.settings.max_results, left)
+            if size < MIN_RESULTS:
+                break  # stop before the monthly budget rather than overshoot it
+            params = {**base, **_PARAMS, "max_results": size, "since_id": since_id, token_param: token}
+            body, headers = self._call(context, call, {k: v for k, v in params.items() if v is not None})
+            mentions, rejects = normalize_page(body)
+            meta = _object(body.get("meta"))
+            newest = newest or meta.get("newest_id")
+            token = meta.get("next_token")
+            if left is not None:
+                left -= len(mentions) + len(rejects)
+            limited = headers.get("x-rate-limit-remaining") == "0"
+            if not exact:
+                mentions = [m for m in mentions if Query(watch.root).matches(m)]
+            if token is None:
+                next_cursor = json.dumps({"since_id": newest or since_id}) if newest or since_id else None
+            elif limited or pages == self.settings.pages_per_run or (left is not None and left < MIN_RESULTS):
+                next_cursor = json.dumps(
+                    {"since_id": since_id, "resume": {"next_token": token, "newest_id": newest}}
+                )
+            else:
+                next_cursor = None
+            yield Page("x", watch.name, mentions, next_cursor, rejects)
+            if token is None:
+                return
+            if limited:
+                reset = _reset_time(headers)
+                raise RateLimited(f"{context}: rate limit used up; waiting until {until(reset)}", reset)
+
+    def _user_id(self, account: str, context: str) -> str:
+        if account.isdigit():
+            return account
+        if account.lower() not in self._user_ids:
+            body, _ = self._call(context, self.client.get_users, {"usernames": [account]})
+            for user in body.get("data") or []:
+                self._user_ids[str(user.get("username", "")).lower()] = str(user.get("id"))
+        if account.lower() not in self._user_ids:
+            raise CollectorError(f"{context}: no X account named @{account}; fix [networks.x] accounts")
+        return self._user_ids[account.lower()]
+
+    def _call(
+        self, context: str, call: Callable[..., requests.Response], params: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], Mapping[str, str]]:
+        """The one choke point: a tweepy call, with its failures turned into ours and retried if transient."""
+
+        def once() -> tuple[dict[str, Any], Mapping[str, str]]:
+            var = self.settings.bearer_token_env
+            try:
+                response = call(**params)
+            except tweepy.TooManyRequests as exc:
+                reset = _reset_time(exc.response.headers)
+                message = f"{context}: rate limited (429); waiting until {until(reset)}"
+                raise RateLimited(message, reset) from None
+            except tweepy.Unauthorized:
+                raise AuthError(
+                    f"{context}: token rejected (401); set {var} to a valid bearer token"
+                ) from None
+            except tweepy.Forbidden as exc:
+                raise AuthError(
+                    f"{context}: access denied (403): {_detail(exc)}; check that your X plan includes this endpoint"
+                ) from None
+            except tweepy.TwitterServerError as exc:
+                raise SourceUnavailable(
+                    f"{context}: server error ({exc.response.status_code}); X is having trouble, the next run retries"
+                ) from None
+            except tweepy.HTTPException as exc:
+                raise CollectorError(
+                    f"{context}: request refused ({exc.response.status_code}): {_detail(exc)}; check the watch query"
+                ) from None
+            except requests.Timeout:
+                raise SourceUnavailable(
+                    f"{context}: no answer within {self.settings.timeout_seconds:g}s; raise timeout_seconds "
+                    "or retry later"
+                ) from None
+            except requests.RequestException as exc:
+                raise SourceUnavailable(
+                    f"{context}: cannot connect ({type(exc).__name__}); check the network or api_base_url"
+                ) from None
+            try:
+                body = response.json()
+            except ValueError:
+                raise MalformedPayload(
+                    f"{context}: the answer is not JSON ({len(response.content)} bytes)"
+                ) from None
+            if not isinstance(body, dict):
+                raise MalformedPayload(f"{context}: the answer is JSON but not an object")
+            return body, response.headers
+
+        return retrying(
+            once,
+            attempts=self.settings.retry_attempts,
+            backoff=self.settings.retry_backoff_seconds,
+            sleep=self.sleep,
+        )

@@ -1,0 +1,280 @@
+"""One collection pass: every enabled network x watch (and feed), page by page into the store.
+
+Collectors only fetch and normalise; this service owns the rest: it skips a
+network until its rate-limit reset, keeps within monthly read budgets, links
+each mention to every watch its text matches locally, stores each page with its
+cursor in one transaction, and writes one ``runs`` row per source. A failing
+source is recorded (slug, one-line message) and skipped; the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import collectors
+from collectors._common import REDACTOR, Feed
+from collectors.base import Collector, NetworkSettings, Watch
+from listener.errors import ListenerError, RateLimited, StorageError
+from listener.query import Query
+from listener.records import Page, SaveResult, utcnow
+from storage import Store
+
+__all__ = ["Budget", "Outcome", "Pass", "Source", "budget_usage", "collect"]
+
+log = logging.getLogger(__name__)
+DEFAULT_BACKOFF = timedelta(minutes=15)  # when a 429 names no reset time
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One thing to collect: a watch's search on a network, or a feed (account mentions, a stream)."""
+
+    network: str
+    watch: Watch
+    feed: Feed | None = None
+
+    @property
+    def name(self) -> str:
+        return self.watch.name
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one source did in this pass, for the summary table and the exit code."""
+
+    network: str
+    source: str
+    fetched: int = 0
+    new: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    error: str | None = None  # the error's slug
+    message: str | None = None
+    retry_at: datetime | None = None
+    skipped: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    network: str
+    budget: int
+    used: int
+    left: int
+    period_start: datetime
+
+
+def _one_line(text: str) -> str:
+    return REDACTOR.scrub(" ".join(text.split()))
+
+
+def period_start(now: datetime, day: int) -> datetime:
+    """The start of the current monthly budget period, which resets on ``day`` at 00:00 UTC."""
+    start = now.replace(day=day, hour=0, minute=0, second=0, microsecond=0)
+    if start > now:
+        month, year = (now.month - 1, now.year) if now.month > 1 else (12, now.year - 1)
+        start = start.replace(year=year, month=month)
+    return start
+
+
+def budget_usage(store: Store, networks: Mapping[str, NetworkSettings], now: datetime) -> list[Budget]:
+    """Monthly read budgets, used and left, for ``listener status``."""
+    rows = []
+    for name, settings in sorted(networks.items()):
+        budget = getattr(settings, "monthly_post_budget", None)
+        if budget:
+            start = period_start(now, getattr(settings, "budget_day", 1))
+            used = store.fetched_since(name, start)
+            rows.append(Budget(name, budget, used, max(0, budget - used), start))
+    return rows
+
+
+class Pass:
+    """A collection pass over configured networks; ``sources()`` then ``run(source)`` for each."""
+
+    def __init__(
+        self,
+        store: Store,
+        networks: Mapping[str, NetworkSettings],
+        watches: Sequence[Watch],
+        *,
+        env: Mapping[str, str],
+        now: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] | None = None,
+        watch_networks: Mapping[str, Sequence[str] | None] | None = None,
+    ) -> None:
+        self.store, self.watches = store, list(watches)
+        self.networks = {name: s for name, s in networks.items() if s.enabled}
+        self.watch_networks = watch_networks or {}
+        self.env, self.now, self.sleep = env, now, sleep
+        self.queries = {w.name: Query(w.root) for w in self.watches}
+        self.collectors: dict[str, Collector] = {}
+        self.broken: dict[str, ListenerError] = {}  # network -> why it cannot run this pass
+        store.sync_watches([(w.name, w.query) for w in self.watches], now())
+
+    def _collector(self, network: str) -> Collector | None:
+        if network not in self.collectors and network not in self.broken:
+            try:
+                collector = collectors.load(network)(self.networks[network], self.env)
+            except ListenerError as exc:
+                self.broken[network] = exc
+                return None
+            for attr, value in (("clock", self.now), ("sleep", self.sleep)):
+                if hasattr(collector, attr) and value is not None:
+                    setattr(collector, attr, value)
+            self.collectors[network] = collector
+        return self.collectors.get(network)
+
+    def sources(self, network: str | None = None, watch: str | None = None) -> list[Source]:
+        """Every (network, watch) pair and each network's feeds, optionally narrowed."""
+        found: list[Source] = []
+        for name in sorted(self.networks):
+            if network is not None and name != network:
+                continue
+            collector = self._collector(name)
+            found.extend(Source(name, w) for w in self.watches if self._covers(w.name, name))
+            feeds: list[Feed] = (
+                collector.feeds() if collector is not None and hasattr(collector, "feeds") else []
+            )
+            found.extend(
+                Source(name, Watch(f.name, "", self.watches[0].root), f) for f in feeds if self.watches
+            )
+        return [s for s in found if watch is None or s.name == watch]
+
+    def _covers(self, watch: str, network: str) -> bool:
+        only = self.watch_networks.get(watch)
+        return only is None or network in only
+
+    def run(self, source: Source) -> Outcome:
+        """Collect one source into the store and record the run; never raises a collector's error."""
+        started = time.perf_counter()
+        network = source.network
+        waiting = self.store.rate_limited_until(network, self.now())
+        if waiting is not None:
+            note = _in_context(f"{network}: rate limited until {waiting:%Y-%m-%d %H:%M} UTC; skipped", source)
+            return Outcome(
+                network, source.name, error=RateLimited.slug, message=note, retry_at=waiting, skipped=True
+            )
+        budget = self._budget(network)
+        if budget is not None and budget <= 0:
+            note = _in_context(
+                f"{network}: monthly post budget used up; raise monthly_post_budget or wait for the reset",
+                source,
+            )
+            return Outcome(network, source.name, error="budget", message=note, skipped=True)
+        run_id = self.store.start_run(network, source.name, self.now())
+        total, fetched = SaveResult(), 0
+        error: ListenerError | Exception | None = self.broken.get(network)
+        try:
+            if error is None:
+                collector = self.collectors[network]
+                for page in self._pages(collector, source, budget):
+                    fetched += len(page.mentions) + len(page.rejects)
+                    result = self.store.save_page(self._linked(page, source), self.now())
+                    total = SaveResult(*(a + b for a, b in zip(_fields(total), _fields(result), strict=True)))
+        except StorageError:
+            raise  # the database itself is failing: nothing else can be recorded either
+        except ListenerError as exc:
+            error = exc
+        except Exception as exc:  # a bug in a collector must not stop the other sources
+            log.exception("%s (%s) failed", network, source.name)
+            error = exc
+        slug: str | None = None
+        message: str | None = None
+        retry_at: datetime | None = None
+        if error is not None:
+            slug = getattr(error, "slug", "error")
+            text = (
+                str(error)
+                if isinstance(error, ListenerError)
+                else f"unexpected {type(error).__name__}: {error}"
+            )
+            message = _one_line(_in_context(text, source))
+            if isinstance(error, RateLimited):
+                retry_at = error.retry_at or self.now() + DEFAULT_BACKOFF
+        self.store.finish_run(
+            run_id,
+            total,
+            fetched,
+            error=slug,
+            error_message=message,
+            rate_limit_reset=retry_at,
+            now=self.now(),
+        )
+        log.info(
+            "%s %s: fetched %d, new %d%s",
+            network,
+            source.name,
+            fetched,
+            total.new,
+            f"; {message}" * bool(message),
+        )
+        return Outcome(
+            network, source.name, fetched, total.new, total.duplicates + total.edited, total.rejected,
+            slug, message, retry_at, seconds=time.perf_counter() - started,
+        )  # fmt: skip
+
+    def _budget(self, network: str) -> int | None:
+        settings = self.networks[network]
+        budget = getattr(settings, "monthly_post_budget", None)
+        if not budget:
+            return None
+        start = period_start(self.now(), getattr(settings, "budget_day", 1))
+        return int(budget) - self.store.fetched_since(network, start)
+
+    def _pages(self, collector: Collector, source: Source, budget: int | None) -> Iterator[Page]:
+        cursor = self.store.get_cursor(source.network, source.name)
+        if budget is None:
+            return collector.fetch(source.watch, cursor)
+        fetch: Any = collector.fetch
+        return fetch(source.watch, cursor, budget=budget)  # type: ignore[no-any-return]
+
+    def _linked(self, page: Page, source: Source) -> Page:
+        """The page with each mention linked to the watches it matches; stream noise dropped."""
+        kept, matches = [], {}
+        for mention in page.mentions:
+            names = [name for name, query in self.queries.items() if query.matches(mention)]
+            if source.feed is None and source.name not in names:
+                names.append(source.name)  # the network found it for this watch
+            if names or (source.feed is not None and source.feed.keep_all):
+                kept.append(mention)
+            if names:
+                matches[mention.native_id] = names
+        return replace(page, mentions=kept, matches=matches)
+
+
+def _in_context(text: str, source: Source) -> str:
+    """Make an error name the network and the watch: ``x (watch 'brand'): token rejected ...``."""
+    network = source.network
+    context = f"{network} ({source.name})" if source.feed else f"{network} (watch {source.name!r})"
+    if text.startswith(f"{network} ("):
+        return text
+    if text.startswith(f"{network}:"):
+        return context + text[len(network) :]
+    return f"{context}: {text}"
+
+
+def _fields(result: SaveResult) -> tuple[int, int, int, int]:
+    return result.new, result.edited, result.duplicates, result.rejected
+
+
+def collect(
+    store: Store,
+    networks: Mapping[str, NetworkSettings],
+    watches: Sequence[Watch],
+    *,
+    env: Mapping[str, str],
+    now: Callable[[], datetime] = utcnow,
+    network: str | None = None,
+    watch: str | None = None,
+    sleep: Callable[[float], None] | None = None,
+    watch_networks: Mapping[str, Sequence[str] | None] | None = None,
+) -> list[Outcome]:
+    """One pass over every source; see ``Pass`` to drive it step by step (progress bars)."""
+    run = Pass(store, networks, watches, env=env, now=now, sleep=sleep, watch_networks=watch_networks)
+    return [run.run(source) for source in run.sources(network, watch)]

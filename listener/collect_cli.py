@@ -1,0 +1,77 @@
+"""``listener collect``: one pass over the configured networks, with a progress bar and a summary.
+
+Kept out of ``cli.py`` so that the collectors (tweepy, praw) are imported only
+when this command runs; ``listener --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from listener.output import output_options, render
+
+__all__ = ["EXIT_PARTIAL", "collect"]
+
+EXIT_ERROR, EXIT_PARTIAL = 1, 3
+COLUMNS = ["network", "watch", "fetched", "new", "duplicates", "rejected", "error", "seconds"]
+
+
+@click.command()
+@click.option("--network", help="Only this network (a [networks.<name>] section of the config).")
+@click.option("--watch", help="Only this watch, or feed such as @account or r/subreddit/comments.")
+@output_options
+@click.pass_obj
+def collect(app: Any, network: str | None, watch: str | None, fmt: str) -> None:
+    """Collect new mentions once from every configured network and watch.
+
+    Each page is stored with its cursor in one transaction; a source that fails
+    is recorded in 'listener status' and the others go on. Exit status 3 means
+    some sources failed, 1 that all did.
+
+    \b
+    Example:
+        listener collect
+        listener collect --network reddit --watch brand
+    """
+    from listener.collect import Pass
+
+    config = app.load_config()
+    enabled = config.enabled_networks()
+    if not enabled:
+        raise click.ClickException("no network is enabled: add a [networks.<name>] section to the config")
+    if network is not None and network not in enabled:
+        raise click.BadParameter(f"{network!r} is not an enabled network; choose from {', '.join(enabled)}")
+    with app.open_store() as store:
+        run = Pass(
+            store, config.networks, config.watches, env=dict(os.environ), watch_networks=config.watch_networks
+        )
+        sources = run.sources(network, watch)
+        if not sources:
+            raise click.BadParameter(
+                f"no watch or feed named {watch!r}; see 'listener watches'", param_hint="--watch"
+            )
+        outcomes = []
+        with click.progressbar(
+            sources,
+            label="Collecting",
+            file=sys.stderr,
+            item_show_func=lambda s: f"{s.network} {s.name}" if s is not None else None,
+        ) as bar:
+            for source in bar:
+                outcomes.append(run.run(source))
+    rows = [
+        (o.network, o.source, o.fetched, o.new, o.duplicates, o.rejected,
+         ("waiting" if o.skipped else o.error) or "", round(o.seconds, 2))
+        for o in outcomes
+    ]  # fmt: skip
+    render(COLUMNS, rows, fmt)
+    for outcome in outcomes:
+        if outcome.message:
+            click.secho(("Note: " if outcome.skipped else "Error: ") + outcome.message, fg="yellow", err=True)
+    failed = [o for o in outcomes if o.error and not o.skipped]
+    if failed:
+        sys.exit(EXIT_ERROR if len(failed) == len(outcomes) else EXIT_PARTIAL)
