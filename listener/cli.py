@@ -201,6 +201,11 @@ def status(app: App, fmt: str) -> None:
     render(columns, [astuple(r) for r in rows], fmt)
     if fmt == "table":
         click.echo(f"\n{total} mentions stored in {app.db_path()}", err=True)
+        for b in budgets:
+            click.echo(
+                f"{b.network}: {b.used} of {b.budget} posts read since {b.period_start:%Y-%m-%d}, {b.left} left",
+                err=True,
+            )
         if not rows:
             click.echo(
                 "No collector has run yet: configure a network, then run 'listener collect'.", err=True

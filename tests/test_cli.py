@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -204,3 +205,16 @@ def test_alerts_are_listed_and_acknowledged(config: Path) -> None:
     assert json.loads(invoke(config, "alerts", "--state", "acknowledged", "--json").output)[0]["id"] == 1
     missing = invoke(config, "alerts", "ack", "7")
     assert missing.exit_code == 1 and "no open alert with id 7" in missing.output
+
+
+def test_status_shows_the_monthly_x_budget_used_and_left(config: Path) -> None:
+    from listener.records import SaveResult
+
+    config.write_text(config.read_text() + "\n[networks.x]\nmonthly_post_budget = 10000\n")
+    with Store.open(config.parent / "listener.db") as store:
+        run_id = store.start_run("x", "brand")
+        store.finish_run(run_id, SaveResult(new=120), fetched=150)
+    result = invoke(config, "status")
+    assert result.exit_code == 0
+    assert re.search(r"x: 150 of 10000 posts read since \d{4}-\d\d-01, 9850 left", result.stderr)
+    assert "x          brand" in result.stdout and "x          complaints" in result.stdout
