@@ -38,12 +38,12 @@ class App:
         """``--db``/``$LISTENER_DB``, else the config's ``database.path``."""
         return self.db_override or self.load_config().database
 
-    def open_store(self) -> Any:
-        """The writable store, with the config's watches synchronised into it."""
+    def open_store(self, sync: bool = True) -> Any:
+        """The store; with ``sync``, the config's watches are written into it first."""
         from storage import Store
 
         store = Store.open(self.db_path(), create=self.db_override is None)
-        if self.config_file.exists() or self.db_override is None:
+        if sync and (self.config_file.exists() or self.db_override is None):
             config = self.load_config()
             store.sync_watches([(w.name, w.query) for w in config.watches])
         return store
@@ -182,13 +182,16 @@ def status(app: App, fmt: str) -> None:
         listener status --json
     """
     from listener.collect import budget_usage
+    from listener.lock import DaemonLock
 
     config = app.load_config() if app.config_file.exists() else None
     now = utcnow()
-    with app.open_store() as store:
+    running = DaemonLock(app.db_path()).held_by_other()
+    with app.open_store(sync=False) as store:  # a reader: the daemon may be writing
         rows = store.status(now, expected=config.sources() if config else [])
         total = store.count_mentions()
         budgets = budget_usage(store, config.networks, now) if config else []
+        schedule = {job: next_run for job, next_run, _, _ in store.jobs()} if running else {}
     columns = [
         "network",
         "watch",
@@ -198,9 +201,16 @@ def status(app: App, fmt: str) -> None:
         "last_error",
         "rate_limited_until",
     ]
-    render(columns, [astuple(r) for r in rows], fmt)
+    render(
+        [*columns, "next_run"],
+        [(*astuple(r), schedule.get(f"collect:{r.network}:{r.watch}")) for r in rows],
+        fmt,
+    )
     if fmt == "table":
         click.echo(f"\n{total} mentions stored in {app.db_path()}", err=True)
+        click.echo(
+            "The daemon is running." if running else "The daemon is not running ('listener run').", err=True
+        )
         for b in budgets:
             click.echo(
                 f"{b.network}: {b.used} of {b.budget} posts read since {b.period_start:%Y-%m-%d}, {b.left} left",
@@ -257,10 +267,18 @@ def rescore(app: App, backend: str) -> None:
 def _add_commands() -> None:
     """Commands that live in modules of their own."""
     from listener.alerts_cli import alerts
+    from listener.backtest_cli import backtest
     from listener.collect_cli import collect
+    from listener.digest_cli import digest
+    from listener.run_cli import run
+    from listener.sentiment_cli import sentiment
 
     cli.add_command(alerts)
+    cli.add_command(backtest)
     cli.add_command(collect)
+    cli.add_command(digest)
+    cli.add_command(run)
+    cli.add_command(sentiment)
 
 
 _add_commands()

@@ -107,11 +107,13 @@ class Pass:
         now: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], None] | None = None,
         watch_networks: Mapping[str, Sequence[str] | None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.store, self.watches = store, list(watches)
         self.networks = {name: s for name, s in networks.items() if s.enabled}
         self.watch_networks = watch_networks or {}
         self.env, self.now, self.sleep = env, now, sleep
+        self.should_stop = should_stop  # checked between pages: a stop never splits a page from its cursor
         self.queries = {w.name: Query(w.root) for w in self.watches}
         self.collectors: dict[str, Collector] = {}
         self.broken: dict[str, ListenerError] = {}  # network -> why it cannot run this pass
@@ -177,6 +179,8 @@ class Pass:
                     fetched += len(page.mentions) + len(page.rejects)
                     result = self.store.save_page(self._linked(page, source), self.now())
                     total = SaveResult(*(a + b for a, b in zip(_fields(total), _fields(result), strict=True)))
+                    if self.should_stop():
+                        break
         except StorageError:
             raise  # the database itself is failing: nothing else can be recorded either
         except ListenerError as exc:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from listener.output import output_options, render
+from listener.records import utcnow
 
 __all__ = ["EXIT_PARTIAL", "collect"]
 
@@ -23,9 +24,10 @@ COLUMNS = ["network", "watch", "fetched", "new", "duplicates", "rejected", "erro
 @click.command()
 @click.option("--network", help="Only this network (a [networks.<name>] section of the config).")
 @click.option("--watch", help="Only this watch, or feed such as @account or r/subreddit/comments.")
+@click.option("--no-alerts", is_flag=True, help="Only collect: skip scoring, alert evaluation and delivery.")
 @output_options
 @click.pass_obj
-def collect(app: Any, network: str | None, watch: str | None, fmt: str) -> None:
+def collect(app: Any, network: str | None, watch: str | None, no_alerts: bool, fmt: str) -> None:
     """Collect new mentions once from every configured network and watch.
 
     Each page is stored with its cursor in one transaction; a source that fails
@@ -38,6 +40,7 @@ def collect(app: Any, network: str | None, watch: str | None, fmt: str) -> None:
         listener collect --network reddit --watch brand
     """
     from listener.collect import Pass
+    from listener.cycle import after_collect
 
     config = app.load_config()
     enabled = config.enabled_networks()
@@ -63,6 +66,7 @@ def collect(app: Any, network: str | None, watch: str | None, fmt: str) -> None:
         ) as bar:
             for source in bar:
                 outcomes.append(run.run(source))
+        cycle = None if no_alerts else after_collect(store, config, os.environ, utcnow())
     rows = [
         (o.network, o.source, o.fetched, o.new, o.duplicates, o.rejected,
          ("waiting" if o.skipped else o.error) or "", round(o.seconds, 2))
@@ -72,6 +76,12 @@ def collect(app: Any, network: str | None, watch: str | None, fmt: str) -> None:
     for outcome in outcomes:
         if outcome.message:
             click.secho(("Note: " if outcome.skipped else "Error: ") + outcome.message, fg="yellow", err=True)
+    if cycle is not None:
+        click.echo(f"After collecting: {cycle.line()}", err=True)
+        for error in cycle.errors:
+            click.secho(f"Error: {error} (queued; retried on the next run)", fg="yellow", err=True)
     failed = [o for o in outcomes if o.error and not o.skipped]
     if failed:
         sys.exit(EXIT_ERROR if len(failed) == len(outcomes) else EXIT_PARTIAL)
+    if cycle is not None and cycle.failed:
+        sys.exit(EXIT_PARTIAL)

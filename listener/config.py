@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 import collectors
 from collectors.base import NetworkSettings, Watch
 from listener.alerts.settings import AlertSettings
+from listener.digest.settings import DigestSettings
 from listener.errors import ConfigError, QueryError
 from listener.mail import EmailSettings
 from listener.query import parse
@@ -59,6 +60,7 @@ class _File(BaseModel):
     networks: dict[str, dict[str, Any]] = {}
     email: EmailSettings | None = None
     alerts: AlertSettings = AlertSettings()
+    digest: DigestSettings = DigestSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class Config:
     watch_networks: Mapping[str, tuple[str, ...] | None]  # None: every network
     email: EmailSettings | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
 
     def enabled_networks(self) -> list[str]:
         return [name for name, settings in self.networks.items() if settings.enabled]
@@ -134,6 +137,7 @@ def parse_config(text: str, path: Path) -> Config:
         },
         email=parsed.email,
         alerts=parsed.alerts,
+        digest=parsed.digest,
     )
 
 

@@ -38,7 +38,8 @@ def send(settings: EmailSettings, message: EmailMessage, env: Mapping[str, str])
     """Send one message; any failure is a one-line ``DeliveryError`` without secrets."""
     user = _secret(env, settings.username_env)
     password = _secret(env, settings.password_env)
-    message["From"] = message["From"] or settings.sender
+    if not message["From"]:
+        message["From"] = settings.sender
     if not message["To"]:
         message["To"] = ", ".join(settings.recipients)
     where = f"email ({settings.host}:{settings.port})"

@@ -224,6 +224,23 @@ MIGRATIONS: list[str] = [
         UNIQUE (day, recipients)
     );
     """,
+    # 5: the daemon's schedule, so 'listener status' in another terminal can show it.
+    """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,               -- e.g. collect:x:brand, digest
+        next_run_at TEXT,
+        last_run_at TEXT,
+        last_outcome TEXT,
+        updated_at TEXT NOT NULL
+    );
+    """,
+    # 6: what the digest asks of a day: replies to a mention, its thread, the day's counts.
+    """
+    CREATE INDEX mentions_reply ON mentions (network, in_reply_to_id) WHERE in_reply_to_id IS NOT NULL;
+    CREATE INDEX mentions_conversation ON mentions (network, conversation_id, created_at)
+        WHERE conversation_id IS NOT NULL;
+    CREATE INDEX mentions_day ON mentions (created_at, sentiment_label, network);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,6 +22,7 @@ from listener.errors import StorageError
 from listener.query import Node, host_matches
 from listener.records import Mention, Page, SaveResult, utc_iso, utcnow
 from storage.alerts import AlertTable
+from storage.digest import DigestQueries
 from storage.migrations import migrate
 from storage.search import SearchFilters, compile_search
 
@@ -108,6 +109,7 @@ class Store:
         self.path = path
         self.db = sqlite_utils.Database(conn)
         self.alerts = AlertTable(conn, self._write)
+        self.digest = DigestQueries(conn, self._write)
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, busy_timeout: float = 5.0) -> Store:
@@ -289,6 +291,22 @@ class Store:
         )
         return list(rows)
 
+    def scored_by_other(
+        self, version: str, after_id: int = 0, limit: int = 500
+    ) -> list[tuple[int, str, str | None]]:
+        """(id, text, language) of mentions scored by another model than ``version``, by id."""
+        rows = self.conn.execute(
+            "SELECT id, text, language FROM mentions WHERE id > ? AND sentiment_model IS NOT ? ORDER BY id LIMIT ?",
+            (after_id, version, limit),
+        )
+        return list(rows)
+
+    def count_scored_by_other(self, version: str) -> int:
+        row = self.conn.execute(
+            "SELECT count(*) FROM mentions WHERE sentiment_model IS NOT ?", (version,)
+        ).fetchone()
+        return int(row[0])
+
     def set_sentiment(self, scores: Sequence[tuple[int, str, float, str, str | None]]) -> None:
         """Store (id, label, score, model version, language) for scored mentions.
 
@@ -443,6 +461,38 @@ class Store:
             (network, utc_iso(since)),
         ).fetchone()
         return int(row[0])
+
+    def set_jobs(self, jobs: Sequence[tuple[str, datetime | None]], now: datetime | None = None) -> None:
+        """Replace the daemon's schedule: (job id, next run) pairs."""
+        stamp = utc_iso(now or utcnow())
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM jobs WHERE id NOT IN (SELECT value FROM json_each(?))",
+                (_dumps([j for j, _ in jobs]),),
+            )
+            conn.executemany(
+                "INSERT INTO jobs (id, next_run_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                "SET next_run_at = excluded.next_run_at, updated_at = excluded.updated_at",
+                [(job, utc_iso(at) if at else None, stamp) for job, at in jobs],
+            )
+
+    def job_ran(self, job: str, outcome: str, now: datetime | None = None) -> None:
+        stamp = utc_iso(now or utcnow())
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, last_run_at, last_outcome, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET last_run_at = excluded.last_run_at, "
+                "last_outcome = excluded.last_outcome, updated_at = excluded.updated_at",
+                (job, stamp, outcome, stamp),
+            )
+
+    def jobs(self) -> list[tuple[str, str | None, str | None, str | None]]:
+        """(job id, next run, last run, last outcome), by next run."""
+        return list(
+            self.conn.execute(
+                "SELECT id, next_run_at, last_run_at, last_outcome FROM jobs ORDER BY next_run_at, id"
+            )
+        )
 
     def status(
         self, now: datetime | None = None, expected: Sequence[tuple[str, str]] = ()

@@ -7,7 +7,7 @@ outbox's job (``listener.alerts.deliver``), not the channel's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import ClassVar, Protocol
@@ -18,7 +18,7 @@ from listener import mail
 from listener.alerts.message import Message
 from listener.errors import ConfigError, DeliveryError
 
-__all__ = ["AppriseChannel", "Channel", "EmailChannel", "WebhookChannel"]
+__all__ = ["AppriseChannel", "Channel", "EmailChannel", "WebhookChannel", "build_channels"]
 
 
 class Channel(Protocol):
@@ -97,3 +97,19 @@ def _required(env: Mapping[str, str], name: str, channel: str) -> str:
             f"{channel}: environment variable {name} is not set; export it or remove the channel"
         )
     return value
+
+
+def build_channels(names: Sequence[str], email: mail.EmailSettings | None, webhook_url_env: str,
+                   apprise_urls_env: str, env: Mapping[str, str]) -> dict[str, Channel]:  # fmt: skip
+    """The configured channels, ready to send; a missing secret is a one-line ``ConfigError``."""
+    channels: dict[str, Channel] = {}
+    for name in names:
+        if name == "email":
+            if email is None:
+                raise ConfigError("alerts: the email channel needs an [email] section")
+            channels[name] = EmailChannel(email, env)
+        elif name == "webhook":
+            channels[name] = WebhookChannel(webhook_url_env, env)
+        elif name == "apprise":
+            channels[name] = AppriseChannel(apprise_urls_env, env)
+    return channels

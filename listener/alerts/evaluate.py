@@ -1,0 +1,143 @@
+"""One alert pass: detect on every watch, explain, store, queue messages.
+
+Runs after each collection. Each watch's bucket series comes from storage; the
+detectors are the same code ``listener backtest`` runs. Mentions whose
+sentiment is not scored yet hold back the negative-share detector at their
+bucket: unscored is not neutral.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from collectors.base import Watch
+from listener.alerts.explain import explain
+from listener.alerts.health import health_changes
+from listener.alerts.settings import AlertSettings
+from listener.analysis import DetectorSettings, Finding, detect, history_needed
+from listener.query import Phrase, Term, tokens
+from listener.records import AlertChange
+from storage import Store
+from storage.alerts import AlertRow
+
+__all__ = ["AlertPass", "evaluate", "series"]
+
+SEVERITY = {"info": 0, "warning": 1, "critical": 2}
+BASELINE = timedelta(days=7)
+LOOKBACK = timedelta(hours=3)  # findings are re-derived over this much; recording them is idempotent
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPass:
+    changes: tuple[AlertRow, ...]
+    news: int
+
+
+def series(
+    store: Store, watch: str, start: datetime, end: datetime, bucket: timedelta
+) -> tuple[pd.DataFrame, int]:
+    """The watch's bucket frame over [start, end), and how many of its buckets are fully scored.
+
+    The frame begins at the watch's first mention: the days before it existed are
+    not quiet days, and the detectors' warm-up needs to know how young it is.
+    """
+    size = int(bucket.total_seconds())
+    counts = store.bucket_counts(watch, start, end, size)
+    first = counts[0][0] if counts else int(end.timestamp()) // size * size
+    index = pd.date_range(
+        pd.Timestamp(first, unit="s", tz="UTC"), end, freq=bucket, inclusive="left", name="bucket"
+    )
+    frame = pd.DataFrame(0, index=index, columns=["volume", "negative"], dtype="int64")
+    scored = len(index)
+    if counts:
+        got = pd.DataFrame(counts, columns=["at", "volume", "negative", "unscored"])
+        got.index = pd.DatetimeIndex(pd.to_datetime(got["at"], unit="s", utc=True), name="bucket")
+        got = got.loc[got.index.intersection(index)]
+        frame.loc[got.index, ["volume", "negative"]] = got[["volume", "negative"]].to_numpy()
+        pending = got.index[got["unscored"] > 0]
+        if len(pending):
+            scored = int(index.get_indexer([pending[0]])[0])
+    return frame, scored
+
+
+def _query_terms(watch: Watch) -> frozenset[str]:
+    """The watch's own words: every mention has them, so they explain nothing."""
+    words: set[str] = set()
+    stack = [watch.root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Term | Phrase):
+            words.update(tokens(node.word if isinstance(node, Term) else node.text))
+        stack.extend(getattr(node, "children", ()) or ([node.child] if hasattr(node, "child") else []))
+    return frozenset(words)
+
+
+def _summary(watch: str, f: Finding) -> str:
+    if f.kind == "negative":
+        return (
+            f"{watch}: negative share {f.observed_share or 0:.0%} (95% interval {f.share_low or 0:.0%}-"
+            f"{f.share_high or 0:.0%}) vs {f.expected_share or 0:.0%} expected; {f.observed:g} negative mentions"
+        )
+    ratio = f.observed / f.expected if f.expected else float("inf")
+    return f"{watch}: {f.observed:g} mentions vs {f.expected:.1f} expected ({ratio:.1f}x)"
+
+
+def _change(store: Store, watch: Watch, f: Finding, bucket: timedelta) -> AlertChange:
+    what = {
+        "metric": f.kind, "observed": f.observed, "expected": f.expected, "share": f.observed_share,
+        "expected_share": f.expected_share, "share_low": f.share_low, "share_high": f.share_high,
+        "window_buckets": f.window, "score": f.score,
+    }  # fmt: skip
+    explanation: dict[str, object] = {"what": what}
+    if f.state != "resolved":
+        end = f.at + bucket
+        window = store.window(watch.name, f.incident_start, end)
+        if f.kind == "negative":
+            window = [m for m in window if m.sentiment_label == "negative"]
+        baseline = store.window(watch.name, f.incident_start - BASELINE, f.incident_start)
+        explanation = explain(window, baseline, what, _query_terms(watch))
+    return AlertChange(
+        watch=watch.name, network="", kind=f.kind, state=f.state, severity=f.severity,
+        started_at=f.incident_start, at=f.at, observed=f.observed, expected=f.expected,
+        summary=_summary(watch.name, f), explanation=explanation,
+    )  # fmt: skip
+
+
+def evaluate(
+    store: Store,
+    watches: Sequence[Watch],
+    sources: Sequence[tuple[str, str]],
+    settings: AlertSettings,
+    now: datetime,
+    since: datetime | None = None,
+    detector: DetectorSettings | None = None,
+) -> AlertPass:
+    """Detect, explain and record; queue a message per channel for news at or above ``min_severity``.
+
+    Buckets that ended after ``since`` (default: ``LOOKBACK`` ago) are examined; the
+    same incident found twice is stored once, so overlapping passes are harmless.
+    """
+    since = since or now - LOOKBACK
+    detector = detector or DetectorSettings(bucket=timedelta(minutes=settings.bucket_minutes))
+    start = now - history_needed(detector)
+    changes: list[AlertChange] = []
+    for watch in watches:
+        frame, scored = series(store, watch.name, start, now, detector.bucket)
+        found = detect(frame, now, detector, since=since, kinds=["volume"])
+        found += detect(frame.iloc[:scored], now, detector, since=since, kinds=["negative"])
+        changes.extend(_change(store, watch, f, detector.bucket) for f in sorted(found, key=lambda f: f.at))
+    changes.extend(health_changes(store, sources, now))
+    rows, news = [], 0
+    for change in changes:
+        loud = SEVERITY[change.severity] >= SEVERITY[settings.min_severity]
+        channels = settings.channels if loud else ()
+        row, is_news = store.alerts.record(
+            change, channels, settings.release_time(change.at, change.severity)
+        )
+        rows.append(row)
+        news += is_news and bool(channels)
+    return AlertPass(tuple(rows), news)

@@ -1,0 +1,23 @@
+"""Built-in detectors: each scores a bucket frame into per-bucket evidence (``Scores``).
+
+A scorer is vectorised over the whole history but causal: the value at bucket ``t``
+depends on buckets ``<= t`` only, so scoring a prefix gives the same numbers. The incident
+logic in ``listener.analysis.incidents`` turns scores into findings. ``SCORERS`` maps a
+finding kind to its scorer; a plugin detector would add to it (see STYLE.md, hooks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from listener.analysis.detectors.base import Scores, seasonal_lags, wilson
+from listener.analysis.detectors.negative import score_negative
+from listener.analysis.detectors.volume import score_volume
+from listener.analysis.findings import DetectorSettings
+
+__all__ = ["SCORERS", "Scorer", "Scores", "score_negative", "score_volume", "seasonal_lags", "wilson"]
+
+Scorer = Callable[[pd.DataFrame, DetectorSettings], Scores]
+SCORERS: dict[str, Scorer] = {"volume": score_volume, "negative": score_negative}

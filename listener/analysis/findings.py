@@ -1,0 +1,156 @@
+"""What detectors report (``Finding``) and how they are tuned (``DetectorSettings``).
+
+Every default below is argued from the problem, not fitted to a benchmark; the NAB
+realTweets series and the synthetic negative-share shifts in ``bench/`` only check them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+__all__ = ["DetectorSettings", "Finding", "Kind", "Severity", "State"]
+
+Kind = Literal["volume", "negative"]
+Severity = Literal["info", "warning", "critical"]
+State = Literal["opened", "updated", "resolved"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
+MIN = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One step of an incident: it opened, grew, or resolved at bucket ``at``.
+
+    ``observed``/``expected`` are mentions (volume) or negative mentions (negative) in
+    the window that carried the signal, ``window`` buckets ending at ``at``. For negative
+    findings the ``*_share`` fields give the observed share, its Wilson interval (widened
+    for over-dispersion, see ``detectors.negative``) and the seasonal share expected at
+    that time. ``score`` is the strength of the signal:
+    for volume, doublings over the expected mentions (log2 of the ratio); for negative,
+    -log10 of the binomial tail probability of that many negatives at the usual share.
+    """
+
+    kind: Kind
+    at: datetime
+    observed: float
+    expected: float
+    severity: Severity
+    state: State
+    incident_start: datetime
+    score: float = 0.0
+    window: int = 1
+    observed_share: float | None = None
+    expected_share: float | None = None
+    share_low: float | None = None
+    share_high: float | None = None
+
+    @property
+    def is_alert(self) -> bool:
+        """Only the opening of an incident is sent; updates and resolutions refine it."""
+        return self.state == "opened"
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSettings:
+    """Detector and incident settings; one set for every watch (no per-series tuning).
+
+    Shared
+      ``bucket``: counting interval (must divide a day). Windows below are durations and
+      are converted to whole buckets, so the same settings work for 1-minute or 1-hour
+      buckets.
+      ``warmup``: no alert at all before this much history (new watches). Two days: the
+      first seasonal lag needs one, the first residuals another.
+      ``seasonal_days``: same-time-of-day lags that form the baseline. One week: every
+      weekday once, so the median is robust to one odd day, including a past incident.
+      ``seasonal_halfwidth``: minutes either side of the lagged time that are averaged
+      (one hour in all): the daily rhythm changes over hours, not minutes, and a 5-minute
+      bucket alone is too noisy to be a baseline.
+    Volume (see ``detectors.volume``)
+      ``volume_windows``: window totals tested: a 5-minute spike, a 15-minute burst, an
+      hour-long and a three-hour rise. Longer windows accumulate a modest rise until it
+      stands out, like a CUSUM.
+      ``record_window``: a surge must beat every residual of the same window size in this
+      much history. Two weeks: two of each weekday, so a regular weekly peak is never a
+      record, and records are rare by construction (1 in 4,032 five-minute buckets).
+      ``record_min_history``: before this much history of residuals nothing is a record
+      (three days: fewer than ~860 buckets make records too common even after the
+      extrapolation in ``past_record``).
+      ``volume_alpha``: the window total must also be this unlikely under Poisson counts
+      at the expected rate: the floor of pure counting noise, which decides on quiet
+      watches (1e-6: under one false alarm in a year of 5-minute tests per window).
+      ``volume_floor``: a surge holds at least 10 mentions in its window.
+      ``volume_min_ratio``: and at least 1.5 times the expected mentions: a record on a
+      very regular series can be a 10% rise, which nobody needs to hear about.
+    Negative share (see ``detectors.negative``)
+      ``negative_windows``: windows tested, 5 minutes to 2 hours.
+      ``negative_alpha``: tail probability of the window's negatives given the seasonal
+      expected share (binomial, widened for over-dispersion): 1e-5 per test. About 6
+      windows x 2,016 buckets make 12,000 tests a week, so even counted as independent
+      (they are strongly correlated) that is 0.12 false alarms a week, inside the 0.2
+      budget, while 1e-6 would cost a bucket of delay on mid-sized watches.
+      ``negative_floor``: at least 5 negative mentions (two negative posts out of three in
+      a quiet hour are not a crisis).
+      ``negative_lift``: the lower Wilson bound of the observed share must exceed the
+      expected share by this factor: real shares vary more than binomially, and a sure
+      11% against 10% is not news.
+      ``share_confidence``: z of the two-sided Wilson interval (1.96: 95%).
+      ``share_prior``: pseudo-mentions at the long-run share added to each seasonal day,
+      so a day with 3 mentions cannot set the expected share alone.
+    Incidents (see ``incidents``)
+      ``calm_alpha``: a bucket is back to normal when no window is both above its usual
+      range (99th percentile for volume; above the expected share for negative) and
+      this unlikely (1e-2) under the baseline: hysteresis, easier to stay open than to open.
+      ``resolve_after``: that long of consecutive normal buckets resolves an incident.
+      ``cooldown``: after a resolution, a new surge within this time reopens the same
+      incident instead of sending a new alert. Twelve hours: aftershocks of one story
+      (the next news cycle, the other time zone waking up) are one story.
+      ``update_growth``: an open incident reports an update when its window total grows
+      by this factor over the last reported one, or its severity rises.
+    """
+
+    bucket: timedelta = timedelta(minutes=5)
+    warmup: timedelta = timedelta(days=2)
+    seasonal_days: int = 7
+    seasonal_halfwidth: timedelta = timedelta(minutes=30)
+    volume_windows: tuple[timedelta, ...] = (MIN * 5, MIN * 15, HOUR, 3 * HOUR, 12 * HOUR)
+    record_window: timedelta = timedelta(days=28)
+    record_min_history: timedelta = timedelta(days=3)
+    record_young: timedelta = timedelta(days=14)
+    volume_alpha: float = 1e-6
+    volume_floor: int = 10
+    volume_min_ratio: float = 1.5
+    volume_prior: float = 1.0
+    negative_windows: tuple[timedelta, ...] = (MIN * 5, MIN * 10, MIN * 15, MIN * 30, HOUR, 2 * HOUR)
+    negative_alpha: float = 1e-5
+    negative_floor: int = 5
+    negative_lift: float = 1.5
+    share_confidence: float = 1.96
+    share_prior: float = 20.0
+    calm_alpha: float = 1e-2
+    resolve_after: timedelta = timedelta(minutes=30)
+    cooldown: timedelta = timedelta(hours=12)
+    update_growth: float = 2.0
+
+    def buckets(self, span: timedelta) -> int:
+        """How many whole buckets ``span`` covers."""
+        return int(span // self.bucket)
+
+    @property
+    def per_day(self) -> int:
+        return self.buckets(timedelta(days=1))
+
+    @staticmethod
+    def _scales(windows: tuple[timedelta, ...], bucket: timedelta) -> tuple[int, ...]:
+        return tuple(sorted({max(1, int(w // bucket)) for w in windows}))
+
+    @property
+    def volume_scales(self) -> tuple[int, ...]:
+        """The volume windows in whole buckets (at least one, duplicates dropped)."""
+        return self._scales(self.volume_windows, self.bucket)
+
+    @property
+    def negative_scales(self) -> tuple[int, ...]:
+        return self._scales(self.negative_windows, self.bucket)

@@ -1,0 +1,187 @@
+"""Incidents: turn per-bucket scores into findings that open once, grow, and resolve.
+
+One incident per surge: it opens on the first firing bucket (the one alert that is sent),
+reports an update when it grows (window total x ``update_growth``, or a higher severity),
+and resolves after ``resolve_after`` consecutive buckets back to normal (hysteresis: the
+``active`` threshold is lower than the ``fire`` one). A surge within ``cooldown`` of a
+resolution reopens the same incident instead of alerting again.
+
+``detect(frame, now)`` is the pure entry point (history and clock in, findings out), and
+``run(frame)`` gives every finding over a history, which is what ``listener backtest``
+prints. Both replay the same state machine from the first bucket they are given, so
+``detect`` on a history equals ``run`` on it restricted to the latest buckets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from listener.analysis.detectors import SCORERS, Scores
+from listener.analysis.findings import SEVERITIES, DetectorSettings, Finding, Kind, State
+
+__all__ = ["available_kinds", "detect", "history_needed", "run", "score"]
+
+
+def available_kinds(frame: pd.DataFrame) -> tuple[Kind, ...]:
+    """Volume always; negative when the history has a negative column with data in it."""
+    has_negative = bool(frame.attrs.get("has_negative", "negative" in frame and frame["negative"].any()))
+    return ("volume", "negative") if has_negative else ("volume",)
+
+
+def history_needed(settings: DetectorSettings, kind: Kind | None = None) -> timedelta:
+    """History the daemon should load for ``detect``: baselines for a record window, and more.
+
+    With this much, the scores of the latest bucket equal those of the full history; the
+    incident state can differ only if an incident was open, or cooling down, at its first
+    bucket, which the extra cool-down and day of replay make unlikely. Per ``kind``: volume
+    needs a week of baselines before a record window of residuals; negative a week of
+    baselines before a week of dispersion estimates. Without ``kind``: the larger.
+    """
+    scored = {
+        "volume": settings.record_window,
+        "negative": settings.seasonal_days * timedelta(days=1),
+    }
+    span = scored[kind] if kind is not None else max(scored.values())
+    return settings.seasonal_days * timedelta(days=1) + span + settings.cooldown + timedelta(days=1)
+
+
+def score(frame: pd.DataFrame, kind: Kind, settings: DetectorSettings) -> Scores:
+    """Per-bucket evidence of one detector over the whole history in ``frame``."""
+    try:
+        scorer = SCORERS[kind]
+    except KeyError:
+        raise ValueError(f"unknown detector kind {kind!r}; use {' or '.join(SCORERS)}") from None
+    return scorer(frame, settings)
+
+
+@dataclass(slots=True)
+class _Open:
+    start: datetime
+    reported: float
+    severity: int
+    calm: int = 0
+
+
+def _finding(kind: Kind, s: Scores, i: int, at: datetime, state: State, start: datetime, sev: int) -> Finding:
+    def opt(values: np.ndarray) -> float | None:
+        value = float(values[i])
+        return None if np.isnan(value) else value
+
+    return Finding(
+        kind=kind,
+        at=at,
+        observed=float(np.nan_to_num(s.observed[i])),
+        expected=float(np.nan_to_num(s.expected[i])),
+        severity=SEVERITIES[sev],
+        state=state,
+        incident_start=start,
+        score=float(s.score[i]),
+        window=int(s.window[i]),
+        observed_share=opt(s.observed_share),
+        expected_share=opt(s.expected_share),
+        share_low=opt(s.share_low),
+        share_high=opt(s.share_high),
+    )
+
+
+def incidents(kind: Kind, s: Scores, index: pd.DatetimeIndex, settings: DetectorSettings) -> list[Finding]:
+    """Replay the incident state machine over scored buckets, oldest first."""
+    out: list[Finding] = []
+    current: _Open | None = None
+    closed_start: datetime | None = None
+    cooldown_until: datetime | None = None
+    times = index
+    n = len(index)
+    # Only buckets that fire or are active can change anything while idle: skip the rest.
+    interesting = np.flatnonzero(s.fire | s.active)
+    pos = 0
+    i = int(interesting[0]) if len(interesting) else n
+    while i < n:
+        at = times[i].to_pydatetime()
+        if current is None:
+            if s.fire[i]:
+                sev = int(s.severity[i])
+                observed = float(np.nan_to_num(s.observed[i]))
+                if cooldown_until is not None and closed_start is not None and at <= cooldown_until:
+                    current = _Open(closed_start, observed, sev)
+                    out.append(_finding(kind, s, i, at, "updated", closed_start, sev))
+                else:
+                    current = _Open(at, observed, sev)
+                    out.append(_finding(kind, s, i, at, "opened", at, sev))
+            else:
+                pos = int(np.searchsorted(interesting, i, side="right"))
+                i = int(interesting[pos]) if pos < len(interesting) else n
+                continue
+        elif s.active[i]:
+            current.calm = 0
+            sev = int(s.severity[i])
+            observed = float(np.nan_to_num(s.observed[i]))
+            if s.fire[i] and (
+                sev > current.severity or observed >= settings.update_growth * current.reported
+            ):
+                current.severity = max(sev, current.severity)
+                current.reported = max(observed, current.reported)
+                out.append(_finding(kind, s, i, at, "updated", current.start, current.severity))
+        else:
+            current.calm += 1
+            if current.calm >= max(1, settings.buckets(settings.resolve_after)):
+                out.append(_finding(kind, s, i, at, "resolved", current.start, current.severity))
+                closed_start, cooldown_until = current.start, at + settings.cooldown
+                current = None
+        i += 1
+    return out
+
+
+def run(
+    frame: pd.DataFrame, settings: DetectorSettings | None = None, kinds: Iterable[Kind] | None = None
+) -> list[Finding]:
+    """Every finding over the history in ``frame`` (bucket frame, see ``series``), by time."""
+    settings = settings or DetectorSettings()
+    chosen = tuple(kinds) if kinds is not None else available_kinds(frame)
+    found: list[Finding] = []
+    for kind in chosen:
+        found.extend(incidents(kind, score(frame, kind, settings), pd.DatetimeIndex(frame.index), settings))
+    found.sort(key=lambda f: (f.at, f.kind))
+    return found
+
+
+def complete(frame: pd.DataFrame, now: datetime, bucket: timedelta) -> pd.DataFrame:
+    """The buckets that have ended by ``now``: an open bucket would look like a drop."""
+    ends = pd.DatetimeIndex(frame.index) + pd.Timedelta(bucket)
+    return frame[ends <= pd.Timestamp(now)]
+
+
+def detect(
+    frame: pd.DataFrame,
+    now: datetime,
+    settings: DetectorSettings | None = None,
+    *,
+    since: datetime | None = None,
+    kinds: Iterable[Kind] | None = None,
+) -> list[Finding]:
+    """Findings about the buckets completed since ``since`` (default: the latest bucket).
+
+    Pure: history and clock in, findings out. The daemon calls it after each poll with
+    ``since`` = the previous poll's ``now``, and at least ``history_needed()`` of buckets.
+    """
+    settings = settings or DetectorSettings()
+    done = complete(frame, now, settings.bucket)
+    if done.empty:
+        return []
+    # A bucket is new if it ended after ``since`` (default: only the latest bucket is new).
+    first = done.index[-1] if since is None else pd.Timestamp(since) - pd.Timedelta(settings.bucket)
+    found: list[Finding] = []
+    for kind in tuple(kinds) if kinds is not None else available_kinds(done):
+        # Each detector replays only the history it needs: a longer one changes nothing
+        # about the latest buckets and costs time on every poll.
+        needed = done[done.index >= min(first, done.index[-1]) - pd.Timedelta(history_needed(settings, kind))]
+        for f in run(needed, settings, (kind,)):
+            if pd.Timestamp(f.at) > first or (since is None and pd.Timestamp(f.at) >= first):
+                found.append(f)
+    found.sort(key=lambda f: (f.at, f.kind))
+    return found

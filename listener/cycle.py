@@ -1,0 +1,61 @@
+"""What follows each collection: score sentiment, look for incidents, send alerts.
+
+``listener collect`` runs it once; the daemon runs it after every pass. Each step
+is independent: a failing channel does not stop scoring, and unsent alerts wait
+in the outbox for the next cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from listener.alerts.channels import build_channels
+from listener.alerts.deliver import deliver_pending
+from listener.alerts.evaluate import evaluate
+from listener.config import Config
+from storage import Store
+
+if TYPE_CHECKING:
+    from listener.sentiment.backends import SentimentBackend
+
+__all__ = ["CycleReport", "after_collect"]
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    scored: int
+    alerts: int
+    news: int
+    sent: int
+    failed: int
+    errors: tuple[str, ...]
+
+    def line(self) -> str:
+        return (
+            f"scored {self.scored} new mentions; {self.alerts} alert changes ({self.news} to send); "
+            f"delivered {self.sent}, failed {self.failed}"
+        )
+
+
+def after_collect(
+    store: Store,
+    config: Config,
+    env: Mapping[str, str],
+    now: datetime,
+    since: datetime | None = None,
+    backend: SentimentBackend | None = None,
+) -> CycleReport:
+    """Score, detect, deliver. ``backend`` lets a long-running caller load the model once."""
+    from listener.scoring import score_new
+    from listener.sentiment.backends import load_backend
+
+    scored = score_new(store, backend or load_backend("default"))
+    found = evaluate(store, config.watches, config.sources(), config.alerts, now, since=since)
+    a = config.alerts
+    channels = build_channels(a.channels, config.email, a.webhook_url_env, a.apprise_urls_env, env)
+    language = config.email.language if config.email else "en"
+    report = deliver_pending(store, channels, language, now)
+    return CycleReport(scored, len(found.changes), found.news, report.sent, report.failed, report.errors)

@@ -1,0 +1,112 @@
+"""The digest's wording in Italian and English, and numbers and dates as each language writes them.
+
+Hand-written rather than from the C locale: a server rarely has ``it_IT``
+installed, and the digest must read the same wherever it runs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+__all__ = ["WORDS", "day_name", "number", "percent", "signed_percent"]
+
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Daily digest", "subject_mentions": "mentions", "subject_negative": "negative",
+        "vs_mean": "vs 7-day mean", "vs_mean_short": "vs 7-day mean", "summary": "{n} mentions on {day}: {delta} against the 7-day mean "
+        "({mean} a day); {share} negative.", "chart": "Mentions, last 7 days",
+        "chart_alt": "Bar chart of mentions per day over the last 7 days; red: negative",
+        "legend_negative": "negative", "legend_other": "other", "legend_mean": "previous 7-day mean",
+        "watches": "Watches", "watch": "watch", "mentions": "mentions", "vs_yesterday": "vs yesterday",
+        "negative": "negative", "neg_yesterday": "neg. vs yesterday", "neg_mean": "neg. vs 7-day mean",
+        "mean7": "7-day mean", "all": "all mentions",
+        "alerts": "Alerts of the day", "no_alerts": "No alert today.",
+        "more_alerts": "…and {n} more: see 'listener alerts'.", "terms": "driving terms",
+        "authors": "most active authors", "example": "most engaged post", "top": "Most engaged mentions",
+        "none": "None.", "unanswered": "Negative mentions without a reply from your accounts",
+        "unanswered_count": "{n} negative mentions got no reply from your accounts; the most engaged:",
+        "all_answered": "Every negative mention got a reply, or there were none.",
+        "trolls": "Authors who posted negatively several times",
+        "trolls_note": "Possible trolls: do not feed them. Answer once, politely, with facts, or not at all.",
+        "posts": "negative posts", "troll_flag": "possible troll", "health": "Source health",
+        "network": "network", "status": "status", "runs": "runs", "failed_runs": "failed",
+        "last_error": "last error", "ok": "ok", "failed": "every run failed", "errors": "some runs failed",
+        "quiet": "quiet: far fewer mentions than usual", "idle": "no collection run",
+        "open": "open", "updated": "growing", "resolved": "resolved", "acknowledged": "acknowledged",
+        "since": "since", "engagement": "engagement", "footer": "Sent by listener. Times are in {zone}.",
+    },
+    "it": {
+        "title": "Riepilogo giornaliero", "subject_mentions": "menzioni", "subject_negative": "negative",
+        "vs_mean": "sulla media a 7 giorni", "vs_mean_short": "vs media 7 gg", "summary": "{n} menzioni il {day}: {delta} rispetto alla media "
+        "a 7 giorni ({mean} al giorno); {share} negative.", "chart": "Menzioni, ultimi 7 giorni",
+        "chart_alt": "Grafico a barre delle menzioni al giorno negli ultimi 7 giorni; in rosso: negative",
+        "legend_negative": "negative", "legend_other": "altre", "legend_mean": "media dei 7 giorni prima",
+        "watches": "Ricerche", "watch": "ricerca", "mentions": "menzioni", "vs_yesterday": "vs ieri",
+        "negative": "negative", "neg_yesterday": "neg. vs ieri", "neg_mean": "neg. vs media 7 gg",
+        "mean7": "media 7 gg", "all": "tutte le menzioni",
+        "alerts": "Allerte del giorno", "no_alerts": "Nessuna allerta oggi.",
+        "more_alerts": "…e altre {n}: vedi 'listener alerts'.", "terms": "termini trainanti",
+        "authors": "autori più attivi", "example": "post più coinvolgente",
+        "top": "Menzioni più coinvolgenti", "none": "Nessuna.",
+        "unanswered": "Menzioni negative senza risposta dai tuoi account",
+        "unanswered_count": "{n} menzioni negative non hanno avuto risposta dai tuoi account; "
+        "le più coinvolgenti:",
+        "all_answered": "Tutte le menzioni negative hanno avuto risposta, oppure non ce n'erano.",
+        "trolls": "Autori con più post negativi",
+        "trolls_note": "Possibili troll: non alimentarli. Rispondi una volta, con garbo e con i fatti, "
+        "oppure non rispondere.",
+        "posts": "post negativi", "troll_flag": "possibile troll", "health": "Stato delle fonti",
+        "network": "rete", "status": "stato", "runs": "raccolte", "failed_runs": "fallite",
+        "last_error": "ultimo errore", "ok": "ok", "failed": "tutte le raccolte sono fallite",
+        "errors": "alcune raccolte sono fallite", "quiet": "silenziosa: molte meno menzioni del solito",
+        "idle": "nessuna raccolta", "open": "aperta", "updated": "in crescita", "resolved": "rientrata",
+        "acknowledged": "presa in carico", "since": "dalle", "engagement": "interazioni",
+        "footer": "Inviato da listener. Orari nel fuso {zone}.",
+    },
+}  # fmt: skip
+
+_DAYS = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "it": ["lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica"],
+}
+_MONTHS = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"],
+    "it": ["gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
+           "ottobre", "novembre", "dicembre"],
+}  # fmt: skip
+
+
+def day_name(day: date, language: str) -> str:
+    """``Friday 20 November 2026`` / ``venerdì 20 novembre 2026``."""
+    return f"{_DAYS[language][day.weekday()]} {day.day} {_MONTHS[language][day.month - 1]} {day.year}"
+
+
+def number(value: float, language: str, decimals: int = 0) -> str:
+    """1,234.5 in English, 1.234,5 in Italian."""
+    text = f"{value:,.{decimals}f}"
+    return text.translate(str.maketrans(",.", ".,")) if language == "it" else text
+
+
+def percent(value: float | None, language: str) -> str:
+    if value is None:
+        return "–"
+    return number(value * 100, language, 0 if value == 0 or abs(value) >= 0.1 else 1) + "%"
+
+
+def signed_percent(now: float, before: float | None, language: str) -> str:
+    """The change from ``before`` to ``now``: +12%, −40%; "new" from nothing."""
+    if before is None or before == 0:
+        return "–" if not now else ("nuovo" if language == "it" else "new")
+    change = (now - before) / before
+    sign = "+" if change >= 0 else "−"
+    return sign + percent(abs(change), language)
+
+
+def points(now: float | None, before: float | None, language: str) -> str:
+    """A change of share in percentage points: +3.5 pp / +3,5 pp."""
+    if now is None or before is None:
+        return "–"
+    diff = (now - before) * 100
+    sign = "+" if diff >= 0 else "−"
+    return f"{sign}{number(abs(diff), language, 1)} pp"

@@ -1,0 +1,36 @@
+"""``listener run``: the daemon's command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from listener.logs import setup_logging
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run one cycle (every source once, then alerts) and exit.")
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line instead of text.")
+@click.option(
+    "--interval", type=float, hidden=True, help="Seconds between runs of every source (demo, tests)."
+)
+@click.pass_obj
+def run(app: Any, once: bool, log_json: bool, interval: float | None) -> None:
+    """Run the daemon: collect on schedule, score, alert; stop with Ctrl-C or SIGTERM.
+
+    One daemon per database: a second one exits with a message. Logs go to
+    stderr; 'listener status' in another terminal shows the schedule.
+
+    \b
+    Example:
+        listener run
+        listener run --once --log-json
+    """
+    from listener.daemon import Daemon
+
+    setup_logging(log_json)
+    daemon = Daemon(app.load_config(), app.db_path(), dict(os.environ), interval)
+    sys.exit(daemon.run(once=once))

@@ -1,0 +1,112 @@
+"""`listener backtest`: output contract, options, and causality (a prefix gives a prefix)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from listener.backtest_cli import backtest
+
+DAY = 288
+
+
+def write_series(path: Path, days: int = 10, seed: int = 0, negative: bool = True) -> pd.DataFrame:
+    """A NAB-style CSV (naive timestamps at :02:53) with two spikes and a negative shift."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2015-02-26 21:42:53", periods=days * DAY, freq="5min")
+    hours = index.hour + index.minute / 60
+    volume = rng.poisson(30 * (1 + 0.5 * np.sin(2 * np.pi * (hours - 9) / 24)))
+    volume[6 * DAY + 40 : 6 * DAY + 46] *= 9
+    volume[8 * DAY + 200] *= 20
+    share = np.full(len(index), 0.1)
+    share[7 * DAY + 10 : 7 * DAY + 34] = 0.45
+    frame = pd.DataFrame({"timestamp": index.strftime("%Y-%m-%d %H:%M:%S"), "value": volume})
+    if negative:
+        frame["negative"] = rng.binomial(volume, share)
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def invoke(*args: str) -> tuple[int, list[datetime], str]:
+    result = CliRunner().invoke(backtest, list(args))
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    return result.exit_code, [datetime.fromisoformat(line) for line in lines], result.stderr
+
+
+def prefix(frame: pd.DataFrame, rows: int, path: Path) -> Path:
+    frame.iloc[:rows].to_csv(path, index=False)
+    return path
+
+
+def test_prints_one_iso_timestamp_per_alert(tmp_path: Path) -> None:
+    write_series(tmp_path / "s.csv")
+    code, found, _ = invoke(str(tmp_path / "s.csv"))
+    assert code == 0
+    assert len(found) >= 3  # two volume spikes and a negative shift
+    assert all(t.tzinfo is not None and t.second == 53 for t in found)
+
+
+def test_kind_selects_detectors(tmp_path: Path) -> None:
+    write_series(tmp_path / "s.csv")
+    _, both, _ = invoke(str(tmp_path / "s.csv"))
+    _, volume, _ = invoke(str(tmp_path / "s.csv"), "--kind", "volume")
+    _, negative, explain = invoke(str(tmp_path / "s.csv"), "--kind", "negative", "--explain")
+    assert sorted(volume + negative) == both
+    assert len(negative) == 1 and "negative opened" in explain and "share" in explain
+
+
+def test_negative_needs_the_column(tmp_path: Path) -> None:
+    write_series(tmp_path / "s.csv", negative=False)
+    result = CliRunner().invoke(backtest, [str(tmp_path / "s.csv"), "--kind", "negative"])
+    assert result.exit_code == 1 and "negative" in result.stderr
+
+
+def test_bad_bucket_is_a_usage_error(tmp_path: Path) -> None:
+    write_series(tmp_path / "s.csv")
+    result = CliRunner().invoke(backtest, [str(tmp_path / "s.csv"), "--bucket", "7min"])
+    assert result.exit_code == 2
+
+
+def test_coarser_bucket_regroups_rows(tmp_path: Path) -> None:
+    write_series(tmp_path / "s.csv")
+    code, found, _ = invoke(str(tmp_path / "s.csv"), "--bucket", "15min", "--kind", "volume")
+    assert code == 0 and found
+
+
+def test_causal_with_coarser_buckets(tmp_path: Path) -> None:
+    frame = write_series(tmp_path / "full.csv")
+    _, full, _ = invoke(str(tmp_path / "full.csv"), "--bucket", "15min")
+    rows = 8 * DAY + 202  # ends inside a 15-minute bucket
+    _, part, _ = invoke(str(prefix(frame, rows, tmp_path / "part.csv")), "--bucket", "15min")
+    cutoff = pd.Timestamp(frame["timestamp"].iloc[rows - rows % 3], tz="UTC")
+    assert part == [t for t in full if t < cutoff]
+
+
+def test_help_shows_an_example() -> None:
+    result = CliRunner().invoke(backtest, ["--help"])
+    assert result.exit_code == 0 and "Example:" in result.output
+
+
+@pytest.mark.parametrize("rows", [6 * DAY + 43, 7 * DAY + 20, 8 * DAY + 201, 9 * DAY])
+def test_causal_prefix_gives_the_same_alerts(tmp_path: Path, rows: int) -> None:
+    frame = write_series(tmp_path / "full.csv")
+    _, full, _ = invoke(str(tmp_path / "full.csv"))
+    _, part, _ = invoke(str(prefix(frame, rows, tmp_path / "part.csv")))
+    cutoff = pd.Timestamp(frame["timestamp"].iloc[rows], tz="UTC")
+    assert part == [t for t in full if t < cutoff]
+
+
+def test_causal_on_a_real_series(shared_dir: Path, tmp_path: Path) -> None:
+    source = shared_dir / "data" / "nab_realtweets" / "Twitter_volume_AAPL.csv"
+    frame = pd.read_csv(source)
+    _, full, _ = invoke(str(source))
+    assert full
+    for rows in (5000, 10000):
+        _, part, _ = invoke(str(prefix(frame, rows, tmp_path / f"p{rows}.csv")))
+        cutoff = pd.Timestamp(frame["timestamp"].iloc[rows], tz="UTC")
+        assert part == [t for t in full if t < cutoff]

@@ -1,0 +1,191 @@
+"""Detectors on synthetic series: spikes, floors, warm-up, share intervals, incidents."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from listener.analysis import (
+    DetectorSettings,
+    Finding,
+    build_bucket_groups,
+    build_buckets,
+    detect,
+    history_needed,
+    run,
+)
+from listener.analysis.detectors import wilson
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+DAY = 288  # five-minute buckets
+
+
+def rhythm_frame(days: int, mean: float, seed: int = 0, share: float = 0.1) -> pd.DataFrame:
+    """Poisson mentions with a daily rhythm (x0.5 at night .. x1.5 by day), binomial negatives."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range(START, periods=days * DAY, freq="5min", name="bucket")
+    hours = index.hour + index.minute / 60
+    rate = mean * (1 + 0.5 * np.sin(2 * np.pi * (hours - 9) / 24))
+    volume = rng.poisson(rate)
+    negative = rng.binomial(volume, share)
+    frame = pd.DataFrame({"volume": volume, "negative": negative}, index=index)
+    frame.attrs["has_negative"] = True
+    return frame
+
+
+def alerts(findings: list[Finding], kind: str | None = None) -> list[datetime]:
+    return [f.at for f in findings if f.is_alert and (kind is None or f.kind == kind)]
+
+
+def test_build_buckets_counts_and_fills_gaps() -> None:
+    rows = [
+        (START + timedelta(minutes=1), True),
+        (START + timedelta(minutes=3), False),
+        (START + timedelta(minutes=21), True),
+    ]
+    frame = build_buckets(rows, timedelta(minutes=5))
+    assert list(frame["volume"]) == [2, 0, 0, 0, 1]
+    assert list(frame["negative"]) == [1, 0, 0, 0, 1]
+    assert frame.index[0] == pd.Timestamp(START)
+    assert str(frame.index.tz) == "UTC"
+
+
+def test_build_buckets_from_dataframe_with_end() -> None:
+    df = pd.DataFrame({"created_at": [START + timedelta(minutes=7)], "is_negative": [False]})
+    frame = build_buckets(df, timedelta(minutes=5), start=START, end=START + timedelta(minutes=30))
+    assert len(frame) == 6 and frame["volume"].sum() == 1 and frame["volume"].iloc[1] == 1
+
+
+def test_bucket_must_divide_a_day() -> None:
+    with pytest.raises(ValueError, match="divide 24 hours"):
+        build_buckets([], timedelta(minutes=7))
+
+
+def test_wilson_interval_is_wide_for_small_counts() -> None:
+    low, high = wilson(np.array([2.0]), np.array([3.0]), 1.96)
+    assert 0.1 < low[0] < 0.3 and 0.9 < high[0] < 1.0
+
+
+def test_clean_series_fires_nothing() -> None:
+    frame = rhythm_frame(10, mean=20.0)
+    assert alerts(run(frame)) == []
+
+
+def test_spike_opens_one_incident_that_resolves() -> None:
+    frame = rhythm_frame(10, mean=20.0)
+    at = 8 * DAY + 100
+    frame.iloc[at : at + 6, 0] *= 8
+    findings = run(frame, kinds=("volume",))
+    assert alerts(findings) == [frame.index[at].to_pydatetime()]
+    opened = findings[0]
+    assert opened.state == "opened" and opened.observed > 5 * opened.expected
+    assert opened.severity in ("warning", "critical")
+    assert findings[-1].state == "resolved" and findings[-1].incident_start == opened.at
+
+
+def test_no_volume_alert_during_warmup() -> None:
+    frame = rhythm_frame(3, mean=20.0)
+    frame.iloc[DAY // 2, 0] = 1000
+    assert alerts(run(frame, kinds=("volume",))) == []
+
+
+def test_quiet_series_needs_real_counts() -> None:
+    """A watch with ~1 mention an hour: a bucket of 3 is a jump, not a surge."""
+    frame = rhythm_frame(10, mean=1 / 12, seed=3)
+    frame.iloc[9 * DAY, 0] = 3
+    assert alerts(run(frame, kinds=("volume",))) == []
+
+
+def test_negative_share_shift_fires_within_two_buckets() -> None:
+    frame = rhythm_frame(10, mean=50.0, seed=5)
+    at = 8 * DAY + 50
+    rng = np.random.default_rng(9)
+    frame.iloc[at : at + 24, 1] = rng.binomial(frame["volume"].iloc[at : at + 24], 0.4)
+    found = alerts(run(frame, kinds=("negative",)))
+    assert len(found) == 1
+    assert 0 <= (found[0] - frame.index[at].to_pydatetime()) / timedelta(minutes=5) <= 2
+    finding = next(f for f in run(frame, kinds=("negative",)) if f.is_alert)
+    assert finding.share_low is not None and finding.expected_share is not None
+    assert finding.share_low > finding.expected_share
+
+
+def test_two_negative_of_three_in_a_quiet_hour_fires_nothing() -> None:
+    frame = rhythm_frame(10, mean=0.25, seed=2, share=0.1)
+    last = slice(len(frame) - 12, len(frame))
+    frame.iloc[last, 0] = 0
+    frame.iloc[last, 1] = 0
+    frame.iloc[len(frame) - 12, [0, 1]] = 1
+    frame.iloc[len(frame) - 8, [0, 1]] = 1
+    frame.iloc[len(frame) - 4, 0] = 1
+    assert alerts(run(frame, kinds=("negative",))) == []
+
+
+def test_detect_is_run_at_the_clock() -> None:
+    frame = rhythm_frame(10, mean=20.0)
+    at = 9 * DAY
+    frame.iloc[at : at + 3, 0] *= 10
+    history = frame.iloc[: at + 1]
+    now = history.index[-1] + timedelta(minutes=5)
+    found = detect(history, now.to_pydatetime(), kinds=("volume",))
+    assert [f.state for f in found] == ["opened"]
+    # The bucket still open at ``now`` is not judged yet.
+    assert detect(history, (now - timedelta(minutes=1)).to_pydatetime(), kinds=("volume",)) == []
+    since = detect(
+        frame.iloc[: at + 3], (now + timedelta(minutes=10)).to_pydatetime(), since=now.to_pydatetime()
+    )
+    assert all(f.at > history.index[-1] for f in since)
+
+
+def test_finding_is_frozen_and_slotted() -> None:
+    finding = Finding("volume", START, 10.0, 1.0, "warning", "opened", START)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        finding.observed = 3.0  # type: ignore[misc]
+    assert not hasattr(finding, "__dict__")
+
+
+def test_settings_scales_follow_the_bucket() -> None:
+    settings = DetectorSettings(bucket=timedelta(hours=1))
+    assert settings.per_day == 24
+    assert settings.volume_scales == (1, 3, 12)
+
+
+def test_detect_on_the_daemon_window_matches_the_full_history() -> None:
+    """The daemon loads ``history_needed()``; its findings equal those of the whole history."""
+    frame = rhythm_frame(30, mean=20.0, seed=4)
+    rng = np.random.default_rng(1)
+    spikes = [27 * DAY + 10, 28 * DAY + 150, 29 * DAY + 40]
+    for at in spikes:
+        frame.iloc[at : at + 4, 0] *= 6
+        frame.iloc[at : at + 4, 1] = rng.binomial(frame["volume"].iloc[at : at + 4], 0.5)
+    settings = DetectorSettings()
+    full = run(frame, settings)
+    assert len(alerts(full)) >= len(spikes)
+    span = pd.Timedelta(history_needed(settings))
+    step = pd.Timedelta(settings.bucket)
+    checked = 0
+    for end in range(27 * DAY, 30 * DAY, 11):
+        now = frame.index[end - 1] + step
+        window = frame.iloc[:end][frame.index[:end] >= now - span]
+        latest = [f for f in full if f.at == frame.index[end - 1]]
+        assert detect(window, now.to_pydatetime(), settings) == latest
+        checked += bool(latest)
+    assert checked >= 3
+
+
+def test_bucket_groups_share_one_grid() -> None:
+    rows = pd.DataFrame(
+        {
+            "created_at": ["2024-01-01T00:01:00+00:00", "2024-01-01T00:21:00+00:00", "2024-01-01T00:02:00Z"],
+            "is_negative": [True, False, False],
+            "network": ["x", "x", "reddit"],
+        }
+    )
+    groups = build_bucket_groups(rows, "network", timedelta(minutes=5))
+    assert sorted(groups) == ["reddit", "x"]
+    assert groups["x"].index.equals(groups["reddit"].index)
+    assert list(groups["reddit"]["volume"]) == [1, 0, 0, 0, 0]
+    assert list(groups["x"]["negative"]) == [1, 0, 0, 0, 0]
