@@ -34,6 +34,7 @@ class World:
     config: Path
     produced: list[str] = field(default_factory=list)
     running: threading.Event = field(default_factory=threading.Event)
+    processes: list[subprocess.Popen[str]] = field(default_factory=list)
 
     @property
     def db(self) -> Path:
@@ -52,9 +53,18 @@ class World:
 
     def daemon(self, *args: str) -> subprocess.Popen[str]:
         command = [sys.executable, "-m", "listener.cli", "--config", str(self.config), "run", *args]
-        return subprocess.Popen(
+        process = subprocess.Popen(
             command, env={**os.environ, **DEMO_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        self.processes.append(process)
+        return process
+
+    def kill_all(self) -> None:
+        """No daemon outlives its test, whatever the test's outcome."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=10)
 
     def query(self, sql: str) -> list[tuple[object, ...]]:
         with sqlite3.connect(self.db) as conn:
@@ -68,7 +78,12 @@ def world(tmp_path: Path) -> Iterator[World]:
         username=script.REDDIT_ACCOUNT, password=DEMO_ENV["REDDIT_PASSWORD"],
     ) as reddit:  # fmt: skip
         script.load(x, reddit, utcnow() - timedelta(hours=48))
-        yield World(x, write_config(tmp_path, x.url, reddit.url))
+        world = World(x, write_config(tmp_path, x.url, reddit.url))
+        try:
+            yield world
+        finally:
+            world.running.clear()
+            world.kill_all()
 
 
 def wait_for(predicate: object, seconds: float) -> bool:

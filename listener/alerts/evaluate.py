@@ -82,8 +82,8 @@ def _summary(watch: str, f: Finding) -> str:
             f"{watch}: negative share {f.observed_share or 0:.0%} (95% interval {f.share_low or 0:.0%}-"
             f"{f.share_high or 0:.0%}) vs {f.expected_share or 0:.0%} expected; {f.observed:g} negative mentions"
         )
-    ratio = f.observed / f.expected if f.expected else float("inf")
-    return f"{watch}: {f.observed:g} mentions vs {f.expected:.1f} expected ({ratio:.1f}x)"
+    ratio = f" ({f.observed / f.expected:.1f}x)" if f.expected >= 0.05 else ""
+    return f"{watch}: {f.observed:g} mentions vs {f.expected:.1f} expected{ratio}"
 
 
 def _change(store: Store, watch: Watch, f: Finding, bucket: timedelta) -> AlertChange:

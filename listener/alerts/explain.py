@@ -64,14 +64,17 @@ def explain(
     tags_base = Counter(h.lower() for m in baseline for h in set(_HASHTAG.findall(m.text)))
     authors = Counter((m.network, m.author_handle) for m in window if m.author_handle)
     samples = sorted(window, key=lambda m: (m.engagement, m.created_at), reverse=True)[:3]
+    hashtags = [
+        {"tag": tag, "window": n, "baseline": tags_base[tag]}
+        for tag, n in tags_win.most_common(top)
+        if n > 1 and n / max(len(window), 1) > 2 * tags_base[tag] / max(len(baseline), 1)
+    ]
+    # A rising hashtag is shown once, as a hashtag, not again as a word.
+    tag_words = query_terms | {t for h in hashtags for t in tokens(h["tag"])}
     return {
         "what": what,
-        "terms": driving_terms([m.text for m in window], [m.text for m in baseline], top + 3, query_terms),
-        "hashtags": [
-            {"tag": tag, "window": n, "baseline": tags_base[tag]}
-            for tag, n in tags_win.most_common(top)
-            if n > 1 and n / max(len(window), 1) > 2 * tags_base[tag] / max(len(baseline), 1)
-        ],
+        "terms": driving_terms([m.text for m in window], [m.text for m in baseline], top + 3, tag_words),
+        "hashtags": hashtags,
         "authors": [
             {"network": net, "handle": handle, "count": n}
             for (net, handle), n in authors.most_common(top)

@@ -95,6 +95,11 @@ def _safe_url(url: Any) -> str | None:
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
+def _drivers(exp: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Rising hashtags first, then words, each with its window and baseline counts."""
+    return [(h["tag"], h) for h in exp.get("hashtags", [])] + [(t["term"], t) for t in exp.get("terms", [])]
+
+
 def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
     """Render one alert event; every piece of internet text is made inert here."""
     w = WORDS.get(language, WORDS["en"])
@@ -103,7 +108,7 @@ def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
     lists = [
         (
             w["terms"],
-            [chat_safe(f"{t['term']} ({t['window']} vs {t['baseline']})", 80) for t in exp.get("terms", [])],
+            [chat_safe(f"{term} ({t['window']} vs {t['baseline']})", 80) for term, t in _drivers(exp)],
         ),
         (
             w["authors"],

@@ -1,0 +1,110 @@
+"""What the demo shows besides the commands' own output: the saved emails and a closing report."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from listener.demo.mailbox import read_eml
+from storage import Store
+from storage.alerts import AlertRow
+from storage.readonly import run_readonly
+
+__all__ = ["Saved", "closing_report", "show_email", "sorted_mail"]
+
+PER_NETWORK = (
+    "SELECT network, count(*) AS mentions, sum(sentiment_label = 'negative') AS negative, "
+    "min(created_at) AS first, max(created_at) AS last FROM mentions GROUP BY network ORDER BY network"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    path: Path
+    message: EmailMessage
+
+    @property
+    def is_digest(self) -> bool:
+        """The digest carries its chart as an inline PNG; alerts are text and HTML only."""
+        return any(part.get_content_type() == "image/png" for part in self.message.walk())
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"] or "")
+
+    def text(self) -> str:
+        body = self.message.get_body(preferencelist=("plain",))
+        return body.get_content() if body is not None else ""
+
+
+def sorted_mail(paths: Sequence[Path]) -> tuple[list[Saved], list[Saved]]:
+    """The saved messages as (alerts, digests)."""
+    saved = [Saved(p, read_eml(p)) for p in paths]
+    return [s for s in saved if not s.is_digest], [s for s in saved if s.is_digest]
+
+
+def show_email(mail: Saved, max_lines: int = 40) -> None:
+    click.secho(f"{mail.path}", fg="cyan")
+    lines = mail.text().rstrip().splitlines()
+    for line in lines[:max_lines]:
+        click.echo("  | " + textwrap.shorten(line, 150, placeholder="…") if line else "  |")
+    if len(lines) > max_lines:
+        click.echo(f"  | ... ({len(lines) - max_lines} more lines)")
+    click.echo()
+
+
+def _local(iso: str, zone: ZoneInfo) -> str:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).astimezone(zone).strftime("%a %H:%M")
+
+
+def _why(alert: AlertRow) -> str:
+    terms = [t["term"] for t in alert.explanation.get("terms", [])][:4]
+    tags = [t["tag"] for t in alert.explanation.get("hashtags", [])][:2]
+    authors = list(dict.fromkeys(a["handle"] for a in alert.explanation.get("authors", [])))[:3]
+    parts = []
+    if terms or tags:
+        parts.append("driven by " + ", ".join([*tags, *terms]))
+    if authors:
+        parts.append("loudest " + ", ".join(authors))
+    return "; ".join(parts)
+
+
+def closing_report(
+    folder: Path, database: Path, mail: Sequence[Path], preview: Path, zone: ZoneInfo, seconds: float
+) -> None:
+    """Per network what was collected, which alerts fired when and why, and where the files are."""
+    click.secho("What happened", bold=True, underline=True)
+    per_network = run_readonly(database, PER_NETWORK)
+    for network, count, negative, first, last in per_network.rows:
+        click.echo(
+            f"- {network}: {count} mentions stored, {negative} scored negative, "
+            f"from {_local(first, zone)} to {_local(last, zone)} ({zone.key} time)"
+        )
+    with Store.open(database, create=False) as store:
+        alerts = store.alerts.list(limit=100)
+    content = [a for a in alerts if not a.kind.startswith("health:")]
+    click.echo(f"- {len(content)} alerts (incidents) in the database:")
+    for a in sorted(content, key=lambda a: (a.started_at, a.id)):
+        click.echo(
+            f"    #{a.id} {a.severity} {a.kind} on '{a.watch}' from {_local(a.started_at, zone)}: {a.summary}"
+        )
+        if why := _why(a):
+            click.echo(f"        {why}")
+    alert_mail, digests = sorted_mail(mail)
+    click.echo(
+        f"- {len(alert_mail)} alert emails and {len(digests)} digest emails reached the local SMTP server."
+    )
+    click.echo("Files:")
+    click.echo(f"  {folder / 'listener.toml'}   the config (local servers, [alerts], [email], [digest])")
+    click.echo(f"  {database}   the SQLite database: try 'listener sql', 'listener search'")
+    click.echo(f"  {preview}   the digest preview, open it in a browser")
+    click.echo(f"  {folder / 'mail'}/   every email as an .eml file, open them with a mail client")
+    click.echo(f"Demo finished in {seconds:.0f} s.")
