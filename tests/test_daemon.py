@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from listener.demo import script
-from listener.demo.__main__ import DEMO_ENV, write_config
+from listener.demo.__main__ import DEMO_ENV
 from listener.demo.redditserver import RedditServer
 from listener.demo.xserver import XServer
 from listener.records import utcnow
@@ -69,6 +69,32 @@ class World:
     def query(self, sql: str) -> list[tuple[object, ...]]:
         with sqlite3.connect(self.db) as conn:
             return conn.execute(sql).fetchall()
+
+
+def write_config(folder: Path, x_url: str, reddit_url: str) -> Path:
+    path = folder / "listener.toml"
+    path.write_text(
+        f"""[database]
+path = "demo.db"
+
+[[watches]]
+name = "brand"
+query = '"Caffè Aurora" OR #caffeaurora'
+
+[networks.x]
+api_base_url = "{x_url}"
+accounts = ["{script.BRAND_ACCOUNT}"]
+retry_backoff_seconds = 0.2
+
+[networks.reddit]
+oauth_url = "{reddit_url}"
+reddit_url = "{reddit_url}"
+stream_subreddits = ["italy"]
+retry_backoff_seconds = 0.2
+""",
+        encoding="utf-8",
+    )
+    return path
 
 
 @pytest.fixture

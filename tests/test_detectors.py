@@ -189,3 +189,43 @@ def test_bucket_groups_share_one_grid() -> None:
     assert groups["x"].index.equals(groups["reddit"].index)
     assert list(groups["reddit"]["volume"]) == [1, 0, 0, 0, 0]
     assert list(groups["x"]["negative"]) == [1, 0, 0, 0, 0]
+
+
+def test_slow_rise_on_a_young_watch_fires() -> None:
+    """A story that builds over six hours on a 10-day-old watch, after a sharper spike.
+
+    Each bucket is barely above the last, so a young record raised above the previous
+    (overlapping) window would never be beaten; raised above the windows it does not
+    overlap, the twelve-hour window catches it.
+    """
+    frame = rhythm_frame(10, mean=20.0, seed=0)
+    volume = frame["volume"].to_numpy().astype(float)
+    past = 4 * DAY + 150
+    volume[past : past + 6] *= 10  # a sharp half-hour spike...
+    volume[past + 6 : past + 78] *= 2  # ...and six hours of aftermath
+    at = 9 * DAY + 60
+    volume[at : at + 144] *= np.concatenate([np.linspace(1, 3.5, 72), np.full(72, 3.5)])
+    frame["volume"] = np.round(volume).astype(int)
+    found = alerts(run(frame, kinds=("volume",)))
+    assert found[0] == frame.index[past].to_pydatetime()
+    assert len(found) == 2 and frame.index[at] < pd.Timestamp(found[1]) < frame.index[at + 144]
+
+
+def test_a_blip_at_the_trough_does_not_hide_a_bigger_story() -> None:
+    """x24 at the quietest hour, then x20 at the busiest: mentions-wise the second is ten
+    times bigger, and it must not be masked by the first's larger raw ratio."""
+    frame = rhythm_frame(24, mean=20.0, seed=7)
+    hours = frame.index.hour + frame.index.minute / 60
+    trough = int(np.flatnonzero((frame.index.day == 15) & (np.abs(hours - 3.0) < 1e-9))[0])
+    peak = int(np.flatnonzero((frame.index.day == 20) & (np.abs(hours - 15.0) < 1e-9))[0])
+    frame.iloc[trough, 0] = 24 * 10
+    frame.iloc[peak, 0] = 20 * 30
+    found = alerts(run(frame, kinds=("volume",)))
+    assert frame.index[peak].to_pydatetime() in found
+
+
+def test_history_needed_per_detector() -> None:
+    settings = DetectorSettings()
+    volume, negative = history_needed(settings, "volume"), history_needed(settings, "negative")
+    assert history_needed(settings) == max(volume, negative) == volume
+    assert negative < volume

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,8 +17,6 @@ from click.testing import CliRunner
 
 from listener.cli import App
 from listener.collect_cli import collect
-from listener.demo import script
-from listener.demo.__main__ import main as demo_main
 from listener.demo.redditserver import RedditServer
 from listener.demo.xserver import XServer
 
@@ -167,21 +164,3 @@ reddit_url = "{rs.url}"
     assert as_json.exit_code == 0 and json.loads(as_json.stdout)[0]["new"] == 0
     unknown = CliRunner().invoke(collect, ["--network", "mastodon"], obj=App(str(config), None))
     assert unknown.exit_code == 2 and "not an enabled network" in unknown.output
-
-
-def test_the_demo_collects_the_scripted_conversation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "X_BEARER_TOKEN",
-        "REDDIT_CLIENT_ID",
-        "REDDIT_CLIENT_SECRET",
-        "REDDIT_PASSWORD",
-        "REDDIT_USER_AGENT",
-    ):
-        monkeypatch.setenv(name, os.environ.get(name, ""))  # the demo sets its own; restored afterwards
-    assert demo_main(["--dir", str(tmp_path)]) == 0
-    db = sqlite3.connect(tmp_path / "demo.db")
-    by_network = dict(db.execute("SELECT network, count(*) FROM mentions GROUP BY 1").fetchall())
-    assert by_network == {"x": len(script.X_POSTS), "reddit": 7}  # the Bologna thread is left out
-    assert db.execute("SELECT count(*) FROM runs WHERE error IS NOT NULL").fetchone() == (0,)
-    languages = {row[0] for row in db.execute("SELECT DISTINCT language FROM mentions WHERE network = 'x'")}
-    assert languages == {"it", "en"}

@@ -70,20 +70,42 @@ class DetectorSettings:
       bucket alone is too noisy to be a baseline.
     Volume (see ``detectors.volume``)
       ``volume_windows``: window totals tested: a 5-minute spike, a 15-minute burst, an
-      hour-long and a three-hour rise. Longer windows accumulate a modest rise until it
-      stands out, like a CUSUM.
+      hour-long, a three-hour and a twelve-hour rise. Longer windows accumulate a modest
+      rise until it stands out, like a CUSUM; twelve hours catch the story that runs all
+      afternoon and evening without one sharp peak (a product launch, a day of coverage),
+      which no short window shows as a record when a sharper spike came a few days before.
       ``record_window``: a surge must beat every residual of the same window size in this
-      much history. Two weeks: two of each weekday, so a regular weekly peak is never a
-      record, and records are rare by construction (1 in 4,032 five-minute buckets).
+      much history. Four weeks: four of each weekday, so a regular weekly peak is never a
+      record, and the window holds ~56 independent twelve-hour windows (two weeks held 28:
+      a "record" among so few is a 1-in-28 event, not news). Records are rare by
+      construction (1 in 8,064 five-minute buckets); the price is that one huge story
+      masks smaller ones for longer, which ``volume_prior`` mitigates.
       ``record_min_history``: before this much history of residuals nothing is a record
       (three days: fewer than ~860 buckets make records too common even after the
       extrapolation in ``past_record``).
+      ``record_young``: a history shorter than this has its record raised to the maximum
+      expected over this span (extreme-value extrapolation, see ``past_record``); from
+      then on the record is taken over all the history there is, up to ``record_window``.
+      Two weeks, not the full four: the extrapolation rests on a tail scale estimated
+      from a few days, and extrapolating it over four weeks would mute a watch for its
+      first month (a 5x surge on a 9-day-old watch must still alert).
       ``volume_alpha``: the window total must also be this unlikely under Poisson counts
       at the expected rate: the floor of pure counting noise, which decides on quiet
       watches (1e-6: under one false alarm in a year of 5-minute tests per window).
       ``volume_floor``: a surge holds at least 10 mentions in its window.
       ``volume_min_ratio``: and at least 1.5 times the expected mentions: a record on a
       very regular series can be a 10% rise, which nobody needs to hear about.
+      ``volume_prior``: pseudo-mentions added to a window's total and to its expected
+      count before their ratio is taken, in units of the daily trough (the lowest usual
+      rate of the last day, times the window's buckets; plus one mention, so a watch
+      whose trough is zero still has a prior). One trough's worth: at the quietest hour
+      a few accounts (one bot, one viral post in one time zone) multiply the count, so a
+      raw ratio there dwarfs the ratios of the busy hours, and a night-time blip sets
+      the record that hides the next real story for weeks. With the prior, 17 -> 677
+      mentions in 15 minutes at the trough and 74 -> 2,065 at a busy hour both weigh
+      x20, where the raw ratios said x40 against x28 (NAB FB, 03-16 and 04-03). At busy
+      hours, where the expected count is many troughs, the ratio barely changes. The
+      same idea as ``share_prior``: a small count cannot carry a huge ratio alone.
     Negative share (see ``detectors.negative``)
       ``negative_windows``: windows tested, 5 minutes to 2 hours.
       ``negative_alpha``: tail probability of the window's negatives given the seasonal
@@ -106,9 +128,12 @@ class DetectorSettings:
       ``resolve_after``: that long of consecutive normal buckets resolves an incident.
       ``cooldown``: after a resolution, a new surge within this time reopens the same
       incident instead of sending a new alert. Twelve hours: aftershocks of one story
-      (the next news cycle, the other time zone waking up) are one story.
+      (the next news cycle, the other time zone waking up) are one story. (24 hours made
+      no difference on the NAB series once the record window was four weeks.)
       ``update_growth``: an open incident reports an update when its window total grows
       by this factor over the last reported one, or its severity rises.
+    History: ``history_needed`` follows from these: a week of baselines before a record
+    window of residuals (volume), plus the cool-down and a day of incident replay.
     """
 
     bucket: timedelta = timedelta(minutes=5)

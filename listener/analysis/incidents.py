@@ -8,8 +8,10 @@ resolution reopens the same incident instead of alerting again.
 
 ``detect(frame, now)`` is the pure entry point (history and clock in, findings out), and
 ``run(frame)`` gives every finding over a history, which is what ``listener backtest``
-prints. Both replay the same state machine from the first bucket they are given, so
-``detect`` on a history equals ``run`` on it restricted to the latest buckets.
+prints. Both replay the same state machine; ``detect`` replays each detector over the
+last ``history_needed(settings, kind)`` of what it is given (the scores of the latest
+buckets are the same as over a longer history), so ``detect`` on a history equals ``run``
+on it restricted to the latest buckets unless an incident was open across that cut.
 """
 
 from __future__ import annotations
@@ -97,16 +99,20 @@ def incidents(kind: Kind, s: Scores, index: pd.DatetimeIndex, settings: Detector
     cooldown_until: datetime | None = None
     times = index
     n = len(index)
+    # The loop visits every active bucket of an incident: no per-bucket conversions.
+    fire, active, severity = s.fire, s.active, s.severity
+    observed_all = np.nan_to_num(s.observed)
+    resolve = max(1, settings.buckets(settings.resolve_after))
     # Only buckets that fire or are active can change anything while idle: skip the rest.
     interesting = np.flatnonzero(s.fire | s.active)
     pos = 0
     i = int(interesting[0]) if len(interesting) else n
     while i < n:
-        at = times[i].to_pydatetime()
         if current is None:
-            if s.fire[i]:
-                sev = int(s.severity[i])
-                observed = float(np.nan_to_num(s.observed[i]))
+            if fire[i]:
+                at = times[i].to_pydatetime()
+                sev = int(severity[i])
+                observed = float(observed_all[i])
                 if cooldown_until is not None and closed_start is not None and at <= cooldown_until:
                     current = _Open(closed_start, observed, sev)
                     out.append(_finding(kind, s, i, at, "updated", closed_start, sev))
@@ -117,19 +123,19 @@ def incidents(kind: Kind, s: Scores, index: pd.DatetimeIndex, settings: Detector
                 pos = int(np.searchsorted(interesting, i, side="right"))
                 i = int(interesting[pos]) if pos < len(interesting) else n
                 continue
-        elif s.active[i]:
+        elif active[i]:
             current.calm = 0
-            sev = int(s.severity[i])
-            observed = float(np.nan_to_num(s.observed[i]))
-            if s.fire[i] and (
-                sev > current.severity or observed >= settings.update_growth * current.reported
-            ):
+            sev = int(severity[i])
+            observed = float(observed_all[i])
+            if fire[i] and (sev > current.severity or observed >= settings.update_growth * current.reported):
                 current.severity = max(sev, current.severity)
                 current.reported = max(observed, current.reported)
+                at = times[i].to_pydatetime()
                 out.append(_finding(kind, s, i, at, "updated", current.start, current.severity))
         else:
             current.calm += 1
-            if current.calm >= max(1, settings.buckets(settings.resolve_after)):
+            if current.calm >= resolve:
+                at = times[i].to_pydatetime()
                 out.append(_finding(kind, s, i, at, "resolved", current.start, current.severity))
                 closed_start, cooldown_until = current.start, at + settings.cooldown
                 current = None

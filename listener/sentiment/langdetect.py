@@ -29,11 +29,15 @@ DEFAULT_LANGUAGES: tuple[str, ...] = (
     "tr", "uk", "vi", "zh",
 )  # fmt: skip
 
-_NOISE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])[@#]\w+|\bRT\b|\d+")
+# Links (and the bare "http" left where a link was cut), handles, retweet marks and
+# digits carry no language. A hashtag's words do (#chillen, #rimborso): only the # goes.
+_NOISE = re.compile(r"(?:https?://|www\.)\S+|\bhttps?\b|(?<![\w@])@\w+|\bRT\b|\d+|#")
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _ELONGATION = re.compile(r"(\w)\1{2,}")
 _LETTER = re.compile(r"[^\W\d_]")
 _MIN_LETTERS = 3
+_HASHTAG = re.compile(r"(?<![\w@])#\w+")
+_MIN_TAGS = 3  # a post made only of hashtags needs this many to say something
 
 
 @lru_cache(maxsize=4)
@@ -47,7 +51,7 @@ def _identifier(languages: tuple[str, ...]) -> LanguageIdentifier:
 
 
 def _clean(text: str) -> str:
-    """Drop what carries no language (links, handles, tags, digits), fold shouting."""
+    """Drop what carries no language (links, handles, digits, the # of tags), fold shouting."""
     text = html.unescape(_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text))
     text = _ELONGATION.sub(r"\1\1", _NOISE.sub(" ", text)).strip()
     return text.lower() if text.isupper() else text
@@ -60,6 +64,9 @@ def detect_language(text: str, languages: Sequence[str] = DEFAULT_LANGUAGES) -> 
     handles and hashtags are removed: "😂😂 @user" has no language.
     """
     cleaned = _clean(text)
+    words_outside_tags = _clean(_HASHTAG.sub(" ", text))
+    if len(_LETTER.findall(words_outside_tags)) < _MIN_LETTERS and len(_HASHTAG.findall(text)) < _MIN_TAGS:
+        return None  # "#tbt" alone is no language; "#ich #will #bei #dir #bleiben" is
     if len(_LETTER.findall(cleaned)) < _MIN_LETTERS:
         return None
     code, _ = _identifier(tuple(languages)).classify(cleaned)

@@ -14,6 +14,7 @@ __all__ = [
     "Scores",
     "clock_sampled_quantile",
     "nan_median",
+    "range_max",
     "rolling_sum",
     "seasonal_lags",
     "warm_mask",
@@ -63,6 +64,31 @@ def rolling_sum(values: FloatArray, k: int, *, counts: bool = False) -> FloatArr
         out[k - 1 :] = csum[k:] - csum[:-k]
         return out
     out[k - 1 :] = np.convolve(values, np.ones(k), mode="valid")
+    return out
+
+
+def range_max(values: FloatArray, lo: np.ndarray, hi: np.ndarray) -> FloatArray:
+    """``max(values[lo:hi])`` for each pair of bounds, NaN ignored (NaN if all are NaN).
+
+    A sparse table: level ``j`` holds the maxima of every run of ``2**j`` values, and a
+    range is covered by two runs of the largest level that fits in it. The table costs
+    ``n log n`` vectorised maxima; each range, two lookups. Every range must be non-empty.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    lo = np.asarray(lo, dtype=np.int64)
+    hi = np.asarray(hi, dtype=np.int64)
+    out = np.full(len(lo), np.nan)
+    if not len(lo):
+        return out
+    level = np.frexp((hi - lo).astype(np.float64))[1] - 1  # floor(log2(length)), exactly
+    table = values
+    for j in range(int(level.max()) + 1):
+        if j:
+            half = 1 << (j - 1)
+            table = np.fmax(table[:-half], table[half:])
+        chosen = level == j
+        if chosen.any():
+            out[chosen] = np.fmax(table[lo[chosen]], table[hi[chosen] - (1 << j)])
     return out
 
 

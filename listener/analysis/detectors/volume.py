@@ -1,14 +1,18 @@
-"""Volume surges: the biggest rise over the usual volume in two weeks.
+"""Volume surges: the biggest rise over the usual volume in four weeks.
 
-Per bucket ``t`` and window of ``k`` buckets ending at ``t`` (5 min, 15 min, 1 h, 3 h):
+Per bucket ``t`` and window of ``k`` buckets ending at ``t`` (5 min, 15 min, 1 h, 3 h, 12 h):
 
 - expected mentions ``mu``: the median, over the last ``seasonal_days`` days, of the
   mentions around the same time of day (a 1-hour neighbourhood), summed over the window.
   A median over a week follows the daily rhythm and ignores one odd day (a past
   incident, a holiday). The weekly rhythm is left to the record: a weekend that is
-  always busier is in the two-week record window twice, so it is never a record;
-- residual ``r = log((S + 1) / (mu + 1))``: mention counts are multiplicative (a story
-  doubles traffic at any level), so the log scale compares quiet and busy hours;
+  always busier is in the four-week record window four times, so it is never a record;
+- residual ``r = log((S + c) / (mu + c))`` with ``c = 1 + k * volume_prior * trough``,
+  ``trough`` being the lowest usual rate of the last day (``daily_trough``): mention
+  counts are multiplicative (a story doubles traffic at any level), so the log scale
+  compares quiet and busy hours, but at the trough of the day a handful of accounts
+  multiplies the count, so the ratio is taken against at least a trough's worth of
+  mentions there (see ``DetectorSettings.volume_prior``);
 - the window fires when ``r`` beats every residual of the same window size in the
   previous ``record_window`` (a record), when the Poisson tail ``P(X >= S | mu)`` is
   below ``volume_alpha`` and ``S >= volume_floor`` (a quiet watch going from 0 to 3 is a
@@ -18,15 +22,15 @@ Why records rather than a z-score: counts of mentions have heavy, series-specifi
 so a Gaussian z calls every ordinary news spike of a busy ticker an outlier, and a tail
 model fitted on a week of data is too unstable to extrapolate. A record needs no model:
 among exchangeable residuals a bucket beats the previous N with probability 1/(N+1), so
-"the largest surge in two weeks" is rare by construction on any series, and adapts to
-its own variability. With less than ``record_window`` of history the record is raised
-to the maximum expected over the full window (extreme-value extrapolation, below), so a
-new watch is not alerted by every small record of its first days.
+"the largest surge in four weeks" is rare by construction on any series, and adapts to
+its own variability. With less than ``record_young`` of history the record is raised
+to the maximum expected over that span (extreme-value extrapolation, ``past_record``), so
+a new watch is not alerted by every small record of its first days.
 
 A bucket stays active while some window is above its usual top (the 99th percentile of
 its past residuals) with a Poisson tail below ``calm_alpha`` (hysteresis: no record needed).
 Severity by size: info below twice the expected mentions, warning from x2, critical from
-x10 (an order of magnitude).
+x10 (an order of magnitude); severity and ``score`` use the plain ratio ``(S + 1) / (mu + 1)``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from listener.analysis.detectors.base import (
     Scores,
     clock_sampled_quantile,
     nan_median,
+    range_max,
     rolling_sum,
     seasonal_lags,
     warm_mask,
@@ -72,8 +77,9 @@ def past_record(
     """The record to beat at each bucket, for windows of ``span`` buckets.
 
     The largest residual of the previous ``record_window`` (NaN before
-    ``record_min_history``). With ``n`` past residuals out of a full window of ``N`` (a new
-    watch), the record is also raised to ``older + scale * ln(N / n)``: in the Gumbel
+    ``record_min_history``). With ``n`` past residuals, fewer than the ``N`` of
+    ``record_young`` (a new watch), the record is also raised to
+    ``older + scale * ln(N / n)``, the expected maximum of ``N`` residuals: in the Gumbel
     domain the maximum of ``n`` values grows like ``scale * ln(n)``. ``scale`` comes from
     quantiles, not from the maximum (which may be one past incident): for an exponential
     tail ``q99 - q90 = scale * ln(10)``.
@@ -85,38 +91,38 @@ def past_record(
     beat the previous one by the whole extrapolation, which a slow rise never does,
     however far it climbs past everything before it.
 
-    ``where`` (default: everywhere) marks the buckets that can fire at all; the raised
-    record is only computed there.
+    ``where`` (default: everywhere) marks the buckets that can fire at all: the record is
+    only computed there (NaN elsewhere), with a sparse table of range maxima rather than
+    a rolling maximum over the whole history.
     """
     window = settings.buckets(settings.record_window)
     least = max(1, settings.buckets(settings.record_min_history))
     young = min(window, max(least, settings.buckets(settings.record_young)))
-    past = pd.Series(residual).shift(1)
-    top = past.rolling(window, min_periods=least).max().to_numpy().copy()
-    present = np.concatenate(([0.0], np.cumsum(~np.isnan(past.to_numpy()))))
-    start = np.maximum(np.arange(len(residual)) + 1 - window, 0)
-    count = present[1:] - present[start]
+    n = len(residual)
+    top = np.full(n, np.nan)
+    at = np.arange(n) if where is None else np.flatnonzero(where)
+    # The past of bucket p: residuals [p - window, p), counted without NaN.
+    first = np.maximum(at - window, 0)
+    present = np.concatenate(([0], np.cumsum(~np.isnan(residual))))
+    count = present[at] - present[first]
+    enough = count >= least
+    at, first, count = at[enough], first[enough], count[enough]
+    top[at] = range_max(residual, first, at)
     # Only a young history is raised, and only where the plain record is beaten: records
     # are rare, so the quantiles are computed at a handful of buckets.
-    with np.errstate(invalid="ignore"):
-        short = (count < young) & (residual > top)
-    short = np.flatnonzero(short if where is None else short & where)
-    values = past.to_numpy()
-    for p in short:
-        lo = max(0, p - window + 1)
-        window_values = values[lo : p + 1]
+    beaten = (count < young) & (residual[at] > top[at])
+    for p, lo, seen in zip(at[beaten], first[beaten], count[beaten], strict=True):
+        window_values = residual[lo:p]
         window_values = window_values[~np.isnan(window_values)]
-        # values[j] is residual[j - 1]: windows ending at p - span or earlier.
-        older = values[lo : max(lo, p - span + 2)]
+        # Windows ending at p - span or earlier share no bucket with this one.
+        older = residual[lo : max(lo, p - span + 1)]
         older = older[~np.isnan(older)]
-        if not len(window_values):
-            continue
         if not len(older):  # no window independent of this one yet: nothing to beat
             top[p] = np.inf
             continue
         q99, q90 = np.quantile(window_values, (0.99, 0.90))
         scale = max(q99 - q90, 0.0) / np.log(10.0)
-        extra = scale * np.log(young / max(count[p], 1.0))
+        extra = scale * np.log(young / max(float(seen), 1.0))
         top[p] = max(top[p], float(older.max()) + extra)
     return top
 
