@@ -1,6 +1,6 @@
 """One alert poll over a large database: every watch's series, detectors, explanations.
 
-Builds (once, cached in --db) a database of N mentions over 14 days spread over W
+Builds (once, cached in --db) a database of N mentions over 40 days spread over W
 watches, then times ``evaluate`` over all watches, several polls in a row, and
 prints the time per poll. Target: under 1 s for 1,000,000 mentions and 50 watches.
 
@@ -27,7 +27,7 @@ from listener.records import Mention, Page
 from storage import Store
 
 END = datetime(2026, 11, 24, tzinfo=UTC)
-SPAN = timedelta(days=14)
+SPAN = timedelta(days=40)  # more than the detectors look back (history_needed)
 
 
 def build(store: Store, n: int, watches: int, page: int = 2000) -> None:

@@ -7,19 +7,15 @@ in the outbox for the next cycle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from listener.alerts.channels import build_channels
 from listener.alerts.deliver import deliver_pending
 from listener.alerts.evaluate import evaluate
 from listener.config import Config
 from storage import Store
-
-if TYPE_CHECKING:
-    from listener.sentiment.backends import SentimentBackend
 
 __all__ = ["CycleReport", "after_collect"]
 
@@ -46,13 +42,16 @@ def after_collect(
     env: Mapping[str, str],
     now: datetime,
     since: datetime | None = None,
-    backend: SentimentBackend | None = None,
+    scorer: Callable[[], int] | None = None,
 ) -> CycleReport:
-    """Score, detect, deliver. ``backend`` lets a long-running caller load the model once."""
-    from listener.scoring import score_new
-    from listener.sentiment.backends import load_backend
+    """Score, detect, deliver. ``scorer`` replaces in-process scoring (the daemon scores in a child)."""
+    if scorer is None:
+        from listener.scoring import score_new
+        from listener.sentiment.backends import load_backend
 
-    scored = score_new(store, backend or load_backend("default"))
+        scored = score_new(store, load_backend("default")) if store.unscored(1) else 0
+    else:
+        scored = scorer() if store.unscored(1) else 0
     found = evaluate(store, config.watches, config.sources(), config.alerts, now, since=since)
     a = config.alerts
     channels = build_channels(a.channels, config.email, a.webhook_url_env, a.apprise_urls_env, env)

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -34,6 +33,7 @@ from listener.digest.send import send_digest
 from listener.errors import ListenerError
 from listener.lock import DaemonLock
 from listener.records import utcnow
+from listener.scoring import score_in_child
 from storage import Store
 
 __all__ = ["Daemon"]
@@ -52,7 +52,6 @@ class Daemon:
         self.interval_seconds = interval_seconds  # overrides every network's interval (demo, tests)
         self.stop = threading.Event()
         self.lock = DaemonLock(database)
-        self.backend: Any = None
 
     # -- life cycle ------------------------------------------------------------
 
@@ -69,7 +68,6 @@ class Daemon:
                 sources = self.collection.sources()
                 if not sources:
                     raise ListenerError("nothing to collect: enable a network and add a watch in the config")
-                self._load_model()
                 if once:
                     for source in sources:
                         if self.stop.is_set():
@@ -131,11 +129,6 @@ class Daemon:
         log.info("received %s", signal.Signals(signum).name)
         self.stop.set()
 
-    def _load_model(self) -> None:
-        from listener.sentiment.backends import load_backend
-
-        self.backend = load_backend("default")
-
     # -- jobs --------------------------------------------------------------------
 
     def collect(self, source: Source, cycle: bool = True) -> None:
@@ -154,7 +147,9 @@ class Daemon:
         because, say, a channel's secret is missing.
         """
         try:
-            report = after_collect(self.store, self.config, self.env, utcnow(), backend=self.backend)
+            report = after_collect(
+                self.store, self.config, self.env, utcnow(), scorer=lambda: score_in_child(self.database)
+            )
         except ListenerError as exc:
             log.error("alerts: %s", exc)
             return False

@@ -7,12 +7,20 @@ unscored (NULL), never as neutral.
 
 from __future__ import annotations
 
+import argparse
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from listener.sentiment.backends import SentimentBackend
+from listener.errors import ListenerError
 from storage import Store
 
-__all__ = ["rescore", "score_new"]
+if TYPE_CHECKING:
+    from listener.sentiment.backends import SentimentBackend
+
+__all__ = ["rescore", "score_in_child", "score_new"]
 
 BATCH = 256
 
@@ -48,3 +56,41 @@ def rescore(
         if progress:
             progress(len(rows))
     return done
+
+
+def score_in_child(database: Path, backend: str = "default", timeout: float = 900.0) -> int:
+    """Score new mentions in a short-lived child process; return how many.
+
+    The daemon runs for months on small servers: the model (a few hundred MB with
+    its encoders) is resident only while there is something to score, and a crash
+    inside a native encoder cannot take the daemon down with it.
+    """
+    command = [sys.executable, "-m", "listener.scoring", "--db", str(database), "--backend", backend]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+    except subprocess.TimeoutExpired:
+        raise ListenerError(
+            f"sentiment scoring took over {timeout:g}s and was stopped; it resumes next cycle"
+        ) from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise ListenerError(f"sentiment scoring failed: {last}")
+    return int(done.stdout.strip() or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m listener.scoring", description="Score new mentions, then exit."
+    )
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--backend", default="default")
+    args = parser.parse_args(argv)
+    from listener.sentiment.backends import load_backend
+
+    with Store.open(args.db, create=False) as store:
+        print(score_new(store, load_backend(args.backend)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -186,6 +186,9 @@ def test_a_second_daemon_refuses_and_a_stale_lock_does_not_block(world: World) -
     again = world.daemon("--once")
     _, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
+    # The daemon scores sentiment in a child process: every mention has a label.
+    assert world.query("SELECT count(*) FROM mentions WHERE sentiment_label IS NULL") == [(0,)]
+    assert world.query("SELECT count(*) FROM mentions")[0][0] > 0
 
 
 def test_the_daemon_sends_the_due_digest_once(world: World) -> None:

@@ -1,0 +1,81 @@
+"""Sentiment after ingest: scored in batches after storing, re-scored after a model change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from listener.cli import cli
+from listener.errors import ListenerError
+from listener.records import Mention, Page
+from listener.scoring import rescore, score_in_child, score_new
+from listener.sentiment.backends import load_backend
+from storage import Store
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+TEXTS = {
+    "1": ("Il caffè di Aurora è buonissimo, grazie!", "it"),
+    "2": ("Servizio pessimo, ordine mai arrivato. Vergogna.", None),
+    "3": ("The new Aurora app is terrible, refund please", None),
+    "4": ("", None),
+}
+
+
+def store_page(store: Store) -> None:
+    mentions = [Mention("x", nid, text, T0, language=lang) for nid, (text, lang) in TEXTS.items()]
+    store.save_page(Page("x", "brand", mentions))
+
+
+def labels(store: Store) -> dict[str, tuple[str | None, str | None, str | None]]:
+    rows = store.conn.execute("SELECT native_id, sentiment_label, language, sentiment_model FROM mentions")
+    return {nid: (label, lang, model) for nid, label, lang, model in rows}
+
+
+def test_storing_never_scores_and_scoring_fills_label_language_and_version(store: Store) -> None:
+    store_page(store)
+    assert {v[0] for v in labels(store).values()} == {None}  # unscored, not neutral
+    backend = load_backend("default")
+    assert score_new(store, backend, batch=2) == 4
+    got = labels(store)
+    assert got["1"] == ("positive", "it", backend.version)
+    assert got["2"][0] == "negative" and got["2"][1] == "it"  # detected where the network gave none
+    assert got["3"][:2] == ("negative", "en")
+    assert got["4"][0] == "neutral"
+    assert score_new(store, backend) == 0
+
+
+def test_rescore_after_a_model_change_touches_only_other_versions(store: Store) -> None:
+    store_page(store)
+    vader = load_backend("vader")
+    score_new(store, vader)
+    default = load_backend("default")
+    progress: list[int] = []
+    assert rescore(store, default, batch=3, progress=progress.append) == 4
+    assert progress == [3, 1]
+    assert {v[2] for v in labels(store).values()} == {default.version}
+    assert rescore(store, default) == 0
+
+
+def test_scoring_in_a_child_process(store: Store, db_path: Path) -> None:
+    store_page(store)
+    assert score_in_child(db_path) == 4
+    assert None not in {v[0] for v in labels(store).values()}
+
+
+def test_a_failing_child_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ListenerError) as caught:
+        score_in_child(tmp_path / "missing.db")
+    assert str(caught.value).startswith("sentiment scoring failed: ")
+    assert "\n" not in str(caught.value)
+
+
+def test_listener_rescore_command(tmp_path: Path) -> None:
+    db = tmp_path / "listener.db"
+    with Store.open(db) as store:
+        store_page(store)
+    result = CliRunner().invoke(cli, ["--db", str(db), "rescore"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Rescored 4 mentions with listener-sentiment")
