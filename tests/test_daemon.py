@@ -6,6 +6,7 @@ posts, stopped with SIGTERM, and started twice on one database.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -175,6 +176,12 @@ def test_a_second_daemon_refuses_and_a_stale_lock_does_not_block(world: World) -
     first = world.daemon("--interval", "5")
     try:
         assert wait_for(lambda: world.query("SELECT count(*) FROM jobs")[0][0] > 0, 60)
+        status = subprocess.run(
+            [sys.executable, "-m", "listener.cli", "--config", str(world.config), "status", "--json"],
+            capture_output=True, text=True, timeout=60, env={**os.environ, **DEMO_ENV}, check=True,
+        )  # fmt: skip
+        rows = json.loads(status.stdout)
+        assert rows and all(row["next_run"] for row in rows if row["network"] == "x")
         second = world.daemon("--once")
         _, err = second.communicate(timeout=60)
         assert second.returncode == 1
