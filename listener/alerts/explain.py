@@ -52,6 +52,24 @@ def driving_terms(
     return sorted(scored, key=lambda t: -t["z"])[:top]
 
 
+def _function_words(window: Sequence[WindowMention]) -> frozenset[str]:
+    """Short stop words of the window's languages ("and", "the", "per").
+
+    The log-odds cancel words common everywhere, but not when the surge speaks
+    another language than the baseline (an English wave on an Italian brand).
+    Long stop-list entries ("order", "never") can carry the story: they stay.
+    """
+    from stop_words import StopWordError, get_stop_words
+
+    words: set[str] = set()
+    for lang in {(m.language or "").split("-")[0] for m in window} - {""}:
+        try:
+            words.update(w for w in get_stop_words(lang) if len(w) <= 4)
+        except StopWordError:
+            continue
+    return frozenset(t for w in words for t in tokens(w))
+
+
 def explain(
     window: Sequence[WindowMention],
     baseline: Sequence[WindowMention],
@@ -70,7 +88,7 @@ def explain(
         if n > 1 and n / max(len(window), 1) > 2 * tags_base[tag] / max(len(baseline), 1)
     ]
     # A rising hashtag is shown once, as a hashtag, not again as a word.
-    tag_words = query_terms | {t for h in hashtags for t in tokens(h["tag"])}
+    tag_words = query_terms | {t for h in hashtags for t in tokens(h["tag"])} | _function_words(window)
     return {
         "what": what,
         "terms": driving_terms([m.text for m in window], [m.text for m in baseline], top + 3, tag_words),
