@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -16,36 +15,11 @@ from listener.errors import ConfigError
 from listener.mail import EmailSettings
 from listener.records import AlertChange
 from storage import Store
+from tests.htmlview import HtmlView
 from tests.servers import http_endpoint, smtp_server
 
 T0 = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-class Page(HTMLParser):
-    """What a mail client would see: the tags, attributes and text of an HTML body."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: set[str] = set()
-        self.attributes: set[str] = set()
-        self.hrefs: set[str] = set()
-        self.text = ""
-
-    @classmethod
-    def of(cls, body: str) -> Page:
-        page = cls()
-        page.feed(body)
-        page.close()
-        return page
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-        self.attributes |= {name for name, _ in attrs}
-        self.hrefs |= {value or "" for name, value in attrs if name == "href"}
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
 
 
 def change(samples: list[str] | None = None, **extra: object) -> AlertChange:
@@ -190,7 +164,7 @@ def test_hostile_strings_arrive_inert_by_email_webhook_and_apprise(store: Store,
         }
         report = deliver_pending(store, channels, now=T0 + timedelta(days=1))
     assert report.failed == 0 and len(inbox.messages) == len(chunks)
-    parsed = [Page.of(m.get_body(("html",)).get_content()) for m in inbox.messages]
+    parsed = [HtmlView.of(m.get_body(("html",)).get_content()) for m in inbox.messages]
     shown = "\n".join(page.text for page in parsed)
     for line in hostile:
         assert chat_safe(line) in shown, line  # shown as text, whole...

@@ -6,7 +6,6 @@ import struct
 import zlib
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from listener.digest_cli import digest
 from listener.mail import EmailSettings
 from listener.records import AlertChange, Mention, Page, SaveResult
 from storage import Store
+from tests.htmlview import HtmlView
 from tests.servers import smtp_server
 
 DAY = date(2026, 11, 20)  # a Friday; in Rome it runs 2026-11-19T23:00Z to 2026-11-20T23:00Z
@@ -55,32 +55,6 @@ TAGS = {
 }
 ATTRIBUTES = {"charset", "role", "width", "height", "cellpadding", "cellspacing", "align", "style",
               "src", "alt", "href"}  # fmt: skip
-
-
-class Html(HTMLParser):
-    """What a mail client would see: the tags, attributes, links and text of an HTML body."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: set[str] = set()
-        self.attributes: set[str] = set()
-        self.hrefs: set[str] = set()
-        self.text = ""
-
-    @classmethod
-    def of(cls, body: str) -> Html:
-        page = cls()
-        page.feed(body)
-        page.close()
-        return page
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-        self.attributes |= {name for name, _ in attrs}
-        self.hrefs |= {value or "" for name, value in attrs if name == "href"}
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
 
 
 CONFIG = """
@@ -279,7 +253,7 @@ def test_the_digest_arrives_in_italian_with_chart_and_owed_replies(store: Store,
     assert f'src="cid:{cid}"' in html
     width, height, colours = png_pixels(png)
     assert (width, height) == (560, 220) and NEGATIVE in colours
-    page = Html.of(html)
+    page = HtmlView.of(html)
     assert "venerdì 20 novembre 2026" in page.text and "Menzioni negative senza risposta" in page.text
     assert "5 menzioni negative non hanno avuto risposta" in text
     assert "Possibili troll: non alimentarli" in text and "possibile troll" in text
@@ -308,7 +282,7 @@ def test_the_digest_speaks_english_from_the_config(store: Store, tmp_path: Path)
     assert (
         "Friday 20 November 2026" in text and "Negative mentions without a reply from your accounts" in text
     )
-    assert "Possible trolls: do not feed them" in Html.of(html).text
+    assert "Possible trolls: do not feed them" in HtmlView.of(html).text
     assert "menzioni" not in text
 
 
@@ -346,7 +320,7 @@ def test_every_hostile_line_arrives_inert(store: Store, tmp_path: Path, shared_d
     with smtp_server() as (inbox, port):
         send_digest(store, opts, email(port), DAY, {}, now=NOW)
     text, html, _, _ = parts(inbox.messages[0])
-    page = Html.of(html)
+    page = HtmlView.of(html)
     assert page.tags <= TAGS and page.attributes <= ATTRIBUTES
     assert page.hrefs <= {m.url for m in mentions}
     for line in hostile:
