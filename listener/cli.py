@@ -208,9 +208,14 @@ def status(app: App, fmt: str) -> None:
     )
     if fmt == "table":
         click.echo(f"\n{total} mentions stored in {app.db_path()}", err=True)
-        click.echo(
-            "The daemon is running." if running else "The daemon is not running ('listener run').", err=True
-        )
+        if running:
+            digest_at = schedule.get("digest")
+            click.echo(
+                "The daemon is running." + (f" Next digest check: {digest_at}." if digest_at else ""),
+                err=True,
+            )
+        else:
+            click.echo("The daemon is not running ('listener run').", err=True)
         for b in budgets:
             click.echo(
                 f"{b.network}: {b.used} of {b.budget} posts read since {b.period_start:%Y-%m-%d}, {b.left} left",

@@ -211,6 +211,13 @@ def test_the_daemon_sends_the_due_digest_once(world: World) -> None:
             process = world.daemon("--interval", "60")
             assert wait_for(lambda: world.query("SELECT count(*) FROM jobs")[0][0] > 0, 60)
             assert wait_for(lambda: world.query("SELECT count(*) FROM digests")[0][0] == 1, 60)
+            published = "SELECT count(*) FROM jobs WHERE id = 'digest' AND next_run_at IS NOT NULL"
+            assert wait_for(lambda: world.query(published)[0][0] == 1, 30)
+            status = subprocess.run(
+                [sys.executable, "-m", "listener.cli", "--config", str(world.config), "status"],
+                capture_output=True, text=True, timeout=60, env={**os.environ, **DEMO_ENV}, check=True,
+            )  # fmt: skip
+            assert "The daemon is running. Next digest check: " in status.stderr
             process.send_signal(signal.SIGTERM)
             _, err = process.communicate(timeout=10)
             assert process.returncode == 0, err
