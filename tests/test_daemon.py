@@ -198,6 +198,9 @@ def test_a_second_daemon_refuses_and_a_stale_lock_does_not_block(world: World) -
     assert world.query("SELECT count(*) FROM mentions")[0][0] > 0
 
 
+DIGEST_PUBLISHED = "SELECT count(*) FROM jobs WHERE id = 'digest' AND next_run_at IS NOT NULL"
+
+
 def test_the_daemon_sends_the_due_digest_once(world: World) -> None:
     from tests.servers import smtp_server
 
@@ -211,8 +214,7 @@ def test_the_daemon_sends_the_due_digest_once(world: World) -> None:
             process = world.daemon("--interval", "60")
             assert wait_for(lambda: world.query("SELECT count(*) FROM jobs")[0][0] > 0, 60)
             assert wait_for(lambda: world.query("SELECT count(*) FROM digests")[0][0] == 1, 60)
-            published = "SELECT count(*) FROM jobs WHERE id = 'digest' AND next_run_at IS NOT NULL"
-            assert wait_for(lambda: world.query(published)[0][0] == 1, 30)
+            assert wait_for(lambda: world.query(DIGEST_PUBLISHED)[0][0] == 1, 30)
             status = subprocess.run(
                 [sys.executable, "-m", "listener.cli", "--config", str(world.config), "status"],
                 capture_output=True, text=True, timeout=60, env={**os.environ, **DEMO_ENV}, check=True,
