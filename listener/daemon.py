@@ -113,11 +113,13 @@ class Daemon:
         with Store.open(self.database) as board:
             published: list[tuple[str, datetime | None]] | None = None
             try:
-                while not self.stop.wait(1.0):
+                while True:
                     schedule = [(job.id, job.next_run_time) for job in scheduler.get_jobs()]
                     if schedule != published:
                         board.set_jobs(schedule)
                         published = schedule
+                    if self.stop.wait(1.0):
+                        break
             finally:
                 log.info("stopping: letting the running job finish its page")
                 scheduler.shutdown(wait=True)

@@ -172,10 +172,13 @@ def test_sigterm_stops_cleanly_within_five_seconds(world: World) -> None:
     assert world.query("SELECT count(*) FROM jobs") == [(0,)]
 
 
+SCHEDULE_PUBLISHED = "SELECT count(*) FROM jobs WHERE next_run_at IS NOT NULL"
+
+
 def test_a_second_daemon_refuses_and_a_stale_lock_does_not_block(world: World) -> None:
     first = world.daemon("--interval", "5")
     try:
-        assert wait_for(lambda: world.query("SELECT count(*) FROM jobs")[0][0] > 0, 60)
+        assert wait_for(lambda: world.query(SCHEDULE_PUBLISHED)[0][0] > 0, 60)
         status = subprocess.run(
             [sys.executable, "-m", "listener.cli", "--config", str(world.config), "status", "--json"],
             capture_output=True, text=True, timeout=60, env={**os.environ, **DEMO_ENV}, check=True,
