@@ -150,7 +150,11 @@ class Daemon:
         """
         try:
             report = after_collect(
-                self.store, self.config, self.env, utcnow(), scorer=lambda: score_in_child(self.database)
+                self.store,
+                self.config,
+                self.env,
+                utcnow(),
+                scorer=lambda: score_in_child(self.database, should_stop=self.stop.is_set),
             )
         except ListenerError as exc:
             log.error("alerts: %s", exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,24 +59,40 @@ def rescore(
     return done
 
 
-def score_in_child(database: Path, backend: str = "default", timeout: float = 900.0) -> int:
+def score_in_child(
+    database: Path,
+    backend: str = "default",
+    timeout: float = 900.0,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
     """Score new mentions in a short-lived child process; return how many.
 
     The daemon runs for months on small servers: the model (a few hundred MB with
     its encoders) is resident only while there is something to score, and a crash
-    inside a native encoder cannot take the daemon down with it.
+    inside a native encoder cannot take the daemon down with it. When the daemon
+    is asked to stop, the child is stopped too: each batch is its own transaction,
+    so what is not scored yet is scored next time.
     """
     command = [sys.executable, "-m", "listener.scoring", "--db", str(database), "--backend", backend]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
-    except subprocess.TimeoutExpired:
-        raise ListenerError(
-            f"sentiment scoring took over {timeout:g}s and was stopped; it resumes next cycle"
-        ) from None
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:  # noqa: S603
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                out, err = child.communicate(timeout=0.2)  # keeps draining the pipes while it waits
+                break
+            except subprocess.TimeoutExpired:
+                if should_stop() or time.monotonic() > deadline:
+                    child.terminate()
+                    child.communicate()
+                    if should_stop():
+                        return 0
+                    raise ListenerError(
+                        f"sentiment scoring took over {timeout:g}s and was stopped; it resumes next cycle"
+                    ) from None
+    if child.returncode != 0:
+        last = (err.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
         raise ListenerError(f"sentiment scoring failed: {last}")
-    return int(done.stdout.strip() or 0)
+    return int(out.strip() or 0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,3 +79,13 @@ def test_listener_rescore_command(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", str(db), "rescore"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Rescored 4 mentions with listener-sentiment")
+
+
+def test_a_stop_request_ends_the_child_at_once(store: Store, db_path: Path) -> None:
+    import time
+
+    store_page(store)
+    began = time.monotonic()
+    assert score_in_child(db_path, should_stop=lambda: time.monotonic() - began > 0.3) == 0
+    assert time.monotonic() - began < 3
+    assert {v[0] for v in labels(store).values()} == {None}  # nothing half-written: scored next time
