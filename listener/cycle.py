@@ -36,22 +36,24 @@ class CycleReport:
         )
 
 
+def _score_here(store: Store) -> int:
+    """Score in this process (``listener collect``); the model loads only when there is work."""
+    from listener.scoring import score_new
+    from listener.sentiment.backends import load_backend
+
+    return score_new(store, load_backend("default"))
+
+
 def after_collect(
     store: Store,
     config: Config,
     env: Mapping[str, str],
     now: datetime,
     since: datetime | None = None,
-    scorer: Callable[[], int] | None = None,
+    scorer: Callable[[Store], int] | None = None,
 ) -> CycleReport:
     """Score, detect, deliver. ``scorer`` replaces in-process scoring (the daemon scores in a child)."""
-    if scorer is None:
-        from listener.scoring import score_new
-        from listener.sentiment.backends import load_backend
-
-        scored = score_new(store, load_backend("default")) if store.unscored(1) else 0
-    else:
-        scored = scorer() if store.unscored(1) else 0
+    scored = (scorer or _score_here)(store) if store.unscored(1) else 0
     found = evaluate(store, config.watches, config.sources(), config.alerts, now, since=since)
     a = config.alerts
     channels = build_channels(a.channels, config.email, a.webhook_url_env, a.apprise_urls_env, env)

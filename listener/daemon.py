@@ -154,7 +154,7 @@ class Daemon:
                 self.config,
                 self.env,
                 utcnow(),
-                scorer=lambda: score_in_child(self.database, should_stop=self.stop.is_set),
+                scorer=lambda _store: score_in_child(self.database, should_stop=self.stop.is_set),
             )
         except ListenerError as exc:
             log.error("alerts: %s", exc)

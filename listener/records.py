@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Mention", "Page", "Reject", "SaveResult", "utc_iso", "utcnow"]
+__all__ = ["SEVERITY_RANK", "Mention", "Page", "Reject", "SaveResult", "utc_iso", "utcnow"]
+
+
+# Alert severities, weakest first: comparisons go through this one table.
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
 def utcnow() -> datetime:

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from listener.records import AlertChange, utc_iso, utcnow
+from listener.records import SEVERITY_RANK, AlertChange, utc_iso, utcnow
 
 __all__ = ["AlertRow", "AlertTable", "PendingDelivery"]
 
-_SEVERITY = {"info": 0, "warning": 1, "critical": 2}
 _COLUMNS = (
     "id, watch, network, kind, severity, state, started_at, updated_at, resolved_at, "
     "acknowledged_at, observed, expected, summary, explanation"
@@ -85,7 +84,7 @@ class AlertTable:
             ).fetchone()
             before = AlertRow.from_row(old) if old else None
             severity = change.severity
-            if before and _SEVERITY[before.severity] > _SEVERITY[severity]:
+            if before and SEVERITY_RANK[before.severity] > SEVERITY_RANK[severity]:
                 severity = before.severity  # an incident's severity never drops
             state = {"opened": "open", "updated": "updated", "resolved": "resolved"}[change.state]
             if before and before.state == "acknowledged" and state != "resolved":
@@ -182,6 +181,6 @@ def _event(before: AlertRow | None, after: AlertRow) -> str | None:
         return "opened"
     if after.state == "resolved" and before.state != "resolved":
         return "resolved"
-    if _SEVERITY[after.severity] > _SEVERITY[before.severity]:
+    if SEVERITY_RANK[after.severity] > SEVERITY_RANK[before.severity]:
         return "updated"
     return None

@@ -20,13 +20,12 @@ from listener.alerts.health import health_changes
 from listener.alerts.settings import AlertSettings
 from listener.analysis import DetectorSettings, Finding, detect, history_needed
 from listener.query import Phrase, Term, tokens
-from listener.records import AlertChange
+from listener.records import SEVERITY_RANK, AlertChange
 from storage import Store
 from storage.alerts import AlertRow
 
 __all__ = ["AlertPass", "evaluate", "series"]
 
-SEVERITY = {"info": 0, "warning": 1, "critical": 2}
 BASELINE = timedelta(days=7)
 LOOKBACK = timedelta(hours=3)  # findings are re-derived over this much; recording them is idempotent
 
@@ -133,7 +132,7 @@ def evaluate(
     changes.extend(health_changes(store, sources, now))
     rows, news = [], 0
     for change in changes:
-        loud = SEVERITY[change.severity] >= SEVERITY[settings.min_severity]
+        loud = SEVERITY_RANK[change.severity] >= SEVERITY_RANK[settings.min_severity]
         channels = settings.channels if loud else ()
         row, is_news = store.alerts.record(
             change, channels, settings.release_time(change.at, change.severity)

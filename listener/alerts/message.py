@@ -17,12 +17,13 @@ from jinja2 import Environment
 from listener.output import inert
 from storage.alerts import AlertRow
 
-__all__ = ["Message", "build_message", "chat_safe"]
+__all__ = ["Message", "build_message", "chat_safe", "safe_url"]
 
 MAX_POST = 280
 MAX_TEXT = 3500
 _MASS_MENTION = re.compile(r"(@)(everyone|here|channel|all)\b|<(!|@)", re.IGNORECASE)
 _ZWSP = "\u200b"
+_URL = re.compile(r"https?://[^\s<>\"'`\\\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]{1,2000}")
 
 WORDS = {
     "en": {
@@ -91,8 +92,9 @@ def _headline(alert: AlertRow, w: dict[str, str]) -> str:
     )
 
 
-def _safe_url(url: Any) -> str | None:
-    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+def safe_url(url: Any) -> str | None:
+    """An http(s) link with nothing that could break out of an attribute or fool a reader; else None."""
+    return url if isinstance(url, str) and _URL.fullmatch(url) else None
 
 
 def _drivers(exp: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -123,7 +125,7 @@ def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
             "author": chat_safe(s.get("author") or "?", 60),
             "engagement": int(s.get("engagement") or 0),
             "text": chat_safe(s.get("text", "")),
-            "url": _safe_url(s.get("url")),
+            "url": safe_url(s.get("url")),
         }
         for s in exp.get("samples", [])
     ]

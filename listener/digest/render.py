@@ -10,7 +10,6 @@ Outlook, Gmail and Apple Mail agree on. The chart is a PNG part of a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -20,17 +19,17 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
-from listener.alerts.message import chat_safe
+from listener.alerts.message import chat_safe, safe_url
 from listener.digest.build import Digest, WatchLine
 from listener.digest.chart import NEGATIVE, OTHER, bar_chart
 from listener.digest.words import WORDS, day_name, number, percent, points, signed_percent
+from listener.records import SEVERITY_RANK
 from storage.digest import AlertDay, TopMention
 
 __all__ = ["Rendered", "render", "to_email"]
 
 CHART_CID = "chart"  # replaced by a unique Content-ID in to_email
 MAX_ALERTS = 20  # the rest is one line: Gmail clips messages over 102 KB
-_SEVERITY = {"info": 0, "warning": 1, "critical": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +38,6 @@ class Rendered:
     text: str
     html: str  # references the chart as cid:CHART_CID
     chart: bytes  # PNG
-
-
-_URL = re.compile(r"https?://[^\s<>\"'`\\\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]{1,2000}")
-
-
-def _safe_url(url: Any) -> str | None:
-    """An http(s) link with nothing that could break out of an attribute or fool a reader; else None."""
-    return url if isinstance(url, str) and _URL.fullmatch(url) else None
 
 
 def _rgb(colour: tuple[int, int, int]) -> str:
@@ -70,7 +61,7 @@ def _mention(
         "head": chat_safe(f"{m.network} · {m.author_handle or '?'} · {when} · {w['engagement']} {m.engagement}"
                           f"{' · ' + m.watches if m.watches else ''}{flag}", 200),
         "text": chat_safe(m.text),
-        "url": _safe_url(m.url),
+        "url": safe_url(m.url),
     }  # fmt: skip
 
 
@@ -100,7 +91,7 @@ def _alert(a: AlertDay, zone: ZoneInfo, day: date, w: dict[str, str]) -> dict[st
         "details": [chat_safe(d, 300) for d in details],
         "example": chat_safe(f"{w['example']}: {sample.get('author') or '?'}: {sample.get('text', '')}", 330)
         if isinstance(sample, dict) else None,
-        "url": _safe_url(sample.get("url")) if isinstance(sample, dict) else None,
+        "url": safe_url(sample.get("url")) if isinstance(sample, dict) else None,
     }  # fmt: skip
 
 
@@ -112,7 +103,7 @@ def view(d: Digest) -> dict[str, Any]:
     t = d.total
     trolls = {(a.network, a.author_handle) for a in d.trolls}
     when = day_name(d.day, lang)
-    alerts = sorted(d.alerts, key=lambda a: (-_SEVERITY.get(a.severity, 0), a.started_at, a.id))
+    alerts = sorted(d.alerts, key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.started_at, a.id))
     subject = (
         f"[listener] {w['title']} {d.day.isoformat()}: {number(t.volume, lang)} {w['subject_mentions']} "
         f"({signed_percent(t.volume, t.mean_volume, lang)} {w['vs_mean']}), "
@@ -150,7 +141,7 @@ def view(d: Digest) -> dict[str, Any]:
         "trolls": [
             {
                 "text": chat_safe(f"{a.network} · {a.author_handle}: {a.negative} {w['posts']}", 200),
-                "url": _safe_url(a.last_url),
+                "url": safe_url(a.last_url),
             }
             for a in d.trolls
         ],
