@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	@$(BIN)/python -m listener.demo --dir $$(mktemp -d)
+	@$(BIN)/listener demo --dir $$(mktemp -d)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -17,6 +17,13 @@ __all__ = ["REGISTRY", "load", "settings_model"]
 REGISTRY: dict[str, str] = {
     "x": "collectors.x:XCollector",
     "reddit": "collectors.reddit:RedditCollector",
+    "mastodon": "collectors.mastodon:MastodonCollector",
+    "bluesky": "collectors.bluesky:BlueskyCollector",
+    "hackernews": "collectors.hackernews:HackerNewsCollector",
+    "rss": "collectors.rss:RssCollector",
+    "facebook": "collectors.facebook:FacebookCollector",
+    "instagram": "collectors.instagram:InstagramCollector",
+    "youtube": "collectors.youtube:YouTubeCollector",
 }
 
 

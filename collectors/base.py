@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, Protocol
 
 from pydantic import Field
@@ -19,7 +20,7 @@ from listener.query import Node
 from listener.records import Page
 from listener.settings import Section
 
-__all__ = ["Collector", "NetworkSettings", "Watch"]
+__all__ = ["Collector", "Ledger", "NetworkSettings", "Watch"]
 
 
 class NetworkSettings(Section):
@@ -42,9 +43,24 @@ class Watch:
     root: Node
 
 
+class Ledger(Protocol):
+    """What a collector may read of its own network's past runs, to keep within a quota.
+
+    The runner sets ``collector.ledger`` when the collector has that attribute.
+    It is read-only and answers from the ``runs`` table, where each run records
+    the ``units`` its pages declared: the collector never touches SQL.
+    """
+
+    def units_since(self, since: datetime) -> int: ...
+
+    def sources_since(self, since: datetime) -> set[str]: ...
+
+
 class Collector(Protocol):
     name: ClassVar[str]  # config section, CLI value, mentions.network, runs.network
     Settings: ClassVar[type[NetworkSettings]]
+    # False for networks without keyword search (Facebook Pages, Instagram): only their feeds run.
+    searches: ClassVar[bool]
 
     def __init__(self, settings: NetworkSettings, env: Mapping[str, str]) -> None: ...
 

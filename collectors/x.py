@@ -228,7 +228,9 @@ class XCollector:
         self._user_ids: dict[str, str] = {}
 
     def feeds(self) -> list[Feed]:
-        return [Feed(f"@{a.lstrip('@')}", keep_all=True) for a in self.settings.accounts]
+        """Per own account: the posts that mention it, and its own posts (for the own-account guard)."""
+        handles = [a.lstrip("@") for a in self.settings.accounts]
+        return [Feed(f"{kind}@{h}", keep_all=True) for h in handles for kind in ("", "posts:")]
 
     def fetch(self, watch: Watch, cursor: str | None, budget: int | None = None) -> Iterator[Page]:
         """Pages for a watch (or an ``@account`` feed), newest first, until done or a budget runs out."""
@@ -236,10 +238,14 @@ class XCollector:
         since_id: str | None = state.get("since_id")
         resume = state.get("resume") or {}
         token, newest = resume.get("next_token"), resume.get("newest_id")
-        if watch.name.startswith("@"):
-            context = f"x ({watch.name} mentions)"
-            user_id = self._user_id(watch.name[1:], context)
-            call: Callable[..., requests.Response] = self.client.get_users_mentions
+        if watch.name.startswith(("@", "posts:@")):
+            own_posts = watch.name.startswith("posts:")
+            handle = watch.name.split("@", 1)[1]
+            context = f"x ({watch.name})" if own_posts else f"x ({watch.name} mentions)"
+            user_id = self._user_id(handle, context)
+            call: Callable[..., requests.Response] = (
+                self.client.get_users_tweets if own_posts else self.client.get_users_mentions
+            )
             base: dict[str, Any] = {"id": user_id}
             token_param, exact = "pagination_token", True
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import astuple, fields
 from datetime import datetime
@@ -15,7 +16,7 @@ from listener import __version__
 from listener.config import Config, config_path, load_config
 from listener.errors import ListenerError
 from listener.output import output_options, render
-from listener.records import utcnow
+from listener.records import clock_from_env, use_clock, utcnow
 from listener.timeparse import parse_moment
 
 EXIT_ERROR = 1
@@ -39,13 +40,14 @@ class App:
         return self.db_override or self.load_config().database
 
     def open_store(self, sync: bool = True) -> Any:
-        """The store; with ``sync``, the config's watches are written into it first."""
+        """The store; with ``sync``, the config's watches and own accounts are written into it first."""
         from storage import Store
 
         store = Store.open(self.db_path(), create=self.db_override is None)
         if sync and (self.config_file.exists() or self.db_override is None):
             config = self.load_config()
             store.sync_watches([(w.name, w.query) for w in config.watches])
+            store.authors.set_own_accounts(config.own_accounts())
         return store
 
 
@@ -147,11 +149,12 @@ def sql(app: App, query: str, params: tuple[tuple[str, str], ...], timeout: floa
 @click.option("--lang", help="Only this language (ISO code, e.g. it).")
 @click.option("--watch", help="Only mentions that matched this watch.")
 @click.option("--limit", default=50, show_default=True, help="At most this many rows.")
+@click.option("--collapse", is_flag=True, help="One row per near-duplicate cluster, with its spread.")
 @output_options
 @click.pass_obj
 def search(
     app: App, query: str | None, since: str | None, until: str | None, network: str | None,
-    lang: str | None, watch: str | None, limit: int, fmt: str,
+    lang: str | None, watch: str | None, limit: int, collapse: bool, fmt: str,
 ) -> None:  # fmt: skip
     """Full-text search of stored mentions, newest first (accents ignored).
 
@@ -159,6 +162,7 @@ def search(
     Example:
         listener search 'perché "caffè aurora" -promo' --since 7d --lang it
         listener search 'author:aurora_official' --network x --json
+        listener search richiamo --since 7d --collapse
     """
     from listener.query import parse
     from storage import SearchFilters
@@ -166,6 +170,15 @@ def search(
     now = utcnow()
     filters = SearchFilters(_since(since, now), _since(until, now), network, lang, watch)
     with app.open_store() as store:
+        if collapse:
+            stories = store.clusters.search(parse(query) if query else None, filters, limit)
+            render(
+                *_rows(stories)
+                if stories
+                else (["id", "created_at", "network", "copies", "networks", "text"], []),
+                fmt,
+            )
+            return
         hits = store.search(parse(query) if query else None, filters, limit)
     render(*_rows(hits) if hits else (["id", "created_at", "network", "author_handle", "text"], []), fmt)
 
@@ -218,7 +231,8 @@ def status(app: App, fmt: str) -> None:
             click.echo("The daemon is not running ('listener run').", err=True)
         for b in budgets:
             click.echo(
-                f"{b.network}: {b.used} of {b.budget} posts read since {b.period_start:%Y-%m-%d}, {b.left} left",
+                f"{b.network}: {b.used} of {b.budget} {b.unit} used since {b.period_start:%Y-%m-%d %H:%M} UTC, "
+                f"{b.left} left",
                 err=True,
             )
         if not rows:
@@ -269,9 +283,32 @@ def rescore(app: App, backend: str) -> None:
     click.echo(f"Rescored {done} mentions with {model.version}.")
 
 
+@cli.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the demo's config, database and emails [default: a new temporary folder].")  # fmt: skip
+def demo(folder: Path | None) -> None:
+    """Run the offline demo: every network on local servers, a crisis, its alerts and digest.
+
+    No key and no internet needed; it takes under a minute and leaves the
+    database, the config and every email in the folder.
+
+    \b
+    Example:
+        listener demo --dir ~/listener-demo
+    """
+    import tempfile
+
+    from listener.demo.__main__ import demo as run_demo
+
+    target = folder or Path(tempfile.mkdtemp(prefix="listener-demo-"))
+    target.mkdir(parents=True, exist_ok=True)
+    run_demo(target)
+
+
 def _add_commands() -> None:
     """Commands that live in modules of their own."""
     from listener.alerts_cli import alerts
+    from listener.authors_cli import authors
     from listener.backtest_cli import backtest
     from listener.collect_cli import collect
     from listener.digest_cli import digest
@@ -279,6 +316,7 @@ def _add_commands() -> None:
     from listener.sentiment_cli import sentiment
 
     cli.add_command(alerts)
+    cli.add_command(authors)
     cli.add_command(backtest)
     cli.add_command(collect)
     cli.add_command(digest)
@@ -290,6 +328,8 @@ _add_commands()
 
 
 def main() -> None:
+    if value := os.environ.get("LISTENER_CLOCK"):  # the demo's accelerated clock; see records.clock_from_env
+        use_clock(clock_from_env(value))
     cli(prog_name="listener")
 
 

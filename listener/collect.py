@@ -67,6 +67,7 @@ class Budget:
     used: int
     left: int
     period_start: datetime
+    unit: str = "posts"  # X counts posts read a month; YouTube counts quota units a day
 
 
 def _one_line(text: str) -> str:
@@ -83,7 +84,7 @@ def period_start(now: datetime, day: int) -> datetime:
 
 
 def budget_usage(store: Store, networks: Mapping[str, NetworkSettings], now: datetime) -> list[Budget]:
-    """Monthly read budgets, used and left, for ``listener status``."""
+    """Read budgets and quotas, used and left, for ``listener status``."""
     rows = []
     for name, settings in sorted(networks.items()):
         budget = getattr(settings, "monthly_post_budget", None)
@@ -91,6 +92,10 @@ def budget_usage(store: Store, networks: Mapping[str, NetworkSettings], now: dat
             start = period_start(now, getattr(settings, "budget_day", 1))
             used = store.fetched_since(name, start)
             rows.append(Budget(name, budget, used, max(0, budget - used), start))
+        quota = getattr(collectors.load(name), "quota_status", None)
+        if quota is not None:
+            used, share, resets = quota(settings, _Ledger(store, name), now)
+            rows.append(Budget(name, share, used, max(0, share - used), resets - timedelta(days=1), "units"))
     return rows
 
 
@@ -126,7 +131,8 @@ class Pass:
             except ListenerError as exc:
                 self.broken[network] = exc
                 return None
-            for attr, value in (("clock", self.now), ("sleep", self.sleep)):
+            ledger = _Ledger(self.store, network)
+            for attr, value in (("clock", self.now), ("sleep", self.sleep), ("ledger", ledger)):
                 if hasattr(collector, attr) and value is not None:
                     setattr(collector, attr, value)
             self.collectors[network] = collector
@@ -139,10 +145,13 @@ class Pass:
             if network is not None and name != network:
                 continue
             collector = self._collector(name)
-            found.extend(Source(name, w) for w in self.watches if self._covers(w.name, name))
+            if getattr(collectors.load(name), "searches", True):
+                found.extend(Source(name, w) for w in self.watches if self._covers(w.name, name))
             feeds: list[Feed] = (
                 collector.feeds() if collector is not None and hasattr(collector, "feeds") else []
             )
+            if collector is None and not feeds and not getattr(collectors.load(name), "searches", True):
+                feeds = [Feed(name, keep_all=True)]  # a feed-only network that cannot start: record why
             found.extend(
                 Source(name, Watch(f.name, "", self.watches[0].root), f) for f in feeds if self.watches
             )
@@ -170,13 +179,14 @@ class Pass:
             )
             return Outcome(network, source.name, error="budget", message=note, skipped=True)
         run_id = self.store.start_run(network, source.name, self.now())
-        total, fetched = SaveResult(), 0
+        total, fetched, units = SaveResult(), 0, 0
         error: ListenerError | Exception | None = self.broken.get(network)
         try:
             if error is None:
                 collector = self.collectors[network]
                 for page in self._pages(collector, source, budget):
                     fetched += len(page.mentions) + len(page.rejects)
+                    units += page.units
                     result = self.store.save_page(self._linked(page, source), self.now())
                     total = SaveResult(*(a + b for a, b in zip(_fields(total), _fields(result), strict=True)))
                     if self.should_stop():
@@ -208,6 +218,7 @@ class Pass:
             error=slug,
             error_message=message,
             rate_limit_reset=retry_at,
+            units=units,
             now=self.now(),
         )
         log.info(
@@ -250,6 +261,20 @@ class Pass:
             if names:
                 matches[mention.native_id] = names
         return replace(page, mentions=kept, matches=matches)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ledger:
+    """``collectors.base.Ledger`` over the store, for one network."""
+
+    store: Store
+    network: str
+
+    def units_since(self, since: datetime) -> int:
+        return self.store.units_since(self.network, since)
+
+    def sources_since(self, since: datetime) -> set[str]:
+        return self.store.sources_since(self.network, since)
 
 
 def _in_context(text: str, source: Source) -> str:

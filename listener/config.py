@@ -79,6 +79,21 @@ class Config:
     def enabled_networks(self) -> list[str]:
         return [name for name, settings in self.networks.items() if settings.enabled]
 
+    def own_accounts(self) -> tuple[tuple[str, str], ...]:
+        """The user's own accounts as (network, lowercased handle or id): each network's
+        ``accounts``, plus Reddit's ``username`` and the page or channel a network is set to."""
+        found: list[tuple[str, str]] = []
+        for network, settings in self.networks.items():
+            names = list(getattr(settings, "accounts", ()) or ())
+            names += [
+                getattr(settings, key, None) for key in ("username", "page_id", "user_id", "channel_id")
+            ]
+            for name in names:
+                clean = str(name or "").strip().removeprefix("@").removeprefix("u/").removeprefix("/u/")
+                if clean and (network, clean.lower()) not in found:
+                    found.append((network, clean.lower()))
+        return tuple(found)
+
     def sources(self) -> list[tuple[str, str]]:
         """Every (network, watch) pair that collection covers."""
         return [

@@ -14,6 +14,7 @@ from datetime import datetime
 from listener.alerts.channels import build_channels
 from listener.alerts.deliver import deliver_pending
 from listener.alerts.evaluate import evaluate
+from listener.clusters import assign_clusters
 from listener.config import Config
 from storage import Store
 
@@ -53,8 +54,18 @@ def after_collect(
     scorer: Callable[[Store], int] | None = None,
 ) -> CycleReport:
     """Score, detect, deliver. ``scorer`` replaces in-process scoring (the daemon scores in a child)."""
+    store.authors.set_own_accounts(config.own_accounts())
     scored = (scorer or _score_here)(store) if store.unscored(1) else 0
-    found = evaluate(store, config.watches, config.sources(), config.alerts, now, since=since)
+    assign_clusters(store)  # before alerts: their examples count a near-duplicate story once
+    found = evaluate(
+        store,
+        config.watches,
+        config.sources(),
+        config.alerts,
+        now,
+        since=since,
+        accounts=config.own_accounts(),
+    )
     a = config.alerts
     channels = build_channels(a.channels, config.email, a.webhook_url_env, a.apprise_urls_env, env)
     language = config.email.language if config.email else "en"

@@ -25,6 +25,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from listener.alerts.evaluate import LOOKBACK
 from listener.collect import Pass, Source
 from listener.config import Config
 from listener.cycle import after_collect
@@ -40,6 +41,7 @@ __all__ = ["Daemon"]
 
 log = logging.getLogger("listener.daemon")
 DIGEST_RETRY = timedelta(minutes=15)
+CYCLE = timedelta(minutes=1)
 
 
 class Daemon:
@@ -51,6 +53,8 @@ class Daemon:
         self.env = env
         self.interval_seconds = interval_seconds  # overrides every network's interval (demo, tests)
         self.stop = threading.Event()
+        self.dirty = threading.Event()  # something new was stored since the last cycle
+        self.last_cycle: datetime | None = None
         self.lock = DaemonLock(database)
 
     # -- life cycle ------------------------------------------------------------
@@ -86,13 +90,13 @@ class Daemon:
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        now = utcnow()
+        now = datetime.now(UTC)  # the scheduler's time is the wall clock's, even under the demo's clock
         for i, source in enumerate(sources):
             seconds = self.interval_seconds or self.config.networks[source.network].interval_minutes * 60
             scheduler.add_job(
                 self.collect, IntervalTrigger(seconds=seconds, jitter=max(1, int(seconds * 0.1)), timezone=UTC),
                 args=[source], id=f"collect:{source.network}:{source.name}",
-                next_run_time=now + timedelta(seconds=min(i, 30)),  # a staggered start
+                next_run_time=now + timedelta(seconds=min(i, 30, seconds * i / len(sources))),  # staggered
             )  # fmt: skip
         if self.config.email is not None:
             when = self.config.digest.send_time()
@@ -101,11 +105,18 @@ class Daemon:
             trigger = OrTrigger(
                 [
                     CronTrigger(hour=when.hour, minute=when.minute, timezone=zone),
-                    IntervalTrigger(seconds=DIGEST_RETRY.total_seconds(), timezone=UTC),
+                    IntervalTrigger(
+                        seconds=self.interval_seconds or DIGEST_RETRY.total_seconds(), timezone=UTC
+                    ),
                 ]
             )
             # next_run_time=now: catch up at start if yesterday's digest is due and was not sent.
             scheduler.add_job(self.send_digest, trigger, id="digest", next_run_time=now)  # fmt: skip
+        # Scoring and alerting follow collection in batches: one cycle for every source
+        # that brought something new in the last minute, not one per source.
+        cycle_seconds = self.interval_seconds or CYCLE.total_seconds()
+        scheduler.add_job(self._cycle_if_dirty, IntervalTrigger(seconds=cycle_seconds, timezone=UTC),
+                          id="cycle", next_run_time=now + timedelta(seconds=cycle_seconds))  # fmt: skip
         scheduler.start()
         log.info("listener run: %d jobs scheduled on %s", len(sources), self.database)
         # The schedule is published from this thread, on a connection of its own: jobs
@@ -139,7 +150,12 @@ class Daemon:
         outcome = self.collection.run(source)
         text = outcome.message or f"fetched {outcome.fetched}, new {outcome.new}"
         self.store.job_ran(f"collect:{source.network}:{source.name}", text, utcnow())
-        if cycle and outcome.new and not self.stop.is_set():
+        if cycle and outcome.new:
+            self.dirty.set()
+
+    def _cycle_if_dirty(self) -> None:
+        if self.dirty.is_set() and not self.stop.is_set():
+            self.dirty.clear()
             self.cycle()
 
     def cycle(self) -> bool:
@@ -148,12 +164,16 @@ class Daemon:
         A failure here is logged and the daemon goes on: collection must not stop
         because, say, a channel's secret is missing.
         """
+        now = utcnow()
+        # After a long pause (a busy machine, a suspended laptop) look back to the last cycle.
+        since = self.last_cycle if self.last_cycle and self.last_cycle < now - LOOKBACK else None
         try:
             report = after_collect(
                 self.store,
                 self.config,
                 self.env,
-                utcnow(),
+                now,
+                since=since,
                 scorer=lambda _store: score_in_child(self.database, should_stop=self.stop.is_set),
             )
         except ListenerError as exc:
@@ -162,6 +182,7 @@ class Daemon:
         except Exception:
             log.exception("alerts: unexpected failure; collection goes on")
             return False
+        self.last_cycle = now
         log.info("%s", report.line())
         for error in report.errors:
             log.warning("%s (queued; retried later)", error)

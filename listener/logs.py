@@ -33,4 +33,6 @@ def setup_logging(json_lines: bool = False, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Libraries that log every request at INFO: one line per source and run is ours to write.
+    for name in ("apscheduler", "httpx", "httpcore", "googleapiclient.discovery", "mastodon"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -6,20 +6,67 @@ without depending on each other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["SEVERITY_RANK", "Mention", "Page", "Reject", "SaveResult", "utc_iso", "utcnow"]
+__all__ = [
+    "SEVERITY_RANK",
+    "Mention",
+    "Page",
+    "Reject",
+    "SaveResult",
+    "clock_from_env",
+    "use_clock",
+    "utc_iso",
+    "utcnow",
+]
 
 
 # Alert severities, weakest first: comparisons go through this one table.
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
+_clock: Callable[[], datetime] | None = None
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The time everything in listener reads: the wall clock, unless the demo set its own."""
+    return _clock() if _clock is not None else datetime.now(UTC)
+
+
+def use_clock(clock: Callable[[], datetime] | None) -> None:
+    """Replace the clock for this process (``None``: the wall clock again)."""
+    global _clock
+    _clock = clock
+
+
+def clock_from_env(value: str) -> Callable[[], datetime]:
+    """An accelerated clock from ``LISTENER_CLOCK="<start ISO>@<epoch seconds>x<speed>"``.
+
+    It reads ``start`` until the wall clock reaches ``epoch``, then runs ``speed``
+    times faster. The demo replays three days in seconds with it, and every process
+    it starts (the daemon, the scoring child) computes the same time from the
+    same string. Not meant for anything else.
+    """
+    try:
+        start_text, rest = value.split("@")
+        epoch_text, speed_text = rest.split("x")
+        start, epoch, speed = datetime.fromisoformat(start_text), float(epoch_text), float(speed_text)
+        start = start.astimezone(UTC) if start.tzinfo else start
+    except ValueError:
+        raise ValueError(
+            f"LISTENER_CLOCK={value!r}: expected '<start ISO>@<epoch seconds>x<speed>'"
+        ) from None
+    if start.tzinfo is None:
+        raise ValueError(f"LISTENER_CLOCK={value!r}: the start needs a time zone")
+
+    def clock() -> datetime:
+        return start + timedelta(seconds=max(0.0, time.time() - epoch) * speed)
+
+    return clock
 
 
 def utc_iso(moment: datetime) -> str:
@@ -81,7 +128,10 @@ class Page:
 
     ``cursor`` is the position to resume from after this page; ``None`` leaves the
     stored cursor unchanged. ``matches`` maps a mention's native id to the names of
-    the watches it matched.
+    the watches it matched. ``deleted`` names native ids the network now reports
+    as removed or hidden: they are marked, never dropped (a deleted post is still
+    evidence). ``units`` is what the page cost against a quota that is not counted
+    in posts (YouTube's daily units, Instagram's hashtag queries).
     """
 
     network: str
@@ -90,6 +140,8 @@ class Page:
     cursor: str | None = None
     rejects: Sequence[Reject] = ()
     matches: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    deleted: Sequence[str] = ()
+    units: int = 0
 
     def __post_init__(self) -> None:
         stray = next((m for m in self.mentions if m.network != self.network), None)

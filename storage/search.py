@@ -2,11 +2,13 @@
 
 Text-only parts of the tree become one FTS5 MATCH each; fields and bare
 negations become plain column conditions, so every query the parser accepts
-can be searched, with the same meaning as the local matcher.
+can be searched, with the same meaning as the local matcher. ``search_collapsed``
+shows one row per near-duplicate cluster (``mention_clusters``, migration 9).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 from listener.query import And, Field, Node, Not, Or, is_fts, to_fts
 from listener.records import utc_iso
 
-__all__ = ["SearchFilters", "compile_search"]
+__all__ = ["ClusterHit", "SearchFilters", "compile_search", "search_collapsed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +77,46 @@ def compile_search(query: Node | None, filters: SearchFilters) -> tuple[str, lis
         )
         params.append(filters.watch)
     return " AND ".join(clauses) or "1", params
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterHit:
+    """One story among the search hits: its earliest matching mention and how far it spread."""
+
+    id: int
+    created_at: str
+    network: str
+    native_id: str
+    author_handle: str | None
+    text: str
+    url: str | None
+    language: str | None
+    sentiment_label: str | None
+    cluster_id: int | None  # None: not clustered yet
+    copies: int  # matching mentions in the cluster, this one included
+    networks: str  # comma-separated networks of those
+    latest: str  # created_at of the newest of them
+
+
+def search_collapsed(
+    conn: sqlite3.Connection, query: Node | None, filters: SearchFilters, limit: int = 50
+) -> list[ClusterHit]:
+    """Mentions matching ``query`` and ``filters``, one row per near-duplicate cluster, newest story first."""
+    where, params = compile_search(query, filters)
+    rows = conn.execute(
+        f"""
+        WITH hits AS (
+          SELECT m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language,
+            m.sentiment_label, c.cluster_id, coalesce(c.cluster_id, -m.id) AS g
+          FROM mentions m LEFT JOIN mention_clusters c ON c.mention_id = m.id WHERE {where}),
+        groups AS (
+          SELECT g, count(*) AS copies, group_concat(DISTINCT network) AS networks, max(created_at) AS latest,
+            min(created_at || printf('%020d', id)) AS first FROM hits GROUP BY g)
+        SELECT h.id, h.created_at, h.network, h.native_id, h.author_handle, h.text, h.url, h.language,
+          h.sentiment_label, h.cluster_id, gr.copies, gr.networks, gr.latest
+        FROM groups gr JOIN hits h ON h.g = gr.g AND h.created_at || printf('%020d', h.id) = gr.first
+        ORDER BY gr.latest DESC, h.id DESC LIMIT ?
+        """,
+        (*params, limit),
+    )
+    return [ClusterHit(*row) for row in rows]

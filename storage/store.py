@@ -21,7 +21,10 @@ import sqlite_utils
 from listener.errors import StorageError
 from listener.query import Node, host_matches
 from listener.records import Mention, Page, SaveResult, utc_iso, utcnow
+from storage.accounts import AccountQueries
 from storage.alerts import AlertTable
+from storage.authors import AuthorTable
+from storage.clusters import ClusterTable
 from storage.digest import DigestQueries
 from storage.migrations import migrate
 from storage.search import SearchFilters, compile_search
@@ -110,6 +113,9 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         self.alerts = AlertTable(conn, self._write)
         self.digest = DigestQueries(conn, self._write)
+        self.authors = AuthorTable(conn, self._write)
+        self.clusters = ClusterTable(conn, self._write)
+        self.accounts = AccountQueries(conn)
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True, busy_timeout: float = 5.0) -> Store:
@@ -206,6 +212,8 @@ class Store:
             )
             if page.matches:
                 self._link_watches(page)
+            if page.deleted:
+                self._mark_deleted(page.network, page.deleted, stamp)
             if page.cursor is not None:
                 conn.execute(
                     "INSERT INTO cursors (network, watch, value, updated_at) VALUES (?, ?, ?, ?) "
@@ -271,16 +279,18 @@ class Store:
 
     def mark_deleted(self, network: str, native_ids: Sequence[str], now: datetime | None = None) -> int:
         """Mark mentions that disappeared upstream; they stay, as evidence."""
-        stamp = utc_iso(now or utcnow())
+        with self._write():
+            return self._mark_deleted(network, native_ids, utc_iso(now or utcnow()))
+
+    def _mark_deleted(self, network: str, native_ids: Sequence[str], stamp: str) -> int:
         count = 0
-        with self._write() as conn:
-            for chunk in _chunks(native_ids):
-                marks = ", ".join("?" * len(chunk))
-                count += conn.execute(
-                    f"UPDATE mentions SET deleted_at = ? WHERE network = ? AND deleted_at IS NULL "
-                    f"AND native_id IN ({marks})",
-                    (stamp, network, *chunk),
-                ).rowcount
+        for chunk in _chunks(native_ids):
+            marks = ", ".join("?" * len(chunk))
+            count += self.conn.execute(
+                f"UPDATE mentions SET deleted_at = ? WHERE network = ? AND deleted_at IS NULL "
+                f"AND native_id IN ({marks})",
+                (stamp, network, *chunk),
+            ).rowcount
         return count
 
     def unscored(self, limit: int = 500) -> list[tuple[int, str, str | None]]:
@@ -377,7 +387,7 @@ class Store:
             SELECT m.network, m.author_handle, m.text, m.url, m.language,
               coalesce(m.like_count, 0) + coalesce(m.repost_count, 0) + coalesce(m.reply_count, 0)
                 + coalesce(m.quote_count, 0),
-              m.created_at, m.sentiment_label
+              m.created_at, m.sentiment_label, m.id
             FROM mentions m
             JOIN mention_watches mw ON mw.mention_id = m.id
             JOIN watches w ON w.id = mw.watch_id
@@ -414,16 +424,17 @@ class Store:
         error: str | None = None,
         error_message: str | None = None,
         rate_limit_reset: datetime | None = None,
+        units: int = 0,
         now: datetime | None = None,
     ) -> None:
         with self._write() as conn:
             conn.execute(
                 "UPDATE runs SET finished_at = ?, fetched = ?, new = ?, duplicates = ?, rejected = ?, "
-                "error = ?, error_message = ?, rate_limit_reset = ? WHERE id = ?",
+                "error = ?, error_message = ?, rate_limit_reset = ?, units = ? WHERE id = ?",
                 (
                     utc_iso(now or utcnow()), fetched, result.new, result.duplicates + result.edited,
                     result.rejected, error, error_message,
-                    utc_iso(rate_limit_reset) if rate_limit_reset else None, run_id,
+                    utc_iso(rate_limit_reset) if rate_limit_reset else None, units, run_id,
                 ),
             )  # fmt: skip
 
@@ -461,6 +472,22 @@ class Store:
             (network, utc_iso(since)),
         ).fetchone()
         return int(row[0])
+
+    def units_since(self, network: str, since: datetime) -> int:
+        """Quota units a network's runs spent since a moment (YouTube's daily quota)."""
+        row = self.conn.execute(
+            "SELECT coalesce(sum(units), 0) FROM runs WHERE network = ? AND started_at >= ?",
+            (network, utc_iso(since)),
+        ).fetchone()
+        return int(row[0])
+
+    def sources_since(self, network: str, since: datetime) -> set[str]:
+        """The sources (watches, feeds) of a network that ran and spent units since a moment."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT watch FROM runs WHERE network = ? AND started_at >= ? AND units > 0",
+            (network, utc_iso(since)),
+        )
+        return {row[0] for row in rows}
 
     def set_jobs(self, jobs: Sequence[tuple[str, datetime | None]], now: datetime | None = None) -> None:
         """Replace the daemon's schedule: (job id, next run) pairs."""
@@ -551,3 +578,4 @@ class WindowMention:
     engagement: int
     created_at: str
     sentiment_label: str | None
+    id: int = 0  # mentions.id, to find its near-duplicate cluster

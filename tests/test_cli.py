@@ -216,5 +216,21 @@ def test_status_shows_the_monthly_x_budget_used_and_left(config: Path) -> None:
         store.finish_run(run_id, SaveResult(new=120), fetched=150)
     result = invoke(config, "status")
     assert result.exit_code == 0
-    assert re.search(r"x: 150 of 10000 posts read since \d{4}-\d\d-01, 9850 left", result.stderr)
-    assert "x          brand" in result.stdout and "x          complaints" in result.stdout
+    assert re.search(r"x: 150 of 10000 posts used since \d{4}-\d\d-01 00:00 UTC, 9850 left", result.stderr)
+    assert re.search(r"^x +brand ", result.stdout, re.M) and re.search(
+        r"^x +complaints ", result.stdout, re.M
+    )
+
+
+def test_status_shows_youtube_units_used_today_and_left(config: Path) -> None:
+    from listener.records import SaveResult
+
+    config.write_text(config.read_text() + "\n[networks.youtube]\ndaily_unit_share = 2000\n")
+    with Store.open(config.parent / "listener.db") as store:
+        run_id = store.start_run("youtube", "brand")
+        store.finish_run(run_id, SaveResult(new=3), fetched=3, units=203)
+    result = invoke(config, "status")
+    assert result.exit_code == 0
+    assert re.search(
+        r"youtube: 203 of 2000 units used since \d{4}-\d\d-\d\d 0[78]:00 UTC, 1797 left", result.stderr
+    )

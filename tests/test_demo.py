@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -51,45 +54,54 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     folder = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
     done = subprocess.run(
-        [sys.executable, "-m", "listener.demo", "--dir", str(folder)],
+        [sys.executable, "-m", "listener.cli", "demo", "--dir", str(folder)],
         cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", timeout=600,
     )  # fmt: skip
     return DemoRun(folder, done.returncode, done.stdout, done.stderr)
 
 
-def test_exits_cleanly(run: DemoRun) -> None:
+def test_exits_cleanly_with_the_daemon_stopped_by_sigterm(run: DemoRun) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stdout + run.stderr
-    assert "(the daemon exited with status 0)" in run.stdout
+    assert "Traceback" not in (run.folder / "daemon.log").read_text(encoding="utf-8")
+    assert "SIGTERM stopped the daemon with status 0" in run.stdout
     assert "Demo finished" in run.stdout
 
 
-def test_mentions_from_both_networks(run: DemoRun) -> None:
+def test_mentions_from_every_network_all_scored(run: DemoRun) -> None:
     counts: dict[str, int] = dict(run.query("SELECT network, count(*) FROM mentions GROUP BY network"))
-    assert counts.get("x", 0) > 100
-    assert counts.get("reddit", 0) > 50
+    assert set(counts) == {"x", "reddit", "mastodon", "bluesky", "hackernews", "rss", "youtube", "facebook",
+                           "instagram"}, counts  # fmt: skip
+    assert counts["x"] > 200 and counts["reddit"] > 50
     (unscored,) = run.query("SELECT count(*) FROM mentions WHERE sentiment_label IS NULL")[0]
     assert unscored == 0
+    assert re.search(r"Mentions from 9 networks", run.stdout)
 
 
-def test_volume_and_negative_alerts_with_explanations(run: DemoRun) -> None:
-    rows = run.query(
-        "SELECT kind, watch, state, summary, explanation FROM alerts WHERE kind IN ('volume', 'negative')"
-    )
-    explained = set()
-    for kind, watch, state, summary, explanation in rows:
-        assert summary.startswith(f"{watch}: ")
-        why = json.loads(explanation)
-        assert why["what"]["metric"] == kind
-        if state != "resolved" and why.get("terms") and why.get("samples"):
-            explained.add(kind)
+def test_volume_and_negative_alerts_with_their_drivers(run: DemoRun) -> None:
+    rows = run.query("SELECT kind, watch, explanation FROM alerts WHERE kind IN ('volume', 'negative')")
+    explained = {kind for kind, _, e in rows if json.loads(e).get("terms") and json.loads(e).get("samples")}
     assert explained == {"volume", "negative"}, rows
-    brand = [json.loads(e) for _, w, _, _, e in rows if w == "brand"]
-    assert brand, "the brand watch raised no alert"
+    brand = [json.loads(e) for _, w, e in rows if w == "brand"]
     assert "#auroradown" in {t["tag"] for why in brand for t in why.get("hashtags", [])}
+    assert re.search(r"critical negative on 'brand'.*\n\s+driven by #auroradown", run.stdout)
 
 
-def test_alert_and_digest_emails_saved_as_eml(run: DemoRun) -> None:
+def test_the_hijacked_looking_night_posts_raise_one_own_account_alert(run: DemoRun) -> None:
+    [(severity, watch, started, explanation)] = run.query(
+        "SELECT severity, watch, started_at, explanation FROM alerts WHERE kind = 'own-account'"
+    )
+    why = json.loads(explanation)
+    assert (severity, watch) == ("critical", "@caffe_aurora")
+    assert {"off-hours", "new-domain"} <= set(why["signals"])
+    assert datetime.fromisoformat(started).astimezone(ZoneInfo("Europe/Rome")).strftime("%H:%M") == "03:10"
+    [mail] = [m for m in run.mail() if "@caffe_aurora" in str(m["Subject"])]
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None and "Why it looks wrong:" in body.get_content()
+    assert "aurora-giveaway.example" in body.get_content()
+
+
+def test_alert_and_digest_emails_saved_as_eml_and_html(run: DemoRun) -> None:
     mail = run.mail()
     alerts = [m for m in mail if not _is_digest(m)]
     digests = [m for m in mail if _is_digest(m)]
@@ -97,16 +109,18 @@ def test_alert_and_digest_emails_saved_as_eml(run: DemoRun) -> None:
     for message in mail:
         assert message["To"] == "social@caffeaurora.example"
         assert str(message["Subject"]).startswith("[listener] ")
-    text = alerts[0].get_body(preferencelist=("plain",))
-    assert text is not None
-    body = text.get_content()
-    assert "Driving terms:" in body
-    assert "Most engaged posts:" in body
-    digest = digests[-1].get_body(preferencelist=("html",))
-    assert digest is not None
-    assert "<html" in digest.get_content().lower()
+    crisis_day = (datetime.now(ZoneInfo("Europe/Rome")).date() - timedelta(days=2)).isoformat()
+    assert any(f"Daily digest {crisis_day}" in str(m["Subject"]) for m in digests), [
+        m["Subject"] for m in digests
+    ]
+    previews = sorted((run.folder / "mail").glob("*.html"))
+    assert len(previews) == len(mail)
+    digest_preview = [p for p in previews if crisis_day in p.name][-1].read_text(encoding="utf-8")
+    assert "data:image/png;base64," in digest_preview and "gianni_brontolo" in digest_preview
 
 
-def test_digest_preview_written(run: DemoRun) -> None:
-    html = (run.folder / "digest.html").read_text(encoding="utf-8")
-    assert "data:image/png;base64," in html
+def test_the_report_shows_sql_answers_and_the_troll(run: DemoRun) -> None:
+    assert run.stdout.count("$ listener sql ") == 3
+    assert "aurora-giveaway.example" in run.stdout.split("What the official account posted at night")[1]
+    authors = run.stdout.split("$ listener authors --negative")[1].split("==")[0]
+    assert "gianni_brontolo" in authors

@@ -21,7 +21,6 @@ from listener.digest.build import (
     build_digest,
     day_bounds,
     due_day,
-    own_accounts,
 )
 from listener.digest.chart import NEGATIVE, bar_chart
 from listener.digest.render import render
@@ -217,7 +216,7 @@ def test_the_day_is_local_and_compared_with_yesterday_and_the_week(store: Store,
 
 def test_unanswered_negatives_skip_those_our_accounts_answered(store: Store, tmp_path: Path) -> None:
     seed(store)
-    assert own_accounts(config(tmp_path).networks) == (("x", "aurora_official"), ("reddit", "aurora_it"))
+    assert config(tmp_path).own_accounts() == (("x", "aurora_official"), ("reddit", "aurora_it"))
     d = build_digest(store, options(config(tmp_path)), DAY)
     owed = [m.native_id for m in d.unanswered]
     assert owed == ["102", "t1_def", "202", "201", "200"]  # by engagement, then newest
@@ -400,3 +399,41 @@ def test_a_day_of_many_alerts_lists_the_worst_twenty(store: Store) -> None:
     text = render(build_digest(store, DigestOptions("Europe/Rome", "en"), DAY)).text
     assert text.index("incident 24") < text.index("incident 0") and "incident 19" not in text
     assert "…and 5 more: see 'listener alerts'." in text
+
+
+def test_copies_of_a_story_show_once_with_their_spread_and_repeat_negatives_get_a_section(
+    store: Store, tmp_path: Path
+) -> None:
+    from listener.clusters import assign_clusters
+
+    seed(store)
+    store.authors.set_own_accounts(config(tmp_path).own_accounts())
+    at = START + timedelta(hours=12)
+    story = "Aurora rimborso negato dopo tre settimane di attesa, il servizio clienti non risponde <b>mai</b>"
+    copies = [
+        x("300", story, at, "ugo", like_count=90),
+        Mention("reddit", "t1_cp1", f"{story} #aurora", at + timedelta(minutes=5), author_handle="eva",
+                like_count=80),
+        Mention("mastodon", "cp2", f"RT @ugo: {story}", at + timedelta(minutes=9), author_handle="ivo",
+                like_count=70),
+    ]  # fmt: skip
+    save(store, copies, {"x/300": "negative", "reddit/t1_cp1": "negative", "mastodon/cp2": "negative"})
+    assign_clusters(store)
+    for language, spread, heading in (
+        ("it", "+2 copie su mastodon, reddit", "Autori negativi ricorrenti"),
+        ("en", "+2 copies on mastodon, reddit", "Repeat negative authors"),
+    ):
+        opts = options(config(tmp_path, language), repeat_min_negative=3)
+        d = build_digest(store, opts, DAY)
+        assert [m.native_id for m in d.top].count("300") == 1
+        assert not {"t1_cp1", "cp2"} & {m.native_id for m in d.top + d.unanswered}
+        # all-time counts: "someone" was negative on each of the seven days before, and posted today
+        assert [(a.network, a.handle, a.negative) for a in d.repeat_authors] == [
+            ("x", "someone", 7),
+            ("x", "grumpy", 3),
+        ]
+        rendered = render(d)
+        assert rendered.text.count(story[:40]) == 2  # once among the top, once among the owed replies
+        assert spread in rendered.text and spread in HtmlView.of(rendered.html).text
+        assert heading in rendered.text
+        assert "<b>mai</b>" not in rendered.html and "&lt;b&gt;mai&lt;/b&gt;" in rendered.html

@@ -18,8 +18,8 @@ def run(store: Store, at: datetime, **outcome: object) -> None:
     store.finish_run(run_id, result, fetched, now=at + timedelta(seconds=3), **outcome)  # type: ignore[arg-type]
 
 
-def conditions(store: Store, now: datetime) -> set[str]:
-    return {issue.condition for issue in check_source(store, "x", "brand", now)}
+def conditions(store: Store, now: datetime, watch: str = "brand") -> set[str]:
+    return {issue.condition for issue in check_source(store, "x", watch, now)}
 
 
 def test_three_auth_failures_in_a_row_are_critical(store: Store) -> None:
@@ -52,11 +52,23 @@ def test_a_jump_in_rejected_payloads_is_reported(store: Store) -> None:
 
 def test_a_source_that_goes_quiet_for_far_longer_than_usual(store: Store) -> None:
     store.sync_watches([("brand", "aurora")])
-    mentions = [Mention("x", str(i), "aurora", T0 + timedelta(minutes=20 * i)) for i in range(40)]
+    mentions = [Mention("x", str(i), "aurora", T0 + timedelta(hours=2 * i)) for i in range(48)]
     store.save_page(Page("x", "brand", mentions, matches={m.native_id: ["brand"] for m in mentions}))
     last = mentions[-1].created_at
-    assert conditions(store, last + timedelta(hours=2)) == set()  # 6 hours is the least silence that counts
+    assert conditions(store, last + timedelta(hours=5)) == set()  # 6 hours is the least silence that counts
     assert conditions(store, last + timedelta(hours=7)) == {"quiet"}
+
+
+def test_silence_after_a_burst_is_not_news(store: Store) -> None:
+    store.sync_watches([("complaints", "rimborso")])
+    sparse = [T0 + timedelta(days=i) for i in range(4)]  # a complaint a day for three days
+    burst = [sparse[-1] + timedelta(minutes=2 * i) for i in range(1, 80)]  # then a bad morning
+    mentions = [Mention("x", str(i), "rimborso", t) for i, t in enumerate(sparse + burst)]
+    store.save_page(
+        Page("x", "complaints", mentions, matches={m.native_id: ["complaints"] for m in mentions})
+    )
+    quiet = {"quiet"} & conditions(store, burst[-1] + timedelta(hours=12), watch="complaints")
+    assert quiet == set()  # the burst's 2-minute gaps do not make a quiet night look broken
 
 
 def test_a_new_source_is_never_quiet(store: Store) -> None:

@@ -81,8 +81,8 @@ def test_recent_search_recording_normalises_ids_times_and_urls(tweepy_dir: Path)
 
 def test_mentions_recording_for_an_account_id(tweepy_dir: Path) -> None:
     collector = XCollector(Settings(accounts=("783214",), pages_per_run=1), ENV)
-    [feed] = collector.feeds()
-    assert feed.name == "@783214" and feed.keep_all
+    feed, own = collector.feeds()
+    assert (feed.name, own.name, feed.keep_all, own.keep_all) == ("@783214", "posts:@783214", True, True)
     with _replay().use_cassette(str(tweepy_dir / "test_client_get_users_mentions.yaml")):
         [page] = collector.fetch(Watch(feed.name, "", parse("x")), None)
     ids = [m.native_id for m in page.mentions]
@@ -185,6 +185,20 @@ def test_account_handles_are_resolved_once(server: XServer) -> None:
         [page] = collector.fetch(Watch("@aurora_official", "", parse("x")), None)
         assert [m.author_handle for m in page.mentions] == ["marco"]
     assert [r.path for r in server.requests].count("/2/users/by") == 1
+
+
+def test_the_own_posts_feed_reads_the_account_timeline(server: XServer) -> None:
+    server.add_user("caffe_aurora", "Caffè Aurora")
+    mine = server.add_post("caffe_aurora", "Da oggi la miscela Alba!", T0)
+    server.add_post("marco", "@caffe_aurora che prezzi!", T0 + timedelta(minutes=1))
+    collector = XCollector(settings(server, accounts=("caffe_aurora",)), ENV)
+    [page] = collector.fetch(Watch("posts:@caffe_aurora", "", parse("x")), None)
+    assert [(m.native_id, m.author_handle, m.author_name) for m in page.mentions] == [
+        (mine, "caffe_aurora", "Caffè Aurora")
+    ]
+    assert server.requests[-1].path.endswith("/tweets") and json.loads(page.cursor or "") == {
+        "since_id": mine
+    }
 
 
 def test_errors_name_the_watch_and_the_fix(server: XServer) -> None:

@@ -19,6 +19,8 @@ from listener.alerts.explain import explain
 from listener.alerts.health import health_changes
 from listener.alerts.settings import AlertSettings
 from listener.analysis import DetectorSettings, Finding, detect, history_needed
+from listener.clusters import cluster_samples
+from listener.guard import guard_changes
 from listener.query import Phrase, Term, tokens
 from listener.records import SEVERITY_RANK, AlertChange
 from storage import Store
@@ -99,6 +101,7 @@ def _change(store: Store, watch: Watch, f: Finding, bucket: timedelta) -> AlertC
             window = [m for m in window if m.sentiment_label == "negative"]
         baseline = store.window(watch.name, f.incident_start - BASELINE, f.incident_start)
         explanation = explain(window, baseline, what, _query_terms(watch))
+        explanation["samples"] = cluster_samples(store, window, explanation["samples"])
     return AlertChange(
         watch=watch.name, network="", kind=f.kind, state=f.state, severity=f.severity,
         started_at=f.incident_start, at=f.at, observed=f.observed, expected=f.expected,
@@ -114,6 +117,7 @@ def evaluate(
     now: datetime,
     since: datetime | None = None,
     detector: DetectorSettings | None = None,
+    accounts: Sequence[tuple[str, str]] = (),
 ) -> AlertPass:
     """Detect, explain and record; queue a message per channel for news at or above ``min_severity``.
 
@@ -130,6 +134,7 @@ def evaluate(
         found += detect(frame.iloc[:scored], now, detector, since=since, kinds=["negative"])
         changes.extend(_change(store, watch, f, detector.bucket) for f in sorted(found, key=lambda f: f.at))
     changes.extend(health_changes(store, sources, now))
+    changes.extend(guard_changes(store, accounts, settings.own_accounts, settings.timezone, now))
     rows, news = [], 0
     for change in changes:
         loud = SEVERITY_RANK[change.severity] >= SEVERITY_RANK[settings.min_severity]

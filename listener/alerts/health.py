@@ -29,6 +29,7 @@ REJECT_MIN = 5
 QUIET_HISTORY = 20  # mentions needed before silence means anything
 QUIET_FACTOR = 3.0  # times the 95th-percentile gap
 QUIET_FLOOR = timedelta(hours=6)
+QUIET_SPAN = timedelta(days=3)  # a history shorter than this (one burst, say) says nothing of usual gaps
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +65,17 @@ def check_source(store: Store, network: str, watch: str, now: datetime) -> list[
 
 
 def _quiet_since(times: Sequence[datetime], now: datetime) -> datetime | None:
-    if len(times) < QUIET_HISTORY:
+    """When the source went quiet, if it is quieter than ever before; ``None`` while all is usual.
+
+    "Usual" is the longer of three 95th-percentile gaps and the longest gap on
+    record: a watch that lives in bursts (complaints) falls silent between them,
+    and that silence is news no one needs.
+    """
+    if len(times) < QUIET_HISTORY or times[0] - times[-1] < QUIET_SPAN:
         return None
     gaps = sorted((a - b).total_seconds() for a, b in itertools.pairwise(times))
     p95 = statistics.quantiles(gaps, n=20)[-1] if len(gaps) >= 2 else gaps[0]
-    limit = max(timedelta(seconds=p95 * QUIET_FACTOR), QUIET_FLOOR)
+    limit = max(timedelta(seconds=max(p95 * QUIET_FACTOR, gaps[-1])), QUIET_FLOOR)
     return times[0] if now - times[0] > limit else None
 
 

@@ -9,6 +9,7 @@ Long texts are capped.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from jinja2 import Environment
 from listener.output import inert
 from storage.alerts import AlertRow
 
-__all__ = ["Message", "build_message", "chat_safe", "safe_url"]
+__all__ = ["Message", "build_message", "chat_safe", "safe_url", "spread_text"]
 
 MAX_POST = 280
 MAX_TEXT = 3500
@@ -31,12 +32,16 @@ WORDS = {
         "negative": "negative share", "health": "source health", "expected": "expected",
         "terms": "Driving terms", "authors": "Top authors", "samples": "Most engaged posts",
         "languages": "Languages", "networks": "Networks", "since": "since",
+        "own-account": "own account", "posts": "posts that do not look like it",
+        "why": "Why it looks wrong",
     },
     "it": {
         "opened": "nuovo", "updated": "in crescita", "resolved": "rientrato", "volume": "menzioni",
         "negative": "quota negativa", "health": "stato delle fonti", "expected": "atteso",
         "terms": "Termini trainanti", "authors": "Autori principali", "samples": "Post più coinvolgenti",
         "languages": "Lingue", "networks": "Reti", "since": "dalle",
+        "own-account": "account ufficiale", "posts": "post che non gli somigliano",
+        "why": "Perché sembra anomalo",
     },
 }  # fmt: skip
 
@@ -67,7 +72,7 @@ _HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_
 {% endfor %}
 {% if samples %}<p style="margin:12px 0 4px 0;font-weight:bold">{{ w.samples }}</p>
 {% for s in samples %}<p style="margin:4px 0;padding:6px;border-left:3px solid #ccc">
-<b>{{ s.network }} · {{ s.author }}</b> ({{ s.engagement }})<br>{{ s.text }}
+<b>{{ s.network }} · {{ s.author }}</b> ({{ s.engagement }}){% if s.spread %} · {{ s.spread }}{% endif %}<br>{{ s.text }}
 {% if s.url %}<br><a href="{{ s.url }}">{{ s.url }}</a>{% endif %}</p>{% endfor %}{% endif %}
 </div>"""
 )
@@ -82,11 +87,13 @@ def _headline(alert: AlertRow, w: dict[str, str]) -> str:
     if alert.kind.startswith("health:"):
         return f"{w['health']}: {alert.summary}"
     what = alert.explanation.get("what", {})
+    scope = alert.watch + (f" ({alert.network})" if alert.network else "")
+    if alert.kind == "own-account":
+        return f"{w['own-account']} {scope}: {alert.observed or 0:g} {w['posts']}, {w['since']} {alert.started_at}"
     if alert.kind == "negative":
         observed, expected = _pct(what.get("share")), _pct(what.get("expected_share"))
     else:
         observed, expected = f"{alert.observed or 0:g}", f"{alert.expected or 0:.1f}"
-    scope = alert.watch + (f" ({alert.network})" if alert.network else "")
     return (
         f"{w[alert.kind]} {scope}: {observed} vs {w['expected']} {expected}, {w['since']} {alert.started_at}"
     )
@@ -95,6 +102,29 @@ def _headline(alert: AlertRow, w: dict[str, str]) -> str:
 def safe_url(url: Any) -> str | None:
     """An http(s) link with nothing that could break out of an attribute or fool a reader; else None."""
     return url if isinstance(url, str) and _URL.fullmatch(url) else None
+
+
+def spread_text(copies: int, networks: Sequence[str], language: str = "en") -> str:
+    """``+2 copies on reddit, mastodon``: a near-duplicate story is shown once, with how far it went."""
+    if copies <= 0:
+        return ""
+    where = ", ".join(str(n) for n in networks)
+    if language == "it":
+        word = "copia" if copies == 1 else "copie"
+        return f"+{copies} {word}" + (f" su {where}" if where else "")
+    word = "copy" if copies == 1 else "copies"
+    return f"+{copies} {word}" + (f" on {where}" if where else "")
+
+
+def _spread(sample: dict[str, Any], language: str) -> str:
+    copies, networks = sample.get("copies"), sample.get("spread")
+    if not isinstance(copies, int) or not isinstance(networks, list):
+        return ""
+    return spread_text(copies, networks, language)
+
+
+def _after_comma(text: object) -> str:
+    return f", {text}" if text else ""
 
 
 def _drivers(exp: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -108,6 +138,7 @@ def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
     exp = alert.explanation
     subject = chat_safe(f"[listener] {alert.severity.upper()} {w[event]}: {_headline(alert, w)}", 200)
     lists = [
+        (w["why"], [chat_safe(reason, 200) for reason in exp.get("reasons", [])]),
         (
             w["terms"],
             [chat_safe(f"{term} ({t['window']} vs {t['baseline']})", 80) for term, t in _drivers(exp)],
@@ -126,6 +157,7 @@ def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
             "engagement": int(s.get("engagement") or 0),
             "text": chat_safe(s.get("text", "")),
             "url": safe_url(s.get("url")),
+            "spread": chat_safe(_spread(s, language), 120),
         }
         for s in exp.get("samples", [])
     ]
@@ -137,7 +169,8 @@ def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
     if samples:
         lines += ["", f"{w['samples']}:"]
         lines += [
-            f"- {s['network']} {s['author']} ({s['engagement']}): {s['text']} {s['url'] or ''}"
+            f"- {s['network']} {s['author']} ({s['engagement']}{_after_comma(s['spread'])}): "
+            f"{s['text']} {s['url'] or ''}"
             for s in samples
         ]
     text = "\n".join(lines)[:MAX_TEXT]

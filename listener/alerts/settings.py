@@ -11,10 +11,20 @@ from pydantic import Field, field_validator
 
 from listener.settings import Section
 
-__all__ = ["AlertSettings"]
+__all__ = ["AlertSettings", "GuardSettings"]
 
 Severity = Literal["info", "warning", "critical"]
 _HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class GuardSettings(Section):
+    """``[alerts.own_accounts]``: how the guard judges the brand's own posts."""
+
+    enabled: bool = True
+    history_days: int = Field(default=28, ge=7, le=365)
+    min_history: int = Field(default=20, ge=5)  # fewer posts than this: hours, languages, domains say nothing
+    rare_hour_share: float = Field(default=0.01, gt=0, lt=0.5)  # an hour (±1) with less of the history
+    reply_wave_min: int = Field(default=10, ge=3)  # negative replies before a post's replies count as a wave
 
 
 class AlertSettings(Section):
@@ -25,6 +35,7 @@ class AlertSettings(Section):
     quiet_hours: str | None = None  # "23:00-07:00": hold info and warning alerts until the end
     min_severity: Severity = "warning"  # weaker alerts are stored and listed, not sent
     bucket_minutes: int = Field(default=5, ge=1, le=1440)
+    own_accounts: GuardSettings = GuardSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -1,13 +1,14 @@
-"""The offline demo: ``python -m listener.demo --dir DIR``.
+"""The offline demo: ``listener demo`` (or ``python -m listener.demo``).
 
-Starts local X, Reddit and SMTP servers, puts calm days of talk about Caffè
-Aurora on them, with the scripted conversation and an angry surge ending
-minutes ago, writes a config pointing at them, and runs the real commands:
-``listener collect`` (collect, score, alert by email), ``listener alerts``, a
-few seconds of the daemon (``listener run``, stopped by SIGTERM), ``listener
-digest --preview`` and ``--send``, ``listener status`` and two ``listener sql``
-queries. Every email is saved as an ``.eml`` file in ``DIR/mail``. The
-credentials are the demo servers' own, set for this process only.
+Starts a local server for every network and an SMTP server, then tells the
+story in ``story``: four calm days are collected by ``listener collect``; then
+the real daemon (``listener run``) takes over on an accelerated clock, a day
+and a night in about half a minute, while the story's posts appear on the
+servers as the clock reaches them: the complaint spreads, the alerts fire and
+are mailed, the official account posts at night, the digest goes out the next
+morning. It ends with ``listener alerts``, ``listener authors``, three
+``listener sql`` queries and a report. Emails are saved as ``.eml`` and
+``.html`` files; the database stays for you to query.
 ``--bench N`` instead measures collection speed over N synthetic posts per network.
 """
 
@@ -22,37 +23,59 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 
-from listener.demo import report, scenario, script
+from listener.demo import report
 from listener.demo.mailbox import Mailbox
-from listener.demo.redditserver import RedditServer
-from listener.demo.xserver import XServer
-from listener.records import utc_iso, utcnow
+from listener.demo.stage import DEMO_ENV, Stage
+from listener.demo.story import BRAND, ROME, TROLL, Timeline, story
+from listener.records import use_clock
 
-DEMO_ENV = {
-    "X_BEARER_TOKEN": "demo-x-token",
-    "REDDIT_CLIENT_ID": "demo-client-id",
-    "REDDIT_CLIENT_SECRET": "demo-client-secret",
-    "REDDIT_PASSWORD": "demo-password",
-    "REDDIT_USER_AGENT": "python:listener-demo:0.1",
-}
+LIVE_SECONDS = 24.0  # the daemon's day and night, in real seconds
 QUERIES = [
-    "SELECT network, coalesce(language, '?') AS language, count(*) AS mentions "
-    "FROM mentions GROUP BY 1, 2 ORDER BY 3 DESC",
-    "SELECT m.created_at, m.network, m.author_handle, m.text FROM mentions m "
-    "JOIN mention_watches mw ON mw.mention_id = m.id JOIN watches w ON w.id = mw.watch_id "
-    "WHERE w.name = 'complaints' AND m.created_at < :before ORDER BY m.created_at",
+    (
+        "Where the talk was, and in which language",
+        "SELECT network, coalesce(language, '?') AS language, count(*) AS mentions, "
+        "sum(sentiment_label = 'negative') AS negative FROM mentions GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 12",
+    ),
+    (
+        "The crisis hour by hour: mentions of the complaints watch, and how many were negative",
+        "SELECT strftime('%d %H:00', m.created_at, 'localtime') AS hour, count(*) AS mentions, "
+        "sum(m.sentiment_label = 'negative') AS negative, group_concat(DISTINCT m.network) AS networks "
+        "FROM mentions m JOIN mention_watches mw ON mw.mention_id = m.id JOIN watches w ON w.id = mw.watch_id "
+        "WHERE w.name = 'complaints' GROUP BY 1 ORDER BY 1",
+    ),
+    (
+        "What the official account posted at night (kept, even if it deletes them)",
+        "SELECT created_at, text FROM mentions WHERE network = 'x' AND author_handle = :brand "
+        "AND cast(strftime('%H', created_at, 'localtime') AS int) < 6 ORDER BY created_at",
+    ),
 ]
-ZONE = "Europe/Rome"
-DAEMON_SECONDS = 4.0  # how long the daemon runs once it has scheduled its jobs
 
 
-def write_config(folder: Path, x_url: str, reddit_url: str, smtp_port: int) -> Path:
+class Clock:
+    """The story's time: still at ``start`` until ``go``, then ``speed`` times the wall clock."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        self.start, self.speed = start, speed
+        self.epoch: float | None = None
+
+    def go(self) -> str:
+        """Start the clock; the ``LISTENER_CLOCK`` value that gives other processes the same time."""
+        self.epoch = time.time()
+        return f"{self.start.isoformat()}@{self.epoch:.3f}x{self.speed:g}"
+
+    def __call__(self) -> datetime:
+        if self.epoch is None:
+            return self.start
+        return self.start + timedelta(seconds=(time.time() - self.epoch) * self.speed)
+
+
+def write_config(folder: Path, stage: Stage, smtp_port: int) -> Path:
     path = folder / "listener.toml"
     path.write_text(
         f"""# Written by the demo: the networks and the mail server are local and stop when it ends.
@@ -65,31 +88,11 @@ query = '"Caffè Aurora" OR #caffeaurora OR caffeaurora.it'
 
 [[watches]]
 name = "complaints"
-query = '("Caffè Aurora" OR #caffeaurora) (rimborso OR refund OR scandalo OR "mai più")'
-
-[[watches]]
-name = "app"
-query = '("Caffè Aurora" OR #caffeaurora) (app OR ordine OR ordered)'
-
-[networks.x]
-api_base_url = "{x_url}"
-accounts = ["{script.BRAND_ACCOUNT}"]
-monthly_post_budget = 10000
-pages_per_run = 40            # a week of history in the first run (the default, 5, takes a few runs)
-retry_backoff_seconds = 0.2
-
-[networks.reddit]
-oauth_url = "{reddit_url}"
-reddit_url = "{reddit_url}"
-stream_subreddits = ["italy", "Coffee"]
-username = "{script.REDDIT_ACCOUNT}"
-password_env = "REDDIT_PASSWORD"
-pages_per_run = 40
-retry_backoff_seconds = 0.2
-
+query = '"Caffè Aurora" (rimborso OR refund OR addebito OR charged)'
+{stage.networks_toml()}
 [alerts]
 channels = ["email"]
-timezone = "{ZONE}"
+timezone = "Europe/Rome"
 min_severity = "warning"      # info alerts are stored and listed, not sent
 
 [email]
@@ -110,6 +113,7 @@ top_mentions = 5
 
 
 def _heading(text: str) -> None:
+    click.echo()
     click.secho(f"== {text}", fg="green", bold=True)
     click.echo()
 
@@ -117,7 +121,8 @@ def _heading(text: str) -> None:
 def _run(*args: str) -> None:
     from listener.cli import cli
 
-    click.secho("$ " + shlex.join(["listener", *args]), bold=True)
+    shown = [a for a in args if a not in ("--config",) and not a.endswith("listener.toml")]
+    click.secho("$ " + shlex.join(["listener", *shown]), bold=True)
     try:
         cli.main(list(args), prog_name="listener", standalone_mode=False)
     except SystemExit as exc:  # collect exits 3 when some source failed: show the rest anyway
@@ -126,28 +131,58 @@ def _run(*args: str) -> None:
     click.echo()
 
 
-def _daemon(config: Path, seconds: float) -> int:
-    """``listener run --interval 1`` in a process of its own, stopped with SIGTERM; its exit status."""
+def _live(
+    config: Path, clock: Clock, stage: Stage, mailbox: Mailbox, until: datetime, deadline: float, awaited: str
+) -> int:
+    """The daemon on the accelerated clock, fed by the story, narrated from the mail it sends.
+
+    It runs until the story's end and the email whose subject holds ``awaited`` (the
+    crisis day's digest) has arrived, or ``deadline`` real seconds have passed.
+    """
+    log = (config.parent / "daemon.log").open("w", encoding="utf-8")
+    env = {**os.environ, "LISTENER_CLOCK": clock.go()}
     args = ["--config", str(config), "run", "--interval", "1"]
-    click.secho("$ " + shlex.join(["listener", *args]) + " &", bold=True)
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-        [sys.executable, "-m", "listener.cli", *args], stderr=subprocess.PIPE, text=True, encoding="utf-8"
+    click.secho(
+        f"$ LISTENER_CLOCK=... listener run &   # {clock.speed:.0f}x faster than real time", bold=True
     )
-    started = threading.Event()
+    process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+        [sys.executable, "-m", "listener.cli", *args],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    errors: list[str] = []
 
     def relay() -> None:
         assert process.stderr is not None
         for line in process.stderr:
-            click.echo("  " + line.rstrip())
-            if "jobs scheduled" in line:
-                started.set()
-        started.set()
+            log.write(line)
+            if " ERROR " in line or "Traceback" in line or "digest for" in line:
+                errors.append(line.rstrip())
 
     reader = threading.Thread(target=relay, daemon=True)
     reader.start()
-    started.wait(60)
-    time.sleep(seconds)
-    click.secho(f"$ kill -TERM {process.pid}   # {seconds:.0f} s later", bold=True)
+    announced, hour = 0, clock().replace(minute=0, second=0, microsecond=0)
+    began = time.monotonic()
+    subjects: list[str] = []
+    while (
+        clock() < until or not any(awaited in s for s in subjects)
+    ) and time.monotonic() - began < deadline:
+        now = clock()
+        stage.publish_until(now)
+        if now >= hour + timedelta(hours=3):
+            hour = now.replace(minute=0, second=0, microsecond=0)
+            click.echo(f"  {_local(now)}  {stage.published} posts on the servers so far")
+        for path in mailbox.saved[announced:]:
+            mail = report.Saved(path, report.read_eml(path))
+            kind = "DIGEST" if mail.is_digest else "ALERT "
+            subjects.append(mail.subject)
+            click.secho(
+                f"  {_local(now)}  {kind} email: {mail.subject}", fg="red" if kind == "ALERT " else "cyan"
+            )
+        announced = len(mailbox.saved)
+        time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     try:
         code = process.wait(60)
@@ -155,73 +190,71 @@ def _daemon(config: Path, seconds: float) -> int:
         process.kill()
         code = process.wait()
     reader.join(5)
-    click.echo(f"(the daemon exited with status {code})\n")
+    log.close()
+    for line in errors:
+        click.echo("  " + line)
+    click.echo(f"(the story reached {_local(clock())}; SIGTERM stopped the daemon with status {code})")
     return code
 
 
-def demo(folder: Path) -> None:
+def _local(moment: datetime) -> str:
+    return moment.astimezone(ROME).strftime("%a %H:%M")
+
+
+def demo(folder: Path, live_seconds: float = LIVE_SECONDS) -> None:
     began = time.perf_counter()
     os.environ.update(DEMO_ENV)
-    zone = ZoneInfo(ZONE)
-    now = utcnow()
-    calm, storm = scenario.baseline(now), scenario.surge(now)
-    with XServer(token=DEMO_ENV["X_BEARER_TOKEN"]) as x, RedditServer(
-        DEMO_ENV["REDDIT_CLIENT_ID"], DEMO_ENV["REDDIT_CLIENT_SECRET"],
-        username=script.REDDIT_ACCOUNT, password=DEMO_ENV["REDDIT_PASSWORD"],
-    ) as reddit, Mailbox(folder / "mail") as mailbox:  # fmt: skip
-        scripted = script.load(x, reddit, now - timedelta(hours=48))
-        scenario.publish(calm, x, reddit)
-        scenario.publish(storm, x, reddit)
-        config = write_config(folder, x.url, reddit.url, mailbox.port)
-        started = (now - scenario.SURGE_SPAN[0]).astimezone(zone)
+    timeline = Timeline.for_today(datetime.now(ROME).date())
+    posts = story(timeline)
+    speed = (timeline.end - timeline.live_from).total_seconds() / live_seconds
+    clock = Clock(timeline.live_from, speed)
+    use_clock(clock)  # this process's commands see the story's time too
+    with Stage(posts, clock) as stage, Mailbox(folder / "mail") as mailbox:
+        stage.publish_until(timeline.live_from)
+        config = write_config(folder, stage, mailbox.port)
         click.echo(
-            f"Demo servers: X at {x.url}, Reddit at {reddit.url}, SMTP at 127.0.0.1:{mailbox.port}.\n"
-            f"On them: {len(calm.posts)} posts and comments of {scenario.BASELINE_DAYS:g} calm days ({calm.count('x')} on X, "
-            f"{calm.count('reddit')} on Reddit, a few of them off topic), {scripted} scripted ones, and "
-            f"since {started:%H:%M} ({ZONE}) a surge of {len(storm.posts)} angry ones about the app, "
-            f"tagged {scenario.HASHTAG}.\n"
+            f"Local servers for {', '.join(stage.servers)} and SMTP on 127.0.0.1:{mailbox.port}.\n"
+            f"The story: Caffè Aurora, a Milan coffee roaster, from {_day(timeline.start.date())} to "
+            f"{_day(timeline.end.date())} ({ROME.key} time). {stage.published} posts of four calm days "
+            f"are on the servers; {len(posts) - stage.published} more will appear as the story's clock runs."
         )
-        _heading("Collect: fetch every source, score sentiment, look for incidents, email the alerts")
+        _heading(f"{_local(clock())}: the first collection fetches four calm days (the detectors' history)")
         _run("--config", str(config), "collect")
-        click.echo("Collecting again finds nothing new: each source resumes from its cursor.\n")
+        _heading("The daemon takes over: the crisis day, the night and the next morning")
+        digest = f"Daily digest {timeline.crisis.isoformat()}"
+        _live(config, clock, stage, mailbox, timeline.end, deadline=live_seconds * 3 + 30, awaited=digest)
+        end = clock()
+        use_clock(lambda: end)
+        _heading(f"{_local(end)}: one last collection scores what came in as the daemon stopped")
         _run("--config", str(config), "collect")
-        _heading("The incidents, with what rose and by how much")
-        _run("--config", str(config), "alerts")
-        alert_mail, _ = report.sorted_mail(mailbox.saved)
-        if alert_mail:
-            volume = [m for m in alert_mail if " mentions " in m.subject]
-            first = next((m for m in volume if " brand:" in m.subject), (volume or alert_mail)[0])
-            click.echo(f"{len(alert_mail)} alert emails reached the local SMTP server, one per new or growing "
-                       "incident:")  # fmt: skip
-            for m in alert_mail:
-                click.echo(f"  {m.path.name}")
-            click.echo(
-                f"\nThe plain-text part of {'the brand volume alert' if ' brand:' in first.subject else 'one'}:"
-            )
-            report.show_email(first)
-        else:
-            click.secho("No alert email was sent.", fg="yellow")
-        _heading("The daemon: collects on schedule; SIGTERM stops it cleanly")
-        click.echo("Two more angry posts arrive while it runs.")
-        scenario.publish(scenario.live(utcnow()), x, reddit)
-        _daemon(config, DAEMON_SECONDS)
-        _heading("The daily digest")
-        day = (now - (scenario.SURGE_SPAN[0] + scenario.SURGE_SPAN[1]) / 2).astimezone(zone).date()
-        preview = folder / "digest.html"
-        _run("--config", str(config), "digest", "--date", day.isoformat(), "--preview", str(preview))
-        before = len(mailbox.saved)
-        _run("--config", str(config), "digest", "--date", day.isoformat(), "--send")
-        for path in mailbox.saved[before:]:
-            click.echo(f"Saved {path}\n")
         mail = list(mailbox.saved)
-    _heading("Status and SQL")
-    _run("--config", str(config), "status")
-    surge_start = utc_iso(now - scenario.SURGE_SPAN[0])
-    _run("--config", str(config), "sql", QUERIES[0])
-    click.echo(f"The complaints watch before the surge began at {surge_start}:\n")
-    _run("--config", str(config), "sql", QUERIES[1], "-p", "before", surge_start)
-    report.closing_report(folder, folder / "demo.db", mail, preview, zone, time.perf_counter() - began)
+        report.save_previews(mail)
+    _heading("The incidents, with what drove them")
+    _run("--config", str(config), "alerts")
+    alert_mail, digests = report.sorted_mail(mail)
+    for title, pick in (
+        ("The negative-sentiment alert", " negative "),
+        ("The own-account alert", "@" + BRAND),
+    ):
+        found = next((m for m in alert_mail if pick in m.subject), None)
+        if found is not None:
+            click.secho(f"{title}, as emailed:", bold=True)
+            report.show_email(found, max_lines=24)
+    _heading("Who keeps coming back angry")
+    _run("--config", str(config), "authors", "--negative", "--limit", "5")
+    if digests:
+        _heading("The digest of the crisis day, as emailed the next morning")
+        report.show_email(digests[-1], max_lines=30)
+    _heading("SQL: the database answers questions directly")
+    for title, sql in QUERIES:
+        click.echo(title + ":")
+        _run("--config", str(config), "sql", sql, *(["-p", "brand", BRAND] if ":brand" in sql else []))
+    report.closing_report(folder, folder / "demo.db", mail, ROME, time.perf_counter() - began, TROLL)
     click.echo(f"Try: listener --config {config} search 'rimborso'")
+
+
+def _day(day: date) -> str:
+    return day.strftime("%a %d %b")
 
 
 def bench(count: int, folder: Path) -> None:
@@ -230,7 +263,10 @@ def bench(count: int, folder: Path) -> None:
     from collectors import x as x_collector
     from collectors.base import Watch
     from listener.collect import collect
+    from listener.demo.redditserver import RedditServer
+    from listener.demo.xserver import XServer
     from listener.query import parse
+    from listener.records import utcnow
     from storage import Store
 
     start = utcnow() - timedelta(days=2)
@@ -279,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         demo(folder)
     return 0
 
+
+Runner = Callable[..., None]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -73,6 +73,14 @@ class RedditServer(WireServer):
 
     # -- content -------------------------------------------------------------
 
+    def add_mention(
+        self, author: str, text: str, when: datetime, *, lang: str | None = None, reply_to: str | None = None
+    ) -> str:
+        """A submission in r/italy that search finds, or a comment under ``reply_to`` (a fullname)."""
+        if reply_to is not None:
+            return self.add_comment(reply_to, author, text, when)
+        return self.add_submission("italy", author, text, when)
+
     def add_submission(
         self,
         subreddit: str,

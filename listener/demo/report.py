@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from storage import Store
 from storage.alerts import AlertRow
 from storage.readonly import run_readonly
 
-__all__ = ["Saved", "closing_report", "show_email", "sorted_mail"]
+__all__ = ["Saved", "closing_report", "read_eml", "save_previews", "show_email", "sorted_mail"]
 
 PER_NETWORK = (
     "SELECT network, count(*) AS mentions, sum(sentiment_label = 'negative') AS negative, "
@@ -49,6 +50,22 @@ def sorted_mail(paths: Sequence[Path]) -> tuple[list[Saved], list[Saved]]:
     return [s for s in saved if not s.is_digest], [s for s in saved if s.is_digest]
 
 
+def save_previews(paths: Sequence[Path]) -> None:
+    """Beside each ``.eml``, its HTML part as an ``.html`` file to open in a browser (images inlined)."""
+    for path in paths:
+        message = read_eml(path)
+        body = message.get_body(preferencelist=("html",))
+        if body is None:
+            continue
+        html = body.get_content()
+        for part in message.walk():
+            cid = str(part.get("Content-ID") or "").strip().strip("<>")
+            if cid and part.get_content_type().startswith("image/"):
+                data = base64.b64encode(part.get_payload(decode=True)).decode()
+                html = html.replace(f"cid:{cid}", f"data:{part.get_content_type()};base64,{data}")
+        path.with_suffix(".html").write_text(html, encoding="utf-8")
+
+
 def show_email(mail: Saved, max_lines: int = 40) -> None:
     click.secho(f"{mail.path}", fg="cyan")
     lines = mail.text().rstrip().splitlines()
@@ -78,23 +95,26 @@ def _why(alert: AlertRow) -> str:
 
 
 def closing_report(
-    folder: Path, database: Path, mail: Sequence[Path], preview: Path, zone: ZoneInfo, seconds: float
+    folder: Path, database: Path, mail: Sequence[Path], zone: ZoneInfo, seconds: float, troll: str
 ) -> None:
     """Per network what was collected, which alerts fired when and why, and where the files are."""
     click.secho("What happened", bold=True, underline=True)
     per_network = run_readonly(database, PER_NETWORK)
+    click.echo(f"- Mentions from {len(per_network.rows)} networks:")
     for network, count, negative, first, last in per_network.rows:
         click.echo(
-            f"- {network}: {count} mentions stored, {negative} scored negative, "
+            f"    {network}: {count} stored, {negative} scored negative, "
             f"from {_local(first, zone)} to {_local(last, zone)} ({zone.key} time)"
         )
     with Store.open(database, create=False) as store:
-        alerts = store.alerts.list(limit=100)
+        alerts = store.alerts.list(limit=200)
     content = [a for a in alerts if not a.kind.startswith("health:")]
-    click.echo(f"- {len(content)} alerts (incidents) in the database:")
+    click.echo(f"- {len(content)} alerts (incidents), by kind: " + ", ".join(
+        f"{kind} {sum(a.kind == kind for a in content)}" for kind in sorted({a.kind for a in content})
+    ))  # fmt: skip
     for a in sorted(content, key=lambda a: (a.started_at, a.id)):
         click.echo(
-            f"    #{a.id} {a.severity} {a.kind} on '{a.watch}' from {_local(a.started_at, zone)}: {a.summary}"
+            f"    {_local(a.started_at, zone)} {a.severity} {a.kind} on '{a.watch}': {a.summary[:160]}"
         )
         if why := _why(a):
             click.echo(f"        {why}")
@@ -102,9 +122,9 @@ def closing_report(
     click.echo(
         f"- {len(alert_mail)} alert emails and {len(digests)} digest emails reached the local SMTP server."
     )
+    click.echo(f"- The troll, {troll}, is listed by 'listener authors --negative' and in the digest.")
     click.echo("Files:")
     click.echo(f"  {folder / 'listener.toml'}   the config (local servers, [alerts], [email], [digest])")
-    click.echo(f"  {database}   the SQLite database: try 'listener sql', 'listener search'")
-    click.echo(f"  {preview}   the digest preview, open it in a browser")
-    click.echo(f"  {folder / 'mail'}/   every email as an .eml file, open them with a mail client")
+    click.echo(f"  {database}   the SQLite database: try 'listener sql', 'listener search', or Datasette")
+    click.echo(f"  {folder / 'mail'}/   every email as .eml (a mail client) and .html (a browser)")
     click.echo(f"Demo finished in {seconds:.0f} s.")

@@ -53,7 +53,7 @@ class Request:
 class Reply:
     status: int = 200
     body: Any = None  # JSON-able, or bytes sent as they are
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # a Content-Type here replaces the JSON one
 
 
 class WireServer:
@@ -131,7 +131,7 @@ class WireServer:
         if fault is not None and fault.kind == "malformed-item" and reply.status == 200:
             self.corrupt(reply.body)
         if fault is not None and fault.kind == "malformed-json":
-            whole = json.dumps(reply.body).encode()
+            whole = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
             reply.body = whole[: len(whole) // 2]  # a cut-off body, as from a dropped proxy
         return reply
 
@@ -150,6 +150,8 @@ class WireServer:
 def _handler(server: WireServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without this each reply waits ~40 ms for a delayed ACK.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test and demo output clean
@@ -167,7 +169,8 @@ def _handler(server: WireServer) -> type[BaseHTTPRequestHandler]:
                 return
             payload = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
             self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            if not any(name.lower() == "content-type" for name in reply.headers):
+                self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             if self.close_connection:  # the client asked for it: say so, or it reuses a closed socket
                 self.send_header("Connection", "close")

@@ -76,6 +76,12 @@ class XServer(WireServer):
         self.users[user_id] = {"id": user_id, "username": username, "name": name or username}
         return user_id
 
+    def add_mention(
+        self, author: str, text: str, when: datetime, *, lang: str | None = None, reply_to: str | None = None
+    ) -> str:
+        """A post that recent search finds (the contract every demo server keeps)."""
+        return self.add_post(author, text, when, lang=lang, reply_to=reply_to)
+
     def add_post(
         self,
         username: str,
@@ -177,6 +183,11 @@ class XServer(WireServer):
                 return Reply(404, {"errors": [{"message": "Could not find user", "value": match.group(1)}]})
             handle = "@" + user["username"].lower()
             found = [p for p in self.posts.values() if handle in p["text"].lower()]
+            return self._page(found, params, "pagination_token", headers)
+        if match := re.fullmatch(r"/2/users/(\d+)/tweets", path):
+            if match.group(1) not in self.users:
+                return Reply(404, {"errors": [{"message": "Could not find user", "value": match.group(1)}]})
+            found = [p for p in self.posts.values() if p["author_id"] == match.group(1)]
             return self._page(found, params, "pagination_token", headers)
         if path == "/2/users/by":
             wanted = [u.lower() for u in params.get("usernames", "").split(",") if u]

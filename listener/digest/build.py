@@ -15,8 +15,12 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from listener.clusters import collapse
 from listener.digest.settings import DigestSettings
+from listener.records import utc_iso
 from storage import Store
+from storage.authors import AuthorRow
+from storage.clusters import Spread
 from storage.digest import AlertDay, NegativeAuthor, TopMention
 
 if TYPE_CHECKING:
@@ -58,25 +62,11 @@ class DigestOptions:
             timezone=section.timezone or config.alerts.timezone,
             language=section.language or (email.language if email else "en"),
             recipients=tuple(section.recipients or (email.recipients if email else ())),
-            own_accounts=own_accounts(config.networks),
+            own_accounts=config.own_accounts(),
             watches=tuple(w.name for w in config.watches),
             sources=tuple(config.sources()),
             settings=section,
         )
-
-
-def own_accounts(networks: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
-    """The user's own accounts per network: X ``accounts``, Reddit ``username``."""
-    found: list[tuple[str, str]] = []
-    for network, settings in networks.items():
-        names = list(getattr(settings, "accounts", ()) or ())
-        if username := getattr(settings, "username", None):
-            names.append(username)
-        for name in names:
-            clean = str(name).strip().removeprefix("@").removeprefix("u/").removeprefix("/u/")
-            if clean:
-                found.append((network, clean.lower()))
-    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +127,9 @@ class Digest:
     trolls: list[NegativeAuthor]
     health: list[HealthLine]
     health_alerts: list[AlertDay]
+    # Near-duplicate stories: each list shows one mention per cluster; its spread by mention id.
+    spreads: dict[int, Spread] = field(default_factory=dict)
+    repeat_authors: list[AuthorRow] = field(default_factory=list)  # repeat-negative, active on the day
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -200,7 +193,10 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
     totals = q.daily_totals(ranges, networks)
     total = _line("*", {i: (t[0], t[1], t[2]) for i, t in enumerate(totals)})
     alerts = q.alerts_during(start, end)
-    unanswered_total, unanswered = q.unanswered_negative(start, end, options.own_accounts, s.unanswered)
+    # Fetched three times over, then one per near-duplicate cluster: copies do not crowd out stories.
+    unanswered_total, unanswered = q.unanswered_negative(start, end, options.own_accounts, 3 * s.unanswered)
+    top = q.top_mentions(start, end, options.own_accounts, 3 * s.top_mentions)
+    spreads = store.clusters.spread_of(m.id for m in [*top, *unanswered])
     health = []
     for net in networks:
         r = runs.get(net)
@@ -221,8 +217,15 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
         day=day, options=options, start=start, end=end, total=total, watches=watches,
         chart=[(day - timedelta(days=HISTORY - i), totals[i][0], totals[i][1]) for i in range(1, HISTORY + 1)],
         alerts=[a for a in alerts if not a.kind.startswith("health:")],
-        top=q.top_mentions(start, end, options.own_accounts, s.top_mentions),
-        unanswered_total=unanswered_total, unanswered=unanswered,
+        top=_one_per_story(top, spreads, s.top_mentions),
+        unanswered_total=unanswered_total, unanswered=_one_per_story(unanswered, spreads, s.unanswered),
         trolls=q.negative_authors(start, end, options.own_accounts, s.troll_min_negative),
-        health=health, health_alerts=[a for a in alerts if a.kind.startswith("health:")],
+        health=health, health_alerts=[a for a in alerts if a.kind.startswith("health:")], spreads=spreads,
+        repeat_authors=store.authors.top(negative=True, at_least=s.repeat_min_negative, since=utc_iso(start),
+                                         limit=s.repeat_authors),
     )  # fmt: skip
+
+
+def _one_per_story(mentions: list[TopMention], spreads: Mapping[int, Spread], limit: int) -> list[TopMention]:
+    """The first mention of each near-duplicate cluster, in the given order, at most ``limit``."""
+    return [m for m, _ in collapse(mentions, spreads)][:limit]

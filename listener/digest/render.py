@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
-from listener.alerts.message import chat_safe, safe_url
+from listener.alerts.message import chat_safe, safe_url, spread_text
 from listener.digest.build import Digest, WatchLine
 from listener.digest.chart import NEGATIVE, OTHER, bar_chart
 from listener.digest.words import WORDS, day_name, number, percent, points, signed_percent
@@ -53,13 +53,16 @@ def _watch_row(line: WatchLine, name: str, lang: str) -> list[str]:
 
 
 def _mention(
-    m: TopMention, zone: ZoneInfo, trolls: set[tuple[str, str]], w: dict[str, str]
+    m: TopMention, zone: ZoneInfo, trolls: set[tuple[str, str]], w: dict[str, str], d: Digest
 ) -> dict[str, Any]:
     when = datetime.fromisoformat(m.created_at).astimezone(zone).strftime("%H:%M")
     flag = f" · {w['troll_flag']}" if (m.network, m.author_handle) in trolls else ""
+    spread = d.spreads.get(m.id)
+    label = spread_text(spread.size - 1, spread.others(m.network), d.options.language) if spread else ""
+    copies = f" · {label}" if label else ""
     return {
         "head": chat_safe(f"{m.network} · {m.author_handle or '?'} · {when} · {w['engagement']} {m.engagement}"
-                          f"{' · ' + m.watches if m.watches else ''}{flag}", 200),
+                          f"{' · ' + m.watches if m.watches else ''}{flag}{copies}", 200),
         "text": chat_safe(m.text),
         "url": safe_url(m.url),
     }  # fmt: skip
@@ -135,15 +138,25 @@ def view(d: Digest) -> dict[str, Any]:
         "more_alerts": w["more_alerts"].format(n=len(alerts) - MAX_ALERTS)
         if len(alerts) > MAX_ALERTS
         else "",
-        "top": [_mention(m, zone, trolls, w) for m in d.top],
+        "top": [_mention(m, zone, trolls, w, d) for m in d.top],
         "unanswered_count": w["unanswered_count"].format(n=number(d.unanswered_total, lang)),
-        "unanswered": [_mention(m, zone, trolls, w) for m in d.unanswered],
+        "unanswered": [_mention(m, zone, trolls, w, d) for m in d.unanswered],
         "trolls": [
             {
                 "text": chat_safe(f"{a.network} · {a.author_handle}: {a.negative} {w['posts']}", 200),
                 "url": safe_url(a.last_url),
             }
             for a in d.trolls
+        ],
+        "repeat": [
+            chat_safe(
+                f"{a.network} · {a.handle or a.author_key}: "
+                + w["repeat_line"].format(
+                    n=a.negative, total=a.mentions, first=a.first_seen[:10], replies=a.replies_received
+                ),
+                200,
+            )
+            for a in d.repeat_authors
         ],
         "health_columns": [
             w["network"],
@@ -209,6 +222,10 @@ _HTML = _ENV.from_string(
 {% if trolls %}<p style="margin:0 0 4px 0;color:#555555">{{ w.trolls_note }}</p>
 {% for t in trolls %}<p style="margin:4px 0">{{ t.text }}{% if t.url %} · <a href="{{ t.url }}" style="color:#2b6cb0">{{ t.url }}</a>{% endif %}</p>
 {% endfor %}{% else %}<p style="margin:0">{{ w.none }}</p>{% endif %}
+{% if repeat %}<p style="margin:20px 0 4px 0;font-size:16px;font-weight:bold">{{ w.repeat }}</p>
+<p style="margin:0 0 4px 0;color:#555555">{{ w.repeat_note }}</p>
+{% for r in repeat %}<p style="margin:4px 0">{{ r }}</p>
+{% endfor %}{% endif %}
 <p style="margin:20px 0 4px 0;font-size:16px;font-weight:bold">{{ w.health }}</p>
 <table cellpadding="4" cellspacing="0" style="border-collapse:collapse;font-size:13px;width:100%">
 <tr>{% for c in health_columns %}<th style="text-align:left;border-bottom:2px solid #cccccc">{{ c }}</th>{% endfor %}</tr>
@@ -258,6 +275,8 @@ def _text(v: dict[str, Any]) -> str:
         ]
     else:
         lines.append(w["none"])
+    if v["repeat"]:
+        lines += ["", f"{w['repeat']}:", w["repeat_note"], *(f"- {r}" for r in v["repeat"])]
     lines += ["", f"{w['health']}:"]
     lines += [f"- {' · '.join(c for c in h['cells'] if c)}" for h in v["health"]]
     lines += alert_lines(v["health_alerts"])

@@ -34,6 +34,9 @@ WORDS: dict[str, dict[str, str]] = {
         "quiet": "quiet: far fewer mentions than usual", "idle": "no collection run",
         "open": "open", "updated": "growing", "resolved": "resolved", "acknowledged": "acknowledged",
         "since": "since", "engagement": "engagement", "footer": "Sent by listener. Times are in {zone}.",
+        "repeat": "Repeat negative authors",
+        "repeat_note": "Negative again and again since first seen; active today.",
+        "repeat_line": "{n} negative of {total} mentions since {first}; {replies} replies from you",
     },
     "it": {
         "title": "Riepilogo giornaliero", "subject_mentions": "menzioni", "subject_negative": "negative",
@@ -62,6 +65,9 @@ WORDS: dict[str, dict[str, str]] = {
         "idle": "nessuna raccolta", "open": "aperta", "updated": "in crescita", "resolved": "rientrata",
         "acknowledged": "presa in carico", "since": "dalle", "engagement": "interazioni",
         "footer": "Inviato da listener. Orari nel fuso {zone}.",
+        "repeat": "Autori negativi ricorrenti",
+        "repeat_note": "Negativi più e più volte da quando li vediamo; attivi oggi.",
+        "repeat_line": "{n} negative su {total} menzioni dal {first}; {replies} risposte da te",
     },
 }  # fmt: skip
 

@@ -1,0 +1,581 @@
+"""What the Facebook Pages and Instagram collectors share: one Graph API client over httpx.
+
+The Graph API answers every failure with ``{"error": {"message", "type", "code",
+"error_subcode", "fbtrace_id"}}``; ``GraphClient.get`` is the one choke point
+that turns those (and transport failures) into our errors. Two walks are
+shared as well:
+
+* ``walk_newest`` walks an edge that lists newest first (a Page's posts, an
+  account's media) down to the cursor's ``since`` position.
+* ``walk_threads`` re-reads the comments under recent posts, because new
+  comments keep arriving on old posts, and notices comments hidden or gone.
+
+The access token travels in the ``Authorization`` header only. ``paging.next``
+URLs carry it again as ``access_token=``: ``relative_next`` strips it (and the
+host, so that ``api_base_url`` applies) before anything is requested or stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+from pydantic import Field as PydanticField
+
+from collectors._common import protect, retrying, until
+from collectors.base import NetworkSettings
+from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.records import Mention, Page, Reject, utcnow
+
+__all__ = [
+    "GRAPH_HOST",
+    "GraphClient",
+    "GraphSettings",
+    "Reply",
+    "ThreadSpec",
+    "Usage",
+    "graph_time",
+    "parse_usage",
+    "relative_next",
+    "walk_newest",
+    "walk_threads",
+]
+
+log = logging.getLogger(__name__)
+
+GRAPH_HOST = "https://graph.facebook.com"
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613}) | frozenset(range(80001, 80015))
+TRANSIENT_CODES = frozenset({1, 2})  # "An unknown error occurred", "Service temporarily unavailable"
+_PERMISSION_CODES = frozenset({10, *range(200, 300)})
+_QUOTED = re.compile(r"'([^']{3,60})'")
+
+
+class GraphSettings(NetworkSettings):
+    """Keys both Graph networks have; ``[networks.facebook]`` and ``[networks.instagram]`` add theirs."""
+
+    api_base_url: str | None = None  # e.g. the demo server; replaces https://graph.facebook.com
+    api_version: str = PydanticField(default="v23.0", pattern=r"^v\d+\.\d+$")
+    page_size: int = PydanticField(default=25, ge=1, le=100)
+    pages_per_run: int = PydanticField(default=10, ge=1)  # per feed, for the newest-first edges
+    comment_days: int = PydanticField(default=7, ge=1, le=90)  # re-read comments on posts this recent
+    comment_pages_per_run: int = PydanticField(default=50, ge=1)
+    tracked_comments: int = PydanticField(default=500, ge=0)  # ids kept per post to notice deletions
+    usage_ceiling_percent: int = PydanticField(default=95, ge=1, le=100)
+    timeout_seconds: float = PydanticField(default=15.0, gt=0)
+    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
+    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
+
+
+# -- small pieces ------------------------------------------------------------
+
+
+def graph_time(text: Any) -> datetime:
+    """Parse Graph's ``2021-07-04T19:50:58+0000`` (an offset without a colon) to aware UTC."""
+    if not isinstance(text, str):
+        raise ValueError(f"a time must be a string, not {type(text).__name__}")
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
+
+
+def relative_next(url: Any) -> str | None:
+    """A ``paging.next`` URL as ``/path?query`` without host or ``access_token``; ``None`` if absent."""
+    if not isinstance(url, str) or not url:
+        return None
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "access_token"]
+    return parts.path + (f"?{urlencode(query)}" if query else "")
+
+
+def _next_of(body: Mapping[str, Any]) -> str | None:
+    paging = body.get("paging")
+    return relative_next(paging.get("next")) if isinstance(paging, dict) else None
+
+
+def _data(body: Mapping[str, Any], context: str) -> list[Any]:
+    data = body.get("data", [])
+    if not isinstance(data, list):
+        raise MalformedPayload(f"{context}: 'data' is {type(data).__name__}, not a list")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """The highest quota use the usage headers report, in percent, and when access comes back."""
+
+    percent: int = 0
+    regain_minutes: int | None = None
+
+    def retry_at(self, now: datetime) -> datetime | None:
+        return now + timedelta(minutes=self.regain_minutes) if self.regain_minutes else None
+
+
+def _numbers(value: Any) -> Iterator[tuple[str, int]]:
+    """Every numeric leaf of a usage header's JSON, with its key."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, int | float) and not isinstance(item, bool):
+                yield key, int(item)
+            else:
+                yield from _numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _numbers(item)
+
+
+def parse_usage(headers: Mapping[str, str]) -> Usage:
+    """Read ``X-App-Usage``, ``X-Page-Usage`` and ``X-Business-Use-Case-Usage``.
+
+    The first two are ``{"call_count": 28, "total_time": 25, "total_cputime": 25}``
+    (percent of the hourly quota); the business one nests the same per business
+    object and use case, with ``estimated_time_to_regain_access`` in minutes.
+    """
+    percent, regain = 0, None
+    for name in ("x-app-usage", "x-page-usage", "x-business-use-case-usage"):
+        text = headers.get(name)
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError:
+            continue
+        for key, number in _numbers(value):
+            if key == "estimated_time_to_regain_access":
+                regain = max(regain or 0, number) or None
+            elif key in ("call_count", "total_time", "total_cputime"):
+                percent = max(percent, number)
+    return Usage(percent, regain)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    body: dict[str, Any]
+    usage: Usage
+
+
+# -- the client --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Auth:
+    """How this network's errors name its credential and how to renew it."""
+
+    network: str
+    token_env: str
+    renew: str  # e.g. "get a new long-lived Page token in the Graph API Explorer"
+
+
+class GraphClient:
+    """GET requests to the Graph API with one choke point for errors; the token never leaves the header."""
+
+    def __init__(
+        self,
+        network: str,
+        token: str,
+        token_env: str,
+        renew: str,
+        settings: GraphSettings,
+        transport: httpx.BaseTransport | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        protect([token], "httpx", "httpcore")
+        self.now = now  # the collector's clock, which the runner may replace
+        self.settings = settings
+        self.auth = _Auth(network, token_env, renew)
+        self.version = settings.api_version
+        self.http = httpx.Client(
+            base_url=(settings.api_base_url or GRAPH_HOST).rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=settings.timeout_seconds,
+            transport=transport,
+        )
+        self.sleep: Callable[[float], None] | None = None
+
+    def close(self) -> None:
+        """Release the pooled connections (a left-open socket is a ResourceWarning, an error in tests)."""
+        self.http.close()
+
+    def path(self, node: str) -> str:
+        """``/v23.0/<node>``: the versioned path of a node or edge."""
+        return f"/{self.version}/{node.lstrip('/')}"
+
+    def get(self, context: str, path: str, params: Mapping[str, Any] | None = None) -> Reply:
+        """One GET, retried when transient; ``path`` is versioned already (or a ``relative_next``)."""
+
+        def once() -> Reply:
+            try:
+                response = self.http.get(path, params=dict(params) if params else None)
+            except httpx.TimeoutException:
+                raise SourceUnavailable(
+                    f"{context}: no answer within {self.settings.timeout_seconds:g}s; raise timeout_seconds "
+                    "or retry later"
+                ) from None
+            except httpx.TransportError as exc:
+                raise SourceUnavailable(
+                    f"{context}: cannot connect ({type(exc).__name__}); check the network or api_base_url"
+                ) from None
+            try:
+                body = response.json()
+            except ValueError:
+                if response.status_code >= 500:
+                    raise self._server_error(context, response.status_code) from None
+                raise MalformedPayload(
+                    f"{context}: the answer is not JSON ({len(response.content)} bytes)"
+                ) from None
+            usage = parse_usage(response.headers)
+            if response.status_code >= 400 or (isinstance(body, dict) and "error" in body):
+                raise self._error(context, response.status_code, body, usage)
+            if not isinstance(body, dict):
+                raise MalformedPayload(f"{context}: the answer is JSON but not an object")
+            return Reply(body, usage)
+
+        return retrying(
+            once,
+            attempts=self.settings.retry_attempts,
+            backoff=self.settings.retry_backoff_seconds,
+            sleep=self.sleep,
+        )
+
+    def saturated(self, context: str, usage: Usage) -> RateLimited | None:
+        """The error to raise after a page whose usage headers say the quota is (nearly) spent."""
+        if usage.percent < self.settings.usage_ceiling_percent:
+            return None
+        retry_at = usage.retry_at(self.now())
+        return RateLimited(
+            f"{context}: Graph API usage at {usage.percent}% of the quota; stopped early, waiting until "
+            f"{until(retry_at)}",
+            retry_at,
+        )
+
+    def _server_error(self, context: str, status: int) -> SourceUnavailable:
+        return SourceUnavailable(
+            f"{context}: server error ({status}); the Graph API is having trouble, the next run retries"
+        )
+
+    def _error(self, context: str, status: int, body: Any, usage: Usage) -> CollectorError:
+        """Map a Graph error body (or a bare status) to our error, in one line."""
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            if status >= 500:
+                return self._server_error(context, status)
+            if status in (401, 403):
+                return AuthError(
+                    f"{context}: access refused ({status}); set {self.auth.token_env} to a valid token"
+                )
+            return CollectorError(f"{context}: request refused ({status}); check the settings")
+        code = error.get("code")
+        subcode = error.get("error_subcode")
+        text = str(error.get("message") or error.get("type") or "no message").splitlines()[0]
+        text = re.sub(r"^\(#\d+\)\s*", "", text)
+        label = f"code {code}" + (f", subcode {subcode}" if subcode else "")
+        var = self.auth.token_env
+        if code in RATE_LIMIT_CODES:
+            retry_at = usage.retry_at(self.now())
+            message = f"{context}: rate limited ({label}: {text[:120]}); waiting until {until(retry_at)}"
+            return RateLimited(message, retry_at)
+        if code == 190 or code == 102:
+            return AuthError(f"{context}: access token rejected ({label}: {text[:120]}); {self.auth.renew} "
+                             f"and set {var}")  # fmt: skip
+        if code in TRANSIENT_CODES or error.get("is_transient") is True or status >= 500:
+            return self._server_error(context, status)
+        if code in _PERMISSION_CODES or (
+            code == 100 and re.search(r"permission|requires|feature", text, re.I)
+        ):
+            names = list(dict.fromkeys(_QUOTED.findall(text)))
+            need = "needs one of " + ", ".join(f"'{n}'" for n in names) if names else text[:160]
+            return AuthError(f"{context}: permission missing ({label}): {need}; add it to the app "
+                             f"(App Review) and put a token that has it in {var}")  # fmt: skip
+        return CollectorError(
+            f"{context}: request refused ({label}): {text[:160]}; check the ids in the settings"
+        )
+
+
+# -- newest-first edges ------------------------------------------------------
+
+Normalize = Callable[[list[Any]], tuple[list[Mention], list[Reject]]]
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def walk_newest(
+    client: GraphClient,
+    context: str,
+    *,
+    network: str,
+    watch: str,
+    cursor: str | None,
+    path: str,
+    params: Mapping[str, Any],
+    normalize: Normalize,
+    since_param: bool = True,
+    units: int = 0,
+    extra: Mapping[str, Any] | None = None,
+) -> Iterator[Page]:
+    """Pages of an edge that lists newest first, down to the cursor, at most ``pages_per_run`` of them.
+
+    The cursor is ``{"since": iso, "ids": [...]}``: the newest time collected
+    and the ids at that very second (Graph's ``since`` is inclusive, so they
+    come again and are dropped here). It moves only on the last page of a
+    walk; a walk cut short by the page budget or the usage headers stores
+    ``resume`` (the next page's path and the newest item so far) so that the
+    next run finishes it first. ``units`` is declared on the first page only.
+    """
+    state = json.loads(cursor) if cursor else {}
+    since = datetime.fromisoformat(state["since"]) if state.get("since") else None
+    since_ids: set[str] = set(state.get("ids") or ())
+    resume = state.get("resume") or {}
+    newest = datetime.fromisoformat(resume["newest"]) if resume.get("newest") else None
+    newest_ids: list[str] = list(resume.get("newest_ids") or ())
+    carry = dict(extra or {})
+    query: dict[str, Any] | None = dict(params)
+    if since is not None and since_param and query is not None:
+        query["since"] = int(since.timestamp())
+    current = resume.get("next") or path
+    if resume.get("next"):
+        query = None
+    for number in range(1, client.settings.pages_per_run + 1):
+        reply = client.get(context, current, query)
+        mentions, rejects = normalize(_data(reply.body, context))
+        fresh = [m for m in mentions if _is_new(m, since, since_ids)]
+        for mention in fresh:
+            if newest is None or mention.created_at > newest:
+                newest, newest_ids = mention.created_at, [mention.native_id]
+            elif mention.created_at == newest:
+                newest_ids.append(mention.native_id)
+        next_path = _next_of(reply.body)
+        reached = since is not None and any(m.created_at < since for m in mentions)
+        done = next_path is None or reached
+        limit = client.saturated(context, reply.usage)
+        next_cursor: str | None = None
+        if done:
+            top, ids = (newest, newest_ids) if newest is not None else (since, sorted(since_ids))
+            next_cursor = json.dumps({**carry, "since": _stamp(top), "ids": ids}) if top else None
+            if next_cursor is None and carry:
+                next_cursor = json.dumps(carry)
+        elif limit is not None or number == client.settings.pages_per_run:
+            resume_state = {
+                "next": next_path,
+                "newest": _stamp(newest) if newest else None,
+                "newest_ids": newest_ids,
+            }
+            kept = {"since": _stamp(since), "ids": sorted(since_ids)} if since else {}
+            next_cursor = json.dumps({**carry, **kept, "resume": resume_state})
+        yield Page(network, watch, fresh, next_cursor, rejects, units=units if number == 1 else 0)
+        if limit is not None:
+            raise limit
+        if done:
+            return
+        current, query = next_path, None  # type: ignore[assignment]
+
+
+def _is_new(mention: Mention, since: datetime | None, since_ids: set[str]) -> bool:
+    if since is None:
+        return True
+    return mention.created_at > since or (mention.created_at == since and mention.native_id not in since_ids)
+
+
+# -- comment threads ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSpec:
+    """How one network lists recent posts with their first page of comments, and reads a comment.
+
+    ``listing`` is the edge (``/v23.0/<page>/posts``) whose items embed
+    ``comments`` through a field expansion; ``flatten`` turns one page of
+    comment items into a flat list (Instagram nests replies); ``comment_id``
+    returns an item's id or ``None``; ``hidden`` says whether the network
+    reports the item hidden; ``normalize`` makes a ``Mention`` of a comment
+    under the given parent post and raises on a broken item.
+    """
+
+    listing: str
+    params: Mapping[str, Any]
+    time_field: str
+    normalize: Callable[[dict[str, Any], dict[str, Any]], Mention]
+    comment_id: Callable[[Any], str | None]
+    hidden: Callable[[dict[str, Any]], bool]
+    flatten: Callable[[list[Any]], list[Any]] = lambda items: items
+    comments_params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _id_order(native_id: str) -> tuple[int, str]:
+    return len(native_id), native_id  # Graph ids are numeric strings that grow with time
+
+
+@dataclass
+class _Thread:
+    """What the cursor remembers of one recent post: its time, its comments' ids, a walk to resume."""
+
+    at: int
+    ids: list[str]
+    next: str | None = None
+
+    def dump(self) -> dict[str, Any]:
+        return {"at": self.at, "ids": self.ids, **({"next": self.next} if self.next else {})}
+
+
+def walk_threads(
+    client: GraphClient,
+    context: str,
+    *,
+    network: str,
+    watch: str,
+    cursor: str | None,
+    spec: ThreadSpec,
+) -> Iterator[Page]:
+    """New comments (and replies) under the posts of the last ``comment_days`` days.
+
+    Graph has no "comments since" for a Page or an account, and new comments
+    keep arriving on older posts, so every run re-reads the comments of each
+    recent post and yields those whose id the cursor does not know. The cursor
+    is ``{"posts": {post_id: {"at": epoch, "ids": [...], "next": path?}}}``.
+    A comment the network reports hidden is yielded (if new) and listed in
+    ``Page.deleted``; a known id missing from a complete re-read is listed
+    there too, and so are a recent post that vanished from the listing and its
+    comments. The bound: per post only the newest ``tracked_comments`` ids are
+    kept (older ones come again as repeats, their deletion goes unnoticed),
+    and posts older than ``comment_days`` are dropped from the cursor (their
+    new comments are no longer collected). A post whose walk stops at the
+    page budget keeps ``next`` and resumes there; deletions are only judged
+    on walks that started at the first page.
+    """
+    settings = client.settings
+    cutoff = client.now() - timedelta(days=settings.comment_days)
+    state = json.loads(cursor) if cursor else {}
+    threads = {
+        pid: _Thread(t["at"], list(t.get("ids") or ()), t.get("next"))
+        for pid, t in (state.get("posts") or {}).items()
+        if t.get("at", 0) >= int(cutoff.timestamp())
+    }
+    listed: set[str] = set()
+    spent = 0
+    current: str | None = spec.listing
+    query: dict[str, Any] | None = {**spec.params, "since": int(cutoff.timestamp())}
+
+    def snapshot() -> str:
+        return json.dumps({"posts": {pid: t.dump() for pid, t in threads.items()}})
+
+    while current is not None:
+        reply = client.get(context, current, query)
+        spent += 1
+        posts = _data(reply.body, context)
+        stray: list[Reject] = []
+        older = False
+        for post in posts:
+            try:
+                pid, at = str(post["id"]), graph_time(post.get(spec.time_field))
+            except (KeyError, TypeError, ValueError) as exc:
+                stray.append(Reject(network, f"a listed post is broken: {exc}", post))
+                continue
+            if at < cutoff:
+                older = True
+                continue
+            listed.add(pid)
+            thread = threads.setdefault(pid, _Thread(int(at.timestamp()), []))
+            walk = _walk_one(
+                client, context, network, watch, spec, post, thread, reply, spent, stray, snapshot
+            )
+            for page, cost, limit in walk:
+                spent = cost
+                yield page
+                if limit is not None:
+                    raise limit
+                if spent >= settings.comment_pages_per_run:
+                    return
+            stray = []
+        current, query = (None if older else _next_of(reply.body)), None
+        if stray:
+            yield Page(network, watch, (), snapshot(), stray)
+        if current is not None:
+            limit = client.saturated(context, reply.usage)
+            if limit is not None:
+                yield Page(network, watch, (), snapshot())
+                raise limit
+            if spent >= settings.comment_pages_per_run:
+                yield Page(network, watch, (), snapshot())
+                return
+    vanished = [pid for pid in threads if pid not in listed]
+    if vanished:
+        gone = [native for pid in vanished for native in (pid, *threads.pop(pid).ids)]
+        yield Page(network, watch, (), snapshot(), deleted=gone)
+
+
+def _walk_one(
+    client: GraphClient,
+    context: str,
+    network: str,
+    watch: str,
+    spec: ThreadSpec,
+    post: dict[str, Any],
+    thread: _Thread,
+    listing: Reply,
+    spent: int,
+    stray: Sequence[Reject],
+    snapshot: Callable[[], str],
+) -> Iterator[tuple[Page, int, RateLimited | None]]:
+    """The comment pages of one post: (page, requests spent so far, the rate limit to raise after it)."""
+    known = set(thread.ids)
+    from_start = thread.next is None
+    seen: list[str] = []
+    rejects = list(stray)
+    if from_start:
+        embedded = post.get("comments") if isinstance(post.get("comments"), dict) else {}
+        body: dict[str, Any] = embedded or {"data": []}
+        usage = listing.usage
+    else:
+        reply = client.get(context, thread.next or "", None)
+        spent += 1
+        body, usage = reply.body, reply.usage
+    while True:
+        items = spec.flatten(_data(body, context))
+        mentions: list[Mention] = []
+        hidden: list[str] = []
+        for item in items:
+            native_id = spec.comment_id(item)
+            if native_id is not None:
+                seen.append(native_id)
+            try:
+                mention = spec.normalize(item, post)
+            except (KeyError, TypeError, ValueError) as exc:
+                rejects.append(Reject(network, str(exc), item, native_id))
+                continue
+            if mention.native_id not in known:
+                mentions.append(mention)
+            if isinstance(item, dict) and spec.hidden(item):
+                hidden.append(mention.native_id)
+        next_path = _next_of(body)
+        limit = client.saturated(context, usage)
+        budget_out = spent >= client.settings.comment_pages_per_run
+        deleted = list(hidden)
+        if next_path is None:
+            if from_start:
+                deleted += sorted(known - set(seen), key=_id_order)
+                thread.ids = _trim(seen, client.settings.tracked_comments)
+            else:
+                thread.ids = _trim([*thread.ids, *seen], client.settings.tracked_comments)
+            thread.next = None
+            yield Page(network, watch, mentions, snapshot(), rejects, deleted=deleted), spent, limit
+            return
+        if limit is not None or budget_out:
+            thread.ids = _trim([*thread.ids, *seen], client.settings.tracked_comments)
+            thread.next = next_path
+            yield Page(network, watch, mentions, snapshot(), rejects, deleted=deleted), spent, limit
+            return
+        yield Page(network, watch, mentions, None, rejects, deleted=deleted), spent, None
+        rejects = []
+        reply = client.get(context, next_path, None)
+        spent += 1
+        body, usage = reply.body, reply.usage
+
+
+def _trim(ids: Sequence[str], keep: int) -> list[str]:
+    unique = sorted(set(ids), key=_id_order)
+    return unique[-keep:] if keep else []

@@ -1,0 +1,397 @@
+"""Hacker News: stories and comments by date through the public Algolia search API, with httpx.
+
+``GET /search_by_date?query=...&tags=(story,comment)&numericFilters=created_at_i>=N``
+answers newest first, ``hitsPerPage`` at a time. Algolia's matching is looser
+than ours (typo tolerance, prefix matching of the last word, no OR), so every
+hit passes the watch's local matcher; an OR at the top of a query becomes one
+search per branch.
+
+The cursor is JSON ``{"since": t, "seen": [ids]}``: ``t`` is the newest
+``created_at_i`` of the last finished walk. The next walk asks for
+``created_at_i >= t - overlap_seconds``: ``>=`` because another item may share
+that second, and an overlap because Algolia indexes some items a little after
+they were created. What comes back again is in ``seen`` and is skipped, so runs
+do not repeat each other. ``since`` moves only on the last page of a walk; a
+walk cut short by ``pages_per_run`` saves ``"resume"`` (the search it was in,
+the oldest second it reached, the walk's newest second and ids), and the next
+run finishes that walk first. A failure half way leaves the stored cursor as it
+was: the next run walks again and the store drops the repeats.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, cast
+
+import httpx
+from pydantic import Field as PydanticField
+
+from collectors._common import Feed, retrying, until, utc_from_epoch, utc_from_iso
+from collectors._html import html_to_text
+from collectors.base import NetworkSettings, Watch
+from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.query import And, Field, Node, Not, Or, Phrase, Query, Term
+from listener.records import Mention, Page, Reject, utcnow
+
+__all__ = ["HackerNewsCollector", "Settings", "normalize", "normalize_page", "to_algolia_queries"]
+
+ITEM_URL = "https://news.ycombinator.com/item?id={}"
+USER_AGENT = "listener/0.1 (self-hosted social listening)"
+_MAX_SEARCHES = 8  # OR branches become separate searches: keep a query from costing dozens
+
+
+class Settings(NetworkSettings):
+    """``[networks.hackernews]``: keyless; Algolia allows 10,000 requests an hour per IP address."""
+
+    api_base_url: str = "https://hn.algolia.com/api/v1"
+    accounts: tuple[str, ...] = ()  # HN usernames whose own stories and comments to keep
+    tags: tuple[str, ...] = ("story", "comment")  # Algolia item types, ORed
+    hits_per_page: int = PydanticField(default=100, ge=1, le=1000)
+    pages_per_run: int = PydanticField(default=10, ge=1)  # 10 x 100 = Algolia's 1,000-hit window
+    lookback_hours: int = PydanticField(default=168, ge=1)  # how far back a watch's first run reaches
+    overlap_seconds: int = PydanticField(default=300, ge=0)  # re-ask this much: late indexing
+    timeout_seconds: float = PydanticField(default=15.0, gt=0)
+    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
+    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
+
+
+# -- query -------------------------------------------------------------------
+
+# A node lowered to Algolia: alternative searches (each words Algolia ANDs), or
+# True ("anything": narrowed locally) / False ("never on Hacker News").
+Searches = list[str] | bool
+
+
+def _lower(node: Node) -> Searches:
+    match node:
+        case Term(word, prefix):
+            return True if prefix else [word]  # Algolia prefixes only the last word: not a superset
+        case Phrase(text):
+            return [text]  # its words, unquoted: Algolia's phrase matching is not ours; a superset
+        case Field("network", value):
+            return value == "hackernews"
+        case Field():
+            return True  # lang (HN has none), author and site: checked locally
+        case Not():
+            return True  # a "-word" Algolia drops might be one our tokenizer keeps: checked locally
+        case And(children):
+            alternatives: list[str] = [""]
+            for child in children:
+                part = _lower(child)
+                if part is False:
+                    return False
+                if part is not True:
+                    alternatives = [f"{a} {p}".strip() for a in alternatives for p in part]
+            return alternatives if alternatives != [""] else True
+        case Or(children):
+            parts = [_lower(c) for c in children]
+            if any(p is True for p in parts):
+                return True
+            found = [q for p in parts if isinstance(p, list) for q in p]
+            return list(dict.fromkeys(found)) or False
+    raise TypeError(node)
+
+
+def to_algolia_queries(query: Query) -> Searches:
+    """The watch query as Algolia searches whose union is a superset of its matches."""
+    return _lower(query.root)
+
+
+# -- normalising -------------------------------------------------------------
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def created_second(hit: Any) -> int | None:
+    """A hit's ``created_at_i``, or ``None`` when it lacks a usable one."""
+    return _int(hit.get("created_at_i")) if isinstance(hit, dict) else None
+
+
+def normalize(hit: Any) -> Mention:
+    """One Algolia hit (story, poll or comment) as a ``Mention``; raises on a bad one."""
+    if not isinstance(hit, dict):
+        raise ValueError(f"a hit must be an object, not {type(hit).__name__}")
+    native_id = hit.get("objectID")
+    if not isinstance(native_id, str) or not native_id:
+        raise ValueError(f"missing or invalid field 'objectID': {native_id!r}")
+    if (second := created_second(hit)) is not None:
+        created = utc_from_epoch(second)
+    elif isinstance(hit.get("created_at"), str):
+        created = utc_from_iso(hit["created_at"])
+    else:
+        raise ValueError("missing field 'created_at_i'")
+    tags: list[Any] = hit["_tags"] if isinstance(hit.get("_tags"), list) else []
+    parent, story = _int(hit.get("parent_id")), _int(hit.get("story_id"))
+    if "comment" in tags or isinstance(hit.get("comment_text"), str):
+        body = hit.get("comment_text")
+        if not isinstance(body, str):
+            raise ValueError("missing field 'comment_text'")
+        text, reply_to, replies = html_to_text(body), str(parent) if parent else None, None
+    else:
+        title = hit.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise ValueError("missing field 'title'")
+        body = html_to_text(hit.get("story_text") or "")
+        text, reply_to, replies = (
+            "\n\n".join(filter(None, [title.strip(), body])),
+            None,
+            hit.get("num_comments"),
+        )
+        if story is None and native_id.isdigit():
+            story = int(native_id)  # a story is its own thread; the 2014 API left story_id null
+    author = hit.get("author") if isinstance(hit.get("author"), str) else None
+    return Mention(
+        network="hackernews",
+        native_id=native_id,
+        text=text,
+        created_at=created,
+        url=ITEM_URL.format(native_id),
+        author_id=author,
+        author_handle=author,
+        in_reply_to_id=reply_to,
+        conversation_id=str(story) if story else None,
+        like_count=_int(hit.get("points")),
+        reply_count=_int(replies),
+        # The highlights repeat the text with <em> marks for this query: not part of the item.
+        raw={k: v for k, v in hit.items() if k != "_highlightResult"},
+    )
+
+
+def normalize_page(body: Mapping[str, Any]) -> tuple[list[Mention], list[Reject]]:
+    """A search reply: the hits that normalise, and the rest as rejects."""
+    hits = body.get("hits")
+    if not isinstance(hits, list):
+        raise MalformedPayload(f"hackernews: 'hits' is {type(hits).__name__}, not a list")
+    mentions: list[Mention] = []
+    rejects: list[Reject] = []
+    for hit in hits:
+        try:
+            mentions.append(normalize(hit))
+        except (KeyError, TypeError, ValueError) as exc:
+            native_id = hit.get("objectID") if isinstance(hit, dict) else None
+            rejects.append(
+                Reject("hackernews", str(exc), hit, native_id if isinstance(native_id, str) else None)
+            )
+    return mentions, rejects
+
+
+# -- collecting --------------------------------------------------------------
+
+
+def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """When a ``Retry-After`` header (seconds or an HTTP date) says to come back; Algolia sends none."""
+    value = (headers.get("retry-after") or "").strip()
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _message(response: httpx.Response) -> str:
+    """Algolia's one-line reason, from ``{"message": ..., "status": ...}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    text = body.get("message") if isinstance(body, dict) else None
+    return (
+        str(text).splitlines()[0][:200] if text else response.reason_phrase or f"HTTP {response.status_code}"
+    )
+
+
+@dataclass
+class _Walk:
+    """Where a walk stands, and the cursor to store when it ends or pauses (see the module docstring)."""
+
+    since: int | None  # newest second of the last finished walk
+    seen: set[str]  # ids near ``since`` that the last walk already yielded
+    lower: int  # created_at_i >= lower
+    overlap: int
+    search: int = 0  # a paused walk resumes at this search...
+    before: int | None = None  # ...with created_at_i <= before
+    newest: int | None = None  # newest second this walk saw
+    recent: dict[str, int] = field(default_factory=dict)  # id -> second, of what this walk saw
+
+    @classmethod
+    def start(cls, cursor: str | None, settings: Settings, now: datetime) -> _Walk:
+        state = json.loads(cursor) if cursor else {}
+        since, overlap = state.get("since"), settings.overlap_seconds
+        first_run = int((now - timedelta(hours=settings.lookback_hours)).timestamp())
+        resume = state.get("resume") or {}
+        return cls(
+            since, set(state.get("seen", [])), first_run if since is None else since - overlap, overlap,
+            int(resume.get("search", 0)), resume.get("before"), resume.get("newest"), dict(resume.get("recent", {})),
+        )  # fmt: skip
+
+    def saw(self, seconds: Mapping[str, int]) -> None:
+        self.newest = max([self.newest or 0, *seconds.values()]) or None
+        self.recent.update(seconds)
+        if self.newest is not None:  # keep only what the next walk's overlap can return
+            self.recent = {i: s for i, s in self.recent.items() if s >= self.newest - self.overlap}
+
+    def finished(self) -> str | None:
+        if self.newest is None:
+            return (
+                None if self.since is None else json.dumps({"since": self.since, "seen": sorted(self.seen)})
+            )
+        return json.dumps({"since": self.newest, "seen": sorted(self.recent)})
+
+    def paused(self, search: int, before: int | None) -> str:
+        spot = {"search": search, "before": before, "newest": self.newest, "recent": self.recent}
+        return json.dumps({"since": self.since, "seen": sorted(self.seen), "resume": spot})
+
+
+class HackerNewsCollector:
+    """Watches search stories and comments by date; ``posts:@user`` feeds keep an account's own items."""
+
+    name: ClassVar[str] = "hackernews"
+    Settings: ClassVar[type[NetworkSettings]] = Settings
+
+    def __init__(self, settings: NetworkSettings, env: Mapping[str, str]) -> None:
+        self.settings = cast(Settings, settings)
+        self.transport: httpx.BaseTransport | None = None  # tests may pass an httpx.MockTransport
+        self.clock: Callable[[], datetime] = utcnow  # the runner passes its own
+        self.sleep: Callable[[float], None] | None = None  # tests and the demo pass a no-op
+
+    def feeds(self) -> list[Feed]:
+        return [Feed(f"posts:@{a.lstrip('@')}", keep_all=True) for a in self.settings.accounts]
+
+    def _client(self) -> httpx.Client:
+        """A client for one walk, closed when the walk ends: the runner never closes collectors."""
+        return httpx.Client(
+            base_url=self.settings.api_base_url,
+            timeout=self.settings.timeout_seconds,
+            headers={"User-Agent": USER_AGENT},
+            transport=self.transport,
+        )
+
+    def _plan(self, watch: Watch) -> tuple[str, list[str], str, Query | None]:
+        """The context for messages, the searches, the tags filter and the local matcher (if any)."""
+        kinds = "(" + ",".join(self.settings.tags) + ")"
+        if watch.name.startswith("posts:@"):
+            return f"hackernews ({watch.name})", [""], f"{kinds},author_{watch.name[7:]}", None
+        context = f"hackernews (watch {watch.name!r})"
+        query = Query(watch.root)
+        searches = to_algolia_queries(query)
+        if searches is True:
+            raise CollectorError(
+                f"{context}: nothing Hacker News can search for in {watch.query!r}; add a word"
+            )
+        if searches is not False and len(searches) > _MAX_SEARCHES:
+            raise CollectorError(
+                f"{context}: {watch.query!r} needs {len(searches)} searches, at most {_MAX_SEARCHES}; "
+                "use fewer OR branches"
+            )
+        return context, searches or [], kinds, query
+
+    def fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+        """Pages newer than the cursor, newest first, until the walk is done or ``pages_per_run`` is spent."""
+        context, searches, tags, query = self._plan(watch)
+        if not searches:
+            return  # e.g. network:reddit: nothing to ask Hacker News
+        walk = _Walk.start(cursor, self.settings, self.clock())
+        pages = 0
+        with self._client() as client:
+            for index in range(walk.search, len(searches)):
+                upper, walk.before = walk.before, None  # a resumed walk's bound holds for its own search only
+                page = 0
+                while True:
+                    body = self._search(client, context, searches[index], tags, walk.lower, upper, page)
+                    pages += 1
+                    mentions, rejects = normalize_page(body)
+                    seconds = {str(h.get("objectID")): s for h in body["hits"] if (s := created_second(h))}
+                    walk.saw(seconds)
+                    mentions = [m for m in mentions if m.native_id not in walk.seen]
+                    if query is not None:
+                        mentions = [m for m in mentions if query.matches(m)]
+                    more = bool(seconds) and page + 1 < (_int(body.get("nbPages")) or 0)
+                    done = not more and index == len(searches) - 1
+                    cut = not done and pages >= self.settings.pages_per_run
+                    if done:
+                        next_cursor = walk.finished()
+                    elif cut:
+                        next_cursor = walk.paused(
+                            index if more else index + 1, min(seconds.values()) if more else None
+                        )
+                    else:
+                        next_cursor = None
+                    yield Page("hackernews", watch.name, mentions, next_cursor, rejects)
+                    if done or cut:
+                        return
+                    if not more:
+                        break
+                    page += 1
+
+    def _search(
+        self,
+        client: httpx.Client,
+        context: str,
+        text: str,
+        tags: str,
+        lower: int,
+        upper: int | None,
+        page: int,
+    ) -> dict[str, Any]:
+        filters = f"created_at_i>={lower}" + (f",created_at_i<={upper}" if upper is not None else "")
+        params = {"query": text, "tags": tags, "numericFilters": filters,
+                  "hitsPerPage": self.settings.hits_per_page, "page": page}  # fmt: skip
+        return self._call(client, context, "/search_by_date", params)
+
+    def _call(
+        self, client: httpx.Client, context: str, path: str, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The one choke point: an Algolia request, its failures turned into ours and retried if transient."""
+
+        def once() -> dict[str, Any]:
+            try:
+                response = client.get(path, params=params)
+            except httpx.TimeoutException:
+                raise SourceUnavailable(
+                    f"{context}: no answer within {self.settings.timeout_seconds:g}s; raise timeout_seconds "
+                    "or retry later"
+                ) from None
+            except httpx.HTTPError as exc:
+                raise SourceUnavailable(
+                    f"{context}: cannot connect ({type(exc).__name__}); check the network or api_base_url"
+                ) from None
+            status = response.status_code
+            if status == 429:
+                reset = retry_after(response.headers, self.clock())
+                raise RateLimited(
+                    f"{context}: rate limited (429), Algolia allows 10,000 requests an hour per IP; "
+                    f"waiting until {until(reset)}",
+                    reset,
+                )
+            if status >= 500:
+                raise SourceUnavailable(
+                    f"{context}: server error ({status}); Hacker News search is having trouble, the next run retries"
+                )
+            if status >= 400:
+                raise CollectorError(
+                    f"{context}: request refused ({status}): {_message(response)}; check the watch query "
+                    "and api_base_url"
+                )
+            try:
+                body = response.json()
+            except ValueError:
+                raise MalformedPayload(
+                    f"{context}: the answer is not JSON ({len(response.content)} bytes)"
+                ) from None
+            if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
+                raise MalformedPayload(f"{context}: the answer is JSON but has no list of 'hits'")
+            return body
+
+        return retrying(
+            once,
+            attempts=self.settings.retry_attempts,
+            backoff=self.settings.retry_backoff_seconds,
+            sleep=self.sleep,
+        )

@@ -1,0 +1,190 @@
+"""Near-duplicate clusters: which mentions tell the same story, and how far it spread.
+
+Reads and writes only; the similarity maths (normalising, shingling, MinHash) is in
+``listener/clusters.py``. Every mention gets a pending row in ``mention_clusters``
+by trigger (migration 9); clustering fills in its cluster and writes its LSH band
+keys to ``cluster_bands``, which later mentions look up by key.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from listener.query import Node
+from storage.search import ClusterHit, SearchFilters, search_collapsed
+
+__all__ = ["ClusterTable", "Member", "Pending", "Spread"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A mention not clustered yet."""
+
+    id: int
+    network: str
+    text: str
+    url: str | None
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A clustered mention that may be a near-duplicate of a new one."""
+
+    id: int
+    cluster_id: int
+    created_at: str
+    text: str
+    link: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """How far a cluster spread: its size and the networks its copies are on."""
+
+    cluster_id: int
+    size: int
+    networks: tuple[tuple[str, int], ...]  # (network, mentions), most first
+
+    def others(self, network: str) -> tuple[str, ...]:
+        """Networks with copies besides the one shown (``network`` itself if it has more than one)."""
+        return tuple(n for n, count in self.networks if n != network or count > 1)
+
+
+class ClusterTable:
+    """``mention_clusters`` and ``cluster_bands``; attached to ``Store`` as ``clusters``."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, write: Callable[[], AbstractContextManager[sqlite3.Connection]]
+    ) -> None:
+        self.conn = conn
+        self._write = write
+
+    def pending(self, limit: int = 1000) -> list[Pending]:
+        """Mentions waiting to be clustered, in insertion order (through the partial index)."""
+        rows = self.conn.execute(
+            """
+            SELECT m.id, m.network, m.text, m.url, m.created_at
+            FROM (SELECT mention_id FROM mention_clusters WHERE cluster_id IS NULL ORDER BY mention_id LIMIT ?) p
+            JOIN mentions m ON m.id = p.mention_id ORDER BY m.id
+            """,
+            (limit,),
+        )
+        return [Pending(*row) for row in rows]
+
+    def count_pending(self) -> int:
+        return int(
+            self.conn.execute("SELECT count(*) FROM mention_clusters WHERE cluster_id IS NULL").fetchone()[0]
+        )
+
+    def candidates(
+        self, keys: Iterable[int], links: Iterable[str], start: str, end: str
+    ) -> tuple[list[tuple[int, int]], list[tuple[str, int]], dict[int, Member]]:
+        """Clustered mentions created in [start, end] sharing a band key or a link with new ones.
+
+        Returns (key, mention id) pairs, (link, mention id) pairs and the members by id.
+        """
+        params = {"keys": json.dumps(sorted(set(keys))), "links": json.dumps(sorted(set(links))),
+                  "start": start, "end": end}  # fmt: skip
+        bands = self.conn.execute(
+            """
+            SELECT b.key, b.mention_id FROM json_each(:keys) k
+            JOIN cluster_bands b ON b.key = k.value
+            JOIN mention_clusters c ON c.mention_id = b.mention_id
+            WHERE c.cluster_id IS NOT NULL AND c.created_at BETWEEN :start AND :end
+            """,
+            params,
+        ).fetchall()
+        linked = self.conn.execute(
+            """
+            SELECT c.link, c.mention_id FROM json_each(:links) l
+            JOIN mention_clusters c ON c.link = l.value AND c.created_at BETWEEN :start AND :end
+            WHERE c.cluster_id IS NOT NULL
+            """,
+            params,
+        ).fetchall()
+        ids = sorted({mid for _, mid in bands} | {mid for _, mid in linked})
+        rows = self.conn.execute(
+            """
+            SELECT c.mention_id, c.cluster_id, c.created_at, m.text, c.link
+            FROM json_each(?) i JOIN mention_clusters c ON c.mention_id = i.value
+            JOIN mentions m ON m.id = c.mention_id
+            """,
+            (json.dumps(ids),),
+        )
+        return bands, linked, {row[0]: Member(*row) for row in rows}
+
+    def save(
+        self,
+        assignments: Sequence[tuple[int, int, str | None]],
+        bands: Sequence[tuple[int, int]],
+        merges: Sequence[tuple[int, int]] = (),
+    ) -> None:
+        """Store (mention id, cluster id, link) assignments, (key, mention id) band rows and
+        (cluster, cluster it joins) merges, in order, at once."""
+        with self._write() as conn:
+            for old, new in merges:
+                conn.execute("UPDATE mention_clusters SET cluster_id = ? WHERE cluster_id = ?", (new, old))
+            conn.executemany(
+                "UPDATE mention_clusters SET cluster_id = ?, link = ? WHERE mention_id = ?",
+                [(cluster, link, mention) for mention, cluster, link in assignments],
+            )
+            conn.executemany("INSERT OR IGNORE INTO cluster_bands (key, mention_id) VALUES (?, ?)", bands)
+
+    def prune(self, before: str) -> int:
+        """Forget the band keys of mentions created before ``before``: they are past any window."""
+        with self._write() as conn:
+            return conn.execute(
+                "DELETE FROM cluster_bands WHERE mention_id IN "
+                "(SELECT mention_id FROM mention_clusters WHERE created_at < ?)",
+                (before,),
+            ).rowcount
+
+    def of(self, mention_ids: Iterable[int]) -> dict[int, int]:
+        """The cluster of each clustered mention among ``mention_ids``."""
+        rows = self.conn.execute(
+            "SELECT c.mention_id, c.cluster_id FROM json_each(?) i "
+            "JOIN mention_clusters c ON c.mention_id = i.value WHERE c.cluster_id IS NOT NULL",
+            (json.dumps(sorted(set(mention_ids))),),
+        )
+        return dict(rows.fetchall())
+
+    def spread(self, cluster_ids: Iterable[int]) -> dict[int, Spread]:
+        """Size and networks of each cluster (through ``mention_clusters_cluster``)."""
+        rows = self.conn.execute(
+            """
+            SELECT c.cluster_id, m.network, count(*) FROM json_each(?) i
+            JOIN mention_clusters c ON c.cluster_id = i.value JOIN mentions m ON m.id = c.mention_id
+            GROUP BY c.cluster_id, m.network
+            """,
+            (json.dumps(sorted(set(cluster_ids))),),
+        )
+        per: dict[int, list[tuple[str, int]]] = {}
+        for cluster, network, count in rows:
+            per.setdefault(cluster, []).append((network, count))
+        return {
+            cluster: Spread(
+                cluster, sum(n for _, n in nets), tuple(sorted(nets, key=lambda x: (-x[1], x[0])))
+            )
+            for cluster, nets in per.items()
+        }
+
+    def spread_of(self, mention_ids: Iterable[int]) -> dict[int, Spread]:
+        """The spread of the cluster of each clustered mention among ``mention_ids``."""
+        clusters = self.of(mention_ids)
+        spreads = self.spread(clusters.values())
+        return {mention: spreads[cluster] for mention, cluster in clusters.items() if cluster in spreads}
+
+    def search(self, query: Node | None, filters: SearchFilters, limit: int = 50) -> list[ClusterHit]:
+        """Search hits collapsed to one row per cluster, with its spread (``listener search --collapse``)."""
+        return search_collapsed(self.conn, query, filters, limit)
+
+    def members(self, cluster_id: int) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT mention_id FROM mention_clusters WHERE cluster_id = ? ORDER BY mention_id", (cluster_id,)
+        )
+        return [row[0] for row in rows]

@@ -1,0 +1,244 @@
+"""Authors: counts kept by triggers must equal a GROUP BY over mentions, whatever happens."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from listener.cli import cli
+from listener.records import Mention, Page
+from storage import Store
+from storage.authors import AuthorRow
+
+T0 = datetime(2024, 5, 2, 8, tzinfo=UTC)
+LABELS = (None, "negative", "neutral", "positive")
+OWN = [("x", "aurora_official"), ("reddit", "AuroraCare")]
+
+# An author: (author_id, handle, name); some have no id (keyed by handle), one is ours.
+AUTHORS = [
+    ("u1", "mario", "Mario"),
+    ("u1", "mario_new", "Mario R."),  # renamed: same id, new handle and name
+    (None, "jane", "Jane"),
+    (None, "jane", None),
+    ("u3", "bot", "Bot"),
+    (None, None, None),  # no author at all: not counted
+    (None, "aurora_official", "Caffè Aurora"),
+    (None, "@AuroraCare", "Aurora Care"),
+]
+
+mention_ops = st.tuples(
+    st.just("post"),
+    st.sampled_from(["x", "reddit"]),
+    st.integers(0, 11),  # native id: repeats are re-collections or edits
+    st.integers(0, len(AUTHORS) - 1),
+    st.integers(0, 3),  # text variant: a different one is an edit
+    st.integers(0, 240),  # minutes after T0
+    st.one_of(st.none(), st.integers(0, 11)),  # in reply to
+)
+score_ops = st.tuples(st.just("score"), st.integers(0, 30), st.sampled_from(LABELS[1:]))
+ops = st.lists(st.one_of(mention_ops, score_ops), min_size=1, max_size=40)
+
+
+def expected(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
+    """The authors table as a GROUP BY over mentions would give it, replies counted in Python."""
+    rows = store.conn.execute(
+        "SELECT network, native_id, author_id, author_handle, author_name, created_at, sentiment_label, "
+        "in_reply_to_id FROM mentions ORDER BY created_at, id"
+    ).fetchall()
+    own = {(net, handle.lower().lstrip("@")) for net, handle in OWN}
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    key_of = {}
+    for net, nid, aid, handle, name, created, label, _ in rows:
+        key = aid or handle
+        key_of[(net, nid)] = key
+        if not key:
+            continue
+        a = out.setdefault((net, key), {"names": set(), "first": created, "last": created, "mentions": 0,
+                                        "replies": 0, **{str(k): 0 for k in LABELS}})  # fmt: skip
+        a["mentions"] += 1
+        a[str(label)] += 1
+        a["first"], a["last"] = min(a["first"], created), max(a["last"], created)
+        if name:
+            a["names"].add(name)
+    for net, _, aid, handle, _, _, _, parent in rows:
+        mine = (net, (handle or "").lower().lstrip("@")) in own or (net, (aid or "").lower()) in own
+        if mine and parent and (net, parent) in key_of and key_of[(net, parent)]:
+            out[(net, key_of[(net, parent)])]["replies"] += 1
+    return out
+
+
+def actual(rows: list[AuthorRow]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (a.network, a.author_key): {
+            "names": set(a.names), "first": a.first_seen, "last": a.last_seen, "mentions": a.mentions,
+            "replies": a.replies_received, "None": a.unscored, "negative": a.negative, "neutral": a.neutral,
+            "positive": a.positive,
+        }
+        for a in rows
+    }  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops)
+def test_author_counts_match_the_mentions_after_inserts_edits_recollection_and_scoring(
+    steps: list[tuple[Any, ...]],
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "a.db") as store:
+        store.authors.set_own_accounts(OWN)
+        for step in steps:
+            if step[0] == "score":
+                _, pick, label = step
+                ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions ORDER BY id")]
+                if ids:
+                    store.set_sentiment([(ids[pick % len(ids)], label, 0.9, "test", None)])
+                continue
+            _, network, nid, who, variant, minutes, parent = step
+            aid, handle, name = AUTHORS[who]
+            m = Mention(network, f"n{nid}", f"text {variant}", T0 + timedelta(minutes=minutes), author_id=aid,
+                        author_handle=handle, author_name=name,
+                        in_reply_to_id=f"n{parent}" if parent is not None else None)  # fmt: skip
+            # Twice: the second is a re-collection of the same page, which must change nothing.
+            store.save_page(Page(network, "w", [m]))
+            store.save_page(Page(network, "w", [m]))
+        assert actual(store.authors.all()) == expected(store)
+
+
+def test_the_migration_backfills_authors_from_existing_mentions(tmp_path: Path) -> None:
+    import sqlite3
+
+    from storage.migrations import MIGRATIONS, migrate
+
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    migrate(conn, MIGRATIONS[:7])
+    conn.executemany(
+        "INSERT INTO mentions (network, native_id, author_id, author_handle, author_name, text, created_at, "
+        "collected_at, raw, sentiment_label) VALUES (?, ?, ?, ?, ?, 't', ?, ?, '{}', ?)",
+        [
+            (
+                "x",
+                "1",
+                None,
+                "jane",
+                "Jane",
+                "2024-05-01T10:00:00+00:00",
+                "2024-05-01T10:00:00+00:00",
+                "negative",
+            ),
+            (
+                "x",
+                "2",
+                None,
+                "jane",
+                "Jane D",
+                "2024-05-02T10:00:00+00:00",
+                "2024-05-02T10:00:00+00:00",
+                None,
+            ),
+            (
+                "x",
+                "3",
+                "7",
+                "bob",
+                None,
+                "2024-05-03T10:00:00+00:00",
+                "2024-05-03T10:00:00+00:00",
+                "positive",
+            ),
+        ],
+    )
+    conn.close()
+    with Store.open(tmp_path / "old.db") as store:
+        jane = store.authors.get("x", "jane")
+        assert jane is not None
+        assert (jane.mentions, jane.negative, jane.unscored) == (2, 1, 1)
+        assert (jane.first_seen, jane.last_seen, set(jane.names)) == (
+            "2024-05-01T10:00:00+00:00", "2024-05-02T10:00:00+00:00", {"Jane", "Jane D"})  # fmt: skip
+        bob = store.authors.get("x", "7")  # keyed by author id
+        assert bob is not None and (bob.handle, bob.positive, bob.names) == ("bob", 1, ())
+        # Every mention got a pending cluster row too (migration 9).
+        assert store.clusters.count_pending() == 3
+
+
+def test_deleting_a_mention_takes_it_back_out(store: Store) -> None:
+    store.save_page(Page("x", "w", [
+        Mention("x", "1", "a", T0, author_handle="jane"),
+        Mention("x", "2", "b", T0 + timedelta(hours=2), author_handle="jane"),
+        Mention("x", "3", "c", T0, author_handle="solo"),
+    ]))  # fmt: skip
+    with store._write() as conn:  # only the test deletes: listener keeps mentions as evidence
+        conn.execute("DELETE FROM mentions WHERE native_id IN ('2', '3')")
+    assert actual(store.authors.all()) == expected(store)
+
+
+def seed_cli(db: Path) -> None:
+    with Store.open(db) as store:
+        store.authors.set_own_accounts([("x", "@Aurora_Official")])
+        mentions = [Mention("x", f"t{i}", f"pessimo {i}", T0 + timedelta(hours=i), author_handle="troll",
+                            author_name="Troll \x1b[31m") for i in range(3)]  # fmt: skip
+        mentions += [
+            Mention("x", "h1", "bello", T0, author_handle="happy"),
+            Mention(
+                "x",
+                "o1",
+                "Ci scusiamo",
+                T0 + timedelta(hours=5),
+                author_handle="aurora_official",
+                in_reply_to_id="t0",
+            ),
+            Mention(
+                "x",
+                "o2",
+                "Ci scusiamo ancora",
+                T0 + timedelta(hours=6),
+                author_handle="aurora_official",
+                in_reply_to_id="t1",
+            ),
+        ]
+        store.save_page(Page("x", "w", mentions))
+        ids = dict(store.conn.execute("SELECT native_id, id FROM mentions"))
+        store.set_sentiment([(ids[f"t{i}"], "negative", 0.9, "m", None) for i in range(3)])
+
+
+def test_cli_lists_repeat_negative_authors_without_our_own(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    seed_cli(db)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--db", str(db), "authors", "--negative", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [(r["handle"], r["negative"], r["mentions"], r["replies_received"]) for r in rows] == [
+        ("troll", 3, 3, 2)
+    ]
+    assert rows[0]["names"] == ["Troll \x1b[31m"]
+
+    every = json.loads(runner.invoke(cli, ["--db", str(db), "authors", "--json"]).output)
+    assert {r["handle"] for r in every} == {"troll", "happy"}  # our own account is left out
+
+    table = runner.invoke(cli, ["--db", str(db), "authors", "--negative"]).output
+    assert "troll" in table and "\x1b" not in table  # a hostile name is shown inert
+
+    csv = runner.invoke(cli, ["--db", str(db), "authors", "--min", "4", "--negative", "--csv"]).output
+    assert csv.splitlines() == [",".join(__import__("listener.authors_cli").authors_cli.COLUMNS)]
+
+
+def test_own_accounts_are_replaced_not_added(store: Store) -> None:
+    store.authors.set_own_accounts([("x", "@A"), ("reddit", "b"), ("x", " ")])
+    store.authors.set_own_accounts([("x", "@C")])
+    assert store.authors.own_accounts() == [("x", "c")]
+
+
+def test_by_network_counts(store: Store) -> None:
+    store.save_page(Page("x", "w", [Mention("x", "1", "a", T0, author_handle="jane")]))
+    store.save_page(Page("reddit", "w", [Mention("reddit", "1", "a", T0, author_handle="jane")]))
+    per: dict[str, int] = defaultdict(int)
+    for a in store.authors.top(network="reddit"):
+        per[a.network] += a.mentions
+    assert dict(per) == {"reddit": 1}
