@@ -277,6 +277,27 @@ class Store:
             ],
         )
 
+    def forget_author(self, network: str, author: str) -> int:
+        """Delete everything an author posted on a network (a privacy request); how many mentions.
+
+        ``author`` is a handle (any case, ``@`` optional) or an author id. Their
+        mentions go with every earlier version and watch link; triggers take them
+        out of the search index, the bucket counts, the authors table and the
+        clusters. The only deletion listener ever makes, and only when asked.
+        """
+        handle = author.strip().removeprefix("@").lower()
+        with self._write() as conn:
+            ids = [row[0] for row in conn.execute(
+                "SELECT id FROM mentions WHERE network = ? AND (lower(author_handle) = ? OR author_id = ?)",
+                (network, handle, author.strip()),
+            )]  # fmt: skip
+            for chunk in _chunks(ids):
+                marks = ", ".join("?" * len(chunk))
+                for table in ("mention_versions", "mention_watches"):
+                    conn.execute(f"DELETE FROM {table} WHERE mention_id IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM mentions WHERE id IN ({marks})", chunk)
+        return len(ids)
+
     def mark_deleted(self, network: str, native_ids: Sequence[str], now: datetime | None = None) -> int:
         """Mark mentions that disappeared upstream; they stay, as evidence."""
         with self._write():

@@ -234,3 +234,27 @@ def test_status_shows_youtube_units_used_today_and_left(config: Path) -> None:
     assert re.search(
         r"youtube: 203 of 2000 units used since \d{4}-\d\d-\d\d 0[78]:00 UTC, 1797 left", result.stderr
     )
+
+
+def test_forget_deletes_an_author_everywhere_and_nothing_else(config: Path) -> None:
+    from listener.records import Mention, Page
+
+    now = datetime.now(UTC)
+    with Store.open(config.parent / "listener.db") as store:
+        store.sync_watches([("brand", "aurora")])
+        mentions = [Mention("x", str(i), f"aurora {who} {i}", now - timedelta(minutes=i), author_id=f"id-{who}",
+                            author_handle=who) for i, who in enumerate(["Troll_1", "giulia", "troll_1"])]  # fmt: skip
+        store.save_page(Page("x", "brand", mentions, matches={m.native_id: ["brand"] for m in mentions}))
+        edited = Mention("x", "0", "aurora edited", mentions[0].created_at, author_handle="Troll_1")
+        store.save_page(Page("x", "brand", [edited]))
+    refused = invoke(config, "forget", "x", "@troll_1", input="n\n")
+    assert refused.exit_code == 1 and "Aborted" in refused.output
+    done = invoke(config, "forget", "x", "@troll_1", "--yes")
+    assert done.output == "Deleted 2 mentions by @troll_1 on x.\n"
+    with Store.open(config.parent / "listener.db") as store:
+        left = store.conn.execute("SELECT author_handle FROM mentions").fetchall()
+        versions = store.conn.execute("SELECT count(*) FROM mention_versions").fetchone()
+        buckets = store.conn.execute("SELECT sum(volume) FROM watch_buckets").fetchone()
+        authors = store.conn.execute("SELECT handle FROM authors").fetchall()
+    assert (left, versions, buckets, authors) == ([("giulia",)], (0,), (1,), [("giulia",)])
+    assert "troll" not in invoke(config, "search", "aurora", "--json").output.lower()
