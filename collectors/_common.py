@@ -10,7 +10,8 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -28,6 +29,7 @@ __all__ = [
     "lower_query",
     "protect",
     "require_env",
+    "retry_after",
     "retrying",
     "snowflake_time",
     "until",
@@ -143,6 +145,17 @@ def snowflake_time(native_id: str) -> datetime:
 def until(moment: datetime | None) -> str:
     """How a rate-limit message says when to come back."""
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "the reset (time not given)"
+
+
+def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """When a ``Retry-After`` header (seconds or an HTTP date) says to come back, if it says."""
+    value = (headers.get("retry-after") or "").strip()
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def utc_from_epoch(seconds: float) -> datetime:

@@ -24,13 +24,12 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, cast
 
 import httpx
 from pydantic import Field as PydanticField
 
-from collectors._common import Feed, retrying, until, utc_from_epoch, utc_from_iso
+from collectors._common import Feed, retry_after, retrying, until, utc_from_epoch, utc_from_iso
 from collectors._html import html_to_text
 from collectors.base import NetworkSettings, Watch
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
@@ -182,17 +181,6 @@ def normalize_page(body: Mapping[str, Any]) -> tuple[list[Mention], list[Reject]
 
 
 # -- collecting --------------------------------------------------------------
-
-
-def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
-    """When a ``Retry-After`` header (seconds or an HTTP date) says to come back; Algolia sends none."""
-    value = (headers.get("retry-after") or "").strip()
-    if value.isdigit():
-        return now + timedelta(seconds=int(value))
-    try:
-        return parsedate_to_datetime(value) if value else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _message(response: httpx.Response) -> str:

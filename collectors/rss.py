@@ -30,8 +30,7 @@ import re
 import xml.sax
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -40,7 +39,7 @@ import httpx
 from bs4 import BeautifulSoup
 from pydantic import Field as PydanticField
 
-from collectors._common import retrying, until
+from collectors._common import retry_after, retrying, until
 from collectors._html import html_to_text
 from collectors.base import NetworkSettings, Watch
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
@@ -206,17 +205,6 @@ def discover(page: str, base: str) -> str | None:
 
 
 # -- collecting --------------------------------------------------------------
-
-
-def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
-    """When a ``Retry-After`` header (seconds or an HTTP date) says to come back."""
-    value = (headers.get("retry-after") or "").strip()
-    if value.isdigit():
-        return now + timedelta(seconds=int(value))
-    try:
-        return parsedate_to_datetime(value) if value else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _broken(parsed: Any) -> bool:

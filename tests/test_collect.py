@@ -18,6 +18,7 @@ from listener.demo.redditserver import RedditServer
 from listener.demo.xserver import XServer
 from listener.query import parse
 from storage import Store
+from tests.harness import Clock
 
 TOKEN = "sekret-bearer-7f3a9c2e"
 REDDIT_SECRET = "sekret-reddit-51be0d"
@@ -27,16 +28,6 @@ WATCHES = [
     Watch("brand", '"caffè aurora"', parse('"caffè aurora"')),
     Watch("prezzi", "prezzo", parse("prezzo")),
 ]
-
-
-class Clock:
-    """A clock the test moves by hand; the servers and the service share it."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

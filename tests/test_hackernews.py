@@ -16,6 +16,7 @@ from collectors.hackernews import HackerNewsCollector, Settings, normalize_page,
 from listener.demo.hnserver import HackerNewsServer
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.query import Query, parse
+from tests.harness import Clock
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -29,14 +30,6 @@ def recorded(shared_dir: Path) -> dict[str, dict[str, Any]]:
     """The recorded replies by URL."""
     entries = json.loads((shared_dir / "fixtures" / "hn_algolia" / "fixtures.json").read_text())
     return {e["url"]: e["reply"] for e in entries}
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from listener.demo.rssserver import RssServer
 from listener.errors import MalformedPayload, RateLimited
 from listener.query import parse
 from listener.records import Page
+from tests.harness import Clock
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 SIMON = "https://simonwillison.net/atom/everything/"
@@ -26,14 +27,6 @@ MICRO = "https://micro.mjdescy.me/"
 
 def watch(name: str, query: str) -> Watch:
     return Watch(name, query, parse(query))
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
