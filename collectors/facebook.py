@@ -19,17 +19,24 @@ parent is then ``<post>_<comment_id>``. A comment with neither is rejected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Literal, cast
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from collectors._common import Feed, require_env
+from collectors._common import Feed
 from collectors.base import NetworkSettings, Watch
-from collectors.graph import GraphClient, GraphSettings, ThreadSpec, graph_time, walk_newest, walk_threads
+from collectors.graph import (
+    GraphCollector,
+    GraphSettings,
+    ThreadSpec,
+    graph_time,
+    walk_newest,
+    walk_threads,
+)
 from listener.errors import CollectorError
-from listener.records import Mention, Page, Reject, utcnow
+from listener.records import Mention, Page, Reject
 
 __all__ = [
     "FacebookCollector",
@@ -206,34 +213,20 @@ def _hidden(item: dict[str, Any]) -> bool:
 # -- collecting --------------------------------------------------------------
 
 
-class FacebookCollector:
+class FacebookCollector(GraphCollector):
     """The feeds of one Facebook Page through the Graph API (httpx, Page access token)."""
 
     name: ClassVar[str] = "facebook"
     Settings: ClassVar[type[NetworkSettings]] = Settings
-    searches: ClassVar[bool] = False
+    token_what: ClassVar[str] = "Page access token"
+    renew: ClassVar[str] = RENEW
+    token_env: ClassVar[str] = "page_token_env"
 
     def __init__(
         self, settings: NetworkSettings, env: Mapping[str, str], transport: httpx.BaseTransport | None = None
     ) -> None:
-        self.settings = cast(Settings, settings)
-        # The token is checked when a feed runs, not here: a collector that fails to build has no feeds,
-        # so the runner would record nothing at all for a missing token.
-        self.token = env.get(self.settings.page_token_env, "").strip()
-        self.transport = transport
-        self.clock: Callable[[], Any] = utcnow
-        self._sleep: Callable[[float], None] | None = None
-        self._client: GraphClient | None = None
-
-    @property
-    def sleep(self) -> Callable[[float], None] | None:
-        return self._sleep
-
-    @sleep.setter
-    def sleep(self, value: Callable[[float], None] | None) -> None:
-        self._sleep = value
-        if self._client is not None:
-            self._client.sleep = value
+        super().__init__(settings, env, transport)
+        self.settings: Settings = cast(Settings, settings)
 
     def feeds(self) -> list[Feed]:
         page = self.settings.page_id.lstrip("@")
@@ -241,24 +234,6 @@ class FacebookCollector:
             return []
         prefix = {kind: p for p, kind in _PREFIX.items()}
         return [Feed(f"{prefix[kind]}@{page}", keep_all=True) for kind in self.settings.collect]
-
-    def client(self) -> GraphClient:
-        if self._client is None:
-            token = require_env({self.settings.page_token_env: self.token}, self.settings.page_token_env,
-                                "facebook", "Page access token")  # fmt: skip
-            self._client = GraphClient("facebook", token, self.settings.page_token_env, RENEW, self.settings,
-                                       self.transport, now=lambda: self.clock())  # fmt: skip
-            self._client.sleep = self._sleep
-        return self._client
-
-    def fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
-        """The pages of one feed (see the module docstring for the names)."""
-        try:
-            yield from self._fetch(watch, cursor)
-        finally:
-            if self._client is not None:  # each run opens its own connections and closes them
-                self._client.close()
-                self._client = None
 
     def _fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
         context = f"facebook ({watch.name})"

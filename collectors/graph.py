@@ -23,14 +23,14 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from pydantic import Field as PydanticField
 
-from collectors._common import protect, retrying, until
-from collectors.base import NetworkSettings
+from collectors._common import protect, require_env, retrying, until
+from collectors.base import NetworkSettings, Watch
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.records import Mention, Page, Reject, utcnow
 
@@ -579,3 +579,61 @@ def _walk_one(
 def _trim(ids: Sequence[str], keep: int) -> list[str]:
     unique = sorted(set(ids), key=_id_order)
     return unique[-keep:] if keep else []
+
+
+class GraphCollector:
+    """What the Facebook and Instagram collectors share: the token, the client, one client per run.
+
+    Subclasses set ``name``, ``Settings``, ``token_what`` (how a message calls the
+    token), ``renew`` (how to get a new one) and ``token_env`` (the settings key naming
+    its variable), and write ``feeds`` and ``_fetch``.
+    """
+
+    name: ClassVar[str]
+    searches: ClassVar[bool] = False  # the Graph API has no keyword search: only feeds run
+    token_what: ClassVar[str]
+    renew: ClassVar[str]
+    token_env: ClassVar[str]
+
+    def __init__(
+        self, settings: NetworkSettings, env: Mapping[str, str], transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.settings = cast(GraphSettings, settings)
+        # The token is checked when a feed runs, not here: a collector that fails to build has no
+        # feeds, so the runner would record nothing at all for a missing token.
+        self.variable: str = getattr(settings, self.token_env)
+        self.token = env.get(self.variable, "").strip()
+        self.transport = transport
+        self.clock: Callable[[], datetime] = utcnow
+        self._sleep: Callable[[float], None] | None = None
+        self._client: GraphClient | None = None
+
+    @property
+    def sleep(self) -> Callable[[float], None] | None:
+        return self._sleep
+
+    @sleep.setter
+    def sleep(self, value: Callable[[float], None] | None) -> None:
+        self._sleep = value
+        if self._client is not None:
+            self._client.sleep = value
+
+    def client(self) -> GraphClient:
+        if self._client is None:
+            token = require_env({self.variable: self.token}, self.variable, self.name, self.token_what)
+            self._client = GraphClient(self.name, token, self.variable, self.renew, self.settings,
+                                       self.transport, now=lambda: self.clock())  # fmt: skip
+            self._client.sleep = self._sleep
+        return self._client
+
+    def fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+        """The pages of one feed (see the network module's docstring for the names)."""
+        try:
+            yield from self._fetch(watch, cursor)
+        finally:
+            if self._client is not None:  # each run opens its own connections and closes them
+                self._client.close()
+                self._client = None
+
+    def _fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+        raise NotImplementedError

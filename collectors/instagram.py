@@ -23,18 +23,26 @@ webhook sends), so polling cannot list them; tags and comments can.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import Any, ClassVar, Literal, cast
 
 import httpx
 from pydantic import field_validator
 
-from collectors._common import Feed, require_env
+from collectors._common import Feed
 from collectors.base import Ledger, NetworkSettings, Watch
-from collectors.graph import GraphClient, GraphSettings, ThreadSpec, graph_time, walk_newest, walk_threads
+from collectors.graph import (
+    GraphClient,
+    GraphCollector,
+    GraphSettings,
+    ThreadSpec,
+    graph_time,
+    walk_newest,
+    walk_threads,
+)
 from listener.errors import CollectorError
-from listener.records import Mention, Page, Reject, utcnow
+from listener.records import Mention, Page, Reject
 
 __all__ = [
     "MAX_HASHTAGS",
@@ -189,34 +197,21 @@ def _hidden(item: dict[str, Any]) -> bool:
 # -- collecting --------------------------------------------------------------
 
 
-class InstagramCollector:
+class InstagramCollector(GraphCollector):
     """The feeds of one Instagram business account through the Graph API (httpx)."""
 
     name: ClassVar[str] = "instagram"
     Settings: ClassVar[type[NetworkSettings]] = Settings
-    searches: ClassVar[bool] = False
+    token_what: ClassVar[str] = "access token"
+    renew: ClassVar[str] = RENEW
+    token_env: ClassVar[str] = "access_token_env"
 
     def __init__(
         self, settings: NetworkSettings, env: Mapping[str, str], transport: httpx.BaseTransport | None = None
     ) -> None:
-        self.settings = cast(Settings, settings)
-        # Checked when a feed runs: a collector that fails to build has no feeds to record the error under.
-        self.token = env.get(self.settings.access_token_env, "").strip()
-        self.transport = transport
-        self.clock: Callable[[], datetime] = utcnow
+        super().__init__(settings, env, transport)
+        self.settings: Settings = cast(Settings, settings)
         self.ledger: Ledger | None = None  # the runner's view of past runs, for the hashtag quota
-        self._sleep: Callable[[float], None] | None = None
-        self._client: GraphClient | None = None
-
-    @property
-    def sleep(self) -> Callable[[float], None] | None:
-        return self._sleep
-
-    @sleep.setter
-    def sleep(self, value: Callable[[float], None] | None) -> None:
-        self._sleep = value
-        if self._client is not None:
-            self._client.sleep = value
 
     @property
     def account(self) -> str:
@@ -233,24 +228,6 @@ class InstagramCollector:
                 prefix = {"comments": "", "tags": "tagged:", "posts": "posts:"}[kind]
                 found.append(Feed(f"{prefix}@{self.account}", keep_all=True))
         return found
-
-    def client(self) -> GraphClient:
-        if self._client is None:
-            var = self.settings.access_token_env
-            token = require_env({var: self.token}, var, "instagram", "access token")
-            self._client = GraphClient("instagram", token, var, RENEW, self.settings, self.transport,
-                                       now=lambda: self.clock())  # fmt: skip
-            self._client.sleep = self._sleep
-        return self._client
-
-    def fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
-        """The pages of one feed (see the module docstring for the names)."""
-        try:
-            yield from self._fetch(watch, cursor)
-        finally:
-            if self._client is not None:  # each run opens its own connections and closes them
-                self._client.close()
-                self._client = None
 
     def _fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
         context = f"instagram ({watch.name})"

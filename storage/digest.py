@@ -169,6 +169,16 @@ class DigestQueries:
         )
         return [DigestWatchDay(*row) for row in rows]
 
+    def first_buckets(self) -> dict[str, int]:
+        """Each watch's first 5-minute bucket with a mention: before it, the watch was not there.
+
+        ``min`` over the (watch_id, bucket) key: one index probe per watch.
+        """
+        rows = self.conn.execute(
+            "SELECT w.name, (SELECT min(b.bucket) FROM watch_buckets b WHERE b.watch_id = w.id) FROM watches w"
+        )
+        return {name: first for name, first in rows if first is not None}
+
     def daily_totals(
         self, ranges: Sequence[tuple[datetime, datetime]], networks: Sequence[str] = ()
     ) -> list[tuple[int, int, int, dict[str, int]]]:

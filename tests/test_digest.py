@@ -214,6 +214,18 @@ def test_the_day_is_local_and_compared_with_yesterday_and_the_week(store: Store,
     assert [v for _, v, _ in d.chart] == [10] * 6 + [14] and d.chart[-1][0] == DAY
 
 
+def test_days_before_a_watch_existed_are_not_in_its_mean(store: Store, tmp_path: Path) -> None:
+    store.sync_watches([("brand", "aurora"), ("complaints", "aurora rimborso")])
+    counts = {2: 4, 1: 6, 0: 20}  # days before DAY: a new watch, two days old
+    mentions = [x(f"{back}{i:03d}", "aurora", START - timedelta(days=back) + timedelta(hours=1 + i % 20))
+                for back, n in counts.items() for i in range(n)]  # fmt: skip
+    save(store, mentions, {})
+    d = build_digest(store, options(config(tmp_path)), DAY)
+    brand = {w.name: w for w in d.watches}["brand"]
+    assert (brand.volume, brand.prev_volume, brand.mean_volume) == (20, 6, 5.0)  # not (4 + 6) / 7
+    assert d.total.mean_volume == 5.0
+
+
 def test_unanswered_negatives_skip_those_our_accounts_answered(store: Store, tmp_path: Path) -> None:
     seed(store)
     assert config(tmp_path).own_accounts() == (("x", "aurora_official"), ("reddit", "aurora_it"))

@@ -156,16 +156,20 @@ def due_day(options: DigestOptions, now: datetime) -> date | None:
     return local.date() - timedelta(days=1)
 
 
-def _line(name: str, days: Mapping[int, tuple[int, int, int]]) -> WatchLine:
-    """``days`` maps day index (0..7, 7 = the day) to (volume, negative, unscored)."""
+def _line(name: str, days: Mapping[int, tuple[int, int, int]], first: int = 0) -> WatchLine:
+    """``days`` maps day index (0..7, 7 = the day) to (volume, negative, unscored).
+
+    The mean covers the history from day ``first``, the watch's first day: days
+    before a watch existed are not quiet days.
+    """
 
     def get(i: int) -> tuple[int, int, int]:
         volume, negative, unscored = days.get(i, (0, 0, 0))
         return volume, negative, volume - unscored
 
-    history = [get(i) for i in range(HISTORY)]
+    history = [get(i) for i in range(min(first, HISTORY - 1), HISTORY)]
     return WatchLine(name, *get(HISTORY), *get(HISTORY - 1),
-                     mean_volume=sum(v for v, _, _ in history) / HISTORY,
+                     mean_volume=sum(v for v, _, _ in history) / len(history),
                      mean_negative=sum(n for _, n, _ in history), mean_scored=sum(s for _, _, s in history))  # fmt: skip
 
 
@@ -184,14 +188,28 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
         cell[1] += row.negative
         cell[2] += row.unscored
     names = list(options.watches) or sorted(per_watch)
+    firsts = q.first_buckets()
+
+    def first_day(bucket: int | None) -> int:
+        return next((i for i, (_, hi) in enumerate(buckets) if bucket is not None and bucket < hi), HISTORY)
+
     watches = [
-        _line(name, {i: (v[0], v[1], v[2]) for i, v in per_watch.get(name, {}).items()}) for name in names
+        _line(
+            name,
+            {i: (v[0], v[1], v[2]) for i, v in per_watch.get(name, {}).items()},
+            first_day(firsts.get(name)),
+        )
+        for name in names
     ]
     runs = {r.network: r for r in q.network_runs(start, end, options.sources)}
     networks = sorted(set(runs) | {net for net, _ in options.sources})
     # Distinct mentions: one that matched two watches counts once here.
     totals = q.daily_totals(ranges, networks)
-    total = _line("*", {i: (t[0], t[1], t[2]) for i, t in enumerate(totals)})
+    total = _line(
+        "*",
+        {i: (t[0], t[1], t[2]) for i, t in enumerate(totals)},
+        first_day(min(firsts.values(), default=None)),
+    )
     alerts = q.alerts_during(start, end)
     # Fetched three times over, then one per near-duplicate cluster: copies do not crowd out stories.
     unanswered_total, unanswered = q.unanswered_negative(start, end, options.own_accounts, 3 * s.unanswered)
