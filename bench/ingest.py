@@ -1,7 +1,7 @@
 """Ingest rate: the storage API against raw ``sqlite3.executemany``, in one run.
 
 Both write N synthetic mentions, page by page, into a fresh WAL database with
-the same FTS5 index and trigger; the raw side does nothing else, the storage
+the same schema (FTS5 index, indexes, triggers); the raw side does nothing else, the storage
 side also checks for duplicates and edits and keeps the cursor. Prints both
 rates and storage/raw, which should stay >= 0.6.
 
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from listener.records import Mention, Page, utc_iso
 from storage import Store
-from storage.migrations import MIGRATIONS
+from storage.migrations import migrate
 
 WORDS = [
     "caffè",
@@ -86,11 +86,11 @@ def via_store(path: Path, data: list[Mention], page_size: int) -> float:
 
 
 def via_raw(path: Path, data: list[Mention], page_size: int) -> float:
-    """The same schema (migrations included), one executemany per page."""
+    """The same schema (every migration: indexes and triggers included), one executemany per page."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.executescript(MIGRATIONS[0])
+    migrate(conn)
     insert = (
         "INSERT INTO mentions (network, native_id, url, author_id, author_handle, author_name, text, "
         "language, created_at, collected_at, like_count, repost_count, raw) "

@@ -35,7 +35,7 @@ from listener.demo.stage import DEMO_ENV, Stage
 from listener.demo.story import BRAND, ROME, TROLL, Timeline, story
 from listener.records import use_clock
 
-LIVE_SECONDS = 24.0  # the daemon's day and night, in real seconds
+LIVE_SECONDS = 16.0  # the daemon's day and night, in real seconds
 QUERIES = [
     (
         "Where the talk was, and in which language",
