@@ -26,7 +26,9 @@ __all__ = [
     "Lowered",
     "Redactor",
     "Syntax",
+    "cannot_connect",
     "lower_query",
+    "no_answer",
     "protect",
     "require_env",
     "retry_after",
@@ -102,6 +104,24 @@ def protect(secrets: Iterable[str], *logger_names: str) -> None:
         target = logging.getLogger(name)
         if REDACTOR not in target.filters:
             target.addFilter(REDACTOR)
+
+
+# -- failures ----------------------------------------------------------------
+
+
+def no_answer(context: str, seconds: float) -> SourceUnavailable:
+    """A request that timed out, as every collector says it."""
+    return SourceUnavailable(
+        f"{context}: no answer within {seconds:g}s; raise timeout_seconds or retry later"
+    )
+
+
+def cannot_connect(
+    context: str, exc: BaseException | None = None, setting: str = "api_base_url"
+) -> SourceUnavailable:
+    """A server that could not be reached; ``setting`` is the key that holds its address."""
+    cause = f" ({type(exc).__name__})" if exc is not None else ""
+    return SourceUnavailable(f"{context}: cannot connect{cause}; check the network or {setting}")
 
 
 # -- retries -----------------------------------------------------------------

@@ -32,6 +32,9 @@ class NetworkSettings(Section):
 
     enabled: bool = True
     interval_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    timeout_seconds: float = Field(default=15.0, gt=0)  # per request
+    retry_attempts: int = Field(default=3, ge=1, le=10)  # tries of a request that failed transiently
+    retry_backoff_seconds: float = Field(default=2.0, ge=0)  # first wait between them, doubling
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,16 @@ from atproto_client.models.common import XrpcError  # type: ignore[import-untype
 from atproto_client.request import Request  # type: ignore[import-untyped]
 from pydantic import Field as PydanticField
 
-from collectors._common import Feed, protect, require_env, retrying, until, utc_from_iso
+from collectors._common import (
+    Feed,
+    cannot_connect,
+    no_answer,
+    protect,
+    require_env,
+    retrying,
+    until,
+    utc_from_iso,
+)
 from collectors.base import NetworkSettings, Watch
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.query import And, Field, Node, Not, Or, Phrase, Query, Term
@@ -57,9 +66,6 @@ class Settings(NetworkSettings):
     limit: int = PydanticField(default=50, ge=1, le=100)
     pages_per_run: int = PydanticField(default=5, ge=1)
     backfill_days: int = PydanticField(default=7, ge=0)
-    timeout_seconds: float = PydanticField(default=15.0, gt=0)
-    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
-    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
 
 
 # -- query -------------------------------------------------------------------
@@ -392,14 +398,10 @@ class BlueskyCollector:
                     f"{context}: request refused (400: {_detail(exc)}); check the query"
                 ) from None
             except atx.InvokeTimeoutError:
-                raise SourceUnavailable(
-                    f"{context}: no answer within {self.settings.timeout_seconds:g}s; raise timeout_seconds or retry later"
-                ) from None
+                raise no_answer(context, self.settings.timeout_seconds) from None
             except atx.NetworkError as exc:
                 if exc.response is None:
-                    raise SourceUnavailable(
-                        f"{context}: cannot connect; check the network or api_base_url"
-                    ) from None
+                    raise cannot_connect(context) from None
                 raise SourceUnavailable(
                     f"{context}: server error ({_detail(exc)}); the next run retries"
                 ) from None

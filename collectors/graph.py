@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 from pydantic import Field as PydanticField
 
-from collectors._common import protect, require_env, retrying, until
+from collectors._common import cannot_connect, no_answer, protect, require_env, retrying, until
 from collectors.base import NetworkSettings, Watch
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.records import Mention, Page, Reject, utcnow
@@ -68,9 +68,6 @@ class GraphSettings(NetworkSettings):
     comment_pages_per_run: int = PydanticField(default=50, ge=1)
     tracked_comments: int = PydanticField(default=500, ge=0)  # ids kept per post to notice deletions
     usage_ceiling_percent: int = PydanticField(default=95, ge=1, le=100)
-    timeout_seconds: float = PydanticField(default=15.0, gt=0)
-    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
-    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
 
 
 # -- small pieces ------------------------------------------------------------
@@ -211,14 +208,9 @@ class GraphClient:
             try:
                 response = self.http.get(path, params=dict(params) if params else None)
             except httpx.TimeoutException:
-                raise SourceUnavailable(
-                    f"{context}: no answer within {self.settings.timeout_seconds:g}s; raise timeout_seconds "
-                    "or retry later"
-                ) from None
+                raise no_answer(context, self.settings.timeout_seconds) from None
             except httpx.TransportError as exc:
-                raise SourceUnavailable(
-                    f"{context}: cannot connect ({type(exc).__name__}); check the network or api_base_url"
-                ) from None
+                raise cannot_connect(context, exc) from None
             try:
                 body = response.json()
             except ValueError:

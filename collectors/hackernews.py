@@ -29,7 +29,16 @@ from typing import Any, ClassVar, cast
 import httpx
 from pydantic import Field as PydanticField
 
-from collectors._common import Feed, retry_after, retrying, until, utc_from_epoch, utc_from_iso
+from collectors._common import (
+    Feed,
+    cannot_connect,
+    no_answer,
+    retry_after,
+    retrying,
+    until,
+    utc_from_epoch,
+    utc_from_iso,
+)
 from collectors._html import html_to_text
 from collectors.base import NetworkSettings, Watch
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
@@ -53,9 +62,6 @@ class Settings(NetworkSettings):
     pages_per_run: int = PydanticField(default=10, ge=1)  # 10 x 100 = Algolia's 1,000-hit window
     lookback_hours: int = PydanticField(default=168, ge=1)  # how far back a watch's first run reaches
     overlap_seconds: int = PydanticField(default=300, ge=0)  # re-ask this much: late indexing
-    timeout_seconds: float = PydanticField(default=15.0, gt=0)
-    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
-    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
 
 
 # -- query -------------------------------------------------------------------
@@ -342,14 +348,9 @@ class HackerNewsCollector:
             try:
                 response = client.get(path, params=params)
             except httpx.TimeoutException:
-                raise SourceUnavailable(
-                    f"{context}: no answer within {self.settings.timeout_seconds:g}s; raise timeout_seconds "
-                    "or retry later"
-                ) from None
+                raise no_answer(context, self.settings.timeout_seconds) from None
             except httpx.HTTPError as exc:
-                raise SourceUnavailable(
-                    f"{context}: cannot connect ({type(exc).__name__}); check the network or api_base_url"
-                ) from None
+                raise cannot_connect(context, exc) from None
             status = response.status_code
             if status == 429:
                 reset = retry_after(response.headers, self.clock())

@@ -84,9 +84,6 @@ class Settings(NetworkSettings):
     limit: int = PydanticField(default=40, ge=1, le=40)
     pages_per_run: int = PydanticField(default=5, ge=1)
     backfill_days: int = PydanticField(default=7, ge=0)
-    timeout_seconds: float = PydanticField(default=15.0, gt=0)
-    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
-    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
 
 
 class _Client(Mastodon):  # type: ignore[misc]

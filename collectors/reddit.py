@@ -27,7 +27,9 @@ from collectors._common import (
     Leaf,
     Lowered,
     Syntax,
+    cannot_connect,
     lower_query,
+    no_answer,
     protect,
     require_env,
     retrying,
@@ -64,8 +66,6 @@ class Settings(NetworkSettings):
     pages_per_run: int = PydanticField(default=5, ge=1)
     overlap_minutes: int = PydanticField(default=60, ge=0)
     timeout_seconds: int = PydanticField(default=16, ge=1)
-    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
-    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
 
 
 # -- query -------------------------------------------------------------------
@@ -345,12 +345,8 @@ class RedditCollector:
             except prawcore.RequestException as exc:
                 original = exc.original_exception
                 if isinstance(original, requests.Timeout):
-                    raise SourceUnavailable(
-                        f"{context}: no answer within {s.timeout_seconds}s; raise timeout_seconds or retry later"
-                    ) from None
-                raise SourceUnavailable(
-                    f"{context}: cannot connect ({type(original).__name__}); check the network or oauth_url"
-                ) from None
+                    raise no_answer(context, s.timeout_seconds) from None
+                raise cannot_connect(context, original, "oauth_url") from None
 
         return retrying(once, attempts=s.retry_attempts, backoff=s.retry_backoff_seconds, sleep=self.sleep)
 

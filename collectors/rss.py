@@ -63,8 +63,6 @@ class Settings(NetworkSettings):
     all_watches: tuple[str, ...] = ()  # feed URLs read for every watch
     user_agent: str = USER_AGENT  # some sites refuse unnamed clients
     timeout_seconds: float = PydanticField(default=20.0, gt=0)
-    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
-    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
 
 
 class FeedProblem(CollectorError):

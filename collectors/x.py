@@ -25,7 +25,9 @@ from collectors._common import (
     Leaf,
     Lowered,
     Syntax,
+    cannot_connect,
     lower_query,
+    no_answer,
     protect,
     require_env,
     retrying,
@@ -63,9 +65,6 @@ class Settings(NetworkSettings):
     pages_per_run: int = PydanticField(default=5, ge=1)
     monthly_post_budget: int | None = PydanticField(default=None, ge=1)  # the plan's monthly read cap
     budget_day: int = PydanticField(default=1, ge=1, le=28)  # day of the month the cap resets
-    timeout_seconds: float = PydanticField(default=15.0, gt=0)
-    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
-    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
 
 
 class _Transport(HTTPAdapter):
@@ -330,14 +329,9 @@ class XCollector:
                     f"{context}: request refused ({exc.response.status_code}): {_detail(exc)}; check the watch query"
                 ) from None
             except requests.Timeout:
-                raise SourceUnavailable(
-                    f"{context}: no answer within {self.settings.timeout_seconds:g}s; raise timeout_seconds "
-                    "or retry later"
-                ) from None
+                raise no_answer(context, self.settings.timeout_seconds) from None
             except requests.RequestException as exc:
-                raise SourceUnavailable(
-                    f"{context}: cannot connect ({type(exc).__name__}); check the network or api_base_url"
-                ) from None
+                raise cannot_connect(context, exc) from None
             try:
                 body = response.json()
             except ValueError:

@@ -33,7 +33,9 @@ from collectors._common import (
     Leaf,
     Lowered,
     Syntax,
+    cannot_connect,
     lower_query,
+    no_answer,
     protect,
     require_env,
     retrying,
@@ -79,9 +81,6 @@ class Settings(NetworkSettings):
     max_results: int = PydanticField(default=50, ge=1, le=50)  # items per page
     pages_per_run: int = PydanticField(default=2, ge=1)  # search and uploads pages per run
     comment_pages_per_video: int = PydanticField(default=3, ge=1)
-    timeout_seconds: float = PydanticField(default=15.0, gt=0)
-    retry_attempts: int = PydanticField(default=3, ge=1, le=10)
-    retry_backoff_seconds: float = PydanticField(default=2.0, ge=0)
 
 
 def build_service(key: str, base_url: str | None, timeout: float) -> Any:
@@ -642,14 +641,9 @@ class YouTubeCollector:
             except HttpError as exc:
                 raise self._error(context, exc) from None
             except TimeoutError:
-                raise SourceUnavailable(
-                    f"{context}: no answer within {self.settings.timeout_seconds:g}s; raise timeout_seconds "
-                    "or retry later"
-                ) from None
+                raise no_answer(context, self.settings.timeout_seconds) from None
             except (OSError, httplib2.HttpLib2Error, http.client.HTTPException) as exc:
-                raise SourceUnavailable(
-                    f"{context}: cannot connect ({type(exc).__name__}); check the network or api_base_url"
-                ) from None
+                raise cannot_connect(context, exc) from None
             if not isinstance(body, dict):
                 raise MalformedPayload(
                     f"{context}: the answer is not a JSON object ({len(str(body))} characters)"

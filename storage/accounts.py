@@ -54,13 +54,12 @@ class AccountQueries:
         ]
 
     def replies(self, network: str, native_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
-        """For each post: (replies collected, of which negative)."""
-        found: dict[str, tuple[int, int]] = {}
-        for native_id in native_ids:
-            row = self.conn.execute(
-                "SELECT count(*), count(*) FILTER (WHERE sentiment_label = 'negative') FROM mentions "
-                "WHERE network = ? AND in_reply_to_id = ?",
-                (network, native_id),
-            ).fetchone()
-            found[native_id] = (int(row[0]), int(row[1]))
-        return found
+        """For each post: (replies collected, of which negative); one indexed query for them all."""
+        rows = self.conn.execute(
+            "SELECT in_reply_to_id, count(*), count(*) FILTER (WHERE sentiment_label = 'negative') "
+            "FROM mentions WHERE network = ? AND in_reply_to_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY in_reply_to_id",
+            (network, json.dumps(list(native_ids))),
+        )
+        found = {native_id: (int(total), int(negative)) for native_id, total, negative in rows}
+        return {native_id: found.get(native_id, (0, 0)) for native_id in native_ids}

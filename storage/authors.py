@@ -83,6 +83,8 @@ class AuthorTable:
         Handles are compared lowercased and without a leading ``@``, as the config gives them.
         """
         clean = sorted({(net, name.strip().lstrip("@").lower()) for net, name in pairs if name.strip("@ ")})
+        if clean == self.own_accounts():
+            return  # each cycle asks; only a changed config writes
         with self._write() as conn:
             conn.execute("DELETE FROM own_accounts")
             conn.executemany("INSERT INTO own_accounts (network, handle) VALUES (?, ?)", clean)

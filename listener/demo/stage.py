@@ -8,7 +8,6 @@ set in the demo's environment only.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
@@ -47,7 +46,6 @@ class Stage:
         self.clock = clock
         self.published = 0
         self.ids: dict[int, str] = {}
-        self.lock = threading.Lock()
         self._stack = ExitStack()
 
     def __enter__(self) -> Self:
@@ -80,17 +78,16 @@ class Stage:
 
     def publish_until(self, moment: datetime) -> int:
         """Put every post due by ``moment`` on its server; how many were added."""
-        with self.lock:
+        with ExitStack() as locks:
             start = self.published
+            for server in self.servers.values():  # they may be answering a collector right now
+                locks.enter_context(server.lock)
             while self.published < len(self.posts) and self.posts[self.published].when <= moment:
                 self._publish(self.published, self.posts[self.published])
                 self.published += 1
             return self.published - start
 
     def _publish(self, index: int, p: Post) -> None:
-        server = self.servers.get(p.network)
-        if server is None:
-            return
         parent = self.ids.get(p.reply_to) if p.reply_to is not None else None
         if p.network == "x":
             if p.name:
@@ -117,7 +114,9 @@ class Stage:
         elif p.network == "hackernews" and p.title:
             native = self.hackernews.add_story(p.author, p.title, p.when, url=p.link, points=p.likes)
         else:
-            native = server.add_mention(p.author, p.text, p.when, lang=p.lang, reply_to=parent)
+            native = self.servers[p.network].add_mention(
+                p.author, p.text, p.when, lang=p.lang, reply_to=parent
+            )
         self.ids[index] = native
 
     # -- config ------------------------------------------------------------------
