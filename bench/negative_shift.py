@@ -1,21 +1,37 @@
-"""Synthetic negative-share shifts on real volume series, scored through `listener backtest`.
+"""Negative-share shifts as hard as real tone, on real volumes, scored like `listener backtest`.
 
-Each bucket of a real mention-volume series (NAB realTweets by default) gets a negative
-count drawn Binomial(volume, p(t)), where the normal share p(t) follows a daily rhythm
-(10% on average, +/-3 points over the day). At random times after the warm-up, the share
-jumps to 40% for two hours (`--shifts` per series, at least a day apart). The resulting
-`timestamp,value,negative` CSVs go through `listener backtest --kind negative`, and the
-alerts are scored:
+For each seed and each realTweets volume series (5-minute buckets), a negative count is
+drawn per bucket from what real tone looks like (issue #15):
 
-- caught: an alert inside the shift (its first bucket .. its last bucket);
-- delay: buckets from the shift's first bucket to the first alert (0 = that bucket);
-- false alarms: alerts outside every shift (and the hour after it), merged within 1 h,
-  per week of scored time (after the warm-up).
+- the normal share is ``base x rhythm x drift``: a base of 5-20% per series, a daily
+  rhythm of +/-30% around it (its peak at a random hour), and a slow random drift between
+  x0.8 and x1.3 (a smooth random process with a correlation time of days);
+- beta-binomial noise: each bucket's share is ``Beta`` with that mean and concentration
+  50, then its negatives are ``Binomial(volume, share)``;
+- shifts multiply the share by x2-x4 for 1-6 hours, ramping up over the first 15-30
+  minutes; a third of them start in the series' quiet hours, a third in its busy hours,
+  a third at any hour;
+- hard negatives, which must never alert: volume spikes of x3-x8 for 5-60 minutes at an
+  unchanged share, and quiet-hour buckets whose 1-3 mentions are all negative.
 
-It also checks that two negative posts out of three in a quiet hour fire nothing.
+Events are at least 20 hours apart and start after four days (two of detector warm-up,
+two of baseline). Each shift gets its visibility to an oracle that knows the true share:
+``snr``, the expected excess of negatives over the whole shift in beta-binomial standard
+deviations of the normal count. ``snr >= 5`` is "visible": the detector must catch it.
 
-    python bench/negative_shift.py                  # all series in ../shared/data/nab_realtweets
-    python bench/negative_shift.py --shifts 20 --seed 7 --json
+Scoring, per series: a shift is caught by an alert from its first ramp bucket to its last
+bucket; the delay counts buckets from the first ramp bucket (0 = that bucket). An alert
+within an hour after a shift belongs to it. An alert from a hard negative's first bucket
+to an hour after its last marks it as alarmed. Any other alert after the detector's
+two-day warm-up is a false alarm, counted per week of that time.
+
+The alerts come from the detectors in this process (fast), or from ``--cmd``, any
+command that takes ``SERIES.csv --kind negative`` and prints one ISO timestamp per alert
+(the ``listener backtest`` contract), to score another detector the same way.
+
+    python bench/negative_shift.py --seeds 1 2 3 4 5        # tuning seeds
+    python bench/negative_shift.py --seeds 101 102 103      # held out
+    python bench/negative_shift.py --seeds 101 --cmd "listener backtest" --json
 """
 
 from __future__ import annotations
@@ -27,198 +43,358 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+import zlib
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy import special  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from listener.analysis import DetectorSettings, run  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data" / "nab_realtweets"
-DEFAULT_CMD = f"{shlex.quote(sys.executable)} -m listener.backtest_cli"
-WARMUP_DAYS = 4  # detectors are silent for 2 days; leave room for a baseline
-SHIFT_BUCKETS = 24  # two hours of 5-minute buckets
-GRACE_BUCKETS = 12  # alerts in the hour after a shift belong to it
-# A shift with fewer mentions than this in its two hours cannot be told from chance at the
-# detector's 1e-6 level with 95% power (10% -> 40% of 40 mentions is 4 -> 16 negatives).
-DETECTABLE = 40
+PER_DAY = 288  # five-minute buckets
+PER_HOUR = 12
+SCORED_FROM = 2 * PER_DAY  # the detectors' warm-up: alerts before it are not scored
+EVENTS_FROM = 4 * PER_DAY  # two more days of baseline before the first event
+SPACING = 20 * PER_HOUR  # between event starts: no event falls in another's cool-down
+GRACE = PER_HOUR  # alerts in the hour after an event belong to it
+CONCENTRATION = 50.0  # of the per-bucket beta share
+VISIBLE = 5.0  # snr from which a shift must be caught
+
+HourClass = Literal["quiet", "busy", "any"]
+HardKind = Literal["volume_spike", "quiet_negatives"]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A rise of the negative share: rows ``start .. start + length - 1``, ramp included."""
+
+    start: int
+    length: int
+    ramp: int
+    factor: float
+    hours: HourClass
+    snr: float = 0.0
+
+    @property
+    def visible(self) -> bool:
+        return self.snr >= VISIBLE
+
+
+@dataclass(frozen=True, slots=True)
+class HardNegative:
+    """An event that must not alert: rows ``start .. start + length - 1``."""
+
+    kind: HardKind
+    start: int
+    length: int
+    size: float  # volume factor (spike) or mentions, all negative (quiet bucket)
+
+
+@dataclass(slots=True)
+class Scenario:
+    """One series of one seed: the CSV rows, the true normal share, and the events in it."""
+
+    name: str
+    seed: int
+    frame: pd.DataFrame  # timestamp, value, negative
+    normal: np.ndarray  # the true normal share per bucket (what the oracle knows)
+    base: float
+    shifts: list[Shift]
+    hard: list[HardNegative]
+
+
+@dataclass(slots=True)
 class SeriesResult:
+    """What one scenario's alerts scored."""
+
     series: str
-    shifts: int
-    caught: int
-    delays: list[int]
+    seed: int
+    base: float
+    median_volume: float
+    visible: int
+    visible_caught: int
+    faint: int  # snr < 5: reported, not required
+    faint_caught: int
+    delays: list[int]  # of the caught visible shifts
     false_alarms: int
     weeks: float
-    median_volume: float
-    detectable: int = 0
-    detectable_caught: int = 0
+    hard: int
+    hard_alarmed: int
+    missed: list[dict[str, float | int | str]] = field(default_factory=list)
 
 
-def normal_share(index: pd.DatetimeIndex, base: float, swing: float) -> np.ndarray:
-    """Share of negatives by time of day: lowest in the morning, highest in the evening."""
-    hours = index.hour + index.minute / 60.0
-    return np.asarray(base + swing * np.sin(2 * np.pi * (hours - 12.0) / 24.0), dtype=np.float64)
+def series_rng(seed: int, name: str) -> np.random.Generator:
+    """One generator per (seed, series): a series' data does not depend on the others."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
-def make_series(
-    path: Path, rng: np.random.Generator, n_shifts: int, base: float, swing: float, high: float, spread: float
-) -> tuple[pd.DataFrame, list[int]]:
-    """The series with a negative column, and the shift start rows.
+def slow_drift(n: int, rng: np.random.Generator, days: float = 3.0) -> np.ndarray:
+    """A smooth random factor between x0.8 and x1.3 (correlation time ``days``).
 
-    ``spread`` > 0 makes the normal share itself wander from bucket to bucket (a beta
-    with that coefficient of variation), as real tone does beyond binomial noise.
+    An Ornstein-Uhlenbeck process on an hourly grid (stationary standard normal),
+    interpolated to buckets and mapped through the normal CDF onto [0.8, 1.3].
     """
-    frame = pd.read_csv(path, parse_dates=["timestamp"])
-    index = pd.DatetimeIndex(frame["timestamp"])
-    volume = frame["value"].to_numpy()
-    share = normal_share(index, base, swing)
-    per_day = 288
-    first = WARMUP_DAYS * per_day
-    starts: list[int] = []
-    candidates = rng.permutation(np.arange(first, len(frame) - SHIFT_BUCKETS - GRACE_BUCKETS))
-    for c in candidates:
-        if all(abs(int(c) - s) >= per_day for s in starts):
-            starts.append(int(c))
-        if len(starts) == n_shifts:
-            break
-    starts.sort()
-    for s in starts:
-        share[s : s + SHIFT_BUCKETS] = high
-    if spread > 0:
-        concentration = (1 - share) / (spread**2 * share) - 1  # beta with mean share, CV spread
-        share = rng.beta(share * concentration, (1 - share) * concentration)
-    frame["negative"] = rng.binomial(volume, share)
-    return frame, starts
+    hours = n // PER_HOUR + 2
+    keep = np.exp(-1.0 / (days * 24.0))
+    noise = rng.standard_normal(hours) * np.sqrt(1 - keep**2)
+    walk = np.empty(hours)
+    walk[0] = rng.standard_normal()
+    for i in range(1, hours):
+        walk[i] = keep * walk[i - 1] + noise[i]
+    smooth = np.interp(np.arange(n) / PER_HOUR, np.arange(hours), walk)
+    return np.asarray(0.8 + 0.5 * special.ndtr(smooth), dtype=np.float64)
 
 
-def run_backtest(cmd: str, csv_path: Path) -> list[pd.Timestamp]:
-    full = f"{cmd} {shlex.quote(str(csv_path))} --kind negative"
+def normal_share(index: pd.DatetimeIndex, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """The true normal share per bucket (base x daily rhythm x drift), and its base."""
+    base = float(rng.uniform(0.05, 0.20))
+    peak = rng.uniform(0.0, 24.0)
+    hours = np.asarray(index.hour + index.minute / 60.0, dtype=np.float64)
+    rhythm = 1.0 + 0.3 * np.cos(2 * np.pi * (hours - peak) / 24.0)
+    return base * rhythm * slow_drift(len(index), rng), base
+
+
+def hour_classes(index: pd.DatetimeIndex, volume: np.ndarray) -> dict[HourClass, np.ndarray]:
+    """Hours of the day by mean volume: the six quietest, the six busiest, and all."""
+    by_hour = pd.Series(volume, dtype=float).groupby(np.asarray(index.hour)).mean()
+    ranked = by_hour.sort_values(kind="stable").index.to_numpy()
+    return {"quiet": ranked[:6], "busy": ranked[-6:], "any": np.arange(24)}
+
+
+def place(
+    rng: np.random.Generator, hours: np.ndarray, allowed: np.ndarray, taken: list[int], span: int
+) -> int | None:
+    """A random start row in one of the ``allowed`` hours, ``SPACING`` from every ``taken``."""
+    last = len(hours) - span - GRACE
+    candidates = np.flatnonzero(np.isin(hours[EVENTS_FROM:last], allowed)) + EVENTS_FROM
+    for row in rng.permutation(candidates)[:2000]:
+        if all(abs(int(row) - t) >= SPACING for t in taken):
+            return int(row)
+    return None
+
+
+def shift_snr(volume: np.ndarray, normal: np.ndarray, shifted: np.ndarray) -> float:
+    """Expected excess negatives over the shift, in beta-binomial SDs of the normal count."""
+    excess = float(np.sum(volume * (shifted - normal)))
+    var = float(np.sum(volume * normal * (1 - normal) * (1 + (volume - 1) / (CONCENTRATION + 1))))
+    return excess / float(np.sqrt(var)) if var > 0 else 0.0
+
+
+def make_scenario(path: Path, seed: int, n_shifts: int = 12, n_hard: int = 6) -> Scenario:
+    """The series at ``path`` with a seeded negative column, shifts and hard negatives.
+
+    Same ``(seed, file name)``, same scenario: the generator depends on nothing else.
+    """
+    rng = series_rng(seed, path.name)
+    frame = pd.read_csv(path)
+    index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"]))
+    volume = frame["value"].to_numpy(dtype=np.int64).copy()
+    normal, base = normal_share(index, rng)
+    share = normal.copy()
+    classes = hour_classes(index, volume)
+    hours = np.asarray(index.hour)
+    taken: list[int] = []
+    shifts: list[Shift] = []
+    for i in range(n_shifts):
+        cls: HourClass = ("quiet", "busy", "any")[i % 3]
+        length = int(rng.integers(PER_HOUR, 6 * PER_HOUR + 1))
+        ramp = int(rng.integers(3, 7))
+        factor = float(rng.uniform(2.0, 4.0))
+        start = place(rng, hours, classes[cls], taken, length)
+        if start is None:
+            continue
+        taken.append(start)
+        rows = slice(start, start + length)
+        profile = 1.0 + (factor - 1.0) * np.minimum(1.0, np.arange(1, length + 1) / ramp)
+        share[rows] = np.minimum(normal[rows] * profile, 0.95)
+        snr = shift_snr(volume[rows], normal[rows], share[rows])
+        shifts.append(Shift(start, length, ramp, round(factor, 3), cls, round(snr, 2)))
+    hard: list[HardNegative] = []
+    for i in range(2 * n_hard):
+        kind: HardKind = ("volume_spike", "quiet_negatives")[i % 2]
+        length = int(rng.integers(1, PER_HOUR + 1)) if kind == "volume_spike" else 1
+        size = float(rng.uniform(3.0, 8.0)) if kind == "volume_spike" else float(rng.integers(1, 4))
+        start = place(rng, hours, classes["any" if kind == "volume_spike" else "quiet"], taken, length)
+        if start is None:
+            continue
+        taken.append(start)
+        rows = slice(start, start + length)
+        if kind == "volume_spike":
+            volume[rows] = np.round(np.maximum(volume[rows], 1) * size).astype(np.int64)
+        else:
+            volume[rows] = int(size)
+        hard.append(HardNegative(kind, start, length, round(size, 3)))
+    drawn = rng.beta(share * CONCENTRATION, (1 - share) * CONCENTRATION)
+    negative = rng.binomial(volume, drawn)
+    for h in hard:
+        if h.kind == "quiet_negatives":
+            negative[h.start : h.start + h.length] = volume[h.start : h.start + h.length]
+    out = pd.DataFrame({"timestamp": frame["timestamp"], "value": volume, "negative": negative})
+    shifts.sort(key=lambda s: s.start)
+    hard.sort(key=lambda h: h.start)
+    return Scenario(path.stem, seed, out, normal, base, shifts, hard)
+
+
+def bucket_frame(scenario: Scenario) -> pd.DataFrame:
+    """The scenario as the detectors read it (what ``listener backtest`` builds from the CSV)."""
+    index = pd.DatetimeIndex(pd.to_datetime(scenario.frame["timestamp"]), name="bucket").tz_localize("UTC")
+    frame = pd.DataFrame(
+        {"volume": scenario.frame["value"].to_numpy(), "negative": scenario.frame["negative"].to_numpy()},
+        index=index,
+    )
+    frame.attrs["has_negative"] = True
+    return frame
+
+
+def alerts_in_process(scenario: Scenario, settings: DetectorSettings) -> list[int]:
+    """Rows of the negative alerts the detectors of this checkout send."""
+    frame = bucket_frame(scenario)
+    times = [f.at for f in run(frame, settings, ("negative",)) if f.is_alert]
+    return sorted({int(frame.index.get_loc(pd.Timestamp(t))) for t in times})
+
+
+def alerts_from_command(scenario: Scenario, cmd: str, tmp: Path) -> list[int]:
+    """Rows of the alerts ``cmd SERIES.csv --kind negative`` prints (one ISO time a line)."""
+    path = tmp / f"{scenario.name}_{scenario.seed}.csv"
+    scenario.frame.to_csv(path, index=False)
+    full = f"{cmd} {shlex.quote(str(path))} --kind negative"
     proc = subprocess.run(full, shell=True, capture_output=True, text=True, check=False, cwd=ROOT)
     if proc.returncode != 0:
         raise SystemExit(f"backtest failed ({proc.returncode}): {full}\n{proc.stderr[-2000:]}")
-    return [pd.Timestamp(line.strip()).tz_convert(None) for line in proc.stdout.splitlines() if line.strip()]
+    times = pd.DatetimeIndex(pd.to_datetime(scenario.frame["timestamp"]))
+    stamps = [pd.Timestamp(line.strip()) for line in proc.stdout.splitlines() if line.strip()]
+    naive = [t.tz_convert("UTC").tz_localize(None) if t.tzinfo else t for t in stamps]
+    return sorted({int(times.searchsorted(t, side="right")) - 1 for t in naive})
 
 
-def score(
-    frame: pd.DataFrame, starts: list[int], alerts: list[pd.Timestamp]
-) -> tuple[int, list[int], int, float]:
-    times = pd.DatetimeIndex(frame["timestamp"])
-    rows = sorted({int(times.searchsorted(a, side="right")) - 1 for a in alerts})
-    delays: list[int] = []
-    caught = 0
-    for s in starts:
-        inside = [r - s for r in rows if s <= r < s + SHIFT_BUCKETS]
-        if inside:
-            caught += 1
-            delays.append(min(inside))
-    first = WARMUP_DAYS * 288
-    false_rows = [
-        r for r in rows if r >= first and not any(s <= r < s + SHIFT_BUCKETS + GRACE_BUCKETS for s in starts)
-    ]
-    merged = sum(1 for j, r in enumerate(false_rows) if j == 0 or r - false_rows[j - 1] > 12)
-    weeks = (len(frame) - first) / (288 * 7)
-    return caught, delays, merged, weeks
-
-
-def quiet_hour_check(cmd: str, tmp: Path) -> bool:
-    """Eight days at 3 mentions an hour (10% negative), then an hour with 2 negatives of 3."""
-    index = pd.date_range("2024-01-01", periods=288 * 8, freq="5min")
-    volume = np.zeros(len(index), dtype=int)
-    volume[::20] = 1  # 3 mentions an hour
-    negative = np.zeros(len(index), dtype=int)
-    negative[::200] = volume[::200]  # the odd negative post
-    last_hour = slice(len(index) - 12, len(index))
-    volume[last_hour] = 0
-    volume[len(index) - 12 :: 4] = 1
-    negative[last_hour] = 0
-    negative[len(index) - 12] = negative[len(index) - 8] = 1
-    frame = pd.DataFrame(
-        {"timestamp": index.strftime("%Y-%m-%d %H:%M:%S"), "value": volume, "negative": negative}
+def score(scenario: Scenario, alert_rows: list[int]) -> SeriesResult:
+    """Match alerts to shifts, hard negatives and false alarms (see the module docstring)."""
+    rows = np.asarray(alert_rows, dtype=np.int64)
+    claimed = np.zeros(len(rows), dtype=bool)
+    result = SeriesResult(
+        series=scenario.name,
+        seed=scenario.seed,
+        base=round(scenario.base, 4),
+        median_volume=float(scenario.frame["value"].median()),
+        visible=0,
+        visible_caught=0,
+        faint=0,
+        faint_caught=0,
+        delays=[],
+        false_alarms=0,
+        weeks=(len(scenario.frame) - SCORED_FROM) / (7 * PER_DAY),
+        hard=len(scenario.hard),
+        hard_alarmed=0,
     )
-    path = tmp / "quiet.csv"
-    frame.to_csv(path, index=False)
-    alerts = run_backtest(cmd, path)
-    return not [a for a in alerts if a >= index[-12]]
+    for s in scenario.shifts:
+        inside = rows[(rows >= s.start) & (rows < s.start + s.length)]
+        claimed |= (rows >= s.start) & (rows < s.start + s.length + GRACE)
+        caught = len(inside) > 0
+        if s.visible:
+            result.visible += 1
+            result.visible_caught += caught
+            if caught:
+                result.delays.append(int(inside[0] - s.start))
+            else:
+                result.missed.append(asdict(s))
+        else:
+            result.faint += 1
+            result.faint_caught += caught
+    for h in scenario.hard:
+        near = (rows >= h.start) & (rows < h.start + h.length + GRACE)
+        result.hard_alarmed += bool(near.any())
+        claimed |= near
+    result.false_alarms = int(np.sum(~claimed & (rows >= SCORED_FROM)))
+    return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DATA)
-    parser.add_argument(
-        "--cmd", default=DEFAULT_CMD, help="backtest command [default: this python -m listener.backtest_cli]"
-    )
-    parser.add_argument("--shifts", type=int, default=12, help="shifts per series")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--base", type=float, default=0.10, help="mean normal share")
-    parser.add_argument("--swing", type=float, default=0.03, help="daily swing of the normal share")
-    parser.add_argument("--high", type=float, default=0.40, help="share during a shift")
-    parser.add_argument("--spread", type=float, default=0.0, help="extra-binomial CV of the normal share")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    rng = np.random.default_rng(args.seed)
-    results: list[SeriesResult] = []
-    with tempfile.TemporaryDirectory() as tmpdir:
-        tmp = Path(tmpdir)
-        for path in sorted(args.data_dir.glob("*.csv")):
-            frame, starts = make_series(path, rng, args.shifts, args.base, args.swing, args.high, args.spread)
-            out = tmp / path.name
-            frame.to_csv(out, index=False, date_format="%Y-%m-%d %H:%M:%S")
-            alerts = run_backtest(args.cmd, out)
-            caught, delays, fa, weeks = score(frame, starts, alerts)
-            result = SeriesResult(
-                path.stem, len(starts), caught, delays, fa, weeks, float(frame["value"].median())
-            )
-            volume = frame["value"].to_numpy()
-            big = [s for s in starts if volume[s : s + SHIFT_BUCKETS].sum() >= DETECTABLE]
-            result.detectable = len(big)
-            result.detectable_caught = score(frame, big, alerts)[0]
-            results.append(result)
-        quiet_ok = quiet_hour_check(args.cmd, tmp)
-    shifts = sum(r.shifts for r in results)
-    caught = sum(r.caught for r in results)
+def totals(results: list[SeriesResult]) -> dict[str, float | int | None]:
+    """The overall line: pooled over every series and seed given."""
+    visible = sum(r.visible for r in results)
+    caught = sum(r.visible_caught for r in results)
     delays = [d for r in results for d in r.delays]
     weeks = sum(r.weeks for r in results)
-    fa = sum(r.false_alarms for r in results)
-    detectable = sum(r.detectable for r in results)
-    detectable_caught = sum(r.detectable_caught for r in results)
-    total = {
-        "detectable_shifts": detectable,
-        "detectable_caught": detectable_caught,
-        "detectable_rate": detectable_caught / detectable if detectable else 0.0,
-        "shifts": shifts,
-        "caught": caught,
-        "detection_rate": caught / shifts if shifts else 0.0,
-        "median_delay_buckets": statistics.median(delays) if delays else None,
-        "false_alarms": fa,
-        "false_alarms_per_week": fa / weeks if weeks else 0.0,
-        "quiet_hour_two_of_three_silent": quiet_ok,
+    false_alarms = sum(r.false_alarms for r in results)
+    return {
+        "visible_shifts": visible,
+        "visible_caught": caught,
+        "visible_caught_rate": caught / visible if visible else None,
+        "median_delay_buckets": float(statistics.median(delays)) if delays else None,
+        "false_alarms": false_alarms,
+        "weeks": round(weeks, 2),
+        "false_alarms_per_week": false_alarms / weeks if weeks else None,
+        "hard_negatives": sum(r.hard for r in results),
+        "hard_negatives_alarmed": sum(r.hard_alarmed for r in results),
+        "faint_shifts": sum(r.faint for r in results),
+        "faint_caught": sum(r.faint_caught for r in results),
     }
-    if args.json:
-        print(json.dumps({"series": [asdict(r) for r in results], "overall": total}, indent=2))
-        return 0
-    print(
-        f"{'series':<22}{'median vol':>11}{'shifts':>8}{'caught':>8}{'median delay':>14}{'FA':>5}{'FA/week':>9}"
-    )
+
+
+def print_table(results: list[SeriesResult], overall: dict[str, float | int | None]) -> None:
+    """A per-series table and the overall line, for people."""
+    head = f"{'series':<22}{'seed':>5}{'base':>6}{'med vol':>8}{'visible':>9}{'caught':>7}"
+    print(head + f"{'med delay':>10}{'FA':>4}{'FA/wk':>7}{'hard':>6}{'alarmed':>8}{'snr<5':>6}{'caught':>7}")
     for r in results:
         med = statistics.median(r.delays) if r.delays else float("nan")
         print(
-            f"{r.series:<22}{r.median_volume:>11.0f}{r.shifts:>8}{r.caught:>8}{med:>14.1f}"
-            f"{r.false_alarms:>5}{r.false_alarms / r.weeks:>9.2f}"
+            f"{r.series:<22}{r.seed:>5}{r.base:>6.2f}{r.median_volume:>8.0f}{r.visible:>9}{r.visible_caught:>7}"
+            f"{med:>10.1f}{r.false_alarms:>4}{r.false_alarms / r.weeks:>7.2f}{r.hard:>6}{r.hard_alarmed:>8}"
+            f"{r.faint:>6}{r.faint_caught:>7}"
         )
-    med_all = total["median_delay_buckets"]
+    rate = overall["visible_caught_rate"]
     print(
-        f"{'ALL':<22}{'':>11}{shifts:>8}{caught:>8}{med_all if med_all is not None else float('nan'):>14.1f}"
-        f"{fa:>5}{total['false_alarms_per_week']:>9.2f}"
+        f"\nvisible shifts (snr >= {VISIBLE:g}) caught: {overall['visible_caught']}/{overall['visible_shifts']}"
+        f" ({(rate or 0):.1%}); median delay {overall['median_delay_buckets']} buckets;"
+        f" false alarms {overall['false_alarms']} in {overall['weeks']} weeks"
+        f" ({(overall['false_alarms_per_week'] or 0):.3f}/week);"
+        f" hard negatives alarmed {overall['hard_negatives_alarmed']}/{overall['hard_negatives']};"
+        f" snr < {VISIBLE:g} caught {overall['faint_caught']}/{overall['faint_shifts']}"
     )
-    print(
-        f"\ndetection rate {total['detection_rate']:.1%} of all shifts, "
-        f"{total['detectable_rate']:.1%} of the {detectable} with >= {DETECTABLE} mentions in their 2 h; median delay {med_all} buckets, "
-        f"{total['false_alarms_per_week']:.2f} false alarms/week; "
-        f"2 negative of 3 in a quiet hour: {'silent' if quiet_ok else 'ALERTED'}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=DATA, help="volume CSVs (timestamp,value)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103])
+    parser.add_argument("--shifts", type=int, default=12, help="shifts per series and seed")
+    parser.add_argument("--hard", type=int, default=6, help="hard negatives of each kind per series")
+    parser.add_argument(
+        "--cmd", default=None, help="score this backtest command instead of the in-process detectors"
     )
+    parser.add_argument("--missed", action="store_true", help="also list the visible shifts missed")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    paths = sorted(args.data_dir.glob("*.csv"))
+    if not paths:
+        raise SystemExit(f"no CSV in {args.data_dir}")
+    settings = DetectorSettings()
+    results: list[SeriesResult] = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for seed in args.seeds:
+            for path in paths:
+                scenario = make_scenario(path, seed, args.shifts, args.hard)
+                rows = (
+                    alerts_from_command(scenario, args.cmd, Path(tmpdir))
+                    if args.cmd
+                    else alerts_in_process(scenario, settings)
+                )
+                results.append(score(scenario, rows))
+    overall = totals(results)
+    if args.json:
+        print(json.dumps({"series": [asdict(r) for r in results], "overall": overall}, indent=2))
+        return 0
+    print_table(results, overall)
+    if args.missed:
+        for r in results:
+            for m in r.missed:
+                print(f"missed {r.series} seed {r.seed}: {m}")
     return 0
 
 
