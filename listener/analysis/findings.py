@@ -107,20 +107,29 @@ class DetectorSettings:
       hours, where the expected count is many troughs, the ratio barely changes. The
       same idea as ``share_prior``: a small count cannot carry a huge ratio alone.
     Negative share (see ``detectors.negative``)
-      ``negative_windows``: windows tested, 5 minutes to 2 hours.
-      ``negative_alpha``: tail probability of the window's negatives given the seasonal
-      expected share (binomial, widened for over-dispersion): 1e-5 per test. About 6
-      windows x 2,016 buckets make 12,000 tests a week, so even counted as independent
-      (they are strongly correlated) that is 0.12 false alarms a week, inside the 0.2
-      budget, while 1e-6 would cost a bucket of delay on mid-sized watches.
-      ``negative_floor``: at least 5 negative mentions (two negative posts out of three in
-      a quiet hour are not a crisis).
-      ``negative_lift``: the lower Wilson bound of the observed share must exceed the
-      expected share by this factor: real shares vary more than binomially, and a sure
-      11% against 10% is not news.
-      ``share_confidence``: z of the two-sided Wilson interval (1.96: 95%).
-      ``share_prior``: pseudo-mentions at the long-run share added to each seasonal day,
-      so a day with 3 mentions cannot set the expected share alone.
+      ``negative_windows``: windows whose evidence is summed, 5 minutes to 6 hours, about
+      1.5x apart: short for a sudden wave, long for a quiet watch, where a shift shows
+      only over hours (shifts last 1-6 hours). Together they act as a CUSUM that forgets
+      after 6 hours.
+      ``negative_lifts``: the shifts looked for, as multiples of the expected share: the
+      evidence is the mean of their beta-binomial likelihood ratios against the expected
+      share (a mixture). x2 is the smallest shift that matters; x3 catches the bigger
+      ones sooner. The ratio of x2 against x1 stays negative on average as long as the
+      baseline is less than ~40% below the truth, so a drifting tone does not add up.
+      ``negative_alpha``: a window fires when that ratio exceeds 1/alpha = 10,000. Under
+      the expected share the ratio ever reaching 1/alpha has probability at most alpha
+      (Ville's inequality), whatever the volume: one threshold suits 2 mentions a bucket
+      and 2,000. A CUSUM alarms on average no more than once in 1/alpha buckets (5
+      weeks); the ratio is far below its bound in practice, and the slack pays for an
+      estimated baseline (0.06 false alarms a week on ``bench/negative_shift.py``, seeds
+      1-5; 1e-5 cost 2 buckets of median delay).
+      ``negative_floor``: at least 5 negative mentions in the window (1-3 negative posts in
+      a quiet hour are not a crisis, even where the share is usually tiny).
+      ``share_confidence``: z of the two-sided Wilson interval (1.96: 95%) of the share
+      shown in an alert (counts divided by the dispersion factor); severity reads its
+      lower bound.
+      ``share_prior``: pseudo-mentions at a past day's share added to the share around
+      the same time that day, so 3 mentions cannot set the daily rhythm alone.
     Incidents (see ``incidents``)
       ``calm_alpha``: a bucket is back to normal when no window is both above its usual
       range (99th percentile for volume; above the expected share for negative) and
@@ -148,10 +157,12 @@ class DetectorSettings:
     volume_floor: int = 10
     volume_min_ratio: float = 1.5
     volume_prior: float = 1.0
-    negative_windows: tuple[timedelta, ...] = (MIN * 5, MIN * 10, MIN * 15, MIN * 30, HOUR, 2 * HOUR)
-    negative_alpha: float = 1e-5
+    negative_windows: tuple[timedelta, ...] = tuple(
+        MIN * m for m in (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 360)
+    )
+    negative_lifts: tuple[float, ...] = (2.0, 3.0)
+    negative_alpha: float = 1e-4
     negative_floor: int = 5
-    negative_lift: float = 1.5
     share_confidence: float = 1.96
     share_prior: float = 20.0
     calm_alpha: float = 1e-2

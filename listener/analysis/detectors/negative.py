@@ -1,26 +1,40 @@
 """Negative-share shifts: a larger part of the mentions is negative than usual.
 
-Per bucket ``t`` and window of ``k`` buckets ending at ``t``:
+Per bucket ``t``:
 
 - expected share ``p0``: for each of the last ``seasonal_days`` days, the share of
   negatives around the same time of day, shrunk towards the long-run share with
   ``share_prior`` pseudo-mentions (a day with 3 mentions cannot set it alone); then the
   median over days, robust to one past incident. This follows a daily rhythm of tone.
-- the window's ``K`` negatives of ``N`` mentions are tested against
-  ``Binomial(N, p0)`` (``p0`` weighted by each bucket's volume): the exact tail, so small
-  counts need no normal approximation. Real tone varies more than binomially, the more so
-  in big windows, so ``K`` and ``N`` are first divided by a beta-binomial dispersion
-  factor estimated from the past week (``dispersion``); it is 1 for binomial counts;
-- the lower Wilson bound of that share must exceed ``negative_lift * p0``, and ``K`` must
-  reach ``negative_floor``: the share is read as an interval, never as a raw ratio.
+- over-dispersion ``rho``: real tone varies more than binomially; a bucket's share is
+  modelled as a beta draw around ``p0``, so its ``K`` negatives of ``N`` mentions are
+  beta-binomial, ``Var K = N p0 (1 - p0) (1 + (N - 1) rho)``. ``rho`` is read from the
+  past week by a median (a past incident cannot inflate it; see ``dispersion``).
+- evidence: the log likelihood ratio of the bucket's count under a shifted share
+  ``negative_lift x p0`` against the usual ``p0`` (both beta-binomial). Summed over
+  a window it is a CUSUM-like statistic: each bucket adds evidence when it looks shifted
+  and takes some away when it looks normal, so a shift that ramps up over half an hour
+  accumulates from its first bucket, and a big bucket with an ordinary share (a volume
+  spike) adds nothing, however many mentions it holds.
+- a window of ``negative_windows`` (5 minutes to 6 hours: short for a sudden wave, long
+  for a quiet watch where a shift shows only over hours) fires when its likelihood ratio
+  exceeds ``1 / negative_alpha`` and it holds at least ``negative_floor`` negatives
+  (1-3 negative posts in a quiet hour are never a crisis).
 
-Severity from the lower bound, so a small noisy window cannot look critical: info below
-+10 points over the expected share, warning from +10, critical from +25 points and twice
-the expected share.
+Why a likelihood ratio: under the usual share, the chance that it ever exceeds ``1/a``
+is at most ``a`` (Ville's inequality), whatever the volume, so one threshold suits a
+watch with 2 mentions a bucket and one with 2,000. The score reported is the ratio's
+log10, so it reads like ``-log10`` of a p-value.
+
+Severity from the lower Wilson bound of the window's share (counts divided by the
+dispersion factor), so a small noisy window cannot look critical: info below +10 points
+over the expected share, warning from +10, critical from +25 points and twice the
+expected share.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -29,7 +43,6 @@ from scipy import special  # type: ignore[import-untyped]
 
 from listener.analysis.detectors.base import (
     Scores,
-    clock_sampled_quantile,
     nan_median,
     rolling_sum,
     seasonal_lags,
@@ -38,49 +51,161 @@ from listener.analysis.detectors.base import (
 )
 from listener.analysis.findings import DetectorSettings
 
-__all__ = ["score_negative", "seasonal_share"]
+__all__ = ["bucket_evidence", "dispersion", "score_negative", "seasonal_share"]
 
 LOG10 = np.log(10.0)
+# Log likelihood ratios are rounded to steps of 2**-20 and summed as whole numbers, so a
+# window's sum is exact: the daemon's shorter history gives the same sums as a backtest.
+STEP = 2.0**20
+
+# Baseline. The daily rhythm is read within 2 hours either side of the same time on past
+# days (tone changes over hours; a wider window averages out more noise); the level from
+# the most recent 4,000 mentions (weighted, see ``seasonal_share``): ~400 negatives at a
+# 10% share, a 5% error, from a few hours on a busy watch, days on a quiet one (at most
+# ``seasonal_days``), ending an hour before the bucket so a new shift cannot raise its
+# own baseline before it is caught.
+RHYTHM_HALFWIDTH = timedelta(hours=2)
+LEVEL_MENTIONS = 4000.0
+LEVEL_GAP = timedelta(hours=1)
+
+# Dispersion. Candidates 1e-4 .. 0.5, about 15% apart; the estimate is rounded up to one.
+RHO_GRID = np.geomspace(1e-4, 0.5, 60)
+# A bucket informs the estimate when its binomial variance is at least 5 (its residual is
+# then close to normal); a squared standard normal capped at its 95th percentile has mean
+# 0.913; at least 100 informative buckets in the past week make an estimate.
+INFORMATIVE_VARIANCE = 5.0
+CHI2_CAP = 3.8414588
+CAPPED_MEAN = 0.9129725
+MIN_INFORMATIVE = 100
+# Otherwise (a quiet watch) the concentration of 50 that the share of real tone shows
+# (issue #15). It matters only when such a watch suddenly gets big buckets (a volume
+# spike); it also weighs buckets in the baseline.
+PRIOR_RHO = 1.0 / 51.0
+
+
+def daily_rhythm(volume: np.ndarray, negative: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    """How the share at this time of day compares with its day's share: median over past days.
+
+    For each of the last ``seasonal_days`` days: the share around the same time (within
+    ``seasonal_halfwidth``, shrunk towards that day's share with ``share_prior``
+    pseudo-mentions, so 3 mentions cannot set it alone) over the share of the 24 hours
+    centred on it. A ratio, so a day when tone was worse all day still gives its shape;
+    the median, so one past incident does not. 1 where there is no history.
+    """
+    day = replace(settings, seasonal_halfwidth=timedelta(hours=12) - settings.bucket)
+    with np.errstate(all="ignore"):
+        day_share = seasonal_lags(negative, day, counts=False) / seasonal_lags(volume, day, counts=False)
+        near = replace(settings, seasonal_halfwidth=RHYTHM_HALFWIDTH)
+        local = (seasonal_lags(negative, near, counts=False) + settings.share_prior * day_share) / (
+            seasonal_lags(volume, near, counts=False) + settings.share_prior
+        )
+        ratio = nan_median(np.where(day_share > 0, local / day_share, np.nan))
+    return np.where(np.isnan(ratio), 1.0, ratio)
+
+
+def recent_level(
+    volume: np.ndarray, negative: np.ndarray, rhythm: np.ndarray, settings: DetectorSettings
+) -> np.ndarray:
+    """The share of the recent past with the daily rhythm taken out (NaN without history).
+
+    Tone drifts over days, so last week's share at this hour can be 30% off today's. The
+    level is read from the most recent span holding ``LEVEL_MENTIONS`` mentions (hours on a
+    busy watch, days on a quiet one, at most ``seasonal_days``), ending ``LEVEL_GAP``
+    before the bucket: a shift that began within the gap cannot raise its own baseline.
+    """
+    n = len(volume)
+    gap = max(1, settings.buckets(LEVEL_GAP))
+    longest = settings.seasonal_days * settings.per_day
+    # Whole numbers of STEP, so every span's sum is exact whatever the history before it.
+    c_vol, c_neg, c_exp = (
+        np.concatenate(([0.0], np.cumsum(np.round(values * STEP)))) / STEP
+        for values in (volume, negative, volume * rhythm)
+    )
+    end = np.arange(n) - gap + 1  # exclusive end of the span, as a prefix length
+    valid = end > 0
+    end = np.clip(end, 0, n)
+    # The latest start whose span still holds LEVEL_MENTIONS mentions, within a week.
+    start = np.searchsorted(c_vol, c_vol[end] - LEVEL_MENTIONS, side="right") - 1
+    start = np.clip(start, np.maximum(end - longest, 0), None)
+    with np.errstate(all="ignore"):
+        level = (c_neg[end] - c_neg[start]) / (c_exp[end] - c_exp[start])
+    return np.where(valid & (c_vol[end] - c_vol[start] > 0), level, np.nan)
 
 
 def seasonal_share(volume: np.ndarray, negative: np.ndarray, settings: DetectorSettings) -> np.ndarray:
-    """Expected negative share at each bucket from past days (NaN until there is history)."""
-    window = settings.seasonal_days * settings.per_day
-    past_neg = pd.Series(negative).shift(1).rolling(window, min_periods=1).sum().to_numpy()
-    past_vol = pd.Series(volume).shift(1).rolling(window, min_periods=1).sum().to_numpy()
-    with np.errstate(all="ignore"):
-        long_run = np.where(past_vol > 0, past_neg / past_vol, np.nan)
-        lag_vol = seasonal_lags(volume, settings)
-        lag_neg = seasonal_lags(negative, settings)
-        m = settings.share_prior
-        shares = (lag_neg + m * long_run) / (lag_vol + m)
-        seasonal = nan_median(shares)
-    expected = np.where(np.isnan(seasonal), long_run, seasonal)
-    return expected
+    """Expected negative share at each bucket: the recent level times the daily rhythm.
+
+    Buckets are weighted ``1 / (1 + (N - 1) PRIOR_RHO)``: a bucket's share is one draw of
+    the tone, so a bucket of 1,500 mentions (a volume spike) weighs about as much as one
+    of 50, and cannot set the baseline alone.
+    """
+    weight = 1.0 / (1.0 + np.fmax(volume - 1.0, 0.0) * PRIOR_RHO)
+    volume, negative = volume * weight, negative * weight
+    rhythm = daily_rhythm(volume, negative, settings)
+    level = recent_level(volume, negative, rhythm, settings)
+    return np.asarray(np.clip(level * rhythm, 0.0, 1.0), dtype=np.float64)
 
 
-def dispersion(
-    k: np.ndarray, n: np.ndarray, p: np.ndarray, index: pd.DatetimeIndex, settings: DetectorSettings
-) -> np.ndarray:
-    """How much more each window's negatives vary than binomial counts would (>= 1).
+def trailing_sums(values: np.ndarray, span: int) -> np.ndarray:
+    """Per row, the sum of the ``span`` buckets before each bucket (the bucket excluded).
 
-    Rows of the arrays are window sizes. Real tone wanders with the conversation, and the
-    expected share is an estimate, so counts are over-dispersed, more so in big windows:
-    with a share that varies between windows, ``Var K = N p (1 - p) (1 + (N - 1) rho)``
-    (beta-binomial). ``rho`` is read from the past ``seasonal_days``: the squared robust
-    spread of Pearson residuals (median absolute residual / 0.6745, which a past incident
-    cannot inflate) at the typical (median) window size. Tests then use ``K / phi``
-    negatives of ``N / phi`` mentions (quasi-binomial), exact for small counts at 1.
+    ``values`` are whole numbers (rows of ``[m, n]``), summed exactly through cumulative
+    sums: the same bucket gets the same sum however long the history before it.
+    """
+    csum = np.concatenate((np.zeros((len(values), 1)), np.cumsum(values, axis=1)), axis=1)
+    n = values.shape[1]
+    end = np.arange(n)
+    return np.asarray(csum[:, end] - csum[:, np.maximum(end - span, 0)], dtype=np.float64)
+
+
+def dispersion(k: np.ndarray, n: np.ndarray, p: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    """Beta-binomial intra-bucket correlation ``rho`` at each bucket, from the past week.
+
+    Under the model, a bucket's squared residual ``(K - N p)^2 / (N p (1 - p))`` divided
+    by ``1 + (N - 1) rho`` is about a squared standard normal. Capped at its 95th
+    percentile (3.84), its mean is 0.913. The estimate is the smallest ``rho`` of
+    ``RHO_GRID`` for which the capped mean over the past ``seasonal_days`` (informative
+    buckets only) is no more than that: the cap keeps a past incident from inflating it
+    much, and rounding up to the grid errs towards more noise. With fewer than
+    ``MIN_INFORMATIVE`` informative buckets in the past week (a quiet watch), the prior
+    ``PRIOR_RHO``.
     """
     with np.errstate(all="ignore"):
         var = n * p * (1 - p)
-        size = np.where(var > 0, np.abs(k - n * p) / np.sqrt(var), np.nan)
-    span = settings.seasonal_days * timedelta(days=1)
-    both = clock_sampled_quantile(np.vstack([size, np.where(var > 0, n, np.nan)]), index, settings, span, 0.5)
-    spread, typical = both[: len(k)], both[len(k) :]
+        informative = var >= INFORMATIVE_VARIANCE
+        squared = np.where(informative, (k - n * p) ** 2 / np.where(informative, var, 1.0), 0.0)
+        capped = np.minimum(squared[None, :] / (1.0 + (n[None, :] - 1.0) * RHO_GRID[:, None]), CHI2_CAP)
+    span = settings.seasonal_days * settings.per_day
+    sums = trailing_sums(np.round(np.where(informative, capped, 0.0) * STEP), span) / STEP
+    count = trailing_sums(informative[None, :].astype(np.float64), span)[0]
+    fits = sums <= CAPPED_MEAN * count
+    first = np.argmax(fits, axis=0)
+    rho = np.where(fits.any(axis=0), RHO_GRID[first], RHO_GRID[-1])
+    return np.asarray(np.where(count >= MIN_INFORMATIVE, rho, PRIOR_RHO), dtype=np.float64)
+
+
+def beta_binomial_loglik(
+    k: np.ndarray, n: np.ndarray, p: np.ndarray, concentration: np.ndarray
+) -> np.ndarray:
+    """Log-probability of ``k`` of ``n`` under a beta-binomial, up to the binomial coefficient."""
+    a, b = concentration * p, concentration * (1 - p)
+    return np.asarray(special.betaln(k + a, n - k + b) - special.betaln(a, b), dtype=np.float64)
+
+
+def bucket_evidence(k: np.ndarray, n: np.ndarray, p0: np.ndarray, rho: np.ndarray, lift: float) -> np.ndarray:
+    """Per bucket, log of how much likelier its negatives are at the shifted share than usual.
+
+    The shifted share is ``lift x p0``, but never more than halfway from ``p0`` to 1
+    (a usual share of 60% cannot double). Zero where the bucket is empty or ``p0`` unknown.
+    """
+    usual = np.clip(np.nan_to_num(p0, nan=0.5), 1e-4, 1 - 1e-4)
+    shifted = np.minimum(lift * usual, (1 + usual) / 2)
+    concentration = 1.0 / rho - 1.0
     with np.errstate(all="ignore"):
-        rho = np.fmax((spread / 0.6745) ** 2 - 1.0, 0.0) / np.fmax(typical - 1.0, 1.0)
-    return np.asarray(np.fmax(1.0 + (n - 1.0) * np.nan_to_num(rho), 1.0), dtype=np.float64)
+        llr = beta_binomial_loglik(k, n, shifted, concentration) - beta_binomial_loglik(
+            k, n, usual, concentration
+        )
+    return np.where((n > 0) & ~np.isnan(p0), llr, 0.0)
 
 
 def score_negative(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
@@ -90,41 +215,38 @@ def score_negative(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
     n = len(volume)
     p0 = seasonal_share(volume, negative, settings)
     warm = warm_mask(n, settings) & ~np.isnan(p0)
+    rho = dispersion(negative, volume, np.nan_to_num(p0), settings)
+    llrs = [np.round(bucket_evidence(negative, volume, p0, rho, lift) * STEP) for lift in settings.negative_lifts]
     scales = settings.negative_scales
     shape = (len(scales), n)
-    logp_all = np.zeros(shape)
+    evidence = np.zeros(shape)
     k_all = np.zeros(shape)
     n_all = np.zeros(shape)
-    e_all = np.full(shape, np.nan)
+    e_all = np.zeros(shape)
+    phi_all = np.ones(shape)
     for i, k in enumerate(scales):
+        # A mixture over the shift sizes looked for: the mean of their likelihood ratios.
+        per_lift = np.stack([np.nan_to_num(rolling_sum(llr, k, counts=True)) / STEP for llr in llrs])
+        evidence[i] = special.logsumexp(per_lift, axis=0) - np.log(len(llrs))
         n_all[i] = np.nan_to_num(rolling_sum(volume, k, counts=True))
         k_all[i] = np.nan_to_num(rolling_sum(negative, k, counts=True))
-        expected_neg = rolling_sum(volume * np.nan_to_num(p0), k)
-        with np.errstate(all="ignore"):
-            e_all[i] = np.clip(np.where(n_all[i] > 0, expected_neg / n_all[i], np.nan), 1e-6, 1 - 1e-6)
-    phi = dispersion(k_all, n_all, e_all, pd.DatetimeIndex(frame.index), settings)
-    eff_k, eff_n = k_all / phi, n_all / phi
-    low_all, high_all = wilson(eff_k, eff_n, settings.share_confidence)
-    # The exact tail is the costly part: only where the share is surely above normal.
-    todo = (k_all >= settings.negative_floor) & (np.nan_to_num(low_all) > np.nan_to_num(e_all, nan=1.0))
-    with np.errstate(all="ignore"):
-        # P(X >= K) for X ~ Binomial(N, p) is I_p(K, N - K + 1), defined for real K, N.
-        tail = special.betainc(eff_k[todo], eff_n[todo] - eff_k[todo] + 1.0, e_all[todo])
-        logp_all[todo] = np.nan_to_num(np.log(np.fmax(tail, 1e-300)))
-    lifted = np.nan_to_num(low_all) > settings.negative_lift * np.nan_to_num(e_all, nan=1.0)
+        e_all[i] = np.nan_to_num(rolling_sum(volume * np.nan_to_num(p0), k))
+        # The window's dispersion factor at its mean bucket size, for the share interval.
+        phi_all[i] = 1.0 + np.fmax(n_all[i] / k - 1.0, 0.0) * rho
     floor = k_all >= settings.negative_floor
-    passes = (logp_all <= np.log(settings.negative_alpha)) & lifted & floor
+    passes = (evidence >= -np.log(settings.negative_alpha)) & floor
     fire = passes.any(axis=0) & warm
-    above = np.nan_to_num(low_all) > np.nan_to_num(e_all, nan=1.0)
-    calm_pass = (logp_all <= np.log(settings.calm_alpha)) & above & floor
+    # Back to normal once no window of up to an hour still favours the shift this much.
+    recent = np.asarray(scales)[:, None] <= max(1, settings.buckets(timedelta(hours=1)))
+    calm_pass = (evidence >= -np.log(settings.calm_alpha)) & floor & recent
     active = calm_pass.any(axis=0) & warm
-    ranking = np.where(passes, -logp_all + 1e6, -logp_all)
-    best = np.argmax(ranking, axis=0)
+    best = np.argmax(np.where(passes, evidence + 1e6, evidence), axis=0)
     cols = np.arange(n)
-    obs_k, obs_n, exp_p = k_all[best, cols], n_all[best, cols], e_all[best, cols]
+    obs_k, obs_n, exp_k, phi = k_all[best, cols], n_all[best, cols], e_all[best, cols], phi_all[best, cols]
     with np.errstate(all="ignore"):
         share = np.where(obs_n > 0, obs_k / obs_n, np.nan)
-    low, high = low_all[best, cols], high_all[best, cols]
+        exp_p = np.where(obs_n > 0, exp_k / obs_n, np.nan)
+    low, high = wilson(obs_k / phi, obs_n / phi, settings.share_confidence)
     # Severity by the lower bound, so a noisy small window cannot look critical.
     severity = np.where(
         (low >= 2 * exp_p) & (low - exp_p >= 0.25), 2, np.where(low - exp_p >= 0.10, 1, 0)
@@ -133,8 +255,8 @@ def score_negative(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
         fire=fire,
         active=active | fire,
         observed=obs_k,
-        expected=obs_n * exp_p,
-        score=-logp_all[best, cols] / LOG10,
+        expected=exp_k,
+        score=evidence[best, cols] / LOG10,
         window=np.asarray(scales)[best],
         severity=severity,
         observed_share=share,
