@@ -14,42 +14,45 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from listener.analysis import DetectorSettings, Finding, Kind, parse_bucket, read_series_csv, run
+from listener.analysis import (
+    DEFAULT_BUCKET,
+    DetectorSettings,
+    Finding,
+    Kind,
+    parse_bucket,
+    read_series_csv,
+    regular_buckets,
+    row_step,
+    run,
+)
 from listener.records import utc_iso
 
 __all__ = ["backtest", "load_series"]
 
 
-def load_series(path: Path, bucket: timedelta) -> pd.DataFrame:
-    """Read the CSV and regroup its rows into ``bucket``-sized buckets if they are finer.
+def load_series(path: Path, bucket: timedelta | None = None) -> tuple[pd.DataFrame, timedelta]:
+    """Read the CSV onto a grid of ``bucket`` (default: the rows' own step) from its first row.
 
-    Buckets start at the first row's timestamp, so a prefix of the file is bucketed the
-    same way as the whole file (the causality test depends on it).
+    Any regular series works (NAB has 1-minute to hourly ones); rows off the grid are
+    summed into the bucket that holds them and missing rows count zero. The bucket must
+    divide a day, as the seasonal baselines are whole days of buckets.
     """
     try:
-        frame = read_series_csv(path)
+        rows = read_series_csv(path)
+        step = row_step(pd.DatetimeIndex(rows.index)) if len(rows) > 1 else DEFAULT_BUCKET
     except (ValueError, KeyError, pd.errors.ParserError) as exc:
         message = str(exc)
         raise click.ClickException(
             message if message.startswith(str(path)) else f"{path}: {message}"
         ) from exc
-    if len(frame) < 2:
-        return frame
-    step = (frame.index[1:] - frame.index[:-1]).min().to_pytimedelta()
-    if step == bucket:
-        return frame
-    if bucket < step or bucket % step:
+    size = bucket or step
+    if bucket is None and timedelta(days=1) % size:
         raise click.ClickException(
-            f"{path}: rows are {step} apart; --bucket must be a multiple of that (e.g. {step})"
+            f"{path}: rows are {step} apart, which does not divide a day; pass --bucket (e.g. 5min, 1h)"
         )
-    has_negative = frame.attrs.get("has_negative", False)
-    resampler = frame.resample(pd.Timedelta(bucket), origin=frame.index[0])
-    grouped, rows = resampler.sum(), resampler.size()
-    # The last bucket may still be open (a prefix of the file ends inside it): not judged.
-    if len(rows) and rows.iloc[-1] < bucket // step:
-        grouped = grouped.iloc[:-1]
-    grouped.attrs["has_negative"] = has_negative
-    return grouped
+    if size < step:
+        raise click.ClickException(f"{path}: rows are {step} apart; --bucket must be at least that")
+    return regular_buckets(rows, size), size
 
 
 def describe(finding: Finding) -> str:
@@ -69,7 +72,7 @@ def describe(finding: Finding) -> str:
 
 @click.command()
 @click.argument("series", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--bucket", default="5min", show_default=True, help="Bucket size: 5min, 15min, 1h...")
+@click.option("--bucket", default=None, help="Bucket size: 5min, 15min, 1h... [default: the rows' own step]")
 @click.option(
     "--kind",
     type=click.Choice(["volume", "negative", "all"]),
@@ -79,11 +82,12 @@ def describe(finding: Finding) -> str:
 @click.option(
     "--explain", is_flag=True, help="Also describe every finding (opened, updated, resolved) on stderr."
 )
-def backtest(series: Path, bucket: str, kind: str | None, explain: bool) -> None:
+def backtest(series: Path, bucket: str | None, kind: str | None, explain: bool) -> None:
     """Replay SERIES.csv bucket by bucket and print when alerts would have been sent.
 
     SERIES.csv has the header timestamp,value[,negative]: mentions (and negative
-    mentions) per bucket. Output: one ISO timestamp per alert, nothing else on stdout.
+    mentions) per row, at any regular step that divides a day (1 minute to 1 day).
+    Output: one ISO timestamp per alert, nothing else on stdout.
 
     \b
     Example:
@@ -91,10 +95,10 @@ def backtest(series: Path, bucket: str, kind: str | None, explain: bool) -> None
         listener backtest brand.csv --kind negative --explain
     """
     try:
-        size = parse_bucket(bucket)
+        size = parse_bucket(bucket) if bucket else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--bucket") from exc
-    frame = load_series(series, size)
+    frame, size = load_series(series, size)
     has_negative = bool(frame.attrs.get("has_negative", False))
     kinds: tuple[Kind, ...]
     if kind == "negative" and not has_negative:

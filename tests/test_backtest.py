@@ -110,3 +110,67 @@ def test_causal_on_a_real_series(shared_dir: Path, tmp_path: Path) -> None:
         _, part, _ = invoke(str(prefix(frame, rows, tmp_path / f"p{rows}.csv")))
         cutoff = pd.Timestamp(frame["timestamp"].iloc[rows], tz="UTC")
         assert part == [t for t in full if t < cutoff]
+
+
+def write_rhythm(path: Path, step: str, days: int, spike_day: int, scale: float = 1.0) -> pd.DatetimeIndex:
+    """A daily rhythm at ``step`` with one x6 hour at noon of ``spike_day``; values times ``scale``."""
+    index = pd.date_range(
+        "2015-03-01 00:00:00", periods=int(days * pd.Timedelta("1D") / pd.Timedelta(step)), freq=step
+    )
+    hours = index.hour + index.minute / 60
+    per_hour = pd.Timedelta("1h") / pd.Timedelta(step)
+    rate = 60 / per_hour * (1 + 0.5 * np.sin(2 * np.pi * (hours - 9) / 24))
+    values = np.random.default_rng(3).poisson(rate).astype(float)
+    noon = (index.normalize() == index[0].normalize() + pd.Timedelta(days=spike_day)) & (index.hour == 12)
+    values[noon] *= 6
+    frame = pd.DataFrame({"timestamp": index.strftime("%Y-%m-%d %H:%M:%S"), "value": values * scale})
+    frame.to_csv(path, index=False)
+    return index[noon]
+
+
+@pytest.mark.parametrize("step", ["1min", "10min", "30min", "1h"])
+def test_the_bucket_defaults_to_the_rows_own_step(tmp_path: Path, step: str) -> None:
+    spike = write_rhythm(tmp_path / "s.csv", step, days=12, spike_day=10)
+    code, found, _ = invoke(str(tmp_path / "s.csv"), "--kind", "volume")
+    assert code == 0 and len(found) == 1
+    # Found at once on the hourly series, within five rows on the 1-minute one (1 -> 6 a minute).
+    assert 0 <= (found[0].replace(tzinfo=None) - spike[0]) / pd.Timedelta(step) < 5
+
+
+def test_a_metric_in_other_units_is_read_in_its_own_noise(tmp_path: Path) -> None:
+    """CPU-like values around 0.1: no count unit, yet the x6 hour stands out of their noise."""
+    spike = write_rhythm(tmp_path / "s.csv", "5min", days=12, spike_day=10, scale=0.002)
+    code, found, _ = invoke(str(tmp_path / "s.csv"))
+    assert code == 0 and [t.replace(tzinfo=None) for t in found] == [spike[0].to_pydatetime()]
+
+
+def test_irregular_rows_are_put_on_the_usual_step(tmp_path: Path) -> None:
+    """Missing rows count zero, rows off the grid join the bucket that holds them."""
+    spike = write_rhythm(tmp_path / "s.csv", "5min", days=12, spike_day=10)
+    frame = pd.read_csv(tmp_path / "s.csv")
+    frame = frame.drop(index=range(100, 400, 7))  # gaps
+    times = pd.to_datetime(frame["timestamp"])
+    times.iloc[500:600] += pd.Timedelta(minutes=2)  # off the grid
+    frame["timestamp"] = times.dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame.to_csv(tmp_path / "odd.csv", index=False)
+    code, found, _ = invoke(str(tmp_path / "odd.csv"), "--kind", "volume")
+    assert code == 0 and [t.replace(tzinfo=None) for t in found] == [spike[0].to_pydatetime()]
+
+
+def test_a_step_that_does_not_divide_a_day_names_the_fix(tmp_path: Path) -> None:
+    index = pd.date_range("2015-03-01", periods=500, freq="7min")
+    pd.DataFrame({"timestamp": index, "value": 1}).to_csv(tmp_path / "s.csv", index=False)
+    result = CliRunner().invoke(backtest, [str(tmp_path / "s.csv")])
+    assert result.exit_code == 1
+    assert "0:07:00 apart" in result.stderr and "--bucket" in result.stderr
+    result = CliRunner().invoke(backtest, [str(tmp_path / "s.csv"), "--bucket", "1h"])
+    assert result.exit_code == 0
+
+
+def test_a_metric_gives_the_same_alerts_in_any_unit(tmp_path: Path) -> None:
+    """Quasi-Poisson: a series that is not counts is judged in units of its own noise."""
+    write_rhythm(tmp_path / "small.csv", "5min", days=12, spike_day=10, scale=0.002)
+    write_rhythm(tmp_path / "large.csv", "5min", days=12, spike_day=10, scale=0.5)
+    _, small, _ = invoke(str(tmp_path / "small.csv"), "--explain")
+    _, large, _ = invoke(str(tmp_path / "large.csv"), "--explain")
+    assert small and small == large

@@ -19,6 +19,8 @@ from listener.analysis.series import (
     negative_share,
     parse_bucket,
     read_series_csv,
+    regular_buckets,
+    row_step,
 )
 
 __all__ = [
@@ -36,6 +38,8 @@ __all__ = [
     "negative_share",
     "parse_bucket",
     "read_series_csv",
+    "regular_buckets",
+    "row_step",
     "run",
     "score",
 ]

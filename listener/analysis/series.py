@@ -22,6 +22,8 @@ __all__ = [
     "negative_share",
     "parse_bucket",
     "read_series_csv",
+    "regular_buckets",
+    "row_step",
 ]
 
 DEFAULT_BUCKET = timedelta(minutes=5)
@@ -121,10 +123,11 @@ def build_bucket_groups(
 
 
 def read_series_csv(path: str | Path) -> pd.DataFrame:
-    """Read ``timestamp,value[,negative]`` (one row per bucket) as a bucket frame.
+    """Read ``timestamp,value[,negative]`` rows as they are: sorted, same timestamps summed.
 
-    Rows are kept as given: their timestamps are the bucket starts. Missing buckets
-    (gaps in the timestamps) are inserted as zeros at the median row spacing.
+    ``volume`` keeps fractional values (a backtest may replay any metric, not only
+    mention counts); ``negative`` is a count. The rows are not put on a grid here:
+    ``regular_buckets`` does that, at the step the caller chooses.
     """
     frame = pd.read_csv(path)
     missing = {"timestamp", "value"} - set(frame.columns)
@@ -132,26 +135,51 @@ def read_series_csv(path: str | Path) -> pd.DataFrame:
         raise ValueError(
             f"{path}: missing column(s) {', '.join(sorted(missing))}; expected timestamp,value[,negative]"
         )
-    index = _utc_index(frame["timestamp"])
+    values = frame["value"].fillna(0).to_numpy(dtype=np.float64)
     out = pd.DataFrame(
         {
-            "volume": frame["value"].fillna(0).round().astype("int64").to_numpy(),
+            "volume": values if (values % 1).any() else values.astype("int64"),
             "negative": (
                 frame["negative"].fillna(0).round().astype("int64").to_numpy()
                 if "negative" in frame
                 else np.zeros(len(frame), dtype="int64")
             ),
         },
-        index=pd.DatetimeIndex(index, name="bucket"),
+        index=pd.DatetimeIndex(_utc_index(frame["timestamp"]), name="bucket"),
     )
-    out = out[~out.index.duplicated(keep="last")].sort_index()
-    if len(out) > 2:
-        step = pd.Timedelta(pd.Series(out.index).diff().median())
-        full = pd.date_range(out.index[0], out.index[-1], freq=step, name="bucket")
-        if len(full) != len(out) and full.isin(out.index).sum() == len(out):
-            out = out.reindex(full, fill_value=0)
+    out = out.groupby(level=0, sort=True).sum()
     out.attrs["has_negative"] = "negative" in frame
     return out
+
+
+def row_step(index: pd.DatetimeIndex) -> timedelta:
+    """The usual spacing of the rows: the median of the positive gaps between them."""
+    gaps = pd.Series(index).diff().dropna()
+    gaps = gaps[gaps > pd.Timedelta(0)]
+    if gaps.empty:
+        raise ValueError("needs at least two rows with different timestamps")
+    return pd.Timedelta(gaps.median()).to_pytimedelta()
+
+
+def regular_buckets(rows: pd.DataFrame, bucket: timedelta) -> pd.DataFrame:
+    """Put ``read_series_csv`` rows on a grid of ``bucket`` starting at the first row.
+
+    Rows are summed into the bucket that holds them and a bucket without rows counts
+    zero, as for mentions. The grid starts at the first row, so a prefix of the file
+    gives a prefix of the buckets; the last bucket is dropped while it may still be open
+    (it holds fewer rows than ``bucket`` spans at the usual step), so that a prefix that
+    ends inside a bucket does not judge it half full.
+    """
+    if len(rows) < 2:
+        return rows
+    step = row_step(pd.DatetimeIndex(rows.index))
+    resampler = rows.resample(pd.Timedelta(bucket), origin=rows.index[0])
+    grouped, counts = resampler.sum(), resampler.size()
+    if len(counts) and counts.iloc[-1] < max(1, bucket // step):
+        grouped = grouped.iloc[:-1]
+    grouped.index.name = "bucket"
+    grouped.attrs["has_negative"] = rows.attrs.get("has_negative", False)
+    return grouped
 
 
 def negative_share(frame: pd.DataFrame) -> pd.Series:

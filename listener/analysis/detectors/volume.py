@@ -30,10 +30,16 @@ a new watch is not alerted by every small record of its first days.
 A bucket stays active while some window is above its usual top (the 99th percentile of
 its past residuals) with a Poisson tail below ``calm_alpha`` (hysteresis: no record needed).
 Severity by size: info below twice the expected mentions, warning from x2, critical from
-x10 (an order of magnitude); severity and ``score`` use the plain ratio ``(S + 1) / (mu + 1)``.
+x10 (an order of magnitude); severity and ``score`` use the ratio ``(S + 1) / (mu + 1)``.
+
+Counts are first read in units of their own noise (``dispersion``, quasi-Poisson): the
+tail test, the floor, the prior and the ratios above use ``S / phi`` and ``mu / phi``;
+the findings report mentions.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -127,6 +133,34 @@ def past_record(
     return top
 
 
+def dispersion(
+    volume: np.ndarray, rate: np.ndarray, index: pd.DatetimeIndex, settings: DetectorSettings
+) -> np.ndarray:
+    """How many units of ``volume`` make one Poisson count (quasi-Poisson ``phi``) per bucket.
+
+    Mention counts vary more than Poisson counts (bots, retweet bursts, the news cycle),
+    and a metric in other units (CPU %, bytes, prices) has no count unit at all. Dividing
+    by ``phi`` puts both on the Poisson scale the tail test and the floor assume. ``phi``
+    is the squared robust spread of the one-bucket Pearson residuals ``(x - rate) /
+    sqrt(rate)`` over the past ``seasonal_days`` (median absolute residual / 0.6745,
+    which one past incident cannot inflate), carried forward where there is none. Whole
+    numbers are counts: their ``phi`` is at least 1, since at low rates most buckets are
+    0 and the median residual would call a quiet watch under-dispersed.
+    """
+    ones = np.ones(len(volume))
+    if not settings.volume_dispersion:
+        return ones
+    with np.errstate(all="ignore"):
+        pearson = np.where(rate > 0, np.abs(volume - rate) / np.sqrt(rate), np.nan)
+    span = settings.seasonal_days * timedelta(days=1)
+    spread = clock_sampled_quantile(pearson[None, :], index, settings, span, 0.5)[0]
+    with np.errstate(all="ignore"):
+        phi = np.where(spread > 0, (spread / 0.6745) ** 2, np.nan)
+    phi = pd.Series(phi).ffill().fillna(1.0).to_numpy()
+    counts = not np.any(volume % 1)
+    return np.asarray(np.fmax(phi, 1.0) if counts else phi, dtype=np.float64)
+
+
 def score_volume(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
     """Score every bucket of ``frame`` (column ``volume``) for volume surges."""
     volume = frame["volume"].to_numpy(dtype=np.float64)
@@ -137,20 +171,25 @@ def score_volume(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
     shape = (len(scales), n)
     fires = np.zeros(shape, dtype=bool)
     actives = np.zeros(shape, dtype=bool)
-    sums = np.full(shape, np.nan)
+    sums = np.full(shape, np.nan)  # mentions, for the report
     mus = np.full(shape, np.nan)
+    noise_sums = np.full(shape, np.nan)  # the same in units of the series' own noise, for the tests
+    noise_mus = np.full(shape, np.nan)
     resids = np.full(shape, np.nan)
-    prior = settings.volume_prior * daily_trough(rate, settings)
+    phi = dispersion(volume, rate, pd.DatetimeIndex(frame.index), settings)
+    prior = settings.volume_prior * daily_trough(rate / phi, settings)
     for i, k in enumerate(scales):
         sums[i] = rolling_sum(volume, k, counts=True)
         mus[i] = rolling_sum(rate, k)
+        noise_sums[i] = rolling_sum(volume / phi, k)
+        noise_mus[i] = rolling_sum(rate / phi, k)
         with np.errstate(all="ignore"):
-            resids[i] = np.log((sums[i] + 1.0 + k * prior) / (mus[i] + 1.0 + k * prior))
+            resids[i] = np.log((noise_sums[i] + 1.0 + k * prior) / (noise_mus[i] + 1.0 + k * prior))
     usual = clock_sampled_quantile(
         resids, pd.DatetimeIndex(frame.index), settings, settings.record_window, 0.99
     )
     for i, span in enumerate(scales):
-        total, mu, resid = sums[i], mus[i], resids[i]
+        total, mu, resid = noise_sums[i], noise_mus[i], resids[i]
         counted = np.nan_to_num(total) >= settings.volume_floor
         # The Poisson tail is the costly test: only where the cheap ones pass.
         big = counted & (np.nan_to_num(resid, nan=-1.0) >= np.log(settings.volume_min_ratio))
@@ -166,7 +205,7 @@ def score_volume(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
     fire = fires.any(axis=0) & warm
     active = actives.any(axis=0) & warm
     with np.errstate(all="ignore"):
-        log_ratio = np.log2((sums + 1.0) / (mus + 1.0))
+        log_ratio = np.log2((noise_sums + 1.0) / (noise_mus + 1.0))
     # Report the firing window with the largest ratio (else the largest ratio overall).
     ranking = np.where(fires, 1e6, 0.0) + np.nan_to_num(log_ratio, nan=-1e3)
     best = np.argmax(ranking, axis=0)
