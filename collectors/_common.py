@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import cache
 from typing import TypeVar
 
+import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from listener.errors import AuthError, MalformedPayload, SourceUnavailable
@@ -34,6 +37,7 @@ __all__ = [
     "retry_after",
     "retrying",
     "snowflake_time",
+    "tls",
     "until",
     "utc_from_epoch",
     "utc_from_iso",
@@ -253,3 +257,9 @@ def _lower(node: Node, leaf: Callable[[Leaf], tuple[Lowered, bool]], syntax: Syn
                 return False, exact
             return (texts[0] if len(texts) == 1 else "(" + syntax.or_.join(texts) + ")"), exact
     raise TypeError(node)
+
+
+@cache
+def tls() -> ssl.SSLContext:
+    """One verifying TLS context for every httpx client: building one reads the CA bundle, tens of ms of CPU."""
+    return httpx.create_ssl_context()

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import httpx
 from pydantic import Field as PydanticField
 
-from collectors._common import cannot_connect, no_answer, protect, require_env, retrying, until
+from collectors._common import cannot_connect, no_answer, protect, require_env, retrying, tls, until
 from collectors.base import NetworkSettings, Watch
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.records import Mention, Page, Reject, utcnow
@@ -189,6 +189,7 @@ class GraphClient:
             base_url=(settings.api_base_url or GRAPH_HOST).rstrip("/"),
             headers={"Authorization": f"Bearer {token}"},
             timeout=settings.timeout_seconds,
+            verify=tls(),
             transport=transport,
         )
         self.sleep: Callable[[float], None] | None = None

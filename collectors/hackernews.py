@@ -35,6 +35,7 @@ from collectors._common import (
     no_answer,
     retry_after,
     retrying,
+    tls,
     until,
     utc_from_epoch,
     utc_from_iso,
@@ -264,6 +265,7 @@ class HackerNewsCollector:
             base_url=self.settings.api_base_url,
             timeout=self.settings.timeout_seconds,
             headers={"User-Agent": USER_AGENT},
+            verify=tls(),
             transport=self.transport,
         )
 

@@ -39,7 +39,7 @@ import httpx
 from bs4 import BeautifulSoup
 from pydantic import Field as PydanticField
 
-from collectors._common import retry_after, retrying, until
+from collectors._common import retry_after, retrying, tls, until
 from collectors._html import html_to_text
 from collectors.base import NetworkSettings, Watch
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
@@ -248,6 +248,7 @@ class RssCollector:
             timeout=self.settings.timeout_seconds,
             follow_redirects=True,
             headers={"User-Agent": self.settings.user_agent, "Accept": ACCEPT},
+            verify=tls(),
             transport=self.transport,
         ) as client:
             for url in urls:

@@ -196,6 +196,7 @@ def status(app: App, fmt: str) -> None:
     """
     from listener.collect import budget_usage
     from listener.lock import DaemonLock
+    from listener.scoring import backlog_line
 
     config = app.load_config() if app.config_file.exists() else None
     now = utcnow()
@@ -205,6 +206,7 @@ def status(app: App, fmt: str) -> None:
         total = store.count_mentions()
         budgets = budget_usage(store, config.networks, now) if config else []
         schedule = {job: next_run for job, next_run, _, _ in store.jobs()} if running else {}
+        backlog = store.scoring_backlog()
     columns = [
         "network",
         "watch",
@@ -229,6 +231,7 @@ def status(app: App, fmt: str) -> None:
             )
         else:
             click.echo("The daemon is not running ('listener run').", err=True)
+        click.echo(backlog_line(*backlog, now), err=True)
         for b in budgets:
             click.echo(
                 f"{b.network}: {b.used} of {b.budget} {b.unit} used since {b.period_start:%Y-%m-%d %H:%M} UTC, "

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING
 
 from listener.alerts.channels import build_channels
 from listener.alerts.deliver import deliver_pending
@@ -17,6 +19,9 @@ from listener.alerts.evaluate import evaluate
 from listener.clusters import assign_clusters
 from listener.config import Config
 from storage import Store
+
+if TYPE_CHECKING:
+    from listener.sentiment.backends import SentimentBackend
 
 __all__ = ["CycleReport", "after_collect"]
 
@@ -37,12 +42,19 @@ class CycleReport:
         )
 
 
-def _score_here(store: Store) -> int:
-    """Score in this process (``listener collect``); the model loads only when there is work."""
-    from listener.scoring import score_new
+@cache
+def _backend() -> SentimentBackend:
+    """The default model, loaded at the first mention to score and kept for the next cycles."""
     from listener.sentiment.backends import load_backend
 
-    return score_new(store, load_backend("default"))
+    return load_backend("default")
+
+
+def _score_here(store: Store) -> int:
+    """Score in this process (``listener collect``, the demo's driven daemon)."""
+    from listener.scoring import score_new
+
+    return score_new(store, _backend())
 
 
 def after_collect(

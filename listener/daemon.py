@@ -1,12 +1,28 @@
 """``listener run``: the APScheduler daemon that collects, scores, alerts and sends the digest.
 
 One job per source (network x watch or feed) at its network's interval, with
-jitter, ``max_instances=1`` and coalescing; jobs run one at a time on a single
-worker thread, so the one SQLite connection is never shared by two writers.
+jitter. Two executors of one worker each, so collection never waits for
+scoring: ``collect`` runs the sources one at a time, ``analysis`` runs the
+cycle (sentiment, clusters, alerts) and the digest. On a busy machine scoring
+falls behind and catches up in the background while the sources are still
+read on time; alerts that need sentiment wait for the scored mentions. Each
+worker has its own SQLite connection (WAL: short write transactions, one at a
+time; readers never wait).
+
+Misfires are handled on purpose: a job that fell behind runs once, not once
+per missed tick (``coalesce``); it runs however late, since a late collection
+is better than none (``misfire_grace_time=None``); and it never overlaps
+itself (``max_instances=1``). A run skipped because the previous one is still
+going is logged once, with that reason, until the job runs again.
+
 A SIGTERM or SIGINT lets the running job finish its current page (each page is
 stored with its cursor in one transaction) and exits. A SIGKILL loses at most
 the page being fetched: the cursor was not advanced, so the next run fetches it
 again and nothing is stored twice.
+
+``--steps`` drives the same jobs from story times read one per line (the
+demo): each step collects every source, runs the cycle and the digest check,
+then answers, so the story's clock waits for the work however slow the CPU.
 """
 
 from __future__ import annotations
@@ -14,11 +30,12 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.combining import OrTrigger
@@ -33,15 +50,41 @@ from listener.digest.build import DigestOptions, due_day
 from listener.digest.send import send_digest
 from listener.errors import ListenerError
 from listener.lock import DaemonLock
-from listener.records import utcnow
+from listener.records import use_clock, utcnow
 from listener.scoring import score_in_child
 from storage import Store
 
-__all__ = ["Daemon"]
+__all__ = ["Daemon", "SkipLog"]
 
 log = logging.getLogger("listener.daemon")
 DIGEST_RETRY = timedelta(minutes=15)
 CYCLE = timedelta(minutes=1)
+BUSY_TIMEOUT = 60.0  # seconds a writer waits for the other worker's transaction on a slow machine
+JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
+APSCHEDULER_SKIP = "skipped: maximum number of running instances"
+
+
+class SkipLog:
+    """A job's skipped runs, logged once per streak with the reason, not once per tick as APScheduler does."""
+
+    def __init__(self) -> None:
+        self.skipping: set[str] = set()
+
+    def __call__(self, event: JobEvent) -> None:
+        if event.code != EVENT_JOB_MAX_INSTANCES:
+            self.skipping.discard(event.job_id)  # it ran: the next skip starts a new streak
+        elif event.job_id not in self.skipping:
+            self.skipping.add(event.job_id)
+            log.warning(
+                "%s: run skipped, the previous one is still running (a busy machine or a large backlog); "
+                "missed runs are coalesced into one, and further skips are not logged until it runs",
+                event.job_id,
+            )
+
+    @staticmethod
+    def quiet_apscheduler(record: logging.LogRecord) -> bool:
+        """A logging filter that drops APScheduler's own line per skipped tick."""
+        return APSCHEDULER_SKIP not in record.getMessage()
 
 
 class Daemon:
@@ -56,15 +99,17 @@ class Daemon:
         self.dirty = threading.Event()  # something new was stored since the last cycle
         self.last_cycle: datetime | None = None
         self.lock = DaemonLock(database)
+        self.scorer: Callable[[Store], int] | None = self._score_in_child
 
     # -- life cycle ------------------------------------------------------------
 
-    def run(self, once: bool = False) -> int:
+    def run(self, once: bool = False, steps: Iterable[str] | None = None) -> int:
+        """Serve on the scheduler; or one pass (``once``); or one pass per story time in ``steps``."""
         self.lock.acquire()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
-            with Store.open(self.database) as store:
-                self.store = store
+            with Store.open(self.database, busy_timeout=BUSY_TIMEOUT) as store:
+                self.store = self.analysis = store
                 self.collection = Pass(
                     store, self.config.networks, self.config.watches, env=self.env,
                     watch_networks=self.config.watch_networks, should_stop=self.stop.is_set,
@@ -73,24 +118,57 @@ class Daemon:
                 if not sources:
                     raise ListenerError("nothing to collect: enable a network and add a watch in the config")
                 if once:
-                    for source in sources:
-                        if self.stop.is_set():
-                            break
-                        self.collect(source, cycle=False)
-                    return 0 if self.cycle() else 3
-                return self._serve(sources)
+                    return 0 if self.step(sources, digest=False) else 3
+                if steps is not None:
+                    return self._follow(sources, steps)
+                with Store.open(self.database, busy_timeout=BUSY_TIMEOUT) as analysis:
+                    self.analysis = analysis  # the analysis worker's own connection
+                    return self._serve(sources)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self.lock.release()
 
+    def step(self, sources: list[Source], digest: bool = True) -> bool:
+        """Every source once, then the cycle (and the digest check), in this thread; False if the cycle failed."""
+        for source in sources:
+            if self.stop.is_set():
+                break
+            self.collect(source, cycle=False)
+        ok = self.cycle()
+        if digest and self.config.email is not None:
+            self.send_digest()
+        return ok
+
+    def _follow(self, sources: list[Source], steps: Iterable[str]) -> int:
+        """One step per story time read from ``steps``; ``step <time> done`` on stdout after each.
+
+        The sentiment model is loaded once, in this process: a driven daemon is
+        short-lived, and reloading the model in a child at every step would
+        dominate the demo's time.
+        """
+        self.scorer = None
+        for line in steps:
+            if self.stop.is_set():
+                break
+            moment = datetime.fromisoformat(line.strip())
+            use_clock(_stopped_at(moment))
+            self.step(sources)
+            print(f"step {moment.isoformat()} done", flush=True)
+        return 0
+
     def _serve(self, sources: list[Source]) -> int:
         scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=1),
+                "analysis": ThreadPoolExecutor(max_workers=1),
+            },
+            job_defaults=JOB_DEFAULTS,
         )
-        now = datetime.now(UTC)  # the scheduler's time is the wall clock's, even under the demo's clock
+        logging.getLogger("apscheduler.scheduler").addFilter(SkipLog.quiet_apscheduler)
+        scheduler.add_listener(SkipLog(), EVENT_JOB_MAX_INSTANCES | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+        now = datetime.now(UTC)  # the scheduler's time is the wall clock's
         for i, source in enumerate(sources):
             seconds = self.interval_seconds or self.config.networks[source.network].interval_minutes * 60
             scheduler.add_job(
@@ -111,17 +189,17 @@ class Daemon:
                 ]
             )
             # next_run_time=now: catch up at start if yesterday's digest is due and was not sent.
-            scheduler.add_job(self.send_digest, trigger, id="digest", next_run_time=now)  # fmt: skip
+            scheduler.add_job(self.send_digest, trigger, id="digest", executor="analysis", next_run_time=now)
         # Scoring and alerting follow collection in batches: one cycle for every source
-        # that brought something new in the last minute, not one per source.
+        # that brought something new since the last one, not one per source.
         cycle_seconds = self.interval_seconds or CYCLE.total_seconds()
         scheduler.add_job(self._cycle_if_dirty, IntervalTrigger(seconds=cycle_seconds, timezone=UTC),
-                          id="cycle", next_run_time=now + timedelta(seconds=cycle_seconds))  # fmt: skip
+                          id="cycle", executor="analysis", next_run_time=now + timedelta(seconds=cycle_seconds))  # fmt: skip
         scheduler.start()
         log.info("listener run: %d jobs scheduled on %s", len(sources), self.database)
         # The schedule is published from this thread, on a connection of its own: jobs
         # never call the scheduler (its shutdown holds a lock that a job would wait on).
-        with Store.open(self.database) as board:
+        with Store.open(self.database, busy_timeout=BUSY_TIMEOUT) as board:
             published: list[tuple[str, datetime | None]] | None = None
             try:
                 while True:
@@ -158,6 +236,9 @@ class Daemon:
             self.dirty.clear()
             self.cycle()
 
+    def _score_in_child(self, _store: Store) -> int:
+        return score_in_child(self.database, should_stop=self.stop.is_set)
+
     def cycle(self) -> bool:
         """Score what is new, evaluate alerts, deliver what is due; False if that failed.
 
@@ -168,14 +249,7 @@ class Daemon:
         # After a long pause (a busy machine, a suspended laptop) look back to the last cycle.
         since = self.last_cycle if self.last_cycle and self.last_cycle < now - LOOKBACK else None
         try:
-            report = after_collect(
-                self.store,
-                self.config,
-                self.env,
-                now,
-                since=since,
-                scorer=lambda _store: score_in_child(self.database, should_stop=self.stop.is_set),
-            )
+            report = after_collect(self.analysis, self.config, self.env, now, since=since, scorer=self.scorer)
         except ListenerError as exc:
             log.error("alerts: %s", exc)
             return False
@@ -196,9 +270,14 @@ class Daemon:
         if day is None or self.stop.is_set():
             return
         try:
-            result = send_digest(self.store, options, self.config.email, day, self.env, now=now)
+            result = send_digest(self.analysis, options, self.config.email, day, self.env, now=now)
         except ListenerError as exc:
             log.error("digest for %s: %s (retried within %s)", day, exc, DIGEST_RETRY)
             return
         if result.sent:
             log.info("digest for %s sent to %s", day, result.recipients)
+
+
+def _stopped_at(moment: datetime) -> Callable[[], datetime]:
+    """A clock that reads ``moment`` until the next step sets another."""
+    return lambda: moment

@@ -17,8 +17,11 @@ from listener.logs import setup_logging
 @click.option(
     "--interval", type=float, hidden=True, help="Seconds between runs of every source (demo, tests)."
 )
+@click.option(
+    "--steps", is_flag=True, hidden=True, help="Read story times from stdin, one step each (the demo)."
+)
 @click.pass_obj
-def run(app: Any, once: bool, log_json: bool, interval: float | None) -> None:
+def run(app: Any, once: bool, log_json: bool, interval: float | None, steps: bool) -> None:
     """Run the daemon: collect on schedule, score, alert; stop with Ctrl-C or SIGTERM.
 
     One daemon per database: a second one exits with a message. Logs go to
@@ -33,4 +36,4 @@ def run(app: Any, once: bool, log_json: bool, interval: float | None) -> None:
 
     setup_logging(log_json)
     daemon = Daemon(app.load_config(), app.db_path(), dict(os.environ), interval)
-    sys.exit(daemon.run(once=once))
+    sys.exit(daemon.run(once=once, steps=sys.stdin if steps else None))

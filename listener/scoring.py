@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,9 +22,10 @@ from storage import Store
 if TYPE_CHECKING:
     from listener.sentiment.backends import SentimentBackend
 
-__all__ = ["rescore", "score_in_child", "score_new"]
+__all__ = ["backlog_line", "rescore", "score_in_child", "score_new"]
 
 BATCH = 256
+LARGE_BACKLOG = (500, timedelta(minutes=15))  # mentions, or age of the oldest: alerts visibly wait
 
 
 def _store_scores(store: Store, backend: SentimentBackend, rows: list[tuple[int, str, str | None]]) -> None:
@@ -93,6 +95,26 @@ def score_in_child(
         last = (err.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
         raise ListenerError(f"sentiment scoring failed: {last}")
     return int(out.strip() or 0)
+
+
+def backlog_line(count: int, oldest: datetime | None, now: datetime) -> str:
+    """``listener status``'s line on the scoring backlog; it says when alerts wait for it."""
+    if count == 0 or oldest is None:
+        return "Sentiment: every mention is scored."
+    age = max(now - oldest, timedelta(0))
+    line = f"Sentiment: {count} mentions wait for scoring, the oldest collected {_duration(age)} ago."
+    if count >= LARGE_BACKLOG[0] or age >= LARGE_BACKLOG[1]:
+        line += " Negative-sentiment alerts wait for them; the daemon catches up in the background."
+    return line
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // 1440} days"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -322,6 +322,13 @@ class Store:
         )
         return list(rows)
 
+    def scoring_backlog(self) -> tuple[int, datetime | None]:
+        """How many mentions wait for sentiment, and when the oldest of them was collected."""
+        count, oldest = self.conn.execute(
+            "SELECT count(*), min(collected_at) FROM mentions WHERE sentiment_label IS NULL"
+        ).fetchone()
+        return int(count), datetime.fromisoformat(oldest) if oldest else None
+
     def scored_by_other(
         self, version: str, after_id: int = 0, limit: int = 500
     ) -> list[tuple[int, str, str | None]]:

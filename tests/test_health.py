@@ -55,8 +55,22 @@ def test_a_source_that_goes_quiet_for_far_longer_than_usual(store: Store) -> Non
     mentions = [Mention("x", str(i), "aurora", T0 + timedelta(hours=2 * i)) for i in range(48)]
     store.save_page(Page("x", "brand", mentions, matches={m.native_id: ["brand"] for m in mentions}))
     last = mentions[-1].created_at
+    run(store, last + timedelta(hours=5))
     assert conditions(store, last + timedelta(hours=5)) == set()  # 6 hours is the least silence that counts
+    run(store, last + timedelta(hours=7))
     assert conditions(store, last + timedelta(hours=7)) == {"quiet"}
+
+
+def test_a_source_we_were_too_busy_to_read_is_not_quiet(store: Store) -> None:
+    store.sync_watches([("brand", "aurora")])
+    mentions = [Mention("x", str(i), "aurora", T0 + timedelta(hours=2 * i)) for i in range(48)]
+    store.save_page(Page("x", "brand", mentions, matches={m.native_id: ["brand"] for m in mentions}))
+    last = mentions[-1].created_at
+    run(store, last + timedelta(minutes=15), fetched=1)
+    # Our own backlog held the next runs up for a day: the source was not read, so not quiet.
+    assert conditions(store, last + timedelta(days=1)) == set()
+    run(store, last + timedelta(days=1))  # read again, and still nothing: now it is
+    assert conditions(store, last + timedelta(days=1, minutes=1)) == {"quiet"}
 
 
 def test_silence_after_a_burst_is_not_news(store: Store) -> None:
@@ -67,6 +81,8 @@ def test_silence_after_a_burst_is_not_news(store: Store) -> None:
     store.save_page(
         Page("x", "complaints", mentions, matches={m.native_id: ["complaints"] for m in mentions})
     )
+    store.finish_run(store.start_run("x", "complaints", now=burst[-1] + timedelta(hours=12)), SaveResult(), 0,
+                     now=burst[-1] + timedelta(hours=12))  # fmt: skip
     quiet = {"quiet"} & conditions(store, burst[-1] + timedelta(hours=12), watch="complaints")
     assert quiet == set()  # the burst's 2-minute gaps do not make a quiet night look broken
 
@@ -74,6 +90,7 @@ def test_silence_after_a_burst_is_not_news(store: Store) -> None:
 def test_a_new_source_is_never_quiet(store: Store) -> None:
     store.sync_watches([("brand", "aurora")])
     store.save_page(Page("x", "brand", [Mention("x", "1", "aurora", T0)], matches={"1": ["brand"]}))
+    run(store, T0 + timedelta(days=30))
     assert conditions(store, T0 + timedelta(days=30)) == set()
 
 

@@ -7,7 +7,8 @@ opens once and resolves when the condition clears:
 - ``auth``: the last three runs were refused credentials;
 - ``rate-limited``: the network said to wait and the wait is not over;
 - ``rejects``: a run could not read a large part of what it fetched;
-- ``quiet``: no new mention for far longer than this source's usual gaps.
+- ``quiet``: no new mention for far longer than this source's usual gaps, as
+  of its last run (a run we were too busy to start says nothing of the source).
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def check_source(store: Store, network: str, watch: str, now: datetime) -> list[
         issues.append(HealthIssue("rejects", "warning", datetime.fromisoformat(runs[0].started_at),
                                   f"{scope}: {runs[0].rejected} of {runs[0].fetched} items unreadable in the last run; "
                                   "the network may have changed its format (see the rejects table)"))  # fmt: skip
-    quiet = _quiet_since(store.mention_times(network, watch), now)
+    # Silence counts up to our last look, not up to now: a source whose run was held up
+    # by our own backlog (a busy machine, a long scoring pass) was unread, not quiet.
+    looked = datetime.fromisoformat(runs[0].started_at) if runs else None
+    quiet = _quiet_since(store.mention_times(network, watch), looked) if looked else None
     if quiet is not None:
         issues.append(HealthIssue("quiet", "warning", quiet,
                                   f"{scope}: no new mention since {quiet.isoformat()}, far longer than usual; "
@@ -64,8 +68,8 @@ def check_source(store: Store, network: str, watch: str, now: datetime) -> list[
     return issues
 
 
-def _quiet_since(times: Sequence[datetime], now: datetime) -> datetime | None:
-    """When the source went quiet, if it is quieter than ever before; ``None`` while all is usual.
+def _quiet_since(times: Sequence[datetime], looked: datetime) -> datetime | None:
+    """When the source went quiet, if it was quieter than ever before when we ``looked``; else ``None``.
 
     "Usual" is the longer of three 95th-percentile gaps and the longest gap on
     record: a watch that lives in bursts (complaints) falls silent between them,
@@ -76,7 +80,7 @@ def _quiet_since(times: Sequence[datetime], now: datetime) -> datetime | None:
     gaps = sorted((a - b).total_seconds() for a, b in itertools.pairwise(times))
     p95 = statistics.quantiles(gaps, n=20)[-1] if len(gaps) >= 2 else gaps[0]
     limit = max(timedelta(seconds=max(p95 * QUIET_FACTOR, gaps[-1])), QUIET_FLOOR)
-    return times[0] if now - times[0] > limit else None
+    return times[0] if looked - times[0] > limit else None
 
 
 def _change(network: str, watch: str, kind: str, state: str, severity: str, started: datetime,

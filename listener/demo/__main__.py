@@ -2,11 +2,12 @@
 
 Starts a local server for every network and an SMTP server, then tells the
 story in ``story``: four calm days are collected by ``listener collect``; then
-the real daemon (``listener run``) takes over on an accelerated clock, a day
-and a night in about half a minute, while the story's posts appear on the
-servers as the clock reaches them: the complaint spreads, the alerts fire and
-are mailed, the official account posts at night, the digest goes out the next
-morning. It ends with ``listener alerts``, ``listener authors``, three
+the real daemon (``listener run``) takes over, driven step by step through a
+day and a night of story time: at each step the story's posts up to that time
+appear on the servers and the daemon collects, scores and alerts before the
+clock moves on, so a busy machine tells the same story, only slower. The
+complaint spreads, the alerts fire and are mailed, the official account posts
+at night, the digest goes out the next morning. It ends with ``listener alerts``, ``listener authors``, three
 ``listener sql`` queries and a report. Emails are saved as ``.eml`` and
 ``.html`` files; the database stays for you to query.
 ``--bench N`` instead measures collection speed over N synthetic posts per network.
@@ -17,15 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import click
 
@@ -35,7 +35,7 @@ from listener.demo.stage import DEMO_ENV, Stage
 from listener.demo.story import BRAND, ROME, TROLL, Timeline, story
 from listener.records import use_clock
 
-LIVE_SECONDS = 16.0  # the daemon's day and night, in real seconds
+STEP = timedelta(minutes=30)  # of story time: the daemon collects, scores and alerts once per step
 QUERIES = [
     (
         "Where the talk was, and in which language",
@@ -58,21 +58,13 @@ QUERIES = [
 
 
 class Clock:
-    """The story's time: still at ``start`` until ``go``, then ``speed`` times the wall clock."""
+    """The story's time: it stands still and moves only when the demo takes the next step."""
 
-    def __init__(self, start: datetime, speed: float) -> None:
-        self.start, self.speed = start, speed
-        self.epoch: float | None = None
-
-    def go(self) -> str:
-        """Start the clock; the ``LISTENER_CLOCK`` value that gives other processes the same time."""
-        self.epoch = time.time()
-        return f"{self.start.isoformat()}@{self.epoch:.3f}x{self.speed:g}"
+    def __init__(self, start: datetime) -> None:
+        self.now = start
 
     def __call__(self) -> datetime:
-        if self.epoch is None:
-            return self.start
-        return self.start + timedelta(seconds=(time.time() - self.epoch) * self.speed)
+        return self.now
 
 
 def write_config(folder: Path, stage: Stage, smtp_port: int) -> Path:
@@ -131,83 +123,66 @@ def _run(*args: str) -> None:
     click.echo()
 
 
-def _live(
-    config: Path, clock: Clock, stage: Stage, mailbox: Mailbox, until: datetime, deadline: float, awaited: str
-) -> int:
-    """The daemon on the accelerated clock, fed by the story, narrated from the mail it sends.
+def _live(config: Path, clock: Clock, stage: Stage, mailbox: Mailbox, until: datetime) -> int:
+    """The daemon driven step by step on the story's clock, narrated from the mail it sends.
 
-    It runs until the story's end and the email whose subject holds ``awaited`` (the
-    crisis day's digest) has arrived, or ``deadline`` real seconds have passed.
+    At each step the story's posts up to the step's time appear on the servers,
+    the daemon collects every source, scores, alerts and checks the digest, and
+    only then does the clock move on: the same story gives the same alerts on a
+    fast machine and on a busy one; a slow one just takes longer.
     """
     log = (config.parent / "daemon.log").open("w", encoding="utf-8")
-    env = {**os.environ, "LISTENER_CLOCK": clock.go()}
-    args = ["--config", str(config), "run", "--interval", "1"]
-    click.secho(
-        f"$ LISTENER_CLOCK=... listener run &   # {clock.speed:.0f}x faster than real time", bold=True
-    )
+    # The daemon's clock stands at the story's time from its start; each step then sets it.
+    env = {**os.environ, "LISTENER_CLOCK": f"{clock().isoformat()}@0x0"}
+    click.secho(f"$ listener run --steps &   # one step every {STEP.seconds // 60} minutes of story time",
+                bold=True)  # fmt: skip
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-        [sys.executable, "-m", "listener.cli", *args],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-    )
-    errors: list[str] = []
-
-    def relay() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            log.write(line)
-            if " ERROR " in line or "Traceback" in line or "digest for" in line:
-                errors.append(line.rstrip())
-
-    reader = threading.Thread(target=relay, daemon=True)
-    reader.start()
-    announced, hour = 0, clock().replace(minute=0, second=0, microsecond=0)
-    began = time.monotonic()
-    subjects: list[str] = []
-    while (
-        clock() < until or not any(awaited in s for s in subjects)
-    ) and time.monotonic() - began < deadline:
-        now = clock()
-        stage.publish_until(now)
-        if now >= hour + timedelta(hours=3):
-            hour = now.replace(minute=0, second=0, microsecond=0)
-            click.echo(f"  {_local(now)}  {stage.published} posts on the servers so far")
+        [sys.executable, "-m", "listener.cli", "--config", str(config), "run", "--steps"],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, encoding="utf-8",
+    )  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None
+    announced, hour = 0, clock()
+    while clock() < until and process.poll() is None:
+        clock.now = min(clock() + STEP, until)
+        stage.publish_until(clock())
+        process.stdin.write(clock().isoformat() + "\n")
+        process.stdin.flush()
+        if not _answered(process.stdout):
+            break  # the daemon ended: its log says why
+        if clock() >= hour + timedelta(hours=3):
+            hour = clock()
+            click.echo(f"  {_local(clock())}  {stage.published} posts on the servers so far")
         for path in mailbox.saved[announced:]:
             mail = report.Saved(path, report.read_eml(path))
             kind = "DIGEST" if mail.is_digest else "ALERT "
-            subjects.append(mail.subject)
-            click.secho(
-                f"  {_local(now)}  {kind} email: {mail.subject}", fg="red" if kind == "ALERT " else "cyan"
-            )
+            colour = "red" if kind == "ALERT " else "cyan"
+            click.secho(f"  {_local(clock())}  {kind} email: {mail.subject}", fg=colour)
         announced = len(mailbox.saved)
-        time.sleep(0.1)
-    process.send_signal(signal.SIGTERM)
-    try:
-        code = process.wait(60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        code = process.wait()
-    reader.join(5)
+    process.stdin.close()  # the end of the story ends the daemon
+    code = process.wait()
     log.close()
-    for line in errors:
-        click.echo("  " + line)
-    click.echo(f"(the story reached {_local(clock())}; SIGTERM stopped the daemon with status {code})")
+    for line in (config.parent / "daemon.log").read_text(encoding="utf-8").splitlines():
+        if " ERROR " in line or "Traceback" in line or "digest for" in line:
+            click.echo("  " + line)
+    click.echo(f"(the story reached {_local(clock())}; the daemon stopped with status {code})")
     return code
+
+
+def _answered(out: IO[str]) -> bool:
+    """Wait for the daemon's ``step ... done``; False if it ended instead."""
+    return any(line.startswith("step ") for line in out)
 
 
 def _local(moment: datetime) -> str:
     return moment.astimezone(ROME).strftime("%a %H:%M")
 
 
-def demo(folder: Path, live_seconds: float = LIVE_SECONDS) -> None:
+def demo(folder: Path) -> None:
     began = time.perf_counter()
     os.environ.update(DEMO_ENV)
     timeline = Timeline.for_today(datetime.now(ROME).date())
     posts = story(timeline)
-    speed = (timeline.end - timeline.live_from).total_seconds() / live_seconds
-    clock = Clock(timeline.live_from, speed)
+    clock = Clock(timeline.live_from)
     use_clock(clock)  # this process's commands see the story's time too
     with Stage(posts, clock) as stage, Mailbox(folder / "mail") as mailbox:
         stage.publish_until(timeline.live_from)
@@ -221,12 +196,7 @@ def demo(folder: Path, live_seconds: float = LIVE_SECONDS) -> None:
         _heading(f"{_local(clock())}: the first collection fetches four calm days (the detectors' history)")
         _run("--config", str(config), "collect")
         _heading("The daemon takes over: the crisis day, the night and the next morning")
-        digest = f"Daily digest {timeline.crisis.isoformat()}"
-        _live(config, clock, stage, mailbox, timeline.end, deadline=live_seconds * 3 + 30, awaited=digest)
-        end = clock()
-        use_clock(lambda: end)
-        _heading(f"{_local(end)}: one last collection scores what came in as the daemon stopped")
-        _run("--config", str(config), "collect")
+        _live(config, clock, stage, mailbox, timeline.end)
         mail = list(mailbox.saved)
         report.save_previews(mail)
     _heading("The incidents, with what drove them")

@@ -122,7 +122,10 @@ def closing_report(
     click.echo(
         f"- {len(alert_mail)} alert emails and {len(digests)} digest emails reached the local SMTP server."
     )
-    click.echo(f"- The troll, {troll}, is listed by 'listener authors --negative' and in the digest.")
+    if digests and troll in digests[-1].text():
+        click.echo(f"- The troll, {troll}, is listed by 'listener authors --negative' and in the digest.")
+    else:
+        click.echo(f"- The troll, {troll}, is missing from the crisis day's digest: see daemon.log.")
     click.echo("Files:")
     click.echo(f"  {folder / 'listener.toml'}   the config (local servers, [alerts], [email], [digest])")
     click.echo(f"  {database}   the SQLite database: try 'listener sql', 'listener search', or Datasette")

@@ -52,8 +52,10 @@ class Stage:
         enter = self._stack.enter_context
         env = DEMO_ENV
         self.x = enter(XServer(token=env["X_BEARER_TOKEN"], clock=self.clock, rate_limit=10**6))
+        # praw paces its requests to the limit the server reports: a generous one keeps the demo quick.
         self.reddit = enter(RedditServer(env["REDDIT_CLIENT_ID"], env["REDDIT_CLIENT_SECRET"], clock=self.clock,
-                                         username=REDDIT_ACCOUNT, password=env["REDDIT_PASSWORD"]))  # fmt: skip
+                                         username=REDDIT_ACCOUNT, password=env["REDDIT_PASSWORD"],
+                                         rate_limit=10**9))  # fmt: skip
         self.mastodon = enter(MastodonServer(clock=self.clock, rate_limit=10**6))
         self.bluesky = enter(BlueskyServer(clock=self.clock))
         self.facebook = enter(GraphServer(env["FACEBOOK_PAGE_TOKEN"], self.clock, network="facebook"))
