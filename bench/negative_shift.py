@@ -66,6 +66,9 @@ SPACING = 20 * PER_HOUR  # between event starts: no event falls in another's coo
 GRACE = PER_HOUR  # alerts in the hour after an event belong to it
 CONCENTRATION = 50.0  # of the per-bucket beta share
 VISIBLE = 5.0  # snr from which a shift must be caught
+# The oracle's delay: buckets until the expected excess so far reaches this many SDs, about
+# the evidence a detector that tests every bucket needs to stay under 0.1 false alarms a week.
+ORACLE_Z = 4.0
 
 HourClass = Literal["quiet", "busy", "any"]
 HardKind = Literal["volume_spike", "quiet_negatives"]
@@ -81,6 +84,7 @@ class Shift:
     factor: float
     hours: HourClass
     snr: float = 0.0
+    oracle_delay: int = -1  # -1: even the oracle never reaches ORACLE_Z
 
     @property
     def visible(self) -> bool:
@@ -123,6 +127,7 @@ class SeriesResult:
     faint: int  # snr < 5: reported, not required
     faint_caught: int
     delays: list[int]  # of the caught visible shifts
+    oracle_delays: list[int]  # of every visible shift
     false_alarms: int
     weeks: float
     hard: int
@@ -180,11 +185,18 @@ def place(
     return None
 
 
-def shift_snr(volume: np.ndarray, normal: np.ndarray, shifted: np.ndarray) -> float:
-    """Expected excess negatives over the shift, in beta-binomial SDs of the normal count."""
-    excess = float(np.sum(volume * (shifted - normal)))
-    var = float(np.sum(volume * normal * (1 - normal) * (1 + (volume - 1) / (CONCENTRATION + 1))))
-    return excess / float(np.sqrt(var)) if var > 0 else 0.0
+def shift_snr(volume: np.ndarray, normal: np.ndarray, shifted: np.ndarray) -> tuple[float, int]:
+    """Expected excess negatives over the shift, in beta-binomial SDs of the normal count.
+
+    Also the oracle's delay: the first bucket at which the excess so far reaches ORACLE_Z
+    SDs (-1 if it never does), what a detector that knew the true share could do.
+    """
+    excess = np.cumsum(volume * (shifted - normal))
+    var = np.cumsum(volume * normal * (1 - normal) * (1 + (volume - 1) / (CONCENTRATION + 1)))
+    with np.errstate(all="ignore"):
+        z = np.where(var > 0, excess / np.sqrt(var), 0.0)
+    reached = np.flatnonzero(z >= ORACLE_Z)
+    return float(z[-1]), int(reached[0]) if len(reached) else -1
 
 
 def make_scenario(path: Path, seed: int, n_shifts: int = 12, n_hard: int = 6) -> Scenario:
@@ -214,8 +226,8 @@ def make_scenario(path: Path, seed: int, n_shifts: int = 12, n_hard: int = 6) ->
         rows = slice(start, start + length)
         profile = 1.0 + (factor - 1.0) * np.minimum(1.0, np.arange(1, length + 1) / ramp)
         share[rows] = np.minimum(normal[rows] * profile, 0.95)
-        snr = shift_snr(volume[rows], normal[rows], share[rows])
-        shifts.append(Shift(start, length, ramp, round(factor, 3), cls, round(snr, 2)))
+        snr, oracle = shift_snr(volume[rows], normal[rows], share[rows])
+        shifts.append(Shift(start, length, ramp, round(factor, 3), cls, round(snr, 2), oracle))
     hard: list[HardNegative] = []
     for i in range(2 * n_hard):
         kind: HardKind = ("volume_spike", "quiet_negatives")[i % 2]
@@ -288,6 +300,7 @@ def score(scenario: Scenario, alert_rows: list[int]) -> SeriesResult:
         faint=0,
         faint_caught=0,
         delays=[],
+        oracle_delays=[],
         false_alarms=0,
         weeks=(len(scenario.frame) - SCORED_FROM) / (7 * PER_DAY),
         hard=len(scenario.hard),
@@ -299,6 +312,7 @@ def score(scenario: Scenario, alert_rows: list[int]) -> SeriesResult:
         caught = len(inside) > 0
         if s.visible:
             result.visible += 1
+            result.oracle_delays.append(s.oracle_delay)
             result.visible_caught += caught
             if caught:
                 result.delays.append(int(inside[0] - s.start))
@@ -320,6 +334,7 @@ def totals(results: list[SeriesResult]) -> dict[str, float | int | None]:
     visible = sum(r.visible for r in results)
     caught = sum(r.visible_caught for r in results)
     delays = [d for r in results for d in r.delays]
+    oracle = [d for r in results for d in r.oracle_delays]
     weeks = sum(r.weeks for r in results)
     false_alarms = sum(r.false_alarms for r in results)
     return {
@@ -327,6 +342,7 @@ def totals(results: list[SeriesResult]) -> dict[str, float | int | None]:
         "visible_caught": caught,
         "visible_caught_rate": caught / visible if visible else None,
         "median_delay_buckets": float(statistics.median(delays)) if delays else None,
+        "oracle_median_delay_buckets": float(statistics.median(oracle)) if oracle else None,
         "false_alarms": false_alarms,
         "weeks": round(weeks, 2),
         "false_alarms_per_week": false_alarms / weeks if weeks else None,
@@ -351,7 +367,8 @@ def print_table(results: list[SeriesResult], overall: dict[str, float | int | No
     rate = overall["visible_caught_rate"]
     print(
         f"\nvisible shifts (snr >= {VISIBLE:g}) caught: {overall['visible_caught']}/{overall['visible_shifts']}"
-        f" ({(rate or 0):.1%}); median delay {overall['median_delay_buckets']} buckets;"
+        f" ({(rate or 0):.1%}); median delay {overall['median_delay_buckets']} buckets"
+        f" (oracle at {ORACLE_Z:g} SDs: {overall['oracle_median_delay_buckets']});"
         f" false alarms {overall['false_alarms']} in {overall['weeks']} weeks"
         f" ({(overall['false_alarms_per_week'] or 0):.3f}/week);"
         f" hard negatives alarmed {overall['hard_negatives_alarmed']}/{overall['hard_negatives']};"

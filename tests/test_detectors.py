@@ -19,6 +19,7 @@ from listener.analysis import (
     run,
 )
 from listener.analysis.detectors import wilson
+from listener.analysis.detectors.negative import dispersion, seasonal_share
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DAY = 288  # five-minute buckets
@@ -121,6 +122,61 @@ def test_two_negative_of_three_in_a_quiet_hour_fires_nothing() -> None:
     frame.iloc[len(frame) - 12, [0, 1]] = 1
     frame.iloc[len(frame) - 8, [0, 1]] = 1
     frame.iloc[len(frame) - 4, 0] = 1
+    assert alerts(run(frame, kinds=("negative",))) == []
+
+
+def toned_frame(days: int, mean: float, share: float, seed: int) -> pd.DataFrame:
+    """Like ``rhythm_frame``, but each bucket's share is a beta draw (concentration 50)."""
+    frame = rhythm_frame(days, mean, seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    drawn = rng.beta(share * 50, (1 - share) * 50, len(frame))
+    frame["negative"] = rng.binomial(frame["volume"], drawn)
+    return frame
+
+
+def test_dispersion_is_read_from_the_past_week() -> None:
+    """Beta-binomial counts give rho near 1/51; binomial counts a rho near zero."""
+    toned = toned_frame(10, mean=60.0, share=0.15, seed=1)
+    plain = rhythm_frame(10, mean=60.0, seed=1, share=0.15)
+    settings = DetectorSettings()
+    for frame, low, high in ((toned, 0.01, 0.04), (plain, 0.0, 0.005)):
+        volume = frame["volume"].to_numpy(dtype=float)
+        negative = frame["negative"].to_numpy(dtype=float)
+        p0 = np.nan_to_num(seasonal_share(volume, negative, settings))
+        rho = dispersion(negative, volume, p0, settings)[-DAY:]
+        assert low <= np.median(rho) <= high
+
+
+def test_volume_spike_at_the_usual_share_fires_nothing() -> None:
+    """x8 the mentions for an hour, tone unchanged: a volume story, not a negative one."""
+    frame = toned_frame(12, mean=50.0, share=0.15, seed=3)
+    at = 10 * DAY + 150
+    rng = np.random.default_rng(4)
+    spiked = frame["volume"].iloc[at : at + 12] * 8
+    frame.iloc[at : at + 12, 0] = spiked
+    frame.iloc[at : at + 12, 1] = rng.binomial(spiked, rng.beta(7.5, 42.5, 12))
+    assert alerts(run(frame, kinds=("negative",))) == []
+
+
+def test_ramping_shift_is_caught_while_it_ramps() -> None:
+    """x3 over 20 minutes on an over-dispersed watch: an alert within the ramp and a bucket."""
+    frame = toned_frame(12, mean=50.0, share=0.12, seed=6)
+    at = 10 * DAY + 100
+    profile = 1 + 2 * np.minimum(1.0, np.arange(1, 37) / 4)
+    rng = np.random.default_rng(8)
+    frame.iloc[at : at + 36, 1] = rng.binomial(frame["volume"].iloc[at : at + 36], 0.12 * profile)
+    found = alerts(run(frame, kinds=("negative",)))
+    assert len(found) == 1
+    assert 0 <= (found[0] - frame.index[at].to_pydatetime()) / timedelta(minutes=5) <= 5
+
+
+def test_all_negative_posts_in_a_quiet_hour_fire_nothing() -> None:
+    """Three buckets of 1-3 mentions, all negative, where the share is usually 5%."""
+    frame = rhythm_frame(10, mean=0.5, seed=7, share=0.05)
+    night = 9 * DAY + 12 * 3  # 03:00, the quietest hour
+    frame.iloc[night : night + 12, [0, 1]] = 0
+    for offset, count in ((0, 3), (5, 2), (9, 3)):
+        frame.iloc[night + offset, [0, 1]] = count
     assert alerts(run(frame, kinds=("negative",))) == []
 
 

@@ -216,7 +216,9 @@ def score_negative(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
     p0 = seasonal_share(volume, negative, settings)
     warm = warm_mask(n, settings) & ~np.isnan(p0)
     rho = dispersion(negative, volume, np.nan_to_num(p0), settings)
-    llrs = [np.round(bucket_evidence(negative, volume, p0, rho, lift) * STEP) for lift in settings.negative_lifts]
+    llrs = [
+        np.round(bucket_evidence(negative, volume, p0, rho, lift) * STEP) for lift in settings.negative_lifts
+    ]
     scales = settings.negative_scales
     shape = (len(scales), n)
     evidence = np.zeros(shape)
