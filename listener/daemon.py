@@ -228,7 +228,7 @@ class Daemon:
         outcome = self.collection.run(source)
         text = outcome.message or f"fetched {outcome.fetched}, new {outcome.new}"
         self.store.job_ran(f"collect:{source.network}:{source.name}", text, utcnow())
-        if cycle and outcome.new:
+        if cycle and (outcome.new or outcome.error):  # a failing source is news for the health alerts
             self.dirty.set()
 
     def _cycle_if_dirty(self) -> None:

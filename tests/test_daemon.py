@@ -18,7 +18,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,11 +54,12 @@ class World:
             self.produced.append(post)
             time.sleep(0.02)
 
-    def daemon(self, *args: str) -> subprocess.Popen[str]:
+    def daemon(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         command = [sys.executable, "-m", "listener.cli", "--config", str(self.config), "run", *args]
         process = subprocess.Popen(
-            command, env={**os.environ, **DEMO_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+            command, env={**os.environ, **DEMO_ENV, **(env or {})}, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
         self.processes.append(process)
         return process
 
@@ -228,3 +231,82 @@ def test_the_daemon_sends_the_due_digest_once(world: World) -> None:
             assert process.returncode == 0, err
     assert len(inbox.messages) == 1
     assert inbox.messages[0]["To"] == "social@test"
+
+
+def test_driven_step_by_step_each_step_runs_on_the_given_time(world: World) -> None:
+    start = utcnow().replace(microsecond=0)
+    steps = [start, start + timedelta(minutes=30)]
+    process = world.daemon("--steps")
+    out, err = process.communicate("".join(f"{t.isoformat()}\n" for t in steps), timeout=300)
+    assert process.returncode == 0, err
+    assert out.splitlines() == [f"step {t.isoformat()} done" for t in steps]
+    # Every run started at its step's time, not the wall clock's: the steps wait for the work.
+    started = {row[0] for row in world.query("SELECT DISTINCT started_at FROM runs")}
+    assert started == {t.isoformat() for t in steps}
+    assert world.query("SELECT count(*) FROM mentions WHERE sentiment_label IS NULL") == [(0,)]
+    assert world.query("SELECT count(*) FROM mentions")[0][0] > 0
+
+
+class HeldWebhook:
+    """A webhook endpoint that holds each request until released, as a slow receiver does.
+
+    It answers the status line at once and then one header line a second, so the
+    client's read timeout never fires however long the test holds it.
+    """
+
+    def __init__(self) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        held = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                held.arrived.set()
+                self.send_response(200)
+                while not held.release.wait(1.0):
+                    self.send_header("X-Held", "1")
+                    self.flush_headers()
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+FINISHED_RUNS = "SELECT count(*) FROM runs WHERE finished_at IS NOT NULL"
+DELIVERED = "SELECT count(*) FROM deliveries WHERE delivered_at IS NOT NULL"
+
+
+def test_collection_goes_on_while_the_cycle_is_held_up_and_the_skips_are_logged_once(world: World) -> None:
+    hook = HeldWebhook()
+    # Reddit refuses the secret: three refusals open a critical health alert, sent to the held webhook.
+    world.config.write_text(
+        world.config.read_text().replace('stream_subreddits = ["italy"]', 'client_secret_env = "WRONG"')
+        + '\n[alerts]\nchannels = ["webhook"]\n',
+        encoding="utf-8",
+    )
+    try:
+        process = world.daemon("--interval", "0.5", env={"WRONG": "nope", "LISTENER_WEBHOOK_URL": hook.url})
+        assert hook.arrived.wait(120), "no alert reached the webhook"
+        held_at = world.query(FINISHED_RUNS)[0][0]
+        # The analysis worker waits on the webhook; the sources are still read.
+        assert wait_for(lambda: world.query(FINISHED_RUNS)[0][0] >= held_at + 6, 120)
+        hook.release.set()
+        assert wait_for(lambda: world.query(DELIVERED)[0][0] > 0, 60)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        hook.close()
+    assert process.returncode == 0, err
+    assert "maximum number of running instances" not in err
+    assert err.count("cycle: run skipped, the previous one is still running") == 1, err[-3000:]
