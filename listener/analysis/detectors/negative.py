@@ -34,6 +34,8 @@ expected share.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
@@ -44,7 +46,6 @@ from scipy import special  # type: ignore[import-untyped]
 from listener.analysis.detectors.base import (
     Scores,
     nan_median,
-    rolling_sum,
     seasonal_lags,
     warm_mask,
     wilson,
@@ -68,8 +69,8 @@ RHYTHM_HALFWIDTH = timedelta(hours=2)
 LEVEL_MENTIONS = 4000.0
 LEVEL_GAP = timedelta(hours=1)
 
-# Dispersion. Candidates 1e-4 .. 0.5, about 15% apart; the estimate is rounded up to one.
-RHO_GRID = np.geomspace(1e-4, 0.5, 60)
+# Dispersion. Candidates 1e-4 .. 0.5, x1.7 apart; the estimate interpolates between them.
+RHO_GRID = np.geomspace(1e-4, 0.5, 17)
 # A bucket informs the estimate when its binomial variance is at least 5 (its residual is
 # then close to normal); a squared standard normal capped at its 95th percentile has mean
 # 0.913; at least 100 informative buckets in the past week make an estimate.
@@ -146,16 +147,30 @@ def seasonal_share(volume: np.ndarray, negative: np.ndarray, settings: DetectorS
     return np.asarray(np.clip(level * rhythm, 0.0, 1.0), dtype=np.float64)
 
 
-def trailing_sums(values: np.ndarray, span: int) -> np.ndarray:
-    """Per row, the sum of the ``span`` buckets before each bucket (the bucket excluded).
+def window_sums(values: np.ndarray, spans: Sequence[int], *, before: bool = False) -> np.ndarray:
+    """Per span and bucket, the sum of ``values`` over the trailing window of that span.
 
-    ``values`` are whole numbers (rows of ``[m, n]``), summed exactly through cumulative
+    ``values`` is one row (the result is ``[len(spans), n]``) or several (``[len(spans),
+    rows, n]``). The window ends at the bucket, or just before it with ``before``; one
+    that runs off the start of the history sums what there is. ``values`` are whole
+    numbers (counts, or multiples of ``1 / STEP``), so one cumulative sum gives exact
     sums: the same bucket gets the same sum however long the history before it.
     """
-    csum = np.concatenate((np.zeros((len(values), 1)), np.cumsum(values, axis=1)), axis=1)
-    n = values.shape[1]
-    end = np.arange(n)
-    return np.asarray(csum[:, end] - csum[:, np.maximum(end - span, 0)], dtype=np.float64)
+    rows = np.atleast_2d(values)
+    n = rows.shape[1]
+    csum = np.zeros((len(rows), n + 1))
+    np.cumsum(rows, axis=1, out=csum[:, 1:])
+    top = csum[:, :-1] if before else csum[:, 1:]
+    out = np.empty((len(spans), len(rows), n))
+    for i, span in enumerate(spans):
+        out[i] = top
+        out[i, :, span:] -= top[:, : n - span]
+    return out[:, 0] if np.ndim(values) == 1 else out
+
+
+def exact(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded to multiples of ``1 / STEP``, so that sums of them are exact."""
+    return np.asarray(np.round(values * STEP) / STEP, dtype=np.float64)
 
 
 def dispersion(k: np.ndarray, n: np.ndarray, p: np.ndarray, settings: DetectorSettings) -> np.ndarray:
@@ -163,49 +178,64 @@ def dispersion(k: np.ndarray, n: np.ndarray, p: np.ndarray, settings: DetectorSe
 
     Under the model, a bucket's squared residual ``(K - N p)^2 / (N p (1 - p))`` divided
     by ``1 + (N - 1) rho`` is about a squared standard normal. Capped at its 95th
-    percentile (3.84), its mean is 0.913. The estimate is the smallest ``rho`` of
-    ``RHO_GRID`` for which the capped mean over the past ``seasonal_days`` (informative
-    buckets only) is no more than that: the cap keeps a past incident from inflating it
-    much, and rounding up to the grid errs towards more noise. With fewer than
-    ``MIN_INFORMATIVE`` informative buckets in the past week (a quiet watch), the prior
-    ``PRIOR_RHO``.
+    percentile (3.84), its mean is 0.913. The estimate is the ``rho`` at which the capped
+    mean over the past ``seasonal_days`` (informative buckets only) falls to that,
+    interpolated between the values of ``RHO_GRID``: the cap keeps a past incident from
+    inflating it much. With fewer than ``MIN_INFORMATIVE`` informative buckets in the past
+    week (a quiet watch), the prior ``PRIOR_RHO``.
     """
     with np.errstate(all="ignore"):
         var = n * p * (1 - p)
         informative = var >= INFORMATIVE_VARIANCE
         squared = np.where(informative, (k - n * p) ** 2 / np.where(informative, var, 1.0), 0.0)
-        capped = np.minimum(squared[None, :] / (1.0 + (n[None, :] - 1.0) * RHO_GRID[:, None]), CHI2_CAP)
-    span = settings.seasonal_days * settings.per_day
-    sums = trailing_sums(np.round(np.where(informative, capped, 0.0) * STEP), span) / STEP
-    count = trailing_sums(informative[None, :].astype(np.float64), span)[0]
-    fits = sums <= CAPPED_MEAN * count
+    span = (settings.seasonal_days * settings.per_day,)
+    count = window_sums(informative.astype(np.float64), span, before=True)[0]
+    with np.errstate(all="ignore"):
+        scaled = squared[None, :] / (1.0 + (n[None, :] - 1.0) * RHO_GRID[:, None])
+        capped = np.where(informative, np.minimum(scaled, CHI2_CAP), 0.0)
+        means = window_sums(exact(capped), span, before=True)[0] / count
+    # The capped mean falls as rho grows: find the first grid value at or below the
+    # target and interpolate (in log rho) from the one before.
+    fits = means <= CAPPED_MEAN
     first = np.argmax(fits, axis=0)
-    rho = np.where(fits.any(axis=0), RHO_GRID[first], RHO_GRID[-1])
+    cols = np.arange(len(n))
+    above = np.maximum(first - 1, 0)
+    with np.errstate(all="ignore"):
+        part = np.clip((means[above, cols] - CAPPED_MEAN) / (means[above, cols] - means[first, cols]), 0, 1)
+    log_grid = np.log(RHO_GRID)
+    rho = np.exp(log_grid[above] + part * (log_grid[first] - log_grid[above]))
+    rho = np.where(first == 0, RHO_GRID[0], rho)
+    rho = np.where(fits.any(axis=0), rho, RHO_GRID[-1])
     return np.asarray(np.where(count >= MIN_INFORMATIVE, rho, PRIOR_RHO), dtype=np.float64)
 
 
-def beta_binomial_loglik(
-    k: np.ndarray, n: np.ndarray, p: np.ndarray, concentration: np.ndarray
+def log_rising(x: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """``log(x (x + 1) ... (x + count - 1))``: what a beta-binomial's likelihood is made of."""
+    return np.asarray(special.gammaln(x + count) - special.gammaln(x), dtype=np.float64)
+
+
+def bucket_evidence(
+    k: np.ndarray, n: np.ndarray, p0: np.ndarray, rho: np.ndarray, lifts: Sequence[float]
 ) -> np.ndarray:
-    """Log-probability of ``k`` of ``n`` under a beta-binomial, up to the binomial coefficient."""
-    a, b = concentration * p, concentration * (1 - p)
-    return np.asarray(special.betaln(k + a, n - k + b) - special.betaln(a, b), dtype=np.float64)
-
-
-def bucket_evidence(k: np.ndarray, n: np.ndarray, p0: np.ndarray, rho: np.ndarray, lift: float) -> np.ndarray:
-    """Per bucket, log of how much likelier its negatives are at the shifted share than usual.
+    """Rows per lift: log of how much likelier each bucket's negatives are shifted than usual.
 
     The shifted share is ``lift x p0``, but never more than halfway from ``p0`` to 1
     (a usual share of 60% cannot double). Zero where the bucket is empty or ``p0`` unknown.
     """
-    usual = np.clip(np.nan_to_num(p0, nan=0.5), 1e-4, 1 - 1e-4)
-    shifted = np.minimum(lift * usual, (1 + usual) / 2)
+    out = np.zeros((len(lifts), len(n)))
+    some = np.flatnonzero((n > 0) & ~np.isnan(p0))
+    k, n, rho = k[some], n[some], rho[some]
+    usual = np.clip(p0[some], 1e-4, 1 - 1e-4)
     concentration = 1.0 / rho - 1.0
+    # P(K | N, p) = C(N, K) B(K + a, N - K + b) / B(a, b) with a = c p, b = c (1 - p): in a
+    # ratio at the same concentration c, all but the rising factorials of a and b cancel.
     with np.errstate(all="ignore"):
-        llr = beta_binomial_loglik(k, n, shifted, concentration) - beta_binomial_loglik(
-            k, n, usual, concentration
-        )
-    return np.where((n > 0) & ~np.isnan(p0), llr, 0.0)
+        null = log_rising(concentration * usual, k) + log_rising(concentration * (1 - usual), n - k)
+        for i, lift in enumerate(lifts):
+            shifted = np.minimum(lift * usual, (1 + usual) / 2)
+            alt = log_rising(concentration * shifted, k) + log_rising(concentration * (1 - shifted), n - k)
+            out[i, some] = alt - null
+    return out
 
 
 def score_negative(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
@@ -216,25 +246,17 @@ def score_negative(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
     p0 = seasonal_share(volume, negative, settings)
     warm = warm_mask(n, settings) & ~np.isnan(p0)
     rho = dispersion(negative, volume, np.nan_to_num(p0), settings)
-    llrs = [
-        np.round(bucket_evidence(negative, volume, p0, rho, lift) * STEP) for lift in settings.negative_lifts
-    ]
     scales = settings.negative_scales
-    shape = (len(scales), n)
-    evidence = np.zeros(shape)
-    k_all = np.zeros(shape)
-    n_all = np.zeros(shape)
-    e_all = np.zeros(shape)
-    phi_all = np.ones(shape)
-    for i, k in enumerate(scales):
-        # A mixture over the shift sizes looked for: the mean of their likelihood ratios.
-        per_lift = np.stack([np.nan_to_num(rolling_sum(llr, k, counts=True)) / STEP for llr in llrs])
-        evidence[i] = special.logsumexp(per_lift, axis=0) - np.log(len(llrs))
-        n_all[i] = np.nan_to_num(rolling_sum(volume, k, counts=True))
-        k_all[i] = np.nan_to_num(rolling_sum(negative, k, counts=True))
-        e_all[i] = np.nan_to_num(rolling_sum(volume * np.nan_to_num(p0), k))
-        # The window's dispersion factor at its mean bucket size, for the share interval.
-        phi_all[i] = 1.0 + np.fmax(n_all[i] / k - 1.0, 0.0) * rho
+    llr = bucket_evidence(negative, volume, p0, rho, settings.negative_lifts)
+    # A mixture over the shift sizes looked for: the mean of their likelihood ratios.
+    per_lift = np.stack([window_sums(exact(row), scales) for row in llr])
+    evidence = functools.reduce(np.logaddexp, per_lift) - np.log(len(llr))
+    n_all = window_sums(volume, scales)
+    k_all = window_sums(negative, scales)
+    e_all = window_sums(exact(volume * np.nan_to_num(p0)), scales)
+    # Each window's dispersion factor at its mean bucket size, for the share interval.
+    mean_size = n_all / np.asarray(scales, dtype=np.float64)[:, None]
+    phi_all = 1.0 + np.fmax(mean_size - 1.0, 0.0) * rho
     floor = k_all >= settings.negative_floor
     passes = (evidence >= -np.log(settings.negative_alpha)) & floor
     fire = passes.any(axis=0) & warm
