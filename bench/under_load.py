@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +38,7 @@ class Story:
     """What one demo run found, in a form two runs can be compared by."""
 
     seconds: float
+    cpu: float  # CPU seconds of the demo and the processes it started
     alerts: list[tuple[str, str, str, str]]  # kind, watch, severity, start bucket
     drivers: dict[str, list[str]]  # "kind watch" -> terms, hashtags and signals
     digests: list[str]  # each digest's subject and its watches table
@@ -57,18 +59,24 @@ def burners(count: int, limit: float) -> Iterator[None]:
 
 def run_demo(folder: Path) -> Story:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(
         [sys.executable, "-m", "listener.cli", "demo", "--dir", str(folder)],
         cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8",
     )  # fmt: skip
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, _children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"the demo in {folder} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    return read_story(folder, seconds)
+    return read_story(folder, seconds, cpu)
 
 
-def read_story(folder: Path, seconds: float) -> Story:
+def _children_cpu() -> float:
+    """CPU seconds (user and system) used so far by the finished child processes, the demo's included."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def read_story(folder: Path, seconds: float, cpu: float) -> Story:
     with sqlite3.connect(f"{(folder / 'demo.db').as_uri()}?mode=ro", uri=True) as conn:
         rows = conn.execute(
             "SELECT kind, watch, severity, started_at, explanation FROM alerts ORDER BY kind, watch, started_at"
@@ -78,7 +86,7 @@ def read_story(folder: Path, seconds: float) -> Story:
         f"{kind} {watch} {started}": _drivers(json.loads(why)) for kind, watch, _, started, why in rows
     }
     digests = [_digest_numbers(m) for m in _mail(folder) if _is_digest(m)]
-    return Story(seconds, alerts, drivers, digests)
+    return Story(seconds, cpu, alerts, drivers, digests)
 
 
 def _drivers(why: dict[str, list[dict[str, str]]]) -> list[str]:
@@ -103,8 +111,8 @@ def _is_digest(message: EmailMessage) -> bool:
 def _digest_numbers(message: EmailMessage) -> str:
     """The subject (mentions, change, negative share) and the per-watch table of the plain-text part."""
     body = message.get_body(preferencelist=("plain",))
-    text = body.get_content() if body is not None else ""
-    table = text.split("Watches:", 1)[-1].split("\n\n", 1)[0].strip()
+    text = (body.get_content() if body is not None else "").replace("\r\n", "\n")
+    table = text.split("Watches:", 1)[-1].strip().split("\n\n", 1)[0]
     return f"{message['Subject']}\n{table}"
 
 
@@ -126,11 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, help="where the two demo folders go [default: a temp folder]")
     args = parser.parse_args(argv)
     base = args.dir or Path(tempfile.mkdtemp(prefix="listener-under-load-"))
+    load = os.getloadavg()[0]
     idle = run_demo(base / "idle")
     with burners(args.burners, args.limit):
-        loaded = run_demo(base / "loaded")
-    print(f"demo idle:                    {idle.seconds:6.1f} s  ({base / 'idle'})")
-    print(f"demo beside {args.burners} CPU burners:    {loaded.seconds:6.1f} s  ({base / 'loaded'})")
+        loaded = run_demo(base / "beside")
+    print(f"load average before the runs: {load:.2f}")
+    for name, story in (("idle", idle), (f"beside {args.burners} CPU burners", loaded)):
+        print(f"demo {name}: {story.seconds:.1f} s wall, {story.cpu:.1f} s CPU  ({base / name.split()[0]})")
     print(f"alerts: {len(idle.alerts)} idle, {len(loaded.alerts)} loaded; digests: {len(idle.digests)}, "
           f"{len(loaded.digests)}")  # fmt: skip
     for kind, watch, severity, started in idle.alerts:

@@ -124,3 +124,12 @@ def test_the_report_shows_sql_answers_and_the_troll(run: DemoRun) -> None:
     assert "aurora-giveaway.example" in run.stdout.split("What the official account posted at night")[1]
     authors = run.stdout.split("$ listener authors --negative")[1].split("==")[0]
     assert "gianni_brontolo" in authors
+
+
+def test_no_source_is_reported_quiet_and_no_run_is_skipped(run: DemoRun) -> None:
+    assert run.query("SELECT kind, network, watch FROM alerts WHERE kind LIKE 'health:%'") == []
+    log = (run.folder / "daemon.log").read_text(encoding="utf-8")
+    assert "skipped" not in log
+    steps = re.findall(r"^\s+\w{3} \d\d:\d\d\s+\d+ posts on the servers so far$", run.stdout, re.M)
+    assert len(steps) >= 8  # one line every three hours of the story's day and night
+    assert re.search(r"\(the story reached \w{3} 09:00; the daemon stopped with status 0\)", run.stdout)
