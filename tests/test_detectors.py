@@ -17,6 +17,7 @@ from listener.analysis import (
     detect,
     history_needed,
     run,
+    score,
 )
 from listener.analysis.detectors import wilson
 from listener.analysis.detectors.negative import dispersion, seasonal_share
@@ -178,6 +179,14 @@ def test_all_negative_posts_in_a_quiet_hour_fire_nothing() -> None:
     for offset, count in ((0, 3), (5, 2), (9, 3)):
         frame.iloc[night + offset, [0, 1]] = count
     assert alerts(run(frame, kinds=("negative",))) == []
+
+
+def test_negative_scores_a_history_shorter_than_its_windows() -> None:
+    """A new watch (three days, less than the week of dispersion): scored, not an error."""
+    frame = rhythm_frame(3, mean=20.0, seed=9)
+    scores = score(frame, "negative", DetectorSettings())
+    assert len(scores.fire) == len(frame) and not scores.fire[: 2 * DAY].any()
+    assert len(score(frame.iloc[:10], "negative", DetectorSettings()).fire) == 10
 
 
 def test_detect_is_run_at_the_clock() -> None:

@@ -164,7 +164,8 @@ def window_sums(values: np.ndarray, spans: Sequence[int], *, before: bool = Fals
     out = np.empty((len(spans), len(rows), n))
     for i, span in enumerate(spans):
         out[i] = top
-        out[i, :, span:] -= top[:, : n - span]
+        if span < n:
+            out[i, :, span:] -= top[:, : n - span]
     return out[:, 0] if np.ndim(values) == 1 else out
 
 
