@@ -12,7 +12,8 @@ drawn per bucket from what real tone looks like (issue #15):
   minutes; a third of them start in the series' quiet hours, a third in its busy hours,
   a third at any hour;
 - hard negatives, which must never alert: volume spikes of x3-x8 for 5-60 minutes at an
-  unchanged share, and quiet-hour buckets whose 1-3 mentions are all negative.
+  unchanged share, and quiet hours in which 1-3 buckets hold 1-3 mentions each, all
+  negative.
 
 Events are at least 20 hours apart and start after four days (two of detector warm-up,
 two of baseline). Each shift gets its visibility to an oracle that knows the true share:
@@ -98,7 +99,7 @@ class HardNegative:
     kind: HardKind
     start: int
     length: int
-    size: float  # volume factor (spike) or mentions, all negative (quiet bucket)
+    size: float  # volume factor (spike), or mentions in the quiet hour that are all negative
 
 
 @dataclass(slots=True)
@@ -229,25 +230,28 @@ def make_scenario(path: Path, seed: int, n_shifts: int = 12, n_hard: int = 6) ->
         snr, oracle = shift_snr(volume[rows], normal[rows], share[rows])
         shifts.append(Shift(start, length, ramp, round(factor, 3), cls, round(snr, 2), oracle))
     hard: list[HardNegative] = []
+    all_negative: list[int] = []  # rows whose mentions are all negative
     for i in range(2 * n_hard):
         kind: HardKind = ("volume_spike", "quiet_negatives")[i % 2]
-        length = int(rng.integers(1, PER_HOUR + 1)) if kind == "volume_spike" else 1
-        size = float(rng.uniform(3.0, 8.0)) if kind == "volume_spike" else float(rng.integers(1, 4))
+        length = int(rng.integers(1, PER_HOUR + 1)) if kind == "volume_spike" else PER_HOUR
         start = place(rng, hours, classes["any" if kind == "volume_spike" else "quiet"], taken, length)
         if start is None:
             continue
         taken.append(start)
         rows = slice(start, start + length)
         if kind == "volume_spike":
+            size = float(rng.uniform(3.0, 8.0))
             volume[rows] = np.round(np.maximum(volume[rows], 1) * size).astype(np.int64)
         else:
-            volume[rows] = int(size)
+            # 1-3 buckets of the quiet hour hold 1-3 mentions each, every one negative.
+            picked = start + rng.choice(PER_HOUR, size=int(rng.integers(1, 4)), replace=False)
+            volume[picked] = rng.integers(1, 4, size=len(picked))
+            all_negative.extend(int(r) for r in picked)
+            size = float(volume[picked].sum())
         hard.append(HardNegative(kind, start, length, round(size, 3)))
     drawn = rng.beta(share * CONCENTRATION, (1 - share) * CONCENTRATION)
     negative = rng.binomial(volume, drawn)
-    for h in hard:
-        if h.kind == "quiet_negatives":
-            negative[h.start : h.start + h.length] = volume[h.start : h.start + h.length]
+    negative[all_negative] = volume[all_negative]
     out = pd.DataFrame({"timestamp": frame["timestamp"], "value": volume, "negative": negative})
     shifts.sort(key=lambda s: s.start)
     hard.sort(key=lambda h: h.start)
