@@ -95,10 +95,10 @@ def daily_rhythm(volume: np.ndarray, negative: np.ndarray, settings: DetectorSet
     """
     day = replace(settings, seasonal_halfwidth=timedelta(hours=12) - settings.bucket)
     with np.errstate(all="ignore"):
-        day_share = seasonal_lags(negative, day, counts=False) / seasonal_lags(volume, day, counts=False)
+        day_share = seasonal_lags(negative, day) / seasonal_lags(volume, day)
         near = replace(settings, seasonal_halfwidth=RHYTHM_HALFWIDTH)
-        local = (seasonal_lags(negative, near, counts=False) + settings.share_prior * day_share) / (
-            seasonal_lags(volume, near, counts=False) + settings.share_prior
+        local = (seasonal_lags(negative, near) + settings.share_prior * day_share) / (
+            seasonal_lags(volume, near) + settings.share_prior
         )
         ratio = nan_median(np.where(day_share > 0, local / day_share, np.nan))
     return np.where(np.isnan(ratio), 1.0, ratio)
@@ -141,7 +141,8 @@ def seasonal_share(volume: np.ndarray, negative: np.ndarray, settings: DetectorS
     of 50, and cannot set the baseline alone.
     """
     weight = 1.0 / (1.0 + np.fmax(volume - 1.0, 0.0) * PRIOR_RHO)
-    volume, negative = volume * weight, negative * weight
+    # Whole multiples of 1 / STEP: sums over any span are exact (see ``window_sums``).
+    volume, negative = exact(volume * weight), exact(negative * weight)
     rhythm = daily_rhythm(volume, negative, settings)
     level = recent_level(volume, negative, rhythm, settings)
     return np.asarray(np.clip(level * rhythm, 0.0, 1.0), dtype=np.float64)
