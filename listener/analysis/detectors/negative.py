@@ -2,20 +2,21 @@
 
 Per bucket ``t``:
 
-- expected share ``p0``: for each of the last ``seasonal_days`` days, the share of
-  negatives around the same time of day, shrunk towards the long-run share with
-  ``share_prior`` pseudo-mentions (a day with 3 mentions cannot set it alone); then the
-  median over days, robust to one past incident. This follows a daily rhythm of tone.
+- expected share ``p0`` = recent level x daily rhythm. The rhythm: how the share around
+  this time of day compared with its whole day's share, the median over the last
+  ``seasonal_days`` days (one past incident cannot set it). The level: the share of the
+  most recent few thousand mentions with the rhythm taken out, ending an hour before
+  ``t``, so the baseline follows tone that drifts over days (see ``seasonal_share``).
 - over-dispersion ``rho``: real tone varies more than binomially; a bucket's share is
   modelled as a beta draw around ``p0``, so its ``K`` negatives of ``N`` mentions are
   beta-binomial, ``Var K = N p0 (1 - p0) (1 + (N - 1) rho)``. ``rho`` is read from the
-  past week by a median (a past incident cannot inflate it; see ``dispersion``).
+  past week, with residuals capped so a past incident barely inflates it (``dispersion``).
 - evidence: the log likelihood ratio of the bucket's count under a shifted share
-  ``negative_lift x p0`` against the usual ``p0`` (both beta-binomial). Summed over
-  a window it is a CUSUM-like statistic: each bucket adds evidence when it looks shifted
-  and takes some away when it looks normal, so a shift that ramps up over half an hour
-  accumulates from its first bucket, and a big bucket with an ordinary share (a volume
-  spike) adds nothing, however many mentions it holds.
+  (``negative_lifts``, x2 and x3 of ``p0``, mixed) against the usual ``p0``, both
+  beta-binomial. Summed over a window it is a CUSUM-like statistic: each bucket adds
+  evidence when it looks shifted and takes some away when it looks normal, so a shift
+  that ramps up over half an hour accumulates from its first bucket, and a big bucket
+  with an ordinary share (a volume spike) adds nothing, however many mentions it holds.
 - a window of ``negative_windows`` (5 minutes to 6 hours: short for a sudden wave, long
   for a quiet watch where a shift shows only over hours) fires when its likelihood ratio
   exceeds ``1 / negative_alpha`` and it holds at least ``negative_floor`` negatives
@@ -88,7 +89,7 @@ def daily_rhythm(volume: np.ndarray, negative: np.ndarray, settings: DetectorSet
     """How the share at this time of day compares with its day's share: median over past days.
 
     For each of the last ``seasonal_days`` days: the share around the same time (within
-    ``seasonal_halfwidth``, shrunk towards that day's share with ``share_prior``
+    ``RHYTHM_HALFWIDTH``, shrunk towards that day's share with ``share_prior``
     pseudo-mentions, so 3 mentions cannot set it alone) over the share of the 24 hours
     centred on it. A ratio, so a day when tone was worse all day still gives its shape;
     the median, so one past incident does not. 1 where there is no history.
@@ -137,8 +138,8 @@ def seasonal_share(volume: np.ndarray, negative: np.ndarray, settings: DetectorS
     """Expected negative share at each bucket: the recent level times the daily rhythm.
 
     Buckets are weighted ``1 / (1 + (N - 1) PRIOR_RHO)``: a bucket's share is one draw of
-    the tone, so a bucket of 1,500 mentions (a volume spike) weighs about as much as one
-    of 50, and cannot set the baseline alone.
+    the tone, so a bucket of 1,500 mentions (a volume spike) counts as ~50 mentions and
+    one of 50 as ~25; a spike cannot set the baseline alone.
     """
     weight = 1.0 / (1.0 + np.fmax(volume - 1.0, 0.0) * PRIOR_RHO)
     # Whole multiples of 1 / STEP: sums over any span are exact (see ``window_sums``).
