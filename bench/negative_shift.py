@@ -19,6 +19,9 @@ Events are at least 20 hours apart and start after four days (two of detector wa
 two of baseline). Each shift gets its visibility to an oracle that knows the true share:
 ``snr``, the expected excess of negatives over the whole shift in beta-binomial standard
 deviations of the normal count. ``snr >= 5`` is "visible": the detector must catch it.
+The oracle's delay is the bucket at which that excess so far first reaches 4 SDs: about
+the evidence any detector that tests every bucket needs (the overall line gives its
+median beside the detector's).
 
 Scoring, per series: a shift is caught by an alert from its first ramp bucket to its last
 bucket; the delay counts buckets from the first ramp bucket (0 = that bucket). An alert
