@@ -21,8 +21,9 @@ the page being fetched: the cursor was not advanced, so the next run fetches it
 again and nothing is stored twice.
 
 ``--steps`` drives the same jobs from story times read one per line (the
-demo): each step collects every source, runs the cycle and the digest check,
-then answers, so the story's clock waits for the work however slow the CPU.
+demo): each step collects every source, runs the cycle if something came in or
+failed, checks the digest, then answers, so the story's clock waits for the
+work however slow the CPU.
 """
 
 from __future__ import annotations
@@ -118,7 +119,9 @@ class Daemon:
                 if not sources:
                     raise ListenerError("nothing to collect: enable a network and add a watch in the config")
                 if once:
-                    return 0 if self.step(sources, digest=False) else 3
+                    for source in sources:
+                        self.collect(source, cycle=False)
+                    return 0 if self.cycle() else 3
                 if steps is not None:
                     return self._follow(sources, steps)
                 with Store.open(self.database, busy_timeout=BUSY_TIMEOUT) as analysis:
@@ -129,31 +132,26 @@ class Daemon:
                 signal.signal(sig, handler)
             self.lock.release()
 
-    def step(self, sources: list[Source], digest: bool = True) -> bool:
-        """Every source once, then the cycle (and the digest check), in this thread; False if the cycle failed."""
-        for source in sources:
-            if self.stop.is_set():
-                break
-            self.collect(source, cycle=False)
-        ok = self.cycle()
-        if digest and self.config.email is not None:
-            self.send_digest()
-        return ok
-
     def _follow(self, sources: list[Source], steps: Iterable[str]) -> int:
         """One step per story time read from ``steps``; ``step <time> done`` on stdout after each.
 
+        A step does what the scheduler does, in order and in this thread: every
+        source once, the cycle if something came in or failed, the digest check.
         The sentiment model is loaded once, in this process: a driven daemon is
         short-lived, and reloading the model in a child at every step would
         dominate the demo's time.
         """
         self.scorer = None
         for line in steps:
+            moment = _step_time(line)
+            use_clock(_stopped_at(moment))
+            for source in sources:
+                self.collect(source)
+            self._cycle_if_dirty()
+            if self.config.email is not None:
+                self.send_digest()
             if self.stop.is_set():
                 break
-            moment = datetime.fromisoformat(line.strip())
-            use_clock(_stopped_at(moment))
-            self.step(sources)
             print(f"step {moment.isoformat()} done", flush=True)
         return 0
 
@@ -281,3 +279,15 @@ class Daemon:
 def _stopped_at(moment: datetime) -> Callable[[], datetime]:
     """A clock that reads ``moment`` until the next step sets another."""
     return lambda: moment
+
+
+def _step_time(line: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(line.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ListenerError(
+            f"--steps: {line.strip()!r} is not a time; give one ISO time with a zone per line"
+        )
+    return moment

@@ -247,6 +247,10 @@ def test_driven_step_by_step_each_step_runs_on_the_given_time(world: World) -> N
     assert started == {t.isoformat() for t in steps}
     assert world.query("SELECT count(*) FROM mentions WHERE sentiment_label IS NULL") == [(0,)]
     assert world.query("SELECT count(*) FROM mentions")[0][0] > 0
+    bad = world.daemon("--steps")
+    _, err = bad.communicate("tomorrow\n", timeout=300)
+    assert bad.returncode == 1
+    assert err == "Error: --steps: 'tomorrow' is not a time; give one ISO time with a zone per line\n"
 
 
 class HeldWebhook:

@@ -49,7 +49,7 @@ def driving_terms(
         z = delta / math.sqrt(1 / (y_w + a) + 1 / (y_b + a))
         if z > 1.96:
             scored.append({"term": term, "window": y_w, "baseline": y_b, "z": round(z, 2)})
-    return sorted(scored, key=lambda t: -t["z"])[:top]
+    return sorted(scored, key=lambda t: (-t["z"], t["term"]))[:top]  # ties by name: sets have no stable order
 
 
 def _function_words(window: Sequence[WindowMention]) -> frozenset[str]:
@@ -84,7 +84,7 @@ def explain(
     samples = sorted(window, key=lambda m: (m.engagement, m.created_at), reverse=True)[:3]
     hashtags = [
         {"tag": tag, "window": n, "baseline": tags_base[tag]}
-        for tag, n in tags_win.most_common(top)
+        for tag, n in sorted(tags_win.items(), key=lambda kv: (-kv[1], kv[0]))[:top]  # ties by name
         if n > 1 and n / max(len(window), 1) > 2 * tags_base[tag] / max(len(baseline), 1)
     ]
     # A rising hashtag is shown once, as a hashtag, not again as a word.
