@@ -31,7 +31,8 @@ class Finding:
     for over-dispersion, see ``detectors.negative``) and the seasonal share expected at
     that time. ``score`` is the strength of the signal:
     for volume, doublings over the expected mentions (log2 of the ratio); for negative,
-    -log10 of the binomial tail probability of that many negatives at the usual share.
+    log10 of how much likelier the window's negatives are under a shifted share than
+    under the usual one (it reads like -log10 of a p-value).
     """
 
     kind: Kind
