@@ -35,7 +35,7 @@ from listener.demo.stage import DEMO_ENV, Stage
 from listener.demo.story import BRAND, ROME, TROLL, Timeline, story
 from listener.records import use_clock
 
-STEP = timedelta(minutes=30)  # of story time: the daemon collects, scores and alerts once per step
+STEP = timedelta(minutes=60)  # of story time: the daemon collects, scores and alerts once per step
 QUERIES = [
     (
         "Where the talk was, and in which language",
