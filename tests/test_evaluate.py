@@ -76,14 +76,26 @@ def test_a_negative_surge_opens_one_explained_alert_and_queues_it_once(store: St
     assert negative.explanation["hashtags"][0]["tag"] == "#boicottaaurora"
     assert negative.explanation["samples"][0]["url"].startswith("https://x.com/angry")
     stored = next(a for a in store.alerts.list() if a.kind == "negative")
-    assert stored.id == negative.id and stored.state in ("open", "updated")
-    # The explanation follows the incident: its window grows with each update.
-    assert negative.explanation["networks"]["x"] < stored.explanation["networks"]["x"] <= 120
+    assert stored.id == negative.id and stored.state == "open"
+    # It opened and grew within this pass: one change, with the latest figures.
+    assert [r.kind for r in first.changes].count("negative") == 1
+    assert stored.explanation == negative.explanation
     queued = store.alerts.pending(now + timedelta(days=1))
     assert sorted(d.alert.kind for d in queued) == ["negative", "volume"]
     again = evaluate(store, [WATCH], [], settings, now + timedelta(minutes=5))
     assert again.news == 0
     assert len(store.alerts.pending(now + timedelta(days=1))) == 2
+
+
+def test_the_explanation_follows_the_incident_from_pass_to_pass(store: Store) -> None:
+    store_all(store, history(random.Random(5)) + surge(120, 30))
+    settings = AlertSettings(channels=("email",))
+    early = evaluate(store, [WATCH], [], settings, SURGE + timedelta(minutes=15))
+    opened = next(r for r in early.changes if r.kind == "negative")
+    evaluate(store, [WATCH], [], settings, SURGE + timedelta(minutes=35))
+    stored = next(a for a in store.alerts.list() if a.kind == "negative")
+    assert stored.id == opened.id
+    assert opened.explanation["networks"]["x"] < stored.explanation["networks"]["x"] <= 120
 
 
 def test_calm_history_fires_nothing(store: Store) -> None:

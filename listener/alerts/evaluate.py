@@ -9,7 +9,7 @@ bucket: unscored is not neutral.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -26,7 +26,7 @@ from listener.records import SEVERITY_RANK, AlertChange
 from storage import Store
 from storage.alerts import AlertRow
 
-__all__ = ["AlertPass", "evaluate", "series"]
+__all__ = ["AlertPass", "evaluate", "latest_per_incident", "series"]
 
 BASELINE = timedelta(days=7)
 LOOKBACK = timedelta(hours=3)  # findings are re-derived over this much; recording them is idempotent
@@ -109,6 +109,26 @@ def _change(store: Store, watch: Watch, f: Finding, bucket: timedelta) -> AlertC
     )  # fmt: skip
 
 
+def latest_per_incident(found: Sequence[Finding]) -> list[Finding]:
+    """One finding per open incident and pass: its latest, still ``opened`` if it opened now.
+
+    A pass that covers several buckets (the first poll after a pause, a slow cycle) can
+    see an incident open and then grow: one message with the latest figures says it
+    all, where two would say "new" and "growing" about the same thing a second apart.
+    Resolutions are kept as they are.
+    """
+    latest: dict[tuple[str, datetime], Finding] = {}
+    out: list[Finding] = []
+    for f in sorted(found, key=lambda f: f.at):
+        if f.state == "resolved":
+            out.append(f)
+            continue
+        key = (f.kind, f.incident_start)
+        before = latest.get(key)
+        latest[key] = replace(f, state="opened") if before is not None and before.state == "opened" else f
+    return sorted(out + list(latest.values()), key=lambda f: f.at)
+
+
 def evaluate(
     store: Store,
     watches: Sequence[Watch],
@@ -132,7 +152,7 @@ def evaluate(
         frame, scored = series(store, watch.name, start, now, detector.bucket)
         found = detect(frame, now, detector, since=since, kinds=["volume"])
         found += detect(frame.iloc[:scored], now, detector, since=since, kinds=["negative"])
-        changes.extend(_change(store, watch, f, detector.bucket) for f in sorted(found, key=lambda f: f.at))
+        changes.extend(_change(store, watch, f, detector.bucket) for f in latest_per_incident(found))
     changes.extend(health_changes(store, sources, now))
     changes.extend(guard_changes(store, accounts, settings.own_accounts, settings.timezone, now))
     rows, news = [], 0
