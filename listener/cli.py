@@ -354,7 +354,7 @@ _add_commands()
 
 
 def main() -> None:
-    if value := os.environ.get("LISTENER_CLOCK"):  # the demo's accelerated clock; see records.clock_from_env
+    if value := os.environ.get("LISTENER_CLOCK"):  # the demo's story clock; see records.clock_from_env
         use_clock(clock_from_env(value))
     cli(prog_name="listener")
 

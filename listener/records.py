@@ -44,12 +44,13 @@ def use_clock(clock: Callable[[], datetime] | None) -> None:
 
 
 def clock_from_env(value: str) -> Callable[[], datetime]:
-    """An accelerated clock from ``LISTENER_CLOCK="<start ISO>@<epoch seconds>x<speed>"``.
+    """A story clock from ``LISTENER_CLOCK="<start ISO>@<epoch seconds>x<speed>"``.
 
     It reads ``start`` until the wall clock reaches ``epoch``, then runs ``speed``
-    times faster. The demo replays three days in seconds with it, and every process
-    it starts (the daemon, the scoring child) computes the same time from the
-    same string. Not meant for anything else.
+    times faster. The demo and the README's test stop it at a story time (speed 0),
+    so every process they start (the daemon, the scoring child) reads the same time
+    from the same string; the demo's daemon is then driven step by step. Not meant
+    for anything else.
     """
     try:
         start_text, rest = value.split("@")
