@@ -25,11 +25,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from listener.demo.mailbox import is_digest, saved_messages  # noqa: E402
+
 BURN = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
 
 
@@ -85,7 +88,7 @@ def read_story(folder: Path, seconds: float, cpu: float) -> Story:
     drivers = {
         f"{kind} {watch} {started}": _drivers(json.loads(why)) for kind, watch, _, started, why in rows
     }
-    digests = [_digest_numbers(m) for m in _mail(folder) if _is_digest(m)]
+    digests = [_digest_numbers(m) for m in saved_messages(folder / "mail") if is_digest(m)]
     return Story(seconds, cpu, alerts, drivers, digests)
 
 
@@ -93,19 +96,6 @@ def _drivers(why: dict[str, list[dict[str, str]]]) -> list[str]:
     terms = [t["term"] for t in why.get("terms", [])]
     tags = [t["tag"] for t in why.get("hashtags", [])]
     return [*terms, *tags, *map(str, why.get("signals", []))]
-
-
-def _mail(folder: Path) -> list[EmailMessage]:
-    found = []
-    for path in sorted((folder / "mail").glob("*.eml")):
-        message = message_from_bytes(path.read_bytes(), policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        found.append(message)
-    return found
-
-
-def _is_digest(message: EmailMessage) -> bool:
-    return any(part.get_content_type() == "image/png" for part in message.walk())
 
 
 def _digest_numbers(message: EmailMessage) -> str:

@@ -14,13 +14,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from listener.demo.mailbox import is_digest, saved_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,16 +38,7 @@ class DemoRun:
             return conn.execute(sql).fetchall()
 
     def mail(self) -> list[EmailMessage]:
-        found = []
-        for path in sorted((self.folder / "mail").glob("*.eml")):
-            message = message_from_bytes(path.read_bytes(), policy=policy.default)
-            assert isinstance(message, EmailMessage)
-            found.append(message)
-        return found
-
-
-def _is_digest(message: EmailMessage) -> bool:
-    return any(part.get_content_type() == "image/png" for part in message.walk())
+        return saved_messages(self.folder / "mail")
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +95,8 @@ def test_the_hijacked_looking_night_posts_raise_one_own_account_alert(run: DemoR
 
 def test_alert_and_digest_emails_saved_as_eml_and_html(run: DemoRun) -> None:
     mail = run.mail()
-    alerts = [m for m in mail if not _is_digest(m)]
-    digests = [m for m in mail if _is_digest(m)]
+    alerts = [m for m in mail if not is_digest(m)]
+    digests = [m for m in mail if is_digest(m)]
     assert alerts and digests
     for message in mail:
         assert message["To"] == "social@caffeaurora.example"

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Self
 
-__all__ = ["Mailbox", "read_eml"]
+__all__ = ["Mailbox", "is_digest", "read_eml", "saved_messages"]
 
 
 def _free_port() -> int:
@@ -28,6 +28,16 @@ def read_eml(path: Path) -> EmailMessage:
     message = message_from_bytes(path.read_bytes(), policy=policy.default)
     assert isinstance(message, EmailMessage)
     return message
+
+
+def saved_messages(folder: Path) -> list[EmailMessage]:
+    """The messages a ``Mailbox`` saved in ``folder``, in the order they arrived."""
+    return [read_eml(path) for path in sorted(folder.glob("*.eml"))]
+
+
+def is_digest(message: EmailMessage) -> bool:
+    """The digest carries its chart as an image; alerts carry none."""
+    return any(part.get_content_type() == "image/png" for part in message.walk())
 
 
 class Mailbox:
