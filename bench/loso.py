@@ -31,7 +31,7 @@ sys.path.insert(0, str(SHARED / "tools"))
 
 import nab_eval  # noqa: E402
 
-from listener.analysis import DetectorSettings, run  # noqa: E402
+from listener.analysis import DetectorSettings, run, sent  # noqa: E402
 from listener.backtest_cli import load_series  # noqa: E402
 
 DATA = {"realTweets": SHARED / "data" / "nab_realtweets", "nab_dev": SHARED / "data" / "nab_dev"}
@@ -86,7 +86,7 @@ def alerts(case: Case, candidate: dict[str, object], frames: dict[Path, tuple]) 
     frame, bucket = frames[case.path]
     settings = replace(DetectorSettings(bucket=bucket), **candidate)
     found = run(frame, settings, ("volume",))
-    return [f.at.astimezone(nab_eval.UTC).replace(tzinfo=None) for f in found if f.is_alert]
+    return [f.at.astimezone(nab_eval.UTC).replace(tzinfo=None) for f in sent(found)]
 
 
 def pooled(results: Iterable[nab_eval.SeriesResult]) -> dict:

@@ -59,7 +59,7 @@ from scipy import special  # type: ignore[import-untyped]
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from listener.analysis import DetectorSettings, run  # noqa: E402
+from listener.analysis import DetectorSettings, run, sent  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "nab_realtweets"
 PER_DAY = 288  # five-minute buckets
@@ -275,7 +275,7 @@ def bucket_frame(scenario: Scenario) -> pd.DataFrame:
 def alerts_in_process(scenario: Scenario, settings: DetectorSettings) -> list[int]:
     """Rows of the negative alerts the detectors of this checkout send."""
     frame = bucket_frame(scenario)
-    times = [f.at for f in run(frame, settings, ("negative",)) if f.is_alert]
+    times = [f.at for f in sent(run(frame, settings, ("negative",)))]
     return sorted({int(frame.index.get_loc(pd.Timestamp(t))) for t in times})
 
 

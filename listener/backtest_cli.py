@@ -2,7 +2,8 @@
 
 The output is a contract (``bench/nab.py`` and ``../shared/tools/nab_eval.py`` read it):
 stdout holds only the timestamps of the alerts that would have been sent, after merging
-and cool-down, one ISO-8601 UTC timestamp per line. Details go to stderr with --explain.
+and cool-down (an incident's opening, and each rise in its severity), one ISO-8601 UTC
+timestamp per line. Details go to stderr with --explain.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from listener.analysis import (
     regular_buckets,
     row_step,
     run,
+    sent,
 )
 from listener.records import utc_iso
 
@@ -108,11 +110,11 @@ def backtest(series: Path, bucket: str | None, kind: str | None, explain: bool) 
     else:
         kinds = ("volume", "negative") if has_negative else ("volume",)
     findings = run(frame, DetectorSettings(bucket=size), kinds)
-    for finding in findings:
-        if explain:
+    if explain:
+        for finding in findings:
             click.echo(describe(finding), err=True)
-        if finding.is_alert:
-            click.echo(utc_iso(finding.at))
+    for finding in sent(findings):
+        click.echo(utc_iso(finding.at))
 
 
 if __name__ == "__main__":  # pragma: no cover

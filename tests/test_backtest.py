@@ -57,7 +57,9 @@ def test_kind_selects_detectors(tmp_path: Path) -> None:
     _, volume, _ = invoke(str(tmp_path / "s.csv"), "--kind", "volume")
     _, negative, explain = invoke(str(tmp_path / "s.csv"), "--kind", "negative", "--explain")
     assert sorted(volume + negative) == both
-    assert len(negative) == 1 and "negative opened" in explain and "share" in explain
+    # One incident: its opening, then at most one message per rise in severity.
+    assert explain.count("negative opened") == 1 and "share" in explain
+    assert 1 <= len(negative) <= 3
 
 
 def test_negative_needs_the_column(tmp_path: Path) -> None:
@@ -132,16 +134,18 @@ def write_rhythm(path: Path, step: str, days: int, spike_day: int, scale: float 
 def test_the_bucket_defaults_to_the_rows_own_step(tmp_path: Path, step: str) -> None:
     spike = write_rhythm(tmp_path / "s.csv", step, days=12, spike_day=10)
     code, found, _ = invoke(str(tmp_path / "s.csv"), "--kind", "volume")
-    assert code == 0 and len(found) == 1
+    assert code == 0 and found
     # Found at once on the hourly series, within five rows on the 1-minute one (1 -> 6 a minute).
     assert 0 <= (found[0].replace(tzinfo=None) - spike[0]) / pd.Timedelta(step) < 5
+    assert all(t.replace(tzinfo=None) in spike for t in found)
 
 
 def test_a_metric_in_other_units_is_read_in_its_own_noise(tmp_path: Path) -> None:
     """CPU-like values around 0.1: no count unit, yet the x6 hour stands out of their noise."""
     spike = write_rhythm(tmp_path / "s.csv", "5min", days=12, spike_day=10, scale=0.002)
     code, found, _ = invoke(str(tmp_path / "s.csv"))
-    assert code == 0 and [t.replace(tzinfo=None) for t in found] == [spike[0].to_pydatetime()]
+    assert code == 0 and found[0].replace(tzinfo=None) == spike[0].to_pydatetime()
+    assert all(t.replace(tzinfo=None) in spike for t in found)  # then rises in severity, if any
 
 
 def test_irregular_rows_are_put_on_the_usual_step(tmp_path: Path) -> None:
@@ -154,7 +158,8 @@ def test_irregular_rows_are_put_on_the_usual_step(tmp_path: Path) -> None:
     frame["timestamp"] = times.dt.strftime("%Y-%m-%d %H:%M:%S")
     frame.to_csv(tmp_path / "odd.csv", index=False)
     code, found, _ = invoke(str(tmp_path / "odd.csv"), "--kind", "volume")
-    assert code == 0 and [t.replace(tzinfo=None) for t in found] == [spike[0].to_pydatetime()]
+    assert code == 0 and found[0].replace(tzinfo=None) == spike[0].to_pydatetime()
+    assert all(t.replace(tzinfo=None) in spike for t in found)
 
 
 def test_a_step_that_does_not_divide_a_day_names_the_fix(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from listener.analysis import (
     history_needed,
     run,
     score,
+    sent,
 )
 from listener.analysis.detectors import wilson
 from listener.analysis.detectors.negative import dispersion, seasonal_share
@@ -295,3 +296,21 @@ def test_history_needed_per_detector() -> None:
     volume, negative = history_needed(settings, "volume"), history_needed(settings, "negative")
     assert history_needed(settings) == max(volume, negative) == volume
     assert negative < volume
+
+
+def test_sent_is_what_the_daemon_mails_openings_and_rises_in_severity() -> None:
+    t0 = datetime(2024, 1, 9, 10, tzinfo=UTC)
+
+    def step(minutes: int, state: str, severity: str, start: int = 0) -> Finding:
+        at, begun = t0 + timedelta(minutes=minutes), t0 + timedelta(minutes=start)
+        return Finding("volume", at, 50.0, 10.0, severity, state, begun)  # type: ignore[arg-type]
+
+    findings = [
+        step(0, "opened", "warning"),
+        step(10, "updated", "warning"),  # grew, same severity: recorded, not mailed
+        step(20, "updated", "critical"),  # worse: mailed
+        step(60, "resolved", "critical"),
+        step(300, "updated", "critical"),  # back within the cool-down, no worse: not mailed
+        step(900, "opened", "info", start=900),
+    ]
+    assert [f.at for f in sent(findings)] == [findings[0].at, findings[2].at, findings[5].at]

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from listener.analysis.findings import DetectorSettings, Finding, Kind, Severity, State
-from listener.analysis.incidents import available_kinds, detect, history_needed, run, score
+from listener.analysis.incidents import available_kinds, detect, history_needed, run, score, sent
 from listener.analysis.series import (
     DEFAULT_BUCKET,
     build_bucket_groups,
@@ -42,4 +42,5 @@ __all__ = [
     "row_step",
     "run",
     "score",
+    "sent",
 ]

@@ -26,7 +26,7 @@ import pandas as pd
 from listener.analysis.detectors import SCORERS, Scores
 from listener.analysis.findings import SEVERITIES, DetectorSettings, Finding, Kind, State
 
-__all__ = ["available_kinds", "detect", "history_needed", "run", "score"]
+__all__ = ["available_kinds", "detect", "history_needed", "run", "score", "sent"]
 
 
 def available_kinds(frame: pd.DataFrame) -> tuple[Kind, ...]:
@@ -154,6 +154,23 @@ def run(
         found.extend(incidents(kind, score(frame, kind, settings), pd.DatetimeIndex(frame.index), settings))
     found.sort(key=lambda f: (f.at, f.kind))
     return found
+
+
+def sent(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings the daemon sends a message about: openings, and rises in severity.
+
+    An incident that grows past the severity already announced is news again (as
+    ``storage.alerts`` decides), including one reopened within its cool-down; growth at
+    the same severity and resolutions only update the record.
+    """
+    announced: dict[tuple[Kind, datetime], int] = {}
+    out = []
+    for f in findings:
+        key, rank = (f.kind, f.incident_start), SEVERITIES.index(f.severity)
+        if f.state == "opened" or (f.state == "updated" and rank > announced.get(key, len(SEVERITIES))):
+            announced[key] = rank
+            out.append(f)
+    return out
 
 
 def complete(frame: pd.DataFrame, now: datetime, bucket: timedelta) -> pd.DataFrame:
