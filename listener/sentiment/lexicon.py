@@ -4,7 +4,7 @@ The training tweets hold too few negated opinion words ("non è affatto male",
 "per niente contento", "not bad") for a learned model to read them: every part of
 it sees "male" and "bad" and says negative. This layer finds opinion words inside
 a negation scope and shifts the log-odds the other way, firmly enough to flip one
-negated word (``WEIGHT`` is a design constant, not fitted on val). It fires on
+negated word (``WEIGHT`` is a design constant, not fitted). It fires on
 few posts, so it changes the val figures little; MODEL_CARD.md shows both.
 """
 
@@ -16,8 +16,9 @@ __all__ = ["WEIGHT", "negation_shift"]
 
 # Log-odds added per negated opinion word. Each of the three parts of the model
 # reads a lone opinion word at about 2-2.5 log-odds, so together about 7 with the
-# wrong sign: turning that around takes a little more.
-WEIGHT = 8.0
+# wrong sign, and a language's decision offset can add up to 2 more (#16): turning
+# that around takes 12 (8 before the offsets, which left "not bad" negative in English).
+WEIGHT = 12.0
 
 
 def _words(words: str) -> set[str]:
