@@ -404,7 +404,7 @@ class Store:
             {"size": bucket_seconds, "watch": watch, "network": network,
              "start": int(start.timestamp()) // BASE_BUCKET, "end": -(-int(end.timestamp()) // BASE_BUCKET)},
         )  # fmt: skip
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return rows.fetchall()
 
     def window(
         self, watch: str, start: datetime, end: datetime, network: str = "", limit: int = 5000

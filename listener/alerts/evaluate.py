@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from collectors.base import Watch
@@ -47,22 +48,19 @@ def series(
     not quiet days, and the detectors' warm-up needs to know how young it is.
     """
     size = int(bucket.total_seconds())
-    counts = store.bucket_counts(watch, start, end, size)
-    first = counts[0][0] if counts else int(end.timestamp()) // size * size
+    counts = np.asarray(store.bucket_counts(watch, start, end, size), dtype=np.int64).reshape(-1, 4)
+    first = int(counts[0, 0]) if len(counts) else int(end.timestamp()) // size * size
     index = pd.date_range(
         pd.Timestamp(first, unit="s", tz="UTC"), end, freq=bucket, inclusive="left", name="bucket"
     )
-    frame = pd.DataFrame(0, index=index, columns=["volume", "negative"], dtype="int64")
-    scored = len(index)
-    if counts:
-        got = pd.DataFrame(counts, columns=["at", "volume", "negative", "unscored"])
-        got.index = pd.DatetimeIndex(pd.to_datetime(got["at"], unit="s", utc=True), name="bucket")
-        got = got.loc[got.index.intersection(index)]
-        frame.loc[got.index, ["volume", "negative"]] = got[["volume", "negative"]].to_numpy()
-        pending = got.index[got["unscored"] > 0]
-        if len(pending):
-            scored = int(index.get_indexer([pending[0]])[0])
-    return frame, scored
+    at = (counts[:, 0] - first) // size
+    counts = counts[(at >= 0) & (at < len(index))]
+    at = (counts[:, 0] - first) // size
+    columns = {name: np.zeros(len(index), dtype=np.int64) for name in ("volume", "negative")}
+    columns["volume"][at], columns["negative"][at] = counts[:, 1], counts[:, 2]
+    pending = at[counts[:, 3] > 0]
+    scored = int(pending.min()) if len(pending) else len(index)
+    return pd.DataFrame(columns, index=index), scored
 
 
 def _query_terms(watch: Watch) -> frozenset[str]:
