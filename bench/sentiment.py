@@ -73,17 +73,17 @@ def one(expr: str, path: str) -> None:
         "texts_per_s": round((len(texts) - 256) / (done - warm), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "idle_rss_mb": round(rss_mb()),
-        "released_rss_mb": round(release_and_measure(backend)),
+        "released_rss_mb": release_and_measure(backend),
     }))  # fmt: skip
 
 
-def release_and_measure(backend: object) -> float:
+def release_and_measure(backend: object) -> int | str:
     """RSS after ``release()`` (what a worker holds while idle), where the backend has it."""
     release = getattr(backend, "release", None)
     if release is None:
-        return float("nan")
+        return "-"
     release()
-    return rss_mb()
+    return round(rss_mb())
 
 
 def rss_mb() -> float:
