@@ -6,6 +6,7 @@ posts, stopped with SIGTERM, and started twice on one database.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -315,4 +316,9 @@ def test_collection_goes_on_while_the_cycle_is_held_up_and_the_skips_are_logged_
         hook.close()
     assert process.returncode == 0, err
     assert "maximum number of running instances" not in err
-    assert err.count("cycle: run skipped, the previous one is still running") == 1, err[-3000:]
+    # One line per streak of skips: between two skip lines, a cycle ran (a fast machine may
+    # also skip once while the first cycle loads the model, before the hold).
+    skip, ran = "cycle: run skipped, the previous one is still running", "alert changes"
+    events = [line for line in err.splitlines() if skip in line or ran in line]
+    assert any(skip in line for line in events), err[-3000:]
+    assert all(not (skip in a and skip in b) for a, b in itertools.pairwise(events)), err[-3000:]
