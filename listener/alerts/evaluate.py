@@ -54,8 +54,8 @@ def series(
         pd.Timestamp(first, unit="s", tz="UTC"), end, freq=bucket, inclusive="left", name="bucket"
     )
     at = (counts[:, 0] - first) // size
-    counts = counts[(at >= 0) & (at < len(index))]
-    at = (counts[:, 0] - first) // size
+    inside = (at >= 0) & (at < len(index))
+    counts, at = counts[inside], at[inside]
     columns = {name: np.zeros(len(index), dtype=np.int64) for name in ("volume", "negative")}
     columns["volume"][at], columns["negative"][at] = counts[:, 1], counts[:, 2]
     pending = at[counts[:, 3] > 0]

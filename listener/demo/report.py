@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from listener.demo.mailbox import read_eml
+from listener.demo.mailbox import is_digest, read_eml
 from storage import Store
 from storage.alerts import AlertRow
 from storage.readonly import run_readonly
@@ -32,8 +32,7 @@ class Saved:
 
     @property
     def is_digest(self) -> bool:
-        """The digest carries its chart as an inline PNG; alerts are text and HTML only."""
-        return any(part.get_content_type() == "image/png" for part in self.message.walk())
+        return is_digest(self.message)
 
     @property
     def subject(self) -> str:

@@ -101,7 +101,7 @@ class ShippedModel:
         """
         total = self.expert("ngrams", log_softmax(self.heads["ngrams"].sparse(featurize(texts, self.spec))))
         for name, matrix in embeddings.items():
-            total += self.expert(name, log_softmax(self.heads[name].dense(matrix)))
+            total = self.add_encoder(total, name, matrix)
         if self.meta.get("negation_rules", False):
             shift = np.asarray([negation_shift(t) for t in texts]) / 2 * self.rule_scale
             total[:, 0] -= shift

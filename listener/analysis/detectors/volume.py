@@ -177,12 +177,13 @@ def score_volume(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
     noise_mus = np.full(shape, np.nan)
     resids = np.full(shape, np.nan)
     phi = dispersion(volume, rate, pd.DatetimeIndex(frame.index), settings)
-    prior = settings.volume_prior * daily_trough(rate / phi, settings)
+    noise_volume, noise_rate = volume / phi, rate / phi
+    prior = settings.volume_prior * daily_trough(noise_rate, settings)
     for i, k in enumerate(scales):
         sums[i] = rolling_sum(volume, k, counts=True)
         mus[i] = rolling_sum(rate, k)
-        noise_sums[i] = rolling_sum(volume / phi, k)
-        noise_mus[i] = rolling_sum(rate / phi, k)
+        noise_sums[i] = rolling_sum(noise_volume, k)
+        noise_mus[i] = rolling_sum(noise_rate, k)
         with np.errstate(all="ignore"):
             resids[i] = np.log((noise_sums[i] + 1.0 + k * prior) / (noise_mus[i] + 1.0 + k * prior))
     usual = clock_sampled_quantile(
