@@ -517,6 +517,20 @@ class Store:
         )
         return {row[0] for row in rows}
 
+    def feed_sources(self, networks: Sequence[str], since: datetime) -> list[tuple[str, str]]:
+        """The feeds (not watches) of these networks that ran since a moment, as their runs name them.
+
+        Feeds (``@page``, ``posts:@page``) are named by the collector, not the
+        config, so the runs are the only place that knows them.
+        """
+        rows = self.conn.execute(
+            "SELECT DISTINCT network, watch FROM runs WHERE started_at >= ? "
+            "AND network IN (SELECT value FROM json_each(?)) AND watch NOT IN (SELECT name FROM watches) "
+            "ORDER BY network, watch",
+            (utc_iso(since), json.dumps(list(networks))),
+        )
+        return [(row[0], row[1]) for row in rows]
+
     def set_jobs(self, jobs: Sequence[tuple[str, datetime | None]], now: datetime | None = None) -> None:
         """Replace the daemon's schedule: (job id, next run) pairs."""
         stamp = utc_iso(now or utcnow())

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from listener.alerts.health import check_source, health_changes
+import pytest
+
+from collectors.base import Watch
+from collectors.facebook import Settings as FacebookSettings
+from collectors.instagram import Settings as InstagramSettings
+from listener.alerts.health import AUTH_STREAK, check_source, health_changes
+from listener.collect import collect
+from listener.demo.graphserver import GraphServer
+from listener.query import parse
 from listener.records import Mention, Page, SaveResult
 from storage import Store
+from tests.harness import Clock
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -112,3 +121,34 @@ def test_health_incidents_open_once_and_resolve(store: Store) -> None:
         store.alerts.record(change, ["email"])
     events = [d.event for d in store.alerts.pending(now + timedelta(days=1))]
     assert events == ["opened", "resolved"]
+
+
+@pytest.mark.parametrize("network", ["facebook", "instagram"])
+def test_an_expired_page_token_raises_the_credentials_alert(store: Store, network: str) -> None:
+    """Graph networks run feeds (``@page``, ``posts:@page``), not the config's watches: health reads the runs."""
+    clock = Clock(T0)
+    with GraphServer(token="the-new-token", clock=clock, network=network) as server:
+        settings: object
+        if network == "facebook":
+            settings = FacebookSettings(
+                api_base_url=server.url, page_id=server.page_id, retry_backoff_seconds=0
+            )
+            env = {"FACEBOOK_PAGE_TOKEN": "an-expired-token"}
+        else:
+            settings = InstagramSettings(
+                api_base_url=server.url, user_id=server.ig_user_id, username=server.ig_username,
+                retry_backoff_seconds=0,
+            )  # fmt: skip
+            env = {"INSTAGRAM_ACCESS_TOKEN": "an-expired-token"}
+        watches = [Watch("brand", "aurora", parse("aurora"))]
+        for _ in range(AUTH_STREAK):
+            outcomes = collect(store, {network: settings}, watches, env=env, now=clock)  # type: ignore[dict-item]
+            assert outcomes and all(o.error == "auth" for o in outcomes)
+            clock.now += timedelta(minutes=15)
+    configured = [(network, "brand")]  # what config.sources() names for this network
+    changes = health_changes(store, configured, clock.now)
+    feeds = {o.source for o in outcomes}
+    assert {(c.network, c.watch, c.kind, c.state) for c in changes} == {
+        (network, feed, "health:auth", "opened") for feed in feeds
+    }
+    assert all(c.severity == "critical" and "credentials refused 3 times" in c.summary for c in changes)

@@ -31,6 +31,7 @@ QUIET_HISTORY = 20  # mentions needed before silence means anything
 QUIET_FACTOR = 3.0  # times the 95th-percentile gap
 QUIET_FLOOR = timedelta(hours=6)
 QUIET_SPAN = timedelta(days=3)  # a history shorter than this (one burst, say) says nothing of usual gaps
+FEED_MEMORY = timedelta(days=7)  # a feed that has not run for this long is no longer checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,14 @@ def _change(network: str, watch: str, kind: str, state: str, severity: str, star
 
 
 def health_changes(store: Store, sources: Sequence[tuple[str, str]], now: datetime) -> list[AlertChange]:
-    """Open, update or resolve one health incident per (source, condition)."""
+    """Open, update or resolve one health incident per (source, condition).
+
+    ``sources`` are the configured (network, watch) pairs; the feeds those
+    networks ran (a Page's ``@page`` and ``posts:@page``) are checked too, or an
+    expired Page token would never be reported.
+    """
+    networks = sorted({network for network, _ in sources})
+    sources = list(dict.fromkeys([*sources, *store.feed_sources(networks, now - FEED_MEMORY)]))
     open_alerts = {
         (a.network, a.watch, a.kind): a
         for a in store.alerts.list(unresolved=True)
