@@ -194,7 +194,8 @@ class RedditCollector:
                 "username": s.username,
                 "password": require_env(env, s.password_env, "reddit", "password"),
             }
-        protect([secret, *user.values()], "prawcore", "praw")
+        # The username is no secret (it names the u/ feed in every message); the password and tokens are.
+        protect([secret, *(v for k, v in user.items() if k != "username")], "prawcore", "praw")
         self.clock: Callable[[], datetime] = utcnow
         self.sleep: Callable[[float], None] | None = None
         self._rate: tuple[int, datetime] | None = None  # remaining requests, and when the window resets

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 import vcr  # type: ignore[import-untyped]
 
+from collectors._common import REDACTOR
 from collectors.base import Watch
 from collectors.reddit import RedditCollector, Settings, normalize_listing, to_reddit_query
 from listener.demo.redditserver import RedditServer
@@ -206,3 +208,34 @@ def test_username_mentions_with_a_password_login(server: RedditServer) -> None:
     [page] = collector.fetch(feed("u/aurora_official"), None)
     assert [m.author_handle for m in page.mentions] == ["luca"]
     assert page.mentions[0].in_reply_to_id == post
+
+
+def test_the_username_shows_in_messages_while_the_password_and_secret_stay_masked(
+    server: RedditServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.username, server.password = "aurora_official", "test-password-0123"
+    post = server.add_submission("milano", "anna", "Colazione", T0)
+    server.add_comment(post, "luca", "Chiedete a u/aurora_official!", T0 + timedelta(minutes=1))
+    s = settings(server, username="aurora_official", password_env="REDDIT_PASSWORD")
+    collector = RedditCollector(s, {**ENV, "REDDIT_PASSWORD": "test-password-0123"})
+    [page] = collector.fetch(feed("u/aurora_official"), None)
+    assert [m.author_handle for m in page.mentions] == ["luca"]  # the login still sends the username
+    with caplog.at_level(logging.DEBUG, logger="prawcore"):  # as prawcore logs a token request's form
+        logging.getLogger("prawcore").debug(
+            "Data: %s", {"username": "aurora_official", "password": "test-password-0123"}
+        )
+    assert caplog.records[-1].getMessage() == "Data: {'username': 'aurora_official', 'password': '***'}"
+    # What the runner stores as a run's error goes through the same scrubbing.
+    message = REDACTOR.scrub(
+        f"reddit (u/aurora_official): login refused; password test-password-0123, "
+        f"secret {ENV['REDDIT_CLIENT_SECRET']}, Authorization: bearer abcdefghijklmnop0123"
+    )
+    assert message == (
+        "reddit (u/aurora_official): login refused; password ***, secret ***, Authorization: bearer ***"
+    )
+
+
+def test_a_refresh_token_stays_masked_and_the_username_does_not(server: RedditServer) -> None:
+    s = settings(server, username="aurora_brand", refresh_token_env="REDDIT_REFRESH_TOKEN")
+    RedditCollector(s, {**ENV, "REDDIT_REFRESH_TOKEN": "test-refresh-token-0123"})
+    assert REDACTOR.scrub("u/aurora_brand test-refresh-token-0123") == "u/aurora_brand ***"
