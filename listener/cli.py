@@ -14,8 +14,8 @@ import click
 
 from listener import __version__
 from listener.config import Config, config_path, load_config
-from listener.errors import ListenerError
-from listener.output import output_options, render
+from listener.errors import ConfigError, ListenerError
+from listener.output import inert, output_options, render
 from listener.records import clock_from_env, use_clock, utcnow
 from listener.timeparse import parse_moment
 
@@ -43,7 +43,8 @@ class App:
         """The store; with ``sync``, the config's watches and own accounts are written into it first."""
         from storage import Store
 
-        store = Store.open(self.db_path(), create=self.db_override is None)
+        origin = "" if self.db_override else f"database.path in {self.config_file}"
+        store = Store.open(self.db_path(), create=self.db_override is None, origin=origin)
         if sync and (self.config_file.exists() or self.db_override is None):
             config = self.load_config()
             store.sync_watches([(w.name, w.query) for w in config.watches])
@@ -58,7 +59,7 @@ class ListenerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ListenerError as exc:
-            click.secho(f"Error: {exc}", fg="red", err=True)
+            click.secho(f"Error: {inert(str(exc), one_line=True)}", fg="red", err=True)
             sys.exit(EXIT_ERROR)
 
 
@@ -109,8 +110,15 @@ def init(app: App, force: bool) -> None:
     path = app.config_file
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; edit it, or pass --force to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(files("listener").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    starter = files("listener").joinpath("starter.toml").read_bytes()
+    try:  # private: it names the variables that hold the tokens, and where the data lives
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+            out.write(starter)
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot write the config ({exc.strerror}); free space or pick a writable folder"
+        ) from None
     with app.open_store() as store:
         click.echo(f"Wrote {path}")
         click.echo(f"Created {store.path} ({len(app.load_config().watches)} watches)")
@@ -123,22 +131,40 @@ def init(app: App, force: bool) -> None:
     "-p", "--param", "params", multiple=True, type=(str, str), help="Named parameter: -p name value."
 )
 @click.option("--timeout", default=30.0, show_default=True, help="Stop the query after this many seconds.")
+@click.option(
+    "--max-rows", default=100_000, show_default=True, type=click.IntRange(min=1),
+    help="Stop the output after this many rows (exit 3).",
+)  # fmt: skip
+@click.option(
+    "--max-bytes", default=100_000_000, show_default=True, type=click.IntRange(min=1),
+    help="Stop the output after this much data, and refuse longer strings (exit 3).",
+)  # fmt: skip
 @output_options
 @click.pass_obj
-def sql(app: App, query: str, params: tuple[tuple[str, str], ...], timeout: float, fmt: str) -> None:
+def sql(
+    app: App, query: str, params: tuple[tuple[str, str], ...], timeout: float, max_rows: int,
+    max_bytes: int, fmt: str,
+) -> None:  # fmt: skip
     """Run a read-only SQL query against the database.
 
-    Writes, ATTACH, writing PRAGMAs and extension loading are refused.
+    Writes, ATTACH, writing PRAGMAs and extension loading are refused. Output
+    stops at --max-rows or --max-bytes, with a line on stderr and exit 3.
 
     \b
     Example:
         listener sql "SELECT network, count(*) FROM mentions GROUP BY network"
         listener sql "SELECT text FROM mentions WHERE author_handle = :who" -p who acme --json
     """
+    from listener.collect_cli import EXIT_PARTIAL
     from storage.readonly import run_readonly
 
-    result = run_readonly(app.db_path(), query, dict(params), timeout=timeout)
+    result = run_readonly(
+        app.db_path(), query, dict(params), timeout=timeout, max_rows=max_rows, max_bytes=max_bytes
+    )
     render(result.columns, result.rows, fmt, width=None if fmt != "table" else 80)
+    if result.stopped:
+        click.secho(f"Stopped: {result.stopped}", fg="yellow", err=True)
+        sys.exit(EXIT_PARTIAL)
 
 
 @cli.command()

@@ -16,17 +16,36 @@ from typing import IO, Any, TypeVar
 import click
 from tabulate import tabulate
 
-__all__ = ["output_options", "render"]
+__all__ = ["inert", "inert_json", "output_options", "render"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "nl", "csv", "tsv")
 # C0/C1 controls (ESC, BEL, CSI...) and bidi overrides: never sent raw to a terminal.
+# Tab and newline are kept; ``one_line`` escapes the newline too.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# What json.dumps(ensure_ascii=False) leaves raw: it escapes C0 only.
+_JSON_RAW = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def inert(text: str) -> str:
-    """Show control characters as ``\\x1b``-style escapes instead of obeying them."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+def inert(text: str, one_line: bool = False) -> str:
+    """Show control characters as ``\\x1b``-style escapes instead of obeying them.
+
+    The one function for text from outside (posts, names, server errors) on its
+    way to a terminal or a log; ``one_line`` escapes newlines too, for ``Error:``
+    lines and log messages that must stay one line.
+    """
+    pattern = _CONTROL_OR_NEWLINE if one_line else _CONTROL
+    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def inert_json(value: Any, **kwargs: Any) -> str:
+    """``json.dumps`` without ASCII escaping, but with DEL, C1 and bidi overrides as ``\\u`` escapes.
+
+    The same data for a JSON reader; nothing a terminal would obey.
+    """
+    text = json.dumps(value, ensure_ascii=False, **kwargs)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def output_options(func: F) -> F:
@@ -59,21 +78,31 @@ def render(
     out: IO[str] | None = None,
     width: int | None = 80,
 ) -> None:
-    """Write rows in the chosen format; ``width`` trims long cells in tables only."""
+    """Write rows in the chosen format; ``width`` trims long cells in tables only.
+
+    Text is inert in every format: escaped for tables and CSV/TSV, ``\\u`` escapes in JSON.
+    """
     out = out or sys.stdout
     if fmt in ("json", "nl"):
         objects = [dict(zip(columns, (_jsonable(v) for v in row), strict=True)) for row in rows]
         if fmt == "json":
-            out.write(json.dumps(objects, ensure_ascii=False, indent=2) + "\n")
+            out.write(inert_json(objects, indent=2) + "\n")
         else:
-            out.writelines(json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
+            out.writelines(inert_json(o) + "\n" for o in objects)
     elif fmt in ("csv", "tsv"):
+        # Escaped always, to a file too: a CSV is often read with cat. Newlines stay, quoted.
         writer = csv.writer(out, dialect="excel" if fmt == "csv" else "excel-tab", lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([_jsonable(v) for v in row] for row in rows)
+        writer.writerow([inert(c) for c in columns])
+        writer.writerows([_csv_cell(v) for v in row] for row in rows)
     else:
         table = [[_cell(v, width) for v in row] for row in rows]
-        out.write(tabulate(table, headers=list(columns), disable_numparse=True) + "\n")
+        headers = [inert(c, one_line=True) for c in columns]
+        out.write(tabulate(table, headers=headers, disable_numparse=True) + "\n")
+
+
+def _csv_cell(value: Any) -> Any:
+    value = _jsonable(value)
+    return inert(value) if isinstance(value, str) else value
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,13 +1,26 @@
-"""Ad-hoc SQL that cannot change anything: ``listener sql``.
+"""Ad-hoc SQL that cannot change anything, nor run or grow without end: ``listener sql``.
 
 Two locks, so that one mistake in either still refuses writes: the connection
-is opened ``mode=ro``, and an authorizer allows only reading statements. A
-progress handler stops queries that run past the time limit.
+is opened ``mode=ro``, and an authorizer allows only reading statements.
+
+Limits, each with its own one-line error:
+
+- time: a progress handler stops the query at ``timeout``; a function that runs
+  long inside one step (``instr`` on huge strings) never reaches the handler, so
+  the query runs in a worker thread and the caller gives up on it one second later
+  (the thread ends with the process, or at SQLite's next check);
+- size of one value: ``SQLITE_LIMIT_LENGTH`` is ``max_bytes``, and ``printf()``
+  refuses a width or precision over it before building the string;
+- memory: SQLite's hard heap limit while the query runs;
+- output: rows are read one at a time and stop at ``max_rows`` or ``max_bytes``,
+  and the result says so in ``stopped``.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +29,12 @@ from typing import Any
 
 from listener.errors import StorageError
 
-__all__ = ["ReadOnlyRefused", "SqlResult", "run_readonly"]
+__all__ = ["MAX_BYTES", "MAX_ROWS", "ReadOnlyRefused", "SqlResult", "run_readonly"]
+
+MAX_ROWS = 100_000
+MAX_BYTES = 100_000_000  # of data read; also the longest one string or blob may be
+_GRACE = 1.0  # seconds past the time limit before the caller gives up on a query stuck in one step
+_HEAP_MB = 64  # SQLite's memory for everything but values: page cache, sorter, plan
 
 # Pragmas that read whatever their argument: it names a table or index.
 _LOOKUP_PRAGMAS = {
@@ -75,8 +93,11 @@ class ReadOnlyRefused(StorageError):
 
 @dataclass(frozen=True, slots=True)
 class SqlResult:
+    """The rows read; ``stopped`` says why there are no more when a cap cut them short."""
+
     columns: list[str]
     rows: list[tuple[Any, ...]]
+    stopped: str | None = None
 
 
 class _Guard:
@@ -120,35 +141,204 @@ def run_readonly(
     sql: str,
     params: Sequence[Any] | Mapping[str, Any] = (),
     timeout: float = 30.0,
+    max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_BYTES,
 ) -> SqlResult:
-    """Run one reading statement against the database at ``path``."""
+    """Run one reading statement against the database at ``path``, within the limits above."""
     path = Path(path)
     if not path.exists():
         raise StorageError(f"database {path} does not exist: run 'listener init' or pass --db")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    guard = _Guard(sql)
-    deadline = time.monotonic() + timeout
-    try:
-        conn.set_authorizer(guard)
-        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
-        cursor = conn.execute(sql, params)
-        rows = cursor.fetchall()
-        columns = [d[0] for d in cursor.description or ()]
+    if not sql.strip():
+        raise StorageError(
+            'no SQL given: pass one statement, e.g. listener sql "SELECT count(*) FROM mentions"'
+        )
+    query = _Query(path, sql, params, timeout, max_rows, max_bytes)
+    worker = threading.Thread(target=query.run, name="listener-sql", daemon=True)
+    worker.start()
+    worker.join(min(max(timeout, 0) + _GRACE, threading.TIMEOUT_MAX))
+    if worker.is_alive():
+        # Stuck inside one step: SQLite stops at its next check, or the thread ends with the process.
+        query.cancel()
+        raise query.timed_out()
+    if query.error is not None:
+        raise query.error
+    assert query.result is not None
+    return query.result
+
+
+# One printf() conversion: flags, width, precision (each digits or '*'), size, type.
+_PRINTF_SPEC = re.compile(r"%[-+ #!0,]*(\*|\d*)(?:\.(\*|\d*))?(?:ll|l)?(.?)", re.S)
+_TRUNCATING = set("sqQwz")  # for these the precision cuts the text instead of padding it
+
+
+def printf_size(fmt: str, args: Sequence[Any]) -> int:
+    """The characters printf() pads or repeats up to: its widths and expanding precisions, summed."""
+    total = index = 0
+    for match in _PRINTF_SPEC.finditer(fmt):
+        width, precision, kind = match.groups()
+        for part, counts in ((width, True), (precision, kind not in _TRUNCATING)):
+            if part == "*":
+                value = abs(_as_int(args[index])) if index < len(args) else 0
+                index += 1
+            else:
+                value = int(part or 0)
+            total += value if counts else 0
+        index += kind != "%"
+    return total
+
+
+def _as_int(value: Any) -> int:
+    """An argument as printf() reads it for a ``*``: SQLite's integer, cut to 32 bits."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        match = re.match(r"\s*[+-]?\d+", value)
+        value = int(match.group()) if match else 0
+    number = int(value) if isinstance(value, int | float) else 0
+    return (number + 2**31) % 2**32 - 2**31
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:g} MB"
+
+
+class _Printf:
+    """``printf()``/``format()`` that refuses at once a string longer than the length limit.
+
+    SQLite's own loops once per repeated character even past the limit (seconds for
+    ``printf('%.*c', 500000000, 'a')``), then returns NULL without a word. Within the
+    limit, the built-in does the work, on a connection of its own.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.refused: str | None = None
+        self._side: sqlite3.Connection | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        if args and isinstance(args[0], str):
+            size = printf_size(args[0], args[1:])
+            if size > self.limit:
+                self.refused = (
+                    f"printf() would make a string of {size:,} characters, over the {_mb(self.limit)} limit"
+                )
+                raise ValueError(self.refused)
+        if self._side is None:
+            self._side = sqlite3.connect(":memory:", check_same_thread=False)
+            self._side.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.limit)
+        return self._side.execute(f"SELECT printf({', '.join('?' * len(args))})", args).fetchone()[0]
+
+    def close(self) -> None:
+        if self._side is not None:
+            self._side.close()
+
+
+class _Query:
+    """One query, run in a worker thread so that the caller can give up on it."""
+
+    def __init__(
+        self, path: Path, sql: str, params: Sequence[Any] | Mapping[str, Any],
+        timeout: float, max_rows: int, max_bytes: int,
+    ) -> None:  # fmt: skip
+        self.uri = f"{path.resolve().as_uri()}?mode=ro"
+        self.sql, self.params, self.timeout = sql, params, timeout
+        self.max_rows, self.max_bytes = max_rows, max_bytes
+        self.deadline = time.monotonic() + timeout
+        self.cancelled = False
+        self.conn: sqlite3.Connection | None = None
+        self.result: SqlResult | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._read()
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.conn is not None:
+            self.conn.interrupt()
+
+    def timed_out(self) -> StorageError:
+        return StorageError(
+            f"query stopped after the {self.timeout:g}s time limit; add a LIMIT or WHERE, or raise --timeout"
+        )
+
+    def _stop(self) -> int:
+        return int(self.cancelled or time.monotonic() > self.deadline)
+
+    def _read(self) -> SqlResult:
+        self.conn = conn = sqlite3.connect(self.uri, uri=True, check_same_thread=False)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.max_bytes)
+        limit = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+        # Process-wide in SQLite: lowered for this query only, never raised.
+        previous = conn.execute("PRAGMA hard_heap_limit").fetchone()[0]
+        heap = 3 * limit + _HEAP_MB * 1_000_000
+        conn.execute(f"PRAGMA hard_heap_limit = {min(heap, previous or heap)}")
+        guard, printf = _Guard(self.sql), _Printf(limit)
+        try:
+            for name in ("printf", "format"):
+                conn.create_function(name, -1, printf)
+            conn.set_authorizer(guard)
+            conn.set_progress_handler(self._stop, 10_000)
+            cursor = conn.execute(self.sql, self.params)
+            if cursor.description is None:
+                raise StorageError("no statement to run (only a comment?); pass one SELECT")
+            return self._fetch(cursor)
+        except sqlite3.DatabaseError as exc:
+            raise self._explain(exc, guard, printf, limit) from None
+        except sqlite3.ProgrammingError as exc:
+            raise StorageError(f"SQL error: {exc}; run one statement at a time") from None
+        except MemoryError:
+            raise StorageError(
+                f"query needed more than {_mb(heap)} of memory; add a LIMIT or WHERE, or raise --max-bytes"
+            ) from None
+        finally:
+            conn.set_authorizer(None)
+            conn.set_progress_handler(None, 0)
+            conn.execute(f"PRAGMA hard_heap_limit = {previous}")
+            conn.close()
+            printf.close()
+
+    def _fetch(self, cursor: sqlite3.Cursor) -> SqlResult:
+        """Rows one at a time, so that no more than one past a cap is ever read."""
+        columns = [d[0] for d in cursor.description]
+        rows: list[tuple[Any, ...]] = []
+        size = 0
+        for row in cursor:
+            if len(rows) >= self.max_rows:
+                return SqlResult(
+                    columns, rows,
+                    f"output stopped at the {self.max_rows:,}-row cap; add a LIMIT, or raise --max-rows",
+                )  # fmt: skip
+            size += sum(len(v) if isinstance(v, str | bytes) else 8 for v in row)
+            if size > self.max_bytes:
+                return SqlResult(
+                    columns, rows,
+                    f"output stopped after {len(rows):,} rows at the {_mb(self.max_bytes)} cap; "
+                    "add a LIMIT or select fewer columns, or raise --max-bytes",
+                )  # fmt: skip
+            rows.append(row)
         return SqlResult(columns, rows)
-    except sqlite3.DatabaseError as exc:
+
+    def _explain(
+        self, exc: sqlite3.DatabaseError, guard: _Guard, printf: _Printf, limit: int
+    ) -> StorageError:
         if guard.refused:
-            raise ReadOnlyRefused(
+            return ReadOnlyRefused(
                 f"listener sql is read-only: {guard.refused} is refused; "
                 "use SELECT (or a copy of the database with the sqlite3 shell) instead"
-            ) from None
+            )
+        if printf.refused:
+            return StorageError(f"{printf.refused}; ask for a shorter one, or raise --max-bytes")
         if "interrupted" in str(exc):
-            raise StorageError(
-                f"query stopped after the {timeout:g}s time limit; add a LIMIT or WHERE, or raise --timeout"
-            ) from None
+            return self.timed_out()
+        if "too big" in str(exc):
+            return StorageError(
+                f"a string or blob in the query is over the {_mb(limit)} limit; "
+                "select part of it with substr(), or raise --max-bytes"
+            )
         if "readonly" in str(exc) or "read-only" in str(exc):
-            raise ReadOnlyRefused(f"listener sql is read-only: {exc}; use SELECT instead") from None
-        raise StorageError(f"SQL error: {exc}") from None
-    except sqlite3.ProgrammingError as exc:
-        raise StorageError(f"SQL error: {exc}; run one statement at a time") from None
-    finally:
-        conn.close()
+            return ReadOnlyRefused(f"listener sql is read-only: {exc}; use SELECT instead")
+        return StorageError(f"SQL error: {exc}")
