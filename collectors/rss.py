@@ -20,17 +20,28 @@ the walk and leaves the cursor as it was: the next run reads every feed again
 and the store drops the repeats. A feed that is gone or refuses us (404, 410,
 403, a page with no feed) is skipped so the others still run; the run then ends
 with an error naming it.
+
+Dates: feedparser reads ISO 8601 and English RFC 822; ``feed_date`` reads what
+news sites write in Italian, French, Spanish, German and Portuguese
+(``mer, 16 nov 2022 00:38:15 +0100``) and the zone names feedparser takes for
+UTC (``CET``, ``MESZ``). A date that neither can read is never guessed: the
+entry is stored with the fetch time as ``created_at``, ``"created_at_unknown":
+true`` in its ``raw``, and a warning names the feed and the value. An entry
+with no date at all is stored the same way, without the warning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import unicodedata
 import xml.sax
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, cast
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -46,7 +57,18 @@ from listener.errors import CollectorError, MalformedPayload, RateLimited, Sourc
 from listener.query import Query
 from listener.records import Mention, Page, Reject, utcnow
 
-__all__ = ["FeedProblem", "RssCollector", "Settings", "entry_id", "normalize", "normalize_feed"]
+__all__ = [
+    "FeedProblem",
+    "RssCollector",
+    "Settings",
+    "author_name",
+    "entry_id",
+    "feed_date",
+    "normalize",
+    "normalize_feed",
+]
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "listener/0.1 (self-hosted social listening; feed reader)"
 ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
@@ -116,14 +138,161 @@ def _link(link: Any) -> str | None:
     return link
 
 
-def _when(entry: Mapping[str, Any]) -> datetime | None:
-    """``published``, else ``updated``, as feedparser parsed it (a UTC ``struct_time``)."""
-    for key in ("published_parsed", "updated_parsed"):
-        moment = entry.get(key)
-        if moment:
+# -- dates and people --------------------------------------------------------
+
+_MONTH_NAMES = (  # January to December; accents dropped, as feed_date compares them
+    "january february march april may june july august september october november december",
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
+    "janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre",
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "januar februar marz april mai juni juli august september oktober november dezember",
+    "janeiro fevereiro marco abril maio junho julho agosto setembro outubro novembro dezembro",
+)
+
+
+def _month_table() -> dict[str, int]:
+    """Every month name and every prefix of three letters or more that names one month only."""
+    found: dict[str, set[int]] = {}
+    for names in _MONTH_NAMES:
+        for number, name in enumerate(names.split(), start=1):
+            for end in range(3, len(name) + 1):
+                found.setdefault(name[:end], set()).add(number)
+    table = {prefix: next(iter(months)) for prefix, months in found.items() if len(months) == 1}
+    return {**table, "mrz": 3, "setiembre": 9}  # German "Mrz"; Spanish "setiembre"
+
+
+_MONTHS = _month_table()
+_WEEKDAY_NAMES = (
+    "monday tuesday wednesday thursday friday saturday sunday",
+    "lunedi martedi mercoledi giovedi venerdi sabato domenica",
+    "lundi mardi mercredi jeudi vendredi samedi dimanche",
+    "lunes martes miercoles jueves viernes sabado domingo",
+    "montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag",
+    "segunda terca quarta quinta sexta sabado domingo",
+)
+_WEEKDAYS = [name for names in _WEEKDAY_NAMES for name in names.split()]
+_ZONES = {  # the zone names feeds write, as RFC 822 offsets
+    **dict.fromkeys(("ut", "utc", "gmt", "z", "wet", "wez"), "+0000"),
+    **dict.fromkeys(("west", "wesz", "bst", "cet", "met", "mez"), "+0100"),
+    **dict.fromkeys(("cest", "mest", "mesz", "eet", "oez"), "+0200"),
+    **dict.fromkeys(("eest", "oesz", "msk"), "+0300"),
+    **{"brst": "-0200", "brt": "-0300", "art": "-0300", "adt": "-0300", "ast": "-0400", "edt": "-0400"},
+    **{"est": "-0500", "cdt": "-0500", "cst": "-0600", "mdt": "-0600", "mst": "-0700", "pdt": "-0700"},
+    "pst": "-0800",
+}
+_FILLERS = {"de", "del", "le", "am", "um", "uhr", "der", "den", "alle", "ore", "a", "as", "at", "el", "h"}
+_DATE_TOKEN = re.compile(
+    r"(?P<clock>\d{1,2}[:h.]\d{2}(?:[:.]\d{2})?)(?!\d)"
+    r"|(?P<offset>(?:(?<=\s)|^)[+-]\d{2}:?\d{2}(?!\d)|\b(?:gmt|utc|ut)[+-]\d{1,2}(?::?\d{2})?(?!\d))"
+    r"|(?P<number>\d+)"
+    r"|(?P<word>[a-z]+)"
+)
+_ENGLISH = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _weekday(word: str) -> bool:
+    return len(word) >= 2 and any(name.startswith(word) for name in _WEEKDAYS)
+
+
+def _offset(token: str) -> str:
+    """``+0100``, ``-03:00``, ``gmt+1``, ``utc-05:30`` as ``+HHMM``."""
+    parts = re.fullmatch(r"[a-z]*([+-])(\d{1,2}):?(\d{2})?", token)
+    sign, hours, minutes = parts.groups() if parts else ("", "99", "")
+    if int(hours) > 14 or int(minutes or 0) > 59:
+        raise ValueError(f"no such time zone offset {token!r}")
+    return f"{sign}{int(hours):02d}{minutes or '00'}"
+
+
+def feed_date(value: str) -> datetime:
+    """A date with day and month names, in English, Italian, French, Spanish, German or Portuguese, in UTC.
+
+    The RFC 822 shapes news feeds use, with or without the weekday, names full or
+    cut (``mer, 16 nov 2022 00:38:15 +0100``, ``Mittwoch, 16. November 2022
+    00:38 MEZ``, ``16 de noviembre de 2022 00:38:15 -0300``), with an offset or a
+    zone name. It is translated to English RFC 822 and read by ``email.utils``.
+    A date alone is midnight UTC, as feedparser takes it; a time without a zone
+    cannot be placed. Raises ``ValueError`` saying what is wrong.
+    """
+    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().casefold()
+    text = re.sub(r"-feira\b", "", re.sub(r"\([^()]*\)", " ", text))  # "(CET)" comments; "segunda-feira"
+    day = year = clock = zone = None
+    words: list[str] = []
+    for token in _DATE_TOKEN.finditer(text):
+        kind, part = next((k, v) for k, v in token.groupdict().items() if v is not None)
+        if kind == "clock" and clock is None:
+            clock = re.sub(r"[h.]", ":", part)
+        elif kind == "offset" and zone is None:
+            zone = _offset(part)
+        elif kind == "number" and len(part) <= 2 and day is None:
+            day = part
+        elif kind == "number" and len(part) in (2, 4) and year is None:
+            year = part
+        elif kind == "word" and part in _ZONES:
+            zone = zone or _ZONES[part]  # "+0100 CET" names it twice
+        elif kind == "word" and part not in _FILLERS:
+            words.append(part)
+        elif kind != "word":
+            raise ValueError(f"cannot read {value!r}: unexpected {part!r}")
+    if len(words) > 1 and _weekday(words[0]):
+        words = words[1:]  # "mar, 15 nov": the leading name is the weekday (martedi), not March
+    if len(words) != 1 or words[0] not in _MONTHS:
+        raise ValueError(f"cannot read {value!r}: expected one month name and no other word, found {words}")
+    if day is None or year is None:
+        raise ValueError(f"cannot read {value!r}: no day or no year")
+    if clock is not None and zone is None:
+        raise ValueError(f"cannot read {value!r}: a time without a time zone")
+    english = f"{day} {_ENGLISH[_MONTHS[words[0]] - 1]} {year} {clock or '00:00'} {zone or '+0000'}"
+    try:
+        return parsedate_to_datetime(english).astimezone(UTC)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"cannot read {value!r}: {exc}") from None
+
+
+def _when(entry: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
+    """``published``, else ``updated``, in UTC; and the first value that could not be read, if any.
+
+    feedparser's reading (a UTC ``struct_time``) is taken unless the value ends
+    in a zone name, which feedparser takes for UTC when it does not know it;
+    ``feed_date`` reads those and what feedparser left unread.
+    """
+    unreadable = None
+    for key in ("published", "updated"):
+        # dict.get: feedparser's own get maps a missing "updated" to "published", with a DeprecationWarning.
+        value, moment = dict.get(entry, key), dict.get(entry, f"{key}_parsed")
+        words = value.split() if isinstance(value, str) else []
+        if moment and not (words and words[-1].isalpha()):  # a zone name last: feedparser may not know it
             year, month, day, hour, minute, second = moment[:6]
-            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    return None
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC), unreadable
+        if isinstance(value, str) and value.strip():
+            try:
+                return feed_date(value), unreadable
+            except ValueError:
+                unreadable = unreadable or value
+    return None, unreadable
+
+
+_EMAIL = re.compile(r"(?:mailto:)?[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"']+", re.I)
+
+
+def author_name(value: str) -> str | None:
+    """The person an author string names: the human name if it has one, else the address.
+
+    RSS writes ``email (Name)``, ``Name (mailto:email)``, ``Name <email>``, a
+    plain name or a plain address. feedparser's own split cuts addresses whose
+    domain ends in more than four letters (``jonas@insanity.industries``), so
+    the string is read here. A name with a parenthesis of its own is kept whole.
+    """
+    text = " ".join(value.split())
+    for pattern in (r"(.*?)\s*\(([^()]*)\)", r"(.*?)\s*<([^<>]*)>"):
+        parts = re.fullmatch(pattern, text)
+        if parts is None:
+            continue
+        outside, inside = (p.strip(" \"'") for p in parts.groups())
+        if _EMAIL.fullmatch(inside):
+            return outside or re.sub(r"(?i)^mailto:", "", inside)  # Name (email), Name <email>, <email>
+        if _EMAIL.fullmatch(outside) and inside:
+            return inside  # email (Name)
+    return re.sub(r"(?i)^mailto:", "", text) or None
 
 
 def _jsonable(value: Any) -> Any:
@@ -142,10 +311,12 @@ def normalize(
 ) -> Mention:
     """One feedparser entry as a ``Mention``; raises on an entry that cannot be stored.
 
-    ``created_at`` is the entry's published (else updated) time; an entry with
-    neither gets ``fetched_at``, the time the feed was read, which is when we
-    learned of it. ``language`` is the feed's, used when the entry has none;
-    ``feed_author`` likewise (an Atom feed's author applies to entries without one).
+    ``created_at`` is the entry's published (else updated) time. An entry with
+    neither, or with dates that cannot be read, gets ``fetched_at``, the time the
+    feed was read (by then it was published), and ``"created_at_unknown": true``
+    in its ``raw``; a date that cannot be read is logged as a warning. ``language``
+    is the feed's, used when the entry has none; ``feed_author`` likewise (an Atom
+    feed's author applies to entries without one).
     """
     if not isinstance(entry, dict):
         raise ValueError(f"an entry must be a mapping, not {type(entry).__name__}")
@@ -158,19 +329,31 @@ def normalize(
         raise ValueError("entry has no title and no text")
     author = entry.get("author_detail") or feed_author
     author = author if isinstance(author, dict) else {}
-    name = author.get("name") or entry.get("author")
+    name = entry.get("author") or author.get("name")  # the string as written: feedparser's split cuts names
     details = [d for k in ("title_detail", "summary_detail") if isinstance(d := entry.get(k), dict)]
     lang = next((d["language"] for d in details if d.get("language")), None) or language
+    native_id = entry_id(key.strip(), feed_url)
+    created_at, unreadable = _when(entry)
+    raw = _jsonable(entry)
+    if unreadable is not None:
+        instead = (
+            "its updated time is used" if created_at else "stored with the fetch time, created_at_unknown"
+        )
+        log.warning(
+            "rss: %s: entry %s: cannot read the date %r; %s", feed_url, native_id, unreadable, instead
+        )
+    if created_at is None:
+        created_at, raw = fetched_at, {**raw, "created_at_unknown": True}
     return Mention(
         network="rss",
-        native_id=entry_id(key.strip(), feed_url),
+        native_id=native_id,
         text=text,
-        created_at=_when(entry) or fetched_at,
+        created_at=created_at,
         url=_link(entry.get("link")),
         author_id=author.get("href") or None,
-        author_name=name if isinstance(name, str) and name else None,
+        author_name=author_name(name) if isinstance(name, str) else None,
         language=lang.lower() if isinstance(lang, str) else None,
-        raw=_jsonable(entry),
+        raw=raw,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,12 +14,13 @@ import pytest
 import vcr  # type: ignore[import-untyped]
 
 from collectors.base import Watch
-from collectors.rss import FeedProblem, RssCollector, Settings, entry_id
+from collectors.rss import FeedProblem, RssCollector, Settings, entry_id, feed_date, normalize
 from listener.demo.rssserver import RssServer
 from listener.errors import MalformedPayload, RateLimited
 from listener.query import parse
 from listener.records import Page
 from tests.harness import Clock
+from tests.harness_rss import VerbatimFeeds
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 SIMON = "https://simonwillison.net/atom/everything/"
@@ -171,6 +173,7 @@ def test_entries_without_a_date_take_the_fetch_time_and_google_links_are_unwrapp
         "https://giornale.example/aurora",
     )
     assert (found.text, found.created_at) == ("Aurora apre a Roma\n\nIl caffè Aurora", clock.now)
+    assert found.raw["created_at_unknown"] is True  # the fetch time stands in for a date the feed lacks
 
 
 def test_a_gone_feed_is_skipped_and_named_while_the_others_are_read(feeds: RssServer, clock: Clock) -> None:
@@ -229,3 +232,118 @@ def test_a_broken_entry_is_rejected_and_its_feed_mates_kept(feeds: RssServer, cl
     [reject] = [r for p in pages for r in p.rejects]
     assert (reject.network, reject.reason) == ("rss", "entry has neither an id nor a link")
     assert reject.raw["summary"] == "<p>Aurora uno</p>"
+
+
+# -- dates in other languages, authors as feeds write them ---------------------
+
+DATES = [  # (language, pubDate as the feed writes it, the time it means)
+    (
+        "it",
+        "mer, 16 nov 2022 00:38:15 +0100",
+        datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC),
+    ),  # Il Messaggero
+    ("it", "martedì, 15 marzo 2022 10:00:00 CET", datetime(2022, 3, 15, 9, 0, tzinfo=UTC)),
+    ("it", "mar, 15 mar 2022 10:00:00 +01:00", datetime(2022, 3, 15, 9, 0, tzinfo=UTC)),  # martedì, marzo
+    ("fr", "jeu., 01 déc. 2022 08:05:00 +0100", datetime(2022, 12, 1, 7, 5, tzinfo=UTC)),
+    ("fr", "7 juillet 2022 12:00:00 CEST", datetime(2022, 7, 7, 10, 0, tzinfo=UTC)),
+    ("es", "mié, 04 ene 2023 12:00:00 GMT", datetime(2023, 1, 4, 12, 0, tzinfo=UTC)),
+    ("es", "16 de noviembre de 2022 00:38:15 -0300", datetime(2022, 11, 16, 3, 38, 15, tzinfo=UTC)),
+    ("de", "Mi, 16 Nov 2022 00:38:15 MEZ", datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC)),
+    ("de", "Donnerstag, 01. Oktober 2020 12:00 MESZ", datetime(2020, 10, 1, 10, 0, tzinfo=UTC)),
+    ("de", "Di, 15 Mär 2022 10:00:00 +0100", datetime(2022, 3, 15, 9, 0, tzinfo=UTC)),
+    ("pt", "seg, 03 out 2022 10:00:00 -0300", datetime(2022, 10, 3, 13, 0, tzinfo=UTC)),
+    ("pt", "sábado, 3 de setembro de 2022 10:00 BRT", datetime(2022, 9, 3, 13, 0, tzinfo=UTC)),
+    ("en", "Wed, 16 Nov 2022 00:38:15 CET", datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC)),  # not UTC
+]
+
+
+@pytest.fixture
+def verbatim(clock: Clock) -> Iterator[VerbatimFeeds]:
+    with VerbatimFeeds(clock) as server:
+        yield server
+
+
+def test_dates_in_italian_french_spanish_german_and_portuguese_are_read(
+    verbatim: VerbatimFeeds, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = {verbatim.add_item(f"/{lang}.rss", f"Aurora {i}", date=date): when
+           for i, (lang, date, when) in enumerate(DATES)}  # fmt: skip
+    made = collector(clock, all_watches=tuple(verbatim.url + path for path in verbatim.items))
+    found = mentions(list(made.fetch(watch("brand", "aurora"), None)))
+    assert {m.native_id: m.created_at for m in found} == ids
+    assert not any("created_at_unknown" in m.raw for m in found) and not caplog.records
+    assert {lang for lang, _, _ in DATES} == {"it", "fr", "es", "de", "pt", "en"}
+
+
+def test_a_date_that_cannot_be_read_is_kept_unknown_and_named_in_a_warning(
+    verbatim: VerbatimFeeds, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = verbatim.add_item("/news.rss", "Aurora uno", date="mer, 16 brumaio 2022 00:38:15 +0100")
+    no_zone = verbatim.add_item("/news.rss", "Aurora due", date="Wed, 16 Nov 2022 00:38:15 XYZ")
+    good = verbatim.add_item("/news.rss", "Aurora tre", date="mer, 16 nov 2022 00:38:15 +0100")
+    undated = verbatim.add_item("/news.rss", "Aurora quattro")
+    made = collector(clock, all_watches=(verbatim.url + "/news.rss",))
+    with caplog.at_level(logging.WARNING, logger="collectors.rss"):
+        found = {m.native_id: m for m in mentions(list(made.fetch(watch("brand", "aurora"), None)))}
+    for unknown in (bad, no_zone, undated):  # the fetch time stands in, and says so
+        assert (found[unknown].created_at, found[unknown].raw["created_at_unknown"]) == (clock.now, True)
+    assert found[bad].raw["published"] == "mer, 16 brumaio 2022 00:38:15 +0100"  # kept as written
+    assert "created_at_unknown" not in found[good].raw
+    assert [r.getMessage() for r in caplog.records] == [
+        f"rss: {verbatim.url}/news.rss: entry {bad}: cannot read the date "
+        "'mer, 16 brumaio 2022 00:38:15 +0100'; stored with the fetch time, created_at_unknown",
+        f"rss: {verbatim.url}/news.rss: entry {no_zone}: cannot read the date "
+        "'Wed, 16 Nov 2022 00:38:15 XYZ'; stored with the fetch time, created_at_unknown",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("mer, 16 nov 2022 00:38:15", "a time without a time zone"),
+        ("gio, 29 feb 2023 10:00:00 +0100", "day is out of range for month"),
+        ("16 nov 2022 10:00 +2500", "no such time zone offset"),
+        ("Wednesday 16", "expected one month name"),
+        ("16 Nov 2022 10:00 Europe", "no other word, found \\['nov', 'europe'\\]"),
+    ],
+)
+def test_feed_date_says_why_it_cannot_read_a_date(value: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        feed_date(value)
+
+
+AUTHORS = [  # (element, as the feed writes it, the name stored)
+    ("author", "jonas@insanity.industries (Jonas Große Sundrup)", "Jonas Große Sundrup"),
+    ("dc:creator", "Simon St.Laurent (mailto:simonstl@simonstl.com)", "Simon St.Laurent"),
+    ("author", "Giulia Rossi <giulia.rossi@ilmessaggero.it>", "Giulia Rossi"),
+    ("dc:creator", '"Rossi, Giulia" <giulia@example.it>', "Rossi, Giulia"),
+    ("dc:creator", "Marco Bianchi", "Marco Bianchi"),
+    ("author", "redazione@ilmessaggero.it", "redazione@ilmessaggero.it"),
+    ("dc:creator", "Redazione Tecnologia (Milano)", "Redazione Tecnologia (Milano)"),
+]
+
+
+def test_authors_are_stored_by_their_human_name_and_never_cut(verbatim: VerbatimFeeds, clock: Clock) -> None:
+    ids = {verbatim.add_item("/people.rss", f"Aurora {i}", date="Wed, 16 Nov 2022 00:38:15 +0100",
+                             author=author, element=element): name
+           for i, (element, author, name) in enumerate(AUTHORS)}  # fmt: skip
+    made = collector(clock, all_watches=(verbatim.url + "/people.rss",))
+    found = mentions(list(made.fetch(watch("brand", "aurora"), None)))
+    assert {m.native_id: m.author_name for m in found} == ids
+
+
+def test_an_unreadable_published_date_falls_back_to_a_readable_updated_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = {"id": "tag:news.example,2026:1", "title": "Aurora", "published": "mer, 16 brumaio 2022",
+             "updated": "2022-11-16T00:38:15+01:00", "updated_parsed": (2022, 11, 15, 23, 38, 15, 1, 319, 0)}  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="collectors.rss"):
+        found = normalize(entry, "https://news.example/feed", None, T0)
+    assert (found.created_at, "created_at_unknown" in found.raw) == (
+        datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC),
+        False,
+    )
+    assert caplog.records[-1].getMessage() == (
+        "rss: https://news.example/feed: entry tag:news.example,2026:1: cannot read the date "
+        "'mer, 16 brumaio 2022'; its updated time is used"
+    )
