@@ -51,6 +51,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 from pydantic import Field as PydanticField
+from pydantic import field_validator
 
 from collectors._common import Feed, protect, require_env, retrying, until, utc_from_epoch, utc_from_iso
 from collectors._html import html_to_text
@@ -58,6 +59,7 @@ from collectors.base import NetworkSettings, Watch
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.query import And, Node, Or, Phrase, Query, Term
 from listener.records import Mention, Page, Reject, utcnow
+from listener.settings import web_address
 
 __all__ = [
     "MastodonCollector",
@@ -84,6 +86,13 @@ class Settings(NetworkSettings):
     limit: int = PydanticField(default=40, ge=1, le=40)
     pages_per_run: int = PydanticField(default=5, ge=1)
     backfill_days: int = PydanticField(default=7, ge=0)
+
+    @field_validator("instances")
+    @classmethod
+    def _instances_are_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for instance in value:
+            web_address(instance, bare_host=True)
+        return value
 
 
 class _Client(Mastodon):  # type: ignore[misc]

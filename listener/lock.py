@@ -28,7 +28,13 @@ class DaemonLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        handle = self.path.open("a+", encoding="ascii")
+        try:  # private, like the database beside it
+            handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), "a+", encoding="ascii")
+        except OSError as exc:
+            raise LockHeld(
+                f"cannot create the lock file {self.path} ({exc.strerror}); the database's folder must be "
+                "writable by the daemon"
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

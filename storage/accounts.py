@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from listener.records import utc_iso
+from storage.failures import guarded
 
 __all__ = ["AccountQueries", "OwnPost"]
 
@@ -33,6 +34,7 @@ class OwnPost:
     raw: dict[str, Any]
 
 
+@guarded
 class AccountQueries:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn

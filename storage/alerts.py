@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from listener.records import SEVERITY_RANK, AlertChange, utc_iso, utcnow
+from storage.failures import guarded
 
 __all__ = ["AlertRow", "AlertTable", "PendingDelivery"]
 
@@ -57,6 +58,7 @@ class PendingDelivery:
     alert: AlertRow
 
 
+@guarded
 class AlertTable:
     """Reads and writes of ``alerts``, ``deliveries`` and ``delivery_attempts``."""
 

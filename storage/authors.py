@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from storage.failures import guarded
+
 __all__ = ["AuthorRow", "AuthorTable", "author_key_sql", "own_sql"]
 
 
@@ -68,6 +70,7 @@ class AuthorRow:
         return cls(*values)  # type: ignore[arg-type]
 
 
+@guarded
 class AuthorTable:
     """Reads of ``authors`` and writes of ``own_accounts``; attached to ``Store`` as ``authors``."""
 

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from listener.query import Node
+from storage.failures import guarded
 from storage.search import ClusterHit, SearchFilters, search_collapsed
 
 __all__ = ["ClusterTable", "Member", "Pending", "Spread"]
@@ -55,6 +56,7 @@ class Spread:
         return tuple(n for n, count in self.networks if n != network or count > 1)
 
 
+@guarded
 class ClusterTable:
     """``mention_clusters`` and ``cluster_bands``; attached to ``Store`` as ``clusters``."""
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from listener.records import utc_iso, utcnow
+from storage.failures import guarded
 
 __all__ = [
     "AlertDay",
@@ -137,6 +138,7 @@ class DigestRow:
     subject: str
 
 
+@guarded
 class DigestQueries:
     """Reads for the digest and writes of the ``digests`` table; attached to ``Store`` as ``digest``."""
 

@@ -8,6 +8,7 @@ same interface later.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from storage.alerts import AlertTable
 from storage.authors import AuthorTable
 from storage.clusters import ClusterTable
 from storage.digest import DigestQueries
+from storage.failures import describe, guarded, storage_error
 from storage.migrations import migrate
 from storage.search import SearchFilters, compile_search
 
@@ -104,6 +106,45 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + _CHUNK]
 
 
+def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A connection in WAL mode; read-only when the file or its folder cannot be written.
+
+    New files are created private (0600): mentions, authors and deliveries are
+    nobody else's business. SQLite gives its -wal and -shm files the same mode.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        conn = _configure(sqlite3.connect(path, isolation_level=None, check_same_thread=False), busy_timeout)
+        conn.execute("PRAGMA journal_mode = WAL")
+        return conn
+    except sqlite3.OperationalError as exc:
+        if not any(word in str(exc) for word in ("readonly", "unable to open", "disk I/O error")):
+            raise
+    # Read-only: WAL needs its -shm file, which a read-only folder (or a full disk) cannot hold;
+    # immutable=1 reads without it.
+    for mode in ("mode=ro", "immutable=1"):
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, isolation_level=None,
+                               check_same_thread=False)  # fmt: skip
+        try:
+            _configure(conn, busy_timeout).execute("PRAGMA user_version").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+    raise sqlite3.OperationalError("unable to open database file, even read-only")
+
+
+def _configure(conn: sqlite3.Connection, busy_timeout: float) -> sqlite3.Connection:
+    # Autocommit mode: transactions are explicit, in ``Store._write``.
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.create_function("listener_site", 2, host_matches, deterministic=True)
+    return conn
+
+
+@guarded
 class Store:
     """A listener database: a real SQLite file in WAL mode, migrated on open."""
 
@@ -118,23 +159,24 @@ class Store:
         self.accounts = AccountQueries(conn)
 
     @classmethod
-    def open(cls, path: str | Path, *, create: bool = True, busy_timeout: float = 5.0) -> Store:
-        """Open (and create or upgrade) the database at ``path``."""
+    def open(
+        cls, path: str | Path, *, create: bool = True, busy_timeout: float = 5.0, origin: str = ""
+    ) -> Store:
+        """Open (and create or upgrade) the database at ``path``; ``origin`` names where the path came from.
+
+        A database we may not write (a read-only mount, a backup copy) is still
+        opened for reading: ``status``, ``search`` and ``sql`` work, and the first
+        write says why it cannot.
+        """
         path = Path(path)
+        where = f"database {path}{f' ({origin})' if origin else ''}"
         if not create and not path.exists():
-            raise StorageError(f"database {path} does not exist: run 'listener init' first")
+            raise StorageError(f"{where} does not exist: run 'listener init' first")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Autocommit mode: transactions are explicit, in ``_write``.
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.create_function("listener_site", 2, host_matches, deterministic=True)
+            conn = _connect(path, busy_timeout)
             migrate(conn)
         except (sqlite3.Error, OSError, RuntimeError) as exc:
-            raise StorageError(f"database {path}: {_describe(exc)}") from exc
+            raise StorageError(f"{where}: {describe(exc, path)}") from exc
         return cls(conn, path)
 
     def close(self) -> None:
@@ -151,12 +193,13 @@ class Store:
         """One write transaction: all of it lands, or none of it."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StorageError(f"database {self.path}: {_describe(exc)}") from exc
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) from exc
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                self.conn.execute("ROLLBACK")
             raise
         else:
             self.conn.execute("COMMIT")
@@ -165,6 +208,9 @@ class Store:
 
     def sync_watches(self, watches: Sequence[tuple[str, str]], now: datetime | None = None) -> None:
         """Make the ``watches`` table hold these (name, query) pairs; old ones stay for history."""
+        known = dict(self.conn.execute("SELECT name, query FROM watches").fetchall())
+        if all(known.get(name) == query for name, query in watches):
+            return  # every command asks; only a changed config writes (a read-only copy stays readable)
         stamp = utc_iso(now or utcnow())
         with self._write() as conn:
             conn.executemany(
@@ -595,17 +641,6 @@ class Store:
             {"since": utc_iso(now - timedelta(hours=24)), "now": utc_iso(now), "expected": _dumps(expected)},
         )
         return [StatusRow(*row) for row in rows]
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return f"{text}; another process is writing: wait for it or stop it, then retry"
-    if "not a database" in text:
-        return f"{text}; point --db at a listener database"
-    if "unable to open" in text:
-        return f"{text}; check the path exists and is writable"
-    return text
 
 
 @dataclass(frozen=True, slots=True)

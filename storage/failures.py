@@ -1,0 +1,120 @@
+"""Storage speaks one error: a failing disk or file leaves it as one ``StorageError`` line with the fix.
+
+The CLI prints a ``ListenerError`` as one line and the daemon logs it; an
+``sqlite3.Error`` escaping from here would be a traceback that names neither
+the file nor what to do. So every public method of the storage classes is
+wrapped (``@guarded``), and ``describe`` turns SQLite's words into the fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from listener.errors import StorageError
+
+__all__ = ["describe", "guarded", "storage_error"]
+
+T = TypeVar("T", bound=type)
+# Errors of the data or of our SQL, not of the disk: they keep their type, so
+# that a collector's bad payload fails its own source and not the whole pass.
+_NOT_FAILURES = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.DataError, sqlite3.InterfaceError)
+FULL_BELOW = 1 << 20  # bytes free under which an I/O error is most likely a full disk
+
+
+def _free(path: Path) -> int | None:
+    try:
+        return shutil.disk_usage(path.parent if not path.is_dir() else path).free
+    except OSError:
+        return None
+
+
+def describe(exc: BaseException, path: Path | None) -> str:
+    """What went wrong with the database at ``path``, and what to do about it, on one line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    free = _free(path) if path is not None else None
+    # A full disk shows as SQLITE_FULL, or as an I/O error, a read-only fallback or a file that
+    # cannot be made (-wal, -shm) while almost no space is left.
+    nearly_full = free is not None and free < FULL_BELOW
+    cannot_write = name.startswith(("SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN"))
+    if (
+        name == "SQLITE_FULL"
+        or "disk is full" in text
+        or getattr(exc, "errno", None) == 28
+        or (nearly_full and cannot_write)
+    ):
+        return (
+            f"the disk is full ({free or 0:,} bytes free); free some space, then retry "
+            "(the last write was rolled back: nothing half-written was kept)"
+        )
+    if "locked" in text or "busy" in text:
+        return f"{text}; another process is writing: wait for it or stop it, then retry"
+    if "not a database" in text:
+        return f"{text}; point --db (or database.path) at a listener database"
+    if "malformed" in text or name == "SQLITE_CORRUPT":
+        return f"{text}; the file is damaged: restore it from a backup, or salvage it with sqlite3's .recover"
+    if "readonly" in text or "read-only" in text or name.startswith("SQLITE_READONLY"):
+        return f"{text}; the database cannot be written here: check the file's permissions and the mount"
+    if "unable to open" in text or isinstance(exc, PermissionError):
+        return f"{text}; check the path exists and is writable"
+    if name.startswith("SQLITE_IOERR"):
+        return f"{text}; the disk or the file failed: check the disk (dmesg) and free space, then retry"
+    return text
+
+
+def storage_error(exc: BaseException, path: Path | None) -> StorageError:
+    where = f"database {path}" if path is not None else "database"
+    return StorageError(f"{where}: {describe(exc, path)}")
+
+
+def _path_of(owner: Any) -> Path | None:
+    """The database file, for the message: the store knows it; a table asks its connection."""
+    path = getattr(owner, "path", None)
+    if path is not None:
+        return Path(path)
+    conn = getattr(owner, "conn", None)
+    try:
+        row = conn.execute("PRAGMA database_list").fetchone() if conn is not None else None
+    except sqlite3.Error:
+        return None
+    return Path(row[2]) if row and row[2] else None
+
+
+def _wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def generator(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from method(self, *args, **kwargs)
+            except _NOT_FAILURES:
+                raise
+            except (sqlite3.Error, OSError) as exc:
+                raise storage_error(exc, _path_of(self)) from exc
+
+        return generator
+
+    @functools.wraps(method)
+    def plain(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except _NOT_FAILURES:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            raise storage_error(exc, _path_of(self)) from exc
+
+    return plain
+
+
+def guarded(cls: T) -> T:
+    """Wrap every public method of ``cls`` so that SQLite and OS errors leave as ``StorageError``."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(member):
+            setattr(cls, name, _wrap(member))
+    return cls
