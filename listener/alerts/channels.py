@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import ClassVar, Protocol
 
@@ -35,8 +34,17 @@ class EmailChannel:
         self.env = env
 
     def send(self, message: Message) -> None:
-        email = EmailMessage()
-        email["Subject"] = message.subject
+        """Subject, Date and Message-ID are ours; ``mail.send`` adds From and To from the config.
+
+        The subject names only the kind, scope and severity (``build_message``);
+        ``header_value`` still flattens it, in case a watch name or a future
+        subject carries more than it should.
+        """
+        email = mail.new_message()
+        try:
+            email["Subject"] = mail.header_value(message.subject)
+        except ValueError as exc:  # cannot happen after header_value; never crash the outbox for it
+            raise DeliveryError(f"email: {exc}; the message was not sent") from None
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = make_msgid(domain="listener.local")
         email.set_content(message.text)

@@ -34,6 +34,8 @@ WORDS = {
         "languages": "Languages", "networks": "Networks", "since": "since",
         "own-account": "own account", "posts": "posts that do not look like it",
         "why": "Why it looks wrong",
+        "health:auth": "credentials refused", "health:rate-limited": "rate limit used up",
+        "health:rejects": "unreadable items", "health:quiet": "unusually quiet",
     },
     "it": {
         "opened": "nuovo", "updated": "in crescita", "resolved": "rientrato", "volume": "menzioni",
@@ -42,6 +44,8 @@ WORDS = {
         "languages": "Lingue", "networks": "Reti", "since": "dalle",
         "own-account": "account ufficiale", "posts": "post che non gli somigliano",
         "why": "Perché sembra anomalo",
+        "health:auth": "credenziali rifiutate", "health:rate-limited": "limite di richieste esaurito",
+        "health:rejects": "elementi illeggibili", "health:quiet": "silenzio insolito",
     },
 }  # fmt: skip
 
@@ -99,6 +103,19 @@ def _headline(alert: AlertRow, w: dict[str, str]) -> str:
     )
 
 
+def _subject(alert: AlertRow, event: str, w: dict[str, str]) -> str:
+    """Only our own words, the configured watch and network, figures we computed, the severity.
+
+    Never ``alert.summary``: a health summary quotes the server's error text,
+    and a subject is a mail header. The summary goes in the body, made inert.
+    """
+    head = f"[listener] {alert.severity.upper()} {w.get(event, event)}:"
+    if alert.kind.startswith("health:"):
+        scope = alert.network + (f" ({alert.watch})" if alert.watch else "")
+        return f"{head} {w['health']} {scope}: {w.get(alert.kind, alert.kind.removeprefix('health:'))}"
+    return f"{head} {_headline(alert, w)}"
+
+
 def safe_url(url: Any) -> str | None:
     """An http(s) link with nothing that could break out of an attribute or fool a reader; else None."""
     return url if isinstance(url, str) and _URL.fullmatch(url) else None
@@ -136,7 +153,7 @@ def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
     """Render one alert event; every piece of internet text is made inert here."""
     w = WORDS.get(language, WORDS["en"])
     exp = alert.explanation
-    subject = chat_safe(f"[listener] {alert.severity.upper()} {w[event]}: {_headline(alert, w)}", 200)
+    subject = chat_safe(_subject(alert, event, w), 200)
     lists = [
         (w["why"], [chat_safe(reason, 200) for reason in exp.get("reasons", [])]),
         (

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
+from listener import mail
 from listener.alerts.message import chat_safe, safe_url, spread_text
 from listener.digest.build import Digest, WatchLine
 from listener.digest.chart import NEGATIVE, OTHER, bar_chart
@@ -293,11 +294,15 @@ def render(d: Digest) -> Rendered:
 
 def to_email(r: Rendered, sender: str, recipients: list[str] | tuple[str, ...],
              now: datetime, domain: str | None = None) -> EmailMessage:  # fmt: skip
-    """multipart/alternative: text/plain, then multipart/related (text/html + image/png)."""
-    message = EmailMessage()
-    message["Subject"] = r.subject
+    """multipart/alternative: text/plain, then multipart/related (text/html + image/png).
+
+    The subject is our own words and figures; it still goes through
+    ``header_value`` like every header of every mail we send.
+    """
+    message = mail.new_message()
+    message["Subject"] = mail.header_value(r.subject)
     # From is set by mail.send (it assigns the header, which fails if one is there already).
-    message["To"] = ", ".join(recipients)
+    message["To"] = mail.header_value(", ".join(recipients), None)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid("digest", domain=domain or sender.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
