@@ -34,7 +34,7 @@ _NETWORK_ALIASES = {"twitter": "x", "hn": "hackernews", "fb": "facebook", "ig": 
 
 class _Database(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    path: str = "listener.db"
+    path: str = Field(default="listener.db", min_length=1)
 
 
 class _Watch(BaseModel):
@@ -49,7 +49,8 @@ class _Watch(BaseModel):
         try:
             parse(value)
         except QueryError as exc:
-            raise ValueError(f"{exc}; fix the query {value!r}") from None
+            shown = value if len(value) <= 80 else f"{value[:77]}..."
+            raise ValueError(f"{exc}; fix the query {shown!r}") from None
         return value
 
 

@@ -6,7 +6,9 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from listener.cli import cli
 from listener.config import config_path, load_config, parse_config
 from listener.errors import ConfigError
 
@@ -118,6 +120,117 @@ BROKEN = [
         '[email]\nhost = "h"\nsender = "a@b"\nrecipients = []\n',
         "email.recipients: List should have at least 1 item after validation, not 0 (got [])",
     ),
+    (
+        '[networks.mastodon]\ninstances = ["not a url"]\n',
+        "networks.mastodon.instances: not an http(s) address; write it like mastodon.social or https://mastodon.social",
+    ),
+    (
+        '[networks.mastodon]\ninstances = "mastodon.social"\n',
+        "networks.mastodon.instances: Input should be a valid tuple (got 'mastodon.social')",
+    ),
+    (
+        '[networks.x]\napi_base_url = "ftp://x"\n',
+        "networks.x.api_base_url: not an http(s) address; write it like https://example.org",
+    ),
+    (
+        '[networks.reddit]\noauth_url = "reddit.com"\n',
+        "networks.reddit.oauth_url: not an http(s) address; write it like https://example.org",
+    ),
+    ('[networks.x]\nenabled = "yes"\n', "networks.x.enabled: must be true or false, without quotes"),
+    ("[networks.x]\nenabled = 1\n", "networks.x.enabled: must be true or false, without quotes"),
+    ('[networks.youtube]\npacing = "no"\n', "networks.youtube.pacing: must be true or false, without quotes"),
+    (
+        "[networks.myspace]\n",
+        "networks.myspace: unknown network; known: bluesky, facebook, hackernews, instagram, mastodon, reddit, rss, x, youtube",
+    ),
+    ("[networks.twitter]\n", "networks.twitter: unknown network; did you mean 'x'?"),
+    (
+        "[networks.x]\nintervl_minutes = 5\n",
+        "networks.x.intervl_minutes: unknown key; did you mean 'interval_minutes'?",
+    ),
+    (
+        "[networks.x]\ninterval_minutes = 0\n",
+        "networks.x.interval_minutes: Input should be greater than or equal to 1 (got 0)",
+    ),
+    (
+        '[networks.x]\ninterval_minutes = "often"\n',
+        "networks.x.interval_minutes: Input should be a valid integer, unable to parse string as an integer (got 'often')",
+    ),
+    (
+        '[networks.x]\nbearer_token_env = "AAAAAAAAAAAAAAAAAAAAAxyz%2Fsecret"\n',
+        "networks.x.bearer_token_env: must be the NAME of an environment variable holding the secret "
+        "(like X_BEARER_TOKEN), never the secret itself",
+    ),
+    (
+        '[networks.rss]\nfeeds = "https://example.org/feed"\n',
+        "networks.rss.feeds: Input should be a valid dictionary (got 'https://example.org/feed')",
+    ),
+    (
+        "[networks.hackernews]\nretry_attempts = 99\n",
+        "networks.hackernews.retry_attempts: Input should be less than or equal to 10 (got 99)",
+    ),
+    (
+        "[networks.instagram]\nhashtags = [" + ",".join(f'"t{i}"' for i in range(31)) + "]\n",
+        "networks.instagram.hashtags: 31 hashtags; Instagram allows 30 distinct hashtags per 7 days, keep at most 30",
+    ),
+    ("[networks]\nx = 3\n", "networks.x: Input should be a valid dictionary (got 3)"),
+    ("networks = []\n", "networks: Input should be a valid dictionary (got [])"),
+    ('[database]\npath = ""\n', "database.path: String should have at least 1 character (got '')"),
+    (
+        'database = "x.db"\n',
+        "database: Input should be a valid dictionary or instance of _Database (got 'x.db')",
+    ),
+    (
+        '[[watches]]\nname = "brand"\nquery = "' + "(" * 400 + "a" + ")" * 400 + '"\n',
+        "watches[0].query: too deeply nested: more than 20 parentheses and NOTs inside one another; simplify the "
+        "query (NOT NOT a is a) at column 21; fix the query '" + "(" * 77 + "...'",
+    ),
+    (
+        '[[watches]]\nname = "brand"\nquery = "a ' + "NOT " * 3000 + 'b"\n',
+        "watches[0].query: too deeply nested: more than 20 parentheses and NOTs inside one another; simplify the "
+        "query (NOT NOT a is a) at column 83; fix the query 'a " + "NOT " * 18 + "NOT...'",
+    ),
+    (
+        '[[watches]]\nname = "brand"\nquery = "author:\\"\\""\n',
+        "watches[0].query: author: needs a value, e.g. author:acme at column 1; fix the query 'author:\"\"'",
+    ),
+    (
+        '[alerts]\nmin_severity = "loud"\n',
+        "alerts.min_severity: Input should be 'info', 'warning' or 'critical' (got 'loud')",
+    ),
+    (
+        "[alerts]\nbucket_minutes = -5\n",
+        "alerts.bucket_minutes: Input should be greater than or equal to 1 (got -5)",
+    ),
+    (
+        '[alerts]\nwebhook_url_env = "https://hooks.slack.com/x"\n',
+        "alerts.webhook_url_env: must be the NAME of an environment variable holding the secret "
+        "(like X_BEARER_TOKEN), never the secret itself",
+    ),
+    (
+        '[digest]\ntimezone = "Mars/Olympus"\n',
+        "digest.timezone: unknown time zone 'Mars/Olympus'; use a name like 'Europe/Rome'",
+    ),
+    (
+        '[email]\nhost = "h"\nsender = "a@b"\nrecipients = ["c@d"]\nport = "smtp"\n',
+        "email.port: Input should be a valid integer, unable to parse string as an integer (got 'smtp')",
+    ),
+    (
+        '[email]\nhost = "h"\nsender = "a@b"\nrecipients = "c@d"\n',
+        "email.recipients: Input should be a valid list (got 'c@d')",
+    ),
+    (
+        "\x00\n",
+        "line 1, column 1: invalid TOML: Invalid statement; fix the syntax (strings need quotes, tables [brackets])",
+    ),
+    (
+        '[database]\npath = "x.db"\n[database]\npath = "y.db"\n',
+        "line 3, column 10: invalid TOML: Cannot declare ('database',) twice; fix the syntax (strings need quotes, tables [brackets])",
+    ),
+    (
+        '[[watches]]\nname = "brand"\nquery = """aurora\n',
+        "at end of file: invalid TOML: Unterminated string; fix the syntax (strings need quotes, tables [brackets])",
+    ),
 ]
 
 
@@ -129,6 +242,21 @@ def test_a_broken_config_gives_the_expected_one_line_error(tmp_path: Path, text:
     message = str(caught.value)
     assert message == f"{path}: {expected}"
     assert "\n" not in message
+
+
+def test_there_are_fifty_broken_configs_and_no_command_prints_a_traceback_on_any(tmp_path: Path) -> None:
+    """Every broken config, through a real command: exit 1, one ``Error:`` line, the same message."""
+    assert len(BROKEN) >= 50
+    failures = []
+    for i, (text, expected) in enumerate(BROKEN):
+        path = tmp_path / f"c{i}" / "listener.toml"
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+        for command in (["status"], ["collect"]):
+            result = CliRunner().invoke(cli, ["--config", str(path), *command])
+            if (result.exit_code, result.stderr) != (1, f"Error: {path}: {expected}\n"):
+                failures.append((i, command, result.exit_code, result.stderr, result.exception))
+    assert failures == []
 
 
 def test_a_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
