@@ -133,6 +133,8 @@ def test_new_database_config_and_lock_files_are_private(tmp_path: Path) -> None:
         assert stat.S_IMODE(lock.path.stat().st_mode) == 0o600
     finally:
         lock.release()
+    unit = Path(__file__).parents[1] / "contrib" / "listener.service"
+    assert "\nUMask=0077\n" in unit.read_text(encoding="utf-8")  # and what the daemon makes later, too
 
 
 # -- mounts and attributes: a real read-only mount, a real full disk ---------------
