@@ -1,11 +1,18 @@
-"""Logging to stderr: readable lines for people, one JSON object per line with ``--log-json``."""
+"""Logging to stderr: readable lines for people, one JSON object per line with ``--log-json``.
+
+Log messages carry text from outside (server errors, post text): both formats show
+its control characters inert, so a log line cannot retitle the terminal, write to
+its clipboard, or forge another line.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
+
+from listener.output import inert, inert_json
 
 __all__ = ["setup_logging"]
 
@@ -20,7 +27,20 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return inert_json(entry)
+
+
+class TextFormatter(logging.Formatter):
+    """``12:00:00 INFO    message``: the message on one line, a traceback on its own lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return inert(super().formatMessage(record), one_line=True)
+
+    def formatException(self, ei: Any) -> str:
+        return inert(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return inert(super().formatStack(stack_info))
 
 
 def setup_logging(json_lines: bool = False, level: int = logging.INFO) -> None:
@@ -28,7 +48,7 @@ def setup_logging(json_lines: bool = False, level: int = logging.INFO) -> None:
     handler.setFormatter(
         JsonFormatter()
         if json_lines
-        else logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
+        else TextFormatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

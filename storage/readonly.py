@@ -33,7 +33,7 @@ __all__ = ["MAX_BYTES", "MAX_ROWS", "ReadOnlyRefused", "SqlResult", "run_readonl
 
 MAX_ROWS = 100_000
 MAX_BYTES = 100_000_000  # of data read; also the longest one string or blob may be
-_GRACE = 1.0  # seconds past the time limit before the caller gives up on a query stuck in one step
+_GRACE = 0.5  # seconds past the time limit before the caller gives up on a query stuck in one step
 _HEAP_MB = 64  # SQLite's memory for everything but values: page cache, sorter, plan
 
 # Pragmas that read whatever their argument: it names a table or index.
@@ -233,6 +233,56 @@ class _Printf:
             self._side.close()
 
 
+class _HeapLimit:
+    """SQLite's hard heap limit, lowered while queries run and put back after the last one.
+
+    The limit is process-wide and ``PRAGMA hard_heap_limit`` can only lower it, so
+    this calls ``sqlite3_hard_heap_limit64()`` of the library the ``sqlite3`` module
+    uses; without it (a static build that hides it) there is no heap limit.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._previous = 0
+        self._call: Any = None
+
+    def lower(self, size: int) -> None:
+        with self._lock:
+            call = self._function()
+            if call is None:
+                return
+            current = call(-1)
+            if self._users == 0:
+                self._previous = current
+            self._users += 1
+            call(min(size, current) if current > 0 else size)
+
+    def release(self) -> None:
+        with self._lock:
+            if self._call and self._users:
+                self._users -= 1
+                if self._users == 0:
+                    self._call(self._previous)
+
+    def _function(self) -> Any:
+        if self._call is None:
+            try:
+                import _sqlite3
+                import ctypes
+
+                call = ctypes.CDLL(_sqlite3.__file__).sqlite3_hard_heap_limit64
+            except (ImportError, OSError, AttributeError):
+                self._call = False
+                return None
+            call.restype, call.argtypes = ctypes.c_int64, [ctypes.c_int64]
+            self._call = call
+        return self._call or None
+
+
+_HEAP = _HeapLimit()
+
+
 class _Query:
     """One query, run in a worker thread so that the caller can give up on it."""
 
@@ -272,11 +322,9 @@ class _Query:
         self.conn = conn = sqlite3.connect(self.uri, uri=True, check_same_thread=False)
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.max_bytes)
         limit = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
-        # Process-wide in SQLite: lowered for this query only, never raised.
-        previous = conn.execute("PRAGMA hard_heap_limit").fetchone()[0]
         heap = 3 * limit + _HEAP_MB * 1_000_000
-        conn.execute(f"PRAGMA hard_heap_limit = {min(heap, previous or heap)}")
         guard, printf = _Guard(self.sql), _Printf(limit)
+        _HEAP.lower(heap)
         try:
             for name in ("printf", "format"):
                 conn.create_function(name, -1, printf)
@@ -284,7 +332,9 @@ class _Query:
             conn.set_progress_handler(self._stop, 10_000)
             cursor = conn.execute(self.sql, self.params)
             if cursor.description is None:
-                raise StorageError("no statement to run (only a comment?); pass one SELECT")
+                raise StorageError(
+                    'no SQL statement in the query, only a comment: pass one, e.g. "SELECT count(*) FROM mentions"'
+                )
             return self._fetch(cursor)
         except sqlite3.DatabaseError as exc:
             raise self._explain(exc, guard, printf, limit) from None
@@ -297,7 +347,7 @@ class _Query:
         finally:
             conn.set_authorizer(None)
             conn.set_progress_handler(None, 0)
-            conn.execute(f"PRAGMA hard_heap_limit = {previous}")
+            _HEAP.release()
             conn.close()
             printf.close()
 
