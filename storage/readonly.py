@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from listener.errors import StorageError
+from storage.connection import connect_read_only
+from storage.failures import storage_error
 
 __all__ = ["MAX_BYTES", "MAX_ROWS", "ReadOnlyRefused", "SqlResult", "run_readonly"]
 
@@ -281,6 +283,8 @@ class _HeapLimit:
 
 
 _HEAP = _HeapLimit()
+_FILE_FAILURES = {"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN",
+                  "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_IOERR_SHORT_READ", "SQLITE_IOERR_READ"}  # fmt: skip
 
 
 class _Query:
@@ -290,7 +294,7 @@ class _Query:
         self, path: Path, sql: str, params: Sequence[Any] | Mapping[str, Any],
         timeout: float, max_rows: int, max_bytes: int,
     ) -> None:  # fmt: skip
-        self.uri = f"{path.resolve().as_uri()}?mode=ro"
+        self.path = path
         self.sql, self.params, self.timeout = sql, params, timeout
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self.deadline = time.monotonic() + timeout
@@ -319,7 +323,10 @@ class _Query:
         return int(self.cancelled or time.monotonic() > self.deadline)
 
     def _read(self) -> SqlResult:
-        self.conn = conn = sqlite3.connect(self.uri, uri=True, check_same_thread=False)
+        try:
+            self.conn = conn = connect_read_only(self.path)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) from None
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.max_bytes)
         limit = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
         heap = 3 * limit + _HEAP_MB * 1_000_000
@@ -391,4 +398,6 @@ class _Query:
             )
         if "readonly" in str(exc) or "read-only" in str(exc):
             return ReadOnlyRefused(f"listener sql is read-only: {exc}; use SELECT instead")
+        if getattr(exc, "sqlite_errorname", "SQLITE_ERROR") in _FILE_FAILURES:
+            return storage_error(exc, self.path)  # the database file, not the query: say how to fix the file
         return StorageError(f"SQL error: {exc}")

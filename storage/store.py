@@ -8,7 +8,6 @@ same interface later.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,12 +19,13 @@ from typing import Any
 import sqlite_utils
 
 from listener.errors import StorageError
-from listener.query import Node, host_matches
+from listener.query import Node
 from listener.records import Mention, Page, SaveResult, utc_iso, utcnow
 from storage.accounts import AccountQueries
 from storage.alerts import AlertTable
 from storage.authors import AuthorTable
 from storage.clusters import ClusterTable
+from storage.connection import connect
 from storage.digest import DigestQueries
 from storage.failures import describe, guarded, storage_error
 from storage.migrations import migrate
@@ -106,44 +106,6 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + _CHUNK]
 
 
-def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """A connection in WAL mode; read-only when the file or its folder cannot be written.
-
-    New files are created private (0600): mentions, authors and deliveries are
-    nobody else's business. SQLite gives its -wal and -shm files the same mode.
-    """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    try:
-        conn = _configure(sqlite3.connect(path, isolation_level=None, check_same_thread=False), busy_timeout)
-        conn.execute("PRAGMA journal_mode = WAL")
-        return conn
-    except sqlite3.OperationalError as exc:
-        if not any(word in str(exc) for word in ("readonly", "unable to open", "disk I/O error")):
-            raise
-    # Read-only: WAL needs its -shm file, which a read-only folder (or a full disk) cannot hold;
-    # immutable=1 reads without it.
-    for mode in ("mode=ro", "immutable=1"):
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, isolation_level=None,
-                               check_same_thread=False)  # fmt: skip
-        try:
-            _configure(conn, busy_timeout).execute("PRAGMA user_version").fetchone()
-            return conn
-        except sqlite3.OperationalError:
-            conn.close()
-    raise sqlite3.OperationalError("unable to open database file, even read-only")
-
-
-def _configure(conn: sqlite3.Connection, busy_timeout: float) -> sqlite3.Connection:
-    # Autocommit mode: transactions are explicit, in ``Store._write``.
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.create_function("listener_site", 2, host_matches, deterministic=True)
-    return conn
-
-
 @guarded
 class Store:
     """A listener database: a real SQLite file in WAL mode, migrated on open."""
@@ -173,7 +135,7 @@ class Store:
         if not create and not path.exists():
             raise StorageError(f"{where} does not exist: run 'listener init' first")
         try:
-            conn = _connect(path, busy_timeout)
+            conn = connect(path, busy_timeout)
             migrate(conn)
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             raise StorageError(f"{where}: {describe(exc, path)}") from exc
