@@ -221,7 +221,7 @@ class Pass:
             units=units,
             now=self.now(),
         )
-        log.info(
+        (log.warning if error is not None else log.info)(
             "%s %s: fetched %d, new %d%s",
             network,
             source.name,
