@@ -33,14 +33,22 @@ The alerts come from the detectors in this process (fast), or from ``--cmd``, an
 command that takes ``SERIES.csv --kind negative`` and prints one ISO timestamp per alert
 (the ``listener backtest`` contract), to score another detector the same way.
 
+``--ideal ALPHA...`` scores, instead, a reference no real detector can match: the same
+beta-binomial likelihood-ratio scan, but against the *true* normal share and the true
+concentration, with alternatives shaped like the generator's shifts (x2-x4, ramping up
+over 3-6 buckets), one line per threshold ``1/ALPHA``. It shows what the bench allows:
+how much delay a given false-alarm rate buys when nothing has to be estimated.
+
     python bench/negative_shift.py --seeds 1 2 3 4 5        # tuning seeds
     python bench/negative_shift.py --seeds 101 102 103      # held out
     python bench/negative_shift.py --seeds 101 --cmd "listener backtest" --json
+    python bench/negative_shift.py --seeds 1 2 3 4 5 --ideal 1e-4 1e-3 5e-3
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shlex
 import statistics
@@ -60,6 +68,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from listener.analysis import DetectorSettings, run, sent  # noqa: E402
+from listener.analysis.detectors import Scores  # noqa: E402
+from listener.analysis.detectors.negative import bucket_evidence, exact, window_sums  # noqa: E402
+from listener.analysis.incidents import incidents  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "nab_realtweets"
 PER_DAY = 288  # five-minute buckets
@@ -73,6 +84,12 @@ VISIBLE = 5.0  # snr from which a shift must be caught
 # The oracle's delay: buckets until the expected excess so far reaches this many SDs, about
 # the evidence a detector that tests every bucket needs to stay under 0.1 false alarms a week.
 ORACLE_Z = 4.0
+
+# The ideal reference (``--ideal``): the shifts the generator draws, on a grid, and every
+# window length up to an hour, then the detector's longer ones.
+IDEAL_LIFTS = (2.0, 3.0, 4.0)
+IDEAL_RAMPS = (3, 4, 5, 6)
+IDEAL_SPANS = (*range(1, PER_HOUR + 1), 18, 24, 36, 48, 72)
 
 HourClass = Literal["quiet", "busy", "any"]
 HardKind = Literal["volume_spike", "quiet_negatives"]
@@ -279,6 +296,74 @@ def alerts_in_process(scenario: Scenario, settings: DetectorSettings) -> list[in
     return sorted({int(frame.index.get_loc(pd.Timestamp(t))) for t in times})
 
 
+def ramp_evidence(
+    negative: np.ndarray, volume: np.ndarray, p0: np.ndarray, rho: np.ndarray, spans: tuple[int, ...]
+) -> np.ndarray:
+    """Per span and bucket: log of the mean likelihood ratio of shift shapes over the window.
+
+    Each shape (lift ``f``, ramp ``r``) is aligned with the window's first bucket: its
+    ``i``-th bucket is tested at ``1 + (f - 1) min(1, (i + 1) / r)`` times ``p0``.
+    """
+    n = len(volume)
+    rows: dict[float, np.ndarray] = {}
+
+    def llr(lift: float) -> np.ndarray:
+        if lift not in rows:
+            rows[lift] = exact(bucket_evidence(negative, volume, p0, rho, (lift,))[0])
+        return rows[lift]
+
+    shapes = []
+    for factor in IDEAL_LIFTS:
+        for ramp in IDEAL_RAMPS:
+            out = np.zeros((len(spans), n))
+            for j, span in enumerate(spans):
+                head = min(span, ramp)
+                for i in range(head):
+                    row = llr(1.0 + (factor - 1.0) * (i + 1) / ramp)
+                    lag = span - 1 - i  # bucket i of the window is ``lag`` buckets before its end
+                    out[j, lag:] += row[: n - lag]
+                if span > head:
+                    out[j] += window_sums(llr(factor), (span - head,))[0]
+            shapes.append(out)
+    return functools.reduce(np.logaddexp, shapes) - np.log(len(shapes))
+
+
+def ideal_alerts(scenario: Scenario, alpha: float, settings: DetectorSettings) -> list[int]:
+    """Rows of the alerts of the ideal reference (see the module docstring).
+
+    It fires where some window's evidence reaches ``log(1 / alpha)`` with at least
+    ``negative_floor`` negatives in it, and goes through the detectors' own incident
+    logic (hysteresis at ``calm_alpha`` over windows up to an hour, cool-down).
+    """
+    frame = bucket_frame(scenario)
+    volume = frame["volume"].to_numpy(dtype=np.float64)
+    negative = frame["negative"].to_numpy(dtype=np.float64)
+    n = len(volume)
+    rho = np.full(n, 1.0 / (CONCENTRATION + 1.0))
+    evidence = ramp_evidence(negative, volume, scenario.normal, rho, IDEAL_SPANS)
+    floor = window_sums(negative, IDEAL_SPANS) >= settings.negative_floor
+    warm = np.arange(n) >= SCORED_FROM
+    fire = ((evidence >= -np.log(alpha)) & floor).any(axis=0) & warm
+    short = np.asarray(IDEAL_SPANS)[:, None] <= PER_HOUR
+    active = ((evidence >= -np.log(settings.calm_alpha)) & floor & short).any(axis=0) & warm
+    blank = np.full(n, np.nan)
+    scores = Scores(
+        fire=fire,
+        active=active | fire,
+        observed=blank,
+        expected=blank,
+        score=evidence.max(axis=0),
+        window=np.ones(n, dtype=np.int64),
+        severity=np.ones(n, dtype=np.int8),
+        observed_share=blank,
+        expected_share=blank,
+        share_low=blank,
+        share_high=blank,
+    )
+    found = sent(incidents("negative", scores, pd.DatetimeIndex(frame.index), settings))
+    return sorted({int(frame.index.get_loc(pd.Timestamp(f.at))) for f in found})
+
+
 def alerts_from_command(scenario: Scenario, cmd: str, tmp: Path) -> list[int]:
     """Rows of the alerts ``cmd SERIES.csv --kind negative`` prints (one ISO time a line)."""
     path = tmp / f"{scenario.name}_{scenario.seed}.csv"
@@ -371,9 +456,15 @@ def print_table(results: list[SeriesResult], overall: dict[str, float | int | No
             f"{med:>10.1f}{r.false_alarms:>4}{r.false_alarms / r.weeks:>7.2f}{r.hard:>6}{r.hard_alarmed:>8}"
             f"{r.faint:>6}{r.faint_caught:>7}"
         )
+    print()
+    print_overall(overall)
+
+
+def print_overall(overall: dict[str, float | int | None]) -> None:
+    """The overall line."""
     rate = overall["visible_caught_rate"]
     print(
-        f"\nvisible shifts (snr >= {VISIBLE:g}) caught: {overall['visible_caught']}/{overall['visible_shifts']}"
+        f"visible shifts (snr >= {VISIBLE:g}) caught: {overall['visible_caught']}/{overall['visible_shifts']}"
         f" ({(rate or 0):.1%}); median delay {overall['median_delay_buckets']} buckets"
         f" (oracle at {ORACLE_Z:g} SDs: {overall['oracle_median_delay_buckets']});"
         f" false alarms {overall['false_alarms']} in {overall['weeks']} weeks"
@@ -392,6 +483,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cmd", default=None, help="score this backtest command instead of the in-process detectors"
     )
+    parser.add_argument(
+        "--ideal",
+        type=float,
+        nargs="+",
+        metavar="ALPHA",
+        help="score the ideal reference (true share) at these thresholds 1/ALPHA instead",
+    )
     parser.add_argument("--missed", action="store_true", help="also list the visible shifts missed")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -399,6 +497,20 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         raise SystemExit(f"no CSV in {args.data_dir}")
     settings = DetectorSettings()
+    if args.ideal:
+        scenarios = [
+            make_scenario(path, seed, args.shifts, args.hard) for seed in args.seeds for path in paths
+        ]
+        lines = {}
+        for alpha in args.ideal:
+            overall = totals([score(sc, ideal_alerts(sc, alpha, settings)) for sc in scenarios])
+            lines[f"{alpha:g}"] = overall
+            if not args.json:
+                print(f"ideal, alpha {alpha:g}: ", end="")
+                print_overall(overall)
+        if args.json:
+            print(json.dumps({"ideal": lines}, indent=2))
+        return 0
     results: list[SeriesResult] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         for seed in args.seeds:

@@ -145,3 +145,27 @@ def test_in_process_and_command_agree(shared_dir: Path, tmp_path: Path) -> None:
     cmd = f"{shlex.quote(sys.executable)} -m listener.backtest_cli"
     assert here == ns.alerts_from_command(scenario, cmd, tmp_path)
     assert here  # the shifts are found at all
+
+
+def test_ramp_evidence_follows_the_shape_of_a_shift() -> None:
+    """A window aligned with a ramped x3 shift gathers evidence; the usual share loses it."""
+    n = 40
+    volume = np.full(n, 200.0)
+    p0 = np.full(n, 0.1)
+    rho = np.full(n, 1.0 / (ns.CONCENTRATION + 1.0))
+    usual = np.round(volume * p0)
+    shifted = usual.copy()
+    shifted[30:] = np.round(volume[30:] * p0[30:] * np.minimum(3.0, 1 + 2 * np.arange(1, 11) / 4))
+    spans = (1, 4, 10)
+    calm = ns.ramp_evidence(usual, volume, p0, rho, spans)
+    wave = ns.ramp_evidence(shifted, volume, p0, rho, spans)
+    assert calm.shape == (3, n) and (calm[:, 10:] < 0).all()
+    assert wave[2, -1] > wave[1, -1] > np.log(1e4) > calm[:, -1].max()
+
+
+def test_the_ideal_reference_catches_what_it_sees(volumes: Path) -> None:
+    scenario = ns.make_scenario(volumes, 2, 6, 2)
+    rows = ns.ideal_alerts(scenario, 1e-4, DetectorSettings())
+    assert rows == ns.ideal_alerts(scenario, 1e-4, DetectorSettings())
+    result = ns.score(scenario, rows)
+    assert result.visible_caught >= result.visible - 1 and result.false_alarms <= 1
