@@ -8,6 +8,7 @@ wrapped (``@guarded``), and ``describe`` turns SQLite's words into the fix.
 
 from __future__ import annotations
 
+import errno
 import functools
 import inspect
 import shutil
@@ -34,37 +35,41 @@ def _free(path: Path) -> int | None:
         return None
 
 
+# (words in SQLite's message, error-name prefixes, the fix), first match wins.
+_FIXES: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
+    (("locked", "busy"), ("SQLITE_BUSY", "SQLITE_LOCKED"),
+     "another process is writing: wait for it or stop it, then retry"),
+    (("not a database",), ("SQLITE_NOTADB",), "point --db (or database.path) at a listener database"),
+    (("malformed",), ("SQLITE_CORRUPT",),
+     "the file is damaged: restore it from a backup, or salvage it with sqlite3's .recover"),
+    (("readonly", "read-only"), ("SQLITE_READONLY",),
+     "the database cannot be written here: check the file's permissions and the mount"),
+    (("unable to open", "Permission denied"), ("SQLITE_CANTOPEN",), "check the path exists and is writable"),
+    ((), ("SQLITE_IOERR",), "the disk or the file failed: check the disk (dmesg) and free space, then retry"),
+]  # fmt: skip
+
+
+def _disk_full(exc: BaseException, name: str, free: int | None) -> bool:
+    """SQLITE_FULL, ENOSPC, or a failure to write or make a file (-wal, -shm) with almost no space left."""
+    if name == "SQLITE_FULL" or "disk is full" in str(exc) or getattr(exc, "errno", None) == errno.ENOSPC:
+        return True
+    cannot_write = name.startswith(("SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN"))
+    return cannot_write and free is not None and free < FULL_BELOW
+
+
 def describe(exc: BaseException, path: Path | None) -> str:
     """What went wrong with the database at ``path``, and what to do about it, on one line."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     name = getattr(exc, "sqlite_errorname", "") or ""
     free = _free(path) if path is not None else None
-    # A full disk shows as SQLITE_FULL, or as an I/O error, a read-only fallback or a file that
-    # cannot be made (-wal, -shm) while almost no space is left.
-    nearly_full = free is not None and free < FULL_BELOW
-    cannot_write = name.startswith(("SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN"))
-    if (
-        name == "SQLITE_FULL"
-        or "disk is full" in text
-        or getattr(exc, "errno", None) == 28
-        or (nearly_full and cannot_write)
-    ):
+    if _disk_full(exc, name, free):
         return (
             f"the disk is full ({free or 0:,} bytes free); free some space, then retry "
             "(the last write was rolled back: nothing half-written was kept)"
         )
-    if "locked" in text or "busy" in text:
-        return f"{text}; another process is writing: wait for it or stop it, then retry"
-    if "not a database" in text:
-        return f"{text}; point --db (or database.path) at a listener database"
-    if "malformed" in text or name == "SQLITE_CORRUPT":
-        return f"{text}; the file is damaged: restore it from a backup, or salvage it with sqlite3's .recover"
-    if "readonly" in text or "read-only" in text or name.startswith("SQLITE_READONLY"):
-        return f"{text}; the database cannot be written here: check the file's permissions and the mount"
-    if "unable to open" in text or isinstance(exc, PermissionError):
-        return f"{text}; check the path exists and is writable"
-    if name.startswith("SQLITE_IOERR"):
-        return f"{text}; the disk or the file failed: check the disk (dmesg) and free space, then retry"
+    for words, names, fix in _FIXES:
+        if any(word in text for word in words) or (names and name.startswith(names)):
+            return f"{text}; {fix}"
     return text
 
 
