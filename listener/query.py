@@ -6,9 +6,11 @@ Words, "exact phrases", ``word*`` prefixes, OR, AND (implicit), NOT / -word,
 parentheses, and the fields ``lang:``, ``author:``, ``network:`` and ``site:``.
 A query compiles to a local matcher (``Query.matches``), to an FTS5 MATCH
 expression (``to_fts``) and, in each collector, to the network's own syntax by
-walking the same tree. Words match whole tokens, accent- and case-insensitively,
-the way SQLite's ``unicode61 remove_diacritics 2`` tokenizer does, so the local
-matcher and full-text search agree.
+walking the same tree. Words match whole tokens, accent- and case-insensitively.
+``tokens`` is the only tokenizer: the full-text index stores the words it gives
+(``words``, called by the index's triggers) and search compiles its terms with
+it, so the local matcher and full-text search agree on every script, not just
+on the ones SQLite's own tokenizer happens to split the same way.
 
 This module imports nothing of ours but ``listener.errors``.
 """
@@ -27,6 +29,7 @@ from listener.errors import QueryError
 
 __all__ = [
     "FIELDS",
+    "MAX_DEPTH",
     "And",
     "Field",
     "Node",
@@ -35,28 +38,95 @@ __all__ = [
     "Phrase",
     "Query",
     "Term",
+    "handle_key",
     "is_fts",
     "normalize",
     "parse",
     "to_fts",
     "tokens",
+    "undecodable",
+    "words",
 ]
 
 FIELDS = ("lang", "author", "network", "site")
 FieldName = Literal["lang", "author", "network", "site"]
 _KEYWORDS = {"OR", "AND", "NOT"}
-_TOKEN = re.compile(r"[^\W_]+")
+MAX_DEPTH = 20  # parentheses and NOTs inside one another; SQLite 3.40 overflows its parser near 30
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Kana voicing marks are letters, not accents: ば (baka) and は (haka) are different words.
+_KEPT_MARKS = {0x3099, 0x309A}
+# Invisible selectors that only pick a glyph: a word with one is the same word.
+_IGNORABLE = {0x034F, 0x180B, 0x180C, 0x180D, 0x180F, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}
+
+
+class _Fold(dict[int, str | None]):
+    """``str.translate`` table, filled on first sight of each character.
+
+    Diacritics (combining class > 0), enclosing marks and selectors go; letters,
+    digits and the vowel signs of abugidas (Telugu, Hindi: marks of class 0, part
+    of the word) stay; anything else (punctuation, emoji, spaces) separates words.
+    """
+
+    def __missing__(self, code: int) -> str | None:
+        ch = chr(code)
+        category = unicodedata.category(ch)
+        if category[0] == "M" and code not in _KEPT_MARKS:
+            drop = unicodedata.combining(ch) or category == "Me" or code in _IGNORABLE
+            value: str | None = None if drop else ch
+        else:
+            value = ch if ch.isalnum() or code in _KEPT_MARKS else " "
+        self[code] = value
+        return value
+
+
+_FOLD = _Fold()
 
 
 def normalize(text: str) -> str:
-    """Lower-case and strip diacritics: ``Perché`` -> ``perche``."""
+    """Lower-case and strip diacritics: ``Perché`` -> ``perche``, ``ё`` -> ``е``; ``が`` stays."""
     decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    kept = "".join(ch for ch in decomposed if _FOLD[ord(ch)] is not None)
+    return unicodedata.normalize("NFC", kept)
 
 
 def tokens(text: str) -> list[str]:
-    """Split text into search tokens, as FTS5's unicode61 tokenizer would."""
-    return _TOKEN.findall(normalize(text))
+    """Split text into search tokens: the one tokenizer of the matcher and the index.
+
+    A token is a run of letters and digits (with their class-0 marks), lower-cased,
+    without diacritics, composed (NFC): so ``か`` + ``゙`` and ``が`` are one token,
+    and a token never holds a space or ASCII punctuation, which is what lets the
+    index split stored words on those alone.
+    """
+    if text.isascii():  # the common case: no Unicode tables needed
+        return _ASCII_WORD.findall(text.lower())
+    folded = unicodedata.normalize("NFD", text.lower()).translate(_FOLD)
+    return unicodedata.normalize("NFC", folded).split()
+
+
+def words(text: str | None) -> str | None:
+    """The tokens of ``text`` joined by spaces: what the full-text index stores for it."""
+    return None if text is None else " ".join(tokens(text))
+
+
+def handle_key(handle: str | None) -> str:
+    """What ``author:`` compares: the handle without ``@``, lower-cased (``@Mario`` -> ``mario``)."""
+    return (handle or "").lstrip("@").lower()
+
+
+def undecodable(text: str) -> tuple[int, str] | None:
+    """The 1-based column and a description of the first character that is not text.
+
+    A byte that is not UTF-8 on the command line (``$'\\xff'``) reaches Python as a
+    lone surrogate, which SQLite cannot store or compare.
+    """
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    if 0xDC80 <= code <= 0xDCFF:  # how surrogateescape carries an undecodable byte
+        return found.start() + 1, f"byte 0x{code - 0xDC00:02x} is not UTF-8"
+    return found.start() + 1, f"U+{code:04X} is a lone surrogate, not a character"
 
 
 # -- the tree ----------------------------------------------------------------
@@ -137,8 +207,14 @@ class _Parser:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        if (bad := undecodable(source)) is not None:
+            column, what = bad
+            raise QueryError(
+                f"the query is not text: {what}; retype it or fix the terminal's encoding", source, column
+            )
         self.toks = list(_lex(source))
         self.pos = 0
+        self.depth = 0  # parentheses and NOTs open around the current position
 
     def error(self, message: str, column: int | None = None) -> QueryError:
         if column is None:
@@ -176,13 +252,26 @@ class _Parser:
             children.append(self.unary())
         return _join(And, children)
 
+    def nest(self, tok: _Tok) -> None:
+        """One level deeper; too deep is an error here, not a RecursionError or an SQLite stack overflow."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(
+                f"too deeply nested: more than {MAX_DEPTH} parentheses and NOTs inside one another; "
+                "simplify the query (NOT NOT a is a)",
+                tok.column,
+            )
+
     def unary(self) -> Node:
         tok = self.peek()
         if tok is not None and (tok.kind == "minus" or (tok.kind == "word" and tok.text == "NOT")):
             self.pos += 1
             if self.peek() is None:
                 raise self.error(f"nothing after {tok.text!r}", tok.column)
-            return Not(self.unary())
+            self.nest(tok)
+            child = self.unary()
+            self.depth -= 1
+            return Not(child)
         return self.atom()
 
     def atom(self) -> Node:
@@ -193,11 +282,13 @@ class _Parser:
         if tok.kind == "lparen":
             if self.peek() is not None and self.peek().kind == "rparen":  # type: ignore[union-attr]
                 raise self.error("empty parentheses", tok.column)
+            self.nest(tok)
             node = self.or_expr()
             closing = self.peek()
             if closing is None or closing.kind != "rparen":
                 raise self.error("unbalanced parenthesis: missing ')'", tok.column)
             self.pos += 1
+            self.depth -= 1
             return node
         if tok.kind == "rparen":
             raise self.error("unbalanced parenthesis: ')' without '('", tok.column)
@@ -235,6 +326,8 @@ class _Parser:
             self.pos += 1
         if name == "author":
             value = value.lstrip("@")
+        if not value:  # author:"" or author:@ would mean "no author" here and "nothing" in SQL
+            raise self.error(f"{name}: needs a value, e.g. {_EXAMPLES[name]}", column)
         return Field(name, value.lower() if name != "author" else value)  # type: ignore[arg-type]
 
 
@@ -389,7 +482,7 @@ class _Evaluator:
             case Field("lang", value):
                 return lang_matches(m.language, value)
             case Field("author", value):
-                return (m.author_handle or "").lstrip("@").lower() == value.lower()
+                return handle_key(m.author_handle) == handle_key(value)
             case Field("network", value):
                 return m.network == value
             case Field("site", value):

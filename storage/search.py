@@ -2,8 +2,12 @@
 
 Text-only parts of the tree become one FTS5 MATCH each; fields and bare
 negations become plain column conditions, so every query the parser accepts
-can be searched, with the same meaning as the local matcher. ``search_collapsed``
-shows one row per near-duplicate cluster (``mention_clusters``, migration 9).
+can be searched, with the same meaning as the local matcher. The index holds
+``listener.query.words`` of each text (migration 11) and the terms are compiled
+with the same ``tokens``, so both sides split text the same way in every script.
+Conditions never yield NULL: ``NOT`` of a NULL would drop the row, where the
+matcher keeps it. ``search_collapsed`` shows one row per near-duplicate cluster
+(``mention_clusters``, migration 9).
 """
 
 from __future__ import annotations
@@ -13,10 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from listener.query import And, Field, Node, Not, Or, is_fts, to_fts
+from listener.errors import QueryError
+from listener.query import And, Field, Node, Not, Or, handle_key, is_fts, to_fts, tokens, undecodable, words
 from listener.records import utc_iso
 
-__all__ = ["ClusterHit", "SearchFilters", "compile_search", "search_collapsed"]
+__all__ = ["ClusterHit", "SearchFilters", "compile_search", "register_functions", "search_collapsed"]
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """The Python functions SQL calls: the index's triggers (``listener_words``) and ``author:``.
+
+    Every connection that writes mentions needs them (``migrate`` registers them),
+    because the words indexed must be exactly the matcher's tokens.
+    """
+    conn.create_function("listener_words", 1, words, deterministic=True)
+    conn.create_function("listener_handle", 1, handle_key, deterministic=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +48,10 @@ def _node(node: Node) -> tuple[str, list[Any]]:
         return "m.id IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)", [to_fts(node)]
     match node:
         case Field("lang", value):
-            return "(lower(m.language) = ? OR lower(m.language) LIKE ? || '-%')", [value, value]
+            language = "coalesce(lower(m.language), '')"
+            return f"({language} = ? OR substr({language}, 1, ?) = ?)", [value, len(value) + 1, value + "-"]
         case Field("author", value):
-            return "ltrim(lower(m.author_handle), '@') = lower(?)", [value]
+            return _author(value)
         case Field("network", value):
             return "m.network = ?", [value]
         case Field("site", value):
@@ -50,7 +66,33 @@ def _node(node: Node) -> tuple[str, list[Any]]:
     raise TypeError(node)
 
 
+def _author(value: str) -> tuple[str, list[Any]]:
+    """``author:`` as the matcher means it (Unicode lower case), found through the index.
+
+    Equal handles have equal tokens, so the handle column of the index narrows the
+    rows first; ``listener_handle`` then checks the whole handle.
+    """
+    exact = "listener_handle(m.author_handle) = ?"
+    key = handle_key(value)
+    needle = tokens(key)
+    if not needle:  # a handle of only punctuation (author:___): nothing to look up
+        return exact, [key]
+    match = 'author_handle : "' + " ".join(needle) + '"'
+    return f"(m.id IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?) AND {exact})", [match, key]
+
+
+def _check_text(option: str, value: str | None) -> None:
+    """A filter that is not text (a byte that is not UTF-8) is refused here, in one line."""
+    if value is not None and (bad := undecodable(value)) is not None:
+        column, what = bad
+        raise QueryError(
+            f"{option} is not text: {what}; retype it or fix the terminal's encoding", value, column
+        )
+
+
 def compile_search(query: Node | None, filters: SearchFilters) -> tuple[str, list[Any]]:
+    for option in ("network", "lang", "watch"):
+        _check_text(f"--{option}", getattr(filters, option))
     clauses: list[str] = []
     params: list[Any] = []
     if query is not None:
