@@ -290,71 +290,95 @@ def assign_clusters(store: Store, params: ClusterParams = DEFAULT, limit: int | 
 
 
 def _assign_batch(store: Store, pending: Sequence[Pending], params: ClusterParams) -> int:
-    feats = {p.id: features(p.text, params) for p in pending}
-    keys = {
-        p.id: _signature_keys(feats[p.id].shingles, params) if feats[p.id].shingles else [] for p in pending
-    }
-    times = [_moment(p.created_at) for p in pending]
-    start, end = utc_iso(min(times) - params.window), utc_iso(max(times) + params.window)
-    bands, linked, members = store.clusters.candidates(
-        (k for ks in keys.values() for k in ks),
-        (link for f in feats.values() for link in f.links),
-        start,
-        end,
-    )
-    by_key: dict[int, set[int]] = defaultdict(set)
-    for key, mention in bands:
-        by_key[key].add(mention)
-    by_link: dict[str, set[int]] = defaultdict(set)
-    for link, mention in linked:
-        by_link[link].add(mention)
-    seen: dict[int, _Seen] = {
-        m.id: _Seen(m.cluster_id, _moment(m.created_at), m.text) for m in members.values()
-    }
-    assignments: list[tuple[int, int, str | None]] = []
-    band_rows: list[tuple[int, int]] = []
-    merges: list[tuple[int, int]] = []  # (cluster, the cluster it joins)
-    alias: dict[int, int] = {}
+    batch = _Batch(store, pending, params)
+    for p in pending:
+        batch.assign(p)
+    return batch.save(store)
 
-    def resolve(cluster: int) -> int:
-        while cluster in alias:
-            cluster = alias[cluster]
+
+class _Batch:
+    """One batch's candidate index: band keys and links to the mentions that have them, and clusters.
+
+    Mentions of the batch join the index as they are assigned, so a story that
+    first appears inside one batch still forms one cluster.
+    """
+
+    def __init__(self, store: Store, pending: Sequence[Pending], params: ClusterParams) -> None:
+        self.params = params
+        self.feats = {p.id: features(p.text, params) for p in pending}
+        self.keys = {
+            i: _signature_keys(f.shingles, params) if f.shingles else [] for i, f in self.feats.items()
+        }
+        times = [_moment(p.created_at) for p in pending]
+        start, end = utc_iso(min(times) - params.window), utc_iso(max(times) + params.window)
+        bands, linked, members = store.clusters.candidates(
+            (k for ks in self.keys.values() for k in ks),
+            (link for f in self.feats.values() for link in f.links),
+            start,
+            end,
+        )
+        self.by_key: dict[int, set[int]] = defaultdict(set)
+        for key, mention in bands:
+            self.by_key[key].add(mention)
+        self.by_link: dict[str, set[int]] = defaultdict(set)
+        for link, mention in linked:
+            self.by_link[link].add(mention)
+        self.seen = {m.id: _Seen(m.cluster_id, _moment(m.created_at), m.text) for m in members.values()}
+        self.assignments: list[tuple[int, int, str | None]] = []
+        self.band_rows: list[tuple[int, int]] = []
+        self.merges: list[tuple[int, int]] = []  # (cluster, the cluster it joins)
+        self.alias: dict[int, int] = {}
+
+    def resolve(self, cluster: int) -> int:
+        while cluster in self.alias:
+            cluster = self.alias[cluster]
         return cluster
 
-    for p, at in zip(pending, times, strict=True):
-        f = feats[p.id]
-        # The candidates sharing most bands first (most alike), at most ``candidates`` of them.
-        shared = Counter(c for k in keys[p.id] for c in by_key.get(k, ()))
-        near = [c for link in f.links for c in sorted(by_link.get(link, ()))]
-        near += [c for c, _ in sorted(shared.items(), key=lambda x: (-x[1], x[0]))[: params.candidates]]
+    def _near(self, p: Pending) -> list[int]:
+        """The candidates: those sharing a link, then those sharing most bands (most alike), capped."""
+        shared = Counter(c for k in self.keys[p.id] for c in self.by_key.get(k, ()))
+        near = [c for link in self.feats[p.id].links for c in sorted(self.by_link.get(link, ()))]
+        return near + [
+            c for c, _ in sorted(shared.items(), key=lambda x: (-x[1], x[0]))[: self.params.candidates]
+        ]
+
+    def _matches(self, p: Pending, at: datetime) -> set[int]:
+        """The clusters ``p`` belongs to: every one its links tie it to, and the one its text is most like."""
+        f, params = self.feats[p.id], self.params
         best, best_score = None, 0.0
         linked_to: set[int] = set()
-        for c in near:
-            other = seen.get(c)
+        for c in self._near(p):
+            other = self.seen.get(c)
             if other is None or c == p.id or abs(other.created_at - at) > params.window:
                 continue
             if set(f.links) & set(other.features(params).links):
-                linked_to.add(resolve(other.cluster_id))
+                linked_to.add(self.resolve(other.cluster_id))
                 continue
             score = same_story(f, other.features(params), params)
             if score > best_score:
                 best, best_score = other, score
+        return linked_to | ({self.resolve(best.cluster_id)} if best else set())
+
+    def assign(self, p: Pending) -> None:
+        at, f = _moment(p.created_at), self.feats[p.id]
+        matched = self._matches(p, at)
         # Its link ties it to some clusters, its text to another: they were one story all along.
-        matched = linked_to | ({resolve(best.cluster_id)} if best else set())
         cluster = min(matched) if matched else p.id
         for other_cluster in matched - {cluster}:
-            alias[other_cluster] = cluster
-            merges.append((other_cluster, cluster))
-        assignments.append((p.id, cluster, f.links[0] if f.links else None))
-        band_rows.extend((k, p.id) for k in keys[p.id])
-        seen[p.id] = _Seen(cluster, at, p.text, f)
-        for k in keys[p.id]:
-            by_key[k].add(p.id)
+            self.alias[other_cluster] = cluster
+            self.merges.append((other_cluster, cluster))
+        self.assignments.append((p.id, cluster, f.links[0] if f.links else None))
+        self.band_rows.extend((k, p.id) for k in self.keys[p.id])
+        self.seen[p.id] = _Seen(cluster, at, p.text, f)
+        for k in self.keys[p.id]:
+            self.by_key[k].add(p.id)
         for link in f.links:
-            by_link[link].add(p.id)
-    assignments = [(mention, resolve(cluster), link) for mention, cluster, link in assignments]
-    store.clusters.save(assignments, band_rows, merges)
-    return len(assignments)
+            self.by_link[link].add(p.id)
+
+    def save(self, store: Store) -> int:
+        assignments = [(mention, self.resolve(cluster), link) for mention, cluster, link in self.assignments]
+        store.clusters.save(assignments, self.band_rows, self.merges)
+        return len(assignments)
 
 
 def cluster_samples(
