@@ -59,6 +59,11 @@ def test_parse_builds_the_expected_tree_and_round_trips(source: str, tree: objec
         ("!!!", 1, "no letter or digit"),
         ("", 1, "empty query"),
         ("acme NOT", 6, "nothing after 'NOT'"),
+        ('author:""', 1, "needs a value"),
+        ("author:@", 1, "needs a value"),
+        ("(" * 21 + "a" + ")" * 21, 21, "too deeply nested"),
+        ("a " + "NOT " * 3000 + "b", 83, "too deeply nested"),
+        ("a \udcff", 3, "byte 0xff is not UTF-8"),
     ],
 )
 def test_bad_syntax_is_rejected_with_its_column(source: str, column: int, words: str) -> None:
