@@ -44,7 +44,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from listener.alerts.evaluate import LOOKBACK
-from listener.collect import Pass, Source
+from listener.collect import Outcome, Pass, Source
 from listener.config import Config
 from listener.cycle import after_collect
 from listener.digest.build import DigestOptions, due_day
@@ -119,9 +119,12 @@ class Daemon:
                 if not sources:
                     raise ListenerError("nothing to collect: enable a network and add a watch in the config")
                 if once:
-                    for source in sources:
-                        self.collect(source, cycle=False)
-                    return 0 if self.cycle() else 3
+                    outcomes = [self.collect(source, cycle=False) for source in sources]
+                    failed = [o for o in outcomes if o is not None and o.error and not o.skipped]
+                    cycled = self.cycle()  # the health alerts still see the failures
+                    if failed:  # as 'listener collect': 1 when every source failed, 3 when some did
+                        return 1 if len(failed) == len(outcomes) else 3
+                    return 0 if cycled else 3
                 if steps is not None:
                     return self._follow(sources, steps)
                 with Store.open(self.database, busy_timeout=BUSY_TIMEOUT) as analysis:
@@ -220,14 +223,16 @@ class Daemon:
 
     # -- jobs --------------------------------------------------------------------
 
-    def collect(self, source: Source, cycle: bool = True) -> None:
+    def collect(self, source: Source, cycle: bool = True) -> Outcome | None:
+        """Run one source; None if the daemon is stopping."""
         if self.stop.is_set():
-            return
+            return None
         outcome = self.collection.run(source)
         text = outcome.message or f"fetched {outcome.fetched}, new {outcome.new}"
         self.store.job_ran(f"collect:{source.network}:{source.name}", text, utcnow())
         if cycle and (outcome.new or outcome.error):  # a failing source is news for the health alerts
             self.dirty.set()
+        return outcome
 
     def _cycle_if_dirty(self) -> None:
         if self.dirty.is_set() and not self.stop.is_set():
