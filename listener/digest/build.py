@@ -9,10 +9,10 @@ Rendering is elsewhere (``render``), so this module is testable without HTML.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from listener.clusters import collapse
@@ -21,7 +21,7 @@ from listener.records import utc_iso
 from storage import Store
 from storage.authors import AuthorRow
 from storage.clusters import Spread
-from storage.digest import AlertDay, NegativeAuthor, TopMention
+from storage.digest import AlertDay, DigestQueries, NegativeAuthor, NetworkRuns, TopMention
 
 if TYPE_CHECKING:
     from listener.config import Config
@@ -181,26 +181,11 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
     start, end = ranges[-1]
     q = store.digest
     buckets = [(int(lo.timestamp()) // BUCKET, int(hi.timestamp()) // BUCKET) for lo, hi in ranges]
-    per_watch: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    for row in q.watch_days(buckets, options.watches):
-        cell = per_watch[row.watch][row.day]
-        cell[0] += row.volume
-        cell[1] += row.negative
-        cell[2] += row.unscored
-    names = list(options.watches) or sorted(per_watch)
     firsts = q.first_buckets()
 
     def first_day(bucket: int | None) -> int:
         return next((i for i, (_, hi) in enumerate(buckets) if bucket is not None and bucket < hi), HISTORY)
 
-    watches = [
-        _line(
-            name,
-            {i: (v[0], v[1], v[2]) for i, v in per_watch.get(name, {}).items()},
-            first_day(firsts.get(name)),
-        )
-        for name in names
-    ]
     runs = {r.network: r for r in q.network_runs(start, end, options.sources)}
     networks = sorted(set(runs) | {net for net, _ in options.sources})
     # Distinct mentions: one that matched two watches counts once here.
@@ -215,24 +200,10 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
     unanswered_total, unanswered = q.unanswered_negative(start, end, options.own_accounts, 3 * s.unanswered)
     top = q.top_mentions(start, end, options.own_accounts, 3 * s.top_mentions)
     spreads = store.clusters.spread_of(m.id for m in [*top, *unanswered])
-    health = []
-    for net in networks:
-        r = runs.get(net)
-        volume = totals[HISTORY][3][net]
-        mean = sum(totals[i][3][net] for i in range(HISTORY)) / HISTORY
-        status = "ok"
-        if r is None or r.runs == 0:
-            status = "idle"
-        elif r.failed == r.runs:
-            status = "failed"
-        elif mean >= s.quiet_min_mean and volume < s.quiet_share * mean:
-            status = "quiet"
-        elif r.failed:
-            status = "errors"
-        health.append(HealthLine(net, status, r.runs if r else 0, r.failed if r else 0, volume, mean,
-                                 r.last_error_message if r else None, r.last_success if r else None))  # fmt: skip
+    health = [_health_line(net, runs.get(net), totals, s) for net in networks]
     return Digest(
-        day=day, options=options, start=start, end=end, total=total, watches=watches,
+        day=day, options=options, start=start, end=end, total=total,
+        watches=_watch_lines(q, options, buckets, lambda name: first_day(firsts.get(name))),
         chart=[(day - timedelta(days=HISTORY - i), totals[i][0], totals[i][1]) for i in range(1, HISTORY + 1)],
         alerts=[a for a in alerts if not a.kind.startswith("health:")],
         top=_one_per_story(top, spreads, s.top_mentions),
@@ -242,6 +213,38 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
         repeat_authors=store.authors.top(negative=True, at_least=s.repeat_min_negative, since=utc_iso(start),
                                          limit=s.repeat_authors),
     )  # fmt: skip
+
+
+def _watch_lines(
+    q: DigestQueries, options: DigestOptions, buckets: list[tuple[int, int]], first_day: Callable[[str], int]
+) -> list[WatchLine]:
+    per_watch: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    for row in q.watch_days(buckets, options.watches):
+        cell = per_watch[row.watch][row.day]
+        cell[0] += row.volume
+        cell[1] += row.negative
+        cell[2] += row.unscored
+    names = list(options.watches) or sorted(per_watch)
+    return [
+        _line(name, {i: (v[0], v[1], v[2]) for i, v in per_watch.get(name, {}).items()}, first_day(name))
+        for name in names
+    ]
+
+
+def _health_line(net: str, r: NetworkRuns | None, totals: list[Any], s: DigestSettings) -> HealthLine:
+    volume = totals[HISTORY][3][net]
+    mean = sum(totals[i][3][net] for i in range(HISTORY)) / HISTORY
+    status = "ok"
+    if r is None or r.runs == 0:
+        status = "idle"
+    elif r.failed == r.runs:
+        status = "failed"
+    elif mean >= s.quiet_min_mean and volume < s.quiet_share * mean:
+        status = "quiet"
+    elif r.failed:
+        status = "errors"
+    return HealthLine(net, status, r.runs if r else 0, r.failed if r else 0, volume, mean,
+                      r.last_error_message if r else None, r.last_success if r else None)  # fmt: skip
 
 
 def _one_per_story(mentions: list[TopMention], spreads: Mapping[int, Spread], limit: int) -> list[TopMention]:
