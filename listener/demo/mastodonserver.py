@@ -14,6 +14,7 @@ import copy
 import html
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
@@ -186,49 +187,62 @@ class MastodonServer(WireServer):
         if self._window is not None and self._window[1] <= 0:
             left = (self._window[0] + _WINDOW - self.clock()).total_seconds()
             return self.error_reply(429, Fault("429", seconds=left))
-        headers = self._rate_headers(spend=True)
-        path, params = unquote(request.path).rstrip("/"), request.params
-        visible = [s for s in self.statuses.values() if s["created_at"] <= _iso(self.clock())]
-        if match := re.fullmatch(r"/api/v1/timelines/tag/(\w+)", path):
-            tag = match.group(1).lower()
-            found = [s for s in visible if any(t["name"] == tag for t in s["tags"])]
-            return self._page(request, found, headers)
-        if path == "/api/v2/search":
-            if self.search_needs_token and not authorized:
-                return Reply(200, {"accounts": [], "statuses": [], "hashtags": []}, headers)
-            try:
-                query = Query.parse(params.get("q", ""))
-            except QueryError:
-                return Reply(200, {"accounts": [], "statuses": [], "hashtags": []}, headers)
-            found = [s for s in visible if query.matches(_View(s))]
-            reply = self._page(request, found, headers, search=True)
-            reply.body = {"accounts": [], "statuses": reply.body, "hashtags": []}
-            reply.headers.pop("Link", None)  # search pages by offset or ids, without Link headers
-            return reply
-        if path == "/api/v1/notifications":
-            if not authorized:
-                return Reply(401, {"error": "The access token is invalid"}, headers)
-            found = [n for n in self.notifications.values() if n["created_at"] <= _iso(self.clock())]
-            return self._page(request, found, headers)
-        if path == "/api/v1/accounts/verify_credentials":
-            if not authorized:
-                return Reply(401, {"error": "The access token is invalid"}, headers)
-            return Reply(200, self._account(self.owner_id), headers)
-        if path == "/api/v1/accounts/lookup":
-            acct = params.get("acct", "").split("@")[0].lower()
-            for account_id, account in self.accounts.items():
-                if account["username"].lower() == acct:
-                    return Reply(200, self._account(account_id), headers)
-            return Reply(404, {"error": "Record not found"}, headers)
-        if match := re.fullmatch(r"/api/v1/accounts/(\d+)/statuses", path):
-            if match.group(1) not in self.accounts:
-                return Reply(404, {"error": "Record not found"}, headers)
-            found = [s for s in visible if s["account"]["id"] == match.group(1)]
-            return self._page(request, found, headers)
-        if path == "/api/v2/instance":
-            return Reply(200, {"domain": self.host, "title": "listener demo", "version": "4.6.4",
-                               "api_versions": {"mastodon": 7}}, headers)  # fmt: skip
-        return Reply(404, {"error": "Record not found"}, headers)
+        call = _Call(request, self._rate_headers(spend=True), authorized)
+        path = unquote(request.path).rstrip("/")
+        for pattern, endpoint in _ENDPOINTS:
+            if match := re.fullmatch(pattern, path):
+                return endpoint(self, call, match)
+        return Reply(404, {"error": "Record not found"}, call.headers)
+
+    def _visible(self) -> list[dict[str, Any]]:
+        return [s for s in self.statuses.values() if s["created_at"] <= _iso(self.clock())]
+
+    def _tag(self, call: _Call, match: re.Match[str]) -> Reply:
+        tag = match.group(1).lower()
+        found = [s for s in self._visible() if any(t["name"] == tag for t in s["tags"])]
+        return self._page(call.request, found, call.headers)
+
+    def _search(self, call: _Call, match: re.Match[str]) -> Reply:
+        empty = {"accounts": [], "statuses": [], "hashtags": []}
+        if self.search_needs_token and not call.authorized:
+            return Reply(200, empty, call.headers)
+        try:
+            query = Query.parse(call.request.params.get("q", ""))
+        except QueryError:
+            return Reply(200, empty, call.headers)
+        found = [s for s in self._visible() if query.matches(_View(s))]
+        reply = self._page(call.request, found, call.headers, search=True)
+        reply.body = {"accounts": [], "statuses": reply.body, "hashtags": []}
+        reply.headers.pop("Link", None)  # search pages by offset or ids, without Link headers
+        return reply
+
+    def _notifications(self, call: _Call, match: re.Match[str]) -> Reply:
+        if not call.authorized:
+            return Reply(401, {"error": "The access token is invalid"}, call.headers)
+        found = [n for n in self.notifications.values() if n["created_at"] <= _iso(self.clock())]
+        return self._page(call.request, found, call.headers)
+
+    def _verify_credentials(self, call: _Call, match: re.Match[str]) -> Reply:
+        if not call.authorized:
+            return Reply(401, {"error": "The access token is invalid"}, call.headers)
+        return Reply(200, self._account(self.owner_id), call.headers)
+
+    def _lookup(self, call: _Call, match: re.Match[str]) -> Reply:
+        acct = call.request.params.get("acct", "").split("@")[0].lower()
+        for account_id, account in self.accounts.items():
+            if account["username"].lower() == acct:
+                return Reply(200, self._account(account_id), call.headers)
+        return Reply(404, {"error": "Record not found"}, call.headers)
+
+    def _account_statuses(self, call: _Call, match: re.Match[str]) -> Reply:
+        if match.group(1) not in self.accounts:
+            return Reply(404, {"error": "Record not found"}, call.headers)
+        found = [s for s in self._visible() if s["account"]["id"] == match.group(1)]
+        return self._page(call.request, found, call.headers)
+
+    def _instance(self, call: _Call, match: re.Match[str]) -> Reply:
+        return Reply(200, {"domain": self.host, "title": "listener demo", "version": "4.6.4",
+                           "api_versions": {"mastodon": 7}}, call.headers)  # fmt: skip
 
     def _account(self, account_id: str) -> dict[str, Any]:
         return self._served(self.accounts[account_id])
@@ -306,3 +320,23 @@ def _rebase(value: Any, old: str, new: str) -> Any:
     if isinstance(value, dict):
         return {k: _rebase(v, old, new) for k, v in value.items()}
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One request as the endpoints see it: the rate headers to return, and whether its token was right."""
+
+    request: Request
+    headers: dict[str, str]
+    authorized: bool | None
+
+
+_ENDPOINTS: list[tuple[str, Callable[[MastodonServer, _Call, re.Match[str]], Reply]]] = [
+    (r"/api/v1/timelines/tag/(\w+)", MastodonServer._tag),
+    (r"/api/v2/search", MastodonServer._search),
+    (r"/api/v1/notifications", MastodonServer._notifications),
+    (r"/api/v1/accounts/verify_credentials", MastodonServer._verify_credentials),
+    (r"/api/v1/accounts/lookup", MastodonServer._lookup),
+    (r"/api/v1/accounts/(\d+)/statuses", MastodonServer._account_statuses),
+    (r"/api/v2/instance", MastodonServer._instance),
+]
