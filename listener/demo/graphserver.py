@@ -314,6 +314,13 @@ class GraphServer(WireServer):
         if len(parts) != 2:
             return None
         owner, edge = parts
+        return self._facebook_edge(version, node, params, owner, edge) or self._instagram_edge(
+            version, node, params, owner, edge
+        )
+
+    def _facebook_edge(
+        self, version: str, node: str, params: Mapping[str, str], owner: str, edge: str
+    ) -> dict[str, Any] | Reply | None:
         if owner == self.page_id and edge in ("posts", "feed", "visitor_posts", "tagged"):
             edges = {"posts": ("posts",), "feed": ("posts", "visitor_posts"), "visitor_posts": ("visitor_posts",),
                      "tagged": ("tagged",)}[edge]  # fmt: skip
@@ -321,6 +328,11 @@ class GraphServer(WireServer):
             return self._listing(version, node, params, items, "created_time", self._fb_post)
         if edge == "comments" and owner in self.posts:
             return self._fb_comments(version, node, params, owner)
+        return None
+
+    def _instagram_edge(
+        self, version: str, node: str, params: Mapping[str, str], owner: str, edge: str
+    ) -> dict[str, Any] | Reply | None:
         if owner == self.ig_user_id and edge in ("media", "tags"):
             items = [m for m in self.media.values() if m["_edge"] == edge]
             return self._listing(version, node, params, items, "timestamp", self._ig_media)

@@ -212,17 +212,9 @@ class XServer(WireServer):
 
     def _page(self, found: Iterable[dict[str, Any]], params: Mapping[str, str], token_param: str,
               headers: dict[str, str]) -> Reply:  # fmt: skip
-        now_ms = int(self.clock().timestamp() * 1000)
-        visible = [p for p in found if (int(p["id"]) >> 22) + _EPOCH_MS <= now_ms]
-        items = sorted(visible, key=lambda p: int(p["id"]), reverse=True)
-        since = params.get("since_id")
-        if since and not self.forget_since_id:
-            items = [p for p in items if int(p["id"]) > int(since)]
-        token = params.get(token_param)
-        if token:
-            if not token.startswith("nt") or not token[2:].isdigit():
-                return Reply(400, {"errors": [{"message": f"Invalid {token_param}"}]}, headers)
-            items = [p for p in items if int(p["id"]) < int(token[2:])]
+        items = self._in_bounds(found, params, token_param)
+        if isinstance(items, str):
+            return Reply(400, {"errors": [{"message": items}]}, headers)
         size = int(params.get("max_results", "10"))
         if not 5 <= size <= 100:
             return Reply(400, {"errors": [{"message": "max_results must be between 10 and 100"}]}, headers)
@@ -236,11 +228,31 @@ class XServer(WireServer):
         }
         if more:
             meta["next_token"] = f"nt{page[-1]['id']}"
+        return Reply(200, {"data": page, "includes": self._includes(page), "meta": meta}, headers)
+
+    def _in_bounds(
+        self, found: Iterable[dict[str, Any]], params: Mapping[str, str], token_param: str
+    ) -> list[dict[str, Any]] | str:
+        """The posts already posted, newest first, after ``since_id`` and before the page token; or what is wrong."""
+        now_ms = int(self.clock().timestamp() * 1000)
+        visible = [p for p in found if (int(p["id"]) >> 22) + _EPOCH_MS <= now_ms]
+        items = sorted(visible, key=lambda p: int(p["id"]), reverse=True)
+        since = params.get("since_id")
+        if since and not self.forget_since_id:
+            items = [p for p in items if int(p["id"]) > int(since)]
+        token = params.get(token_param)
+        if token:
+            if not token.startswith("nt") or not token[2:].isdigit():
+                return f"Invalid {token_param}"
+            items = [p for p in items if int(p["id"]) < int(token[2:])]
+        return items
+
+    def _includes(self, page: list[dict[str, Any]]) -> dict[str, Any]:
         referenced = [
             self.posts[r["id"]] for p in page for r in p.get("referenced_tweets", []) if r["id"] in self.posts
         ]
         author_ids = dict.fromkeys([p["author_id"] for p in page + referenced])
-        includes = {"users": [copy.deepcopy(self.users[a]) for a in author_ids]}
+        includes: dict[str, Any] = {"users": [copy.deepcopy(self.users[a]) for a in author_ids]}
         if referenced:
             includes["tweets"] = [copy.deepcopy(p) for p in referenced]
-        return Reply(200, {"data": page, "includes": includes, "meta": meta}, headers)
+        return includes
