@@ -11,27 +11,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from listener.records import utc_iso
 from storage.failures import guarded
+from storage.rows import OwnPost
 
 __all__ = ["AccountQueries", "OwnPost"]
-
-
-@dataclass(frozen=True, slots=True)
-class OwnPost:
-    network: str
-    native_id: str
-    created_at: datetime
-    text: str
-    language: str | None
-    author_handle: str | None
-    author_name: str | None
-    url: str | None
-    raw: dict[str, Any]
 
 
 @guarded

@@ -12,12 +12,11 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from listener.records import SEVERITY_RANK, AlertChange, utc_iso, utcnow
 from storage.failures import guarded
+from storage.rows import AlertRow, PendingDelivery
 
 __all__ = ["AlertRow", "AlertTable", "PendingDelivery"]
 
@@ -25,37 +24,6 @@ _COLUMNS = (
     "id, watch, network, kind, severity, state, started_at, updated_at, resolved_at, "
     "acknowledged_at, observed, expected, summary, explanation"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRow:
-    id: int
-    watch: str
-    network: str
-    kind: str
-    severity: str
-    state: str
-    started_at: str
-    updated_at: str
-    resolved_at: str | None
-    acknowledged_at: str | None
-    observed: float | None
-    expected: float | None
-    summary: str
-    explanation: dict[str, Any]
-
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> AlertRow:
-        return cls(*row[:-1], json.loads(row[-1]))
-
-
-@dataclass(frozen=True, slots=True)
-class PendingDelivery:
-    id: int
-    channel: str
-    event: str
-    attempts: int
-    alert: AlertRow
 
 
 @guarded
@@ -126,7 +94,7 @@ class AlertTable:
             "WHERE d.delivered_at IS NULL AND d.due_at <= ? ORDER BY d.due_at, d.id LIMIT ?",
             (utc_iso(now or utcnow()), limit),
         )
-        return [PendingDelivery(*row[:4], AlertRow.from_row(row[4:])) for row in rows]
+        return [PendingDelivery(row[0], row[1], row[2], row[3], AlertRow.from_row(row[4:])) for row in rows]
 
     def attempted(
         self, delivery_id: int, error: str | None, retry_at: datetime | None, now: datetime | None = None

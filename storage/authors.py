@@ -9,13 +9,12 @@ configured own accounts change.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 
 from storage.failures import guarded
+from storage.rows import AuthorRow
 
 __all__ = ["AuthorRow", "AuthorTable", "author_key_sql", "own_sql"]
 
@@ -46,28 +45,6 @@ _COLUMNS = (
     "a.network, a.author_key, a.handle, a.names, a.first_seen, a.last_seen, a.mentions, "
     f"a.negative, a.neutral, a.positive, a.unscored, {_REPLIES}"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorRow:
-    network: str
-    author_key: str  # the network's author id, else the handle
-    handle: str | None
-    names: tuple[str, ...]  # display names seen, oldest first
-    first_seen: str
-    last_seen: str
-    mentions: int
-    negative: int
-    neutral: int
-    positive: int
-    unscored: int
-    replies_received: int  # own-account posts answering one of this author's mentions
-
-    @classmethod
-    def from_row(cls, row: tuple[object, ...]) -> AuthorRow:
-        values = list(row)
-        values[3] = tuple(json.loads(str(values[3])))
-        return cls(*values)  # type: ignore[arg-type]
 
 
 @guarded

@@ -12,48 +12,13 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 
 from listener.query import Node
 from storage.failures import guarded
-from storage.search import ClusterHit, SearchFilters, search_collapsed
+from storage.rows import ClusterHit, Member, Pending, SearchFilters, Spread
+from storage.search import search_collapsed
 
 __all__ = ["ClusterTable", "Member", "Pending", "Spread"]
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A mention not clustered yet."""
-
-    id: int
-    network: str
-    text: str
-    url: str | None
-    created_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class Member:
-    """A clustered mention that may be a near-duplicate of a new one."""
-
-    id: int
-    cluster_id: int
-    created_at: str
-    text: str
-    link: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Spread:
-    """How far a cluster spread: its size and the networks its copies are on."""
-
-    cluster_id: int
-    size: int
-    networks: tuple[tuple[str, int], ...]  # (network, mentions), most first
-
-    def others(self, network: str) -> tuple[str, ...]:
-        """Networks with copies besides the one shown (``network`` itself if it has more than one)."""
-        return tuple(n for n, count in self.networks if n != network or count > 1)
 
 
 @guarded

@@ -15,12 +15,12 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from listener.records import utc_iso, utcnow
 from storage.failures import guarded
+from storage.rows import AlertDay, DigestRow, DigestWatchDay, NegativeAuthor, NetworkRuns, TopMention
 
 __all__ = [
     "AlertDay",
@@ -61,81 +61,6 @@ _ANSWERED = f"""(
         SELECT 1 FROM mentions r WHERE r.network = m.network AND r.conversation_id = m.conversation_id
           AND r.created_at > m.created_at AND {_own("r")}))
 )"""
-
-
-@dataclass(frozen=True, slots=True)
-class DigestWatchDay:
-    """One watch's counts on one network over one day of the digest's range."""
-
-    watch: str
-    day: int  # index into the day ranges passed in
-    network: str
-    volume: int
-    negative: int
-    unscored: int
-
-
-@dataclass(frozen=True, slots=True)
-class TopMention:
-    id: int
-    network: str
-    native_id: str
-    url: str | None
-    author_handle: str | None
-    text: str
-    created_at: str
-    sentiment_label: str | None
-    engagement: int
-    watches: str | None  # comma-separated names of the watches it matched
-
-
-@dataclass(frozen=True, slots=True)
-class NegativeAuthor:
-    network: str
-    author_handle: str
-    negative: int
-    last_url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertDay:
-    """An incident that was going on during the day, with its stored explanation."""
-
-    id: int
-    watch: str
-    network: str
-    kind: str
-    severity: str
-    state: str
-    started_at: str
-    resolved_at: str | None
-    observed: float | None
-    expected: float | None
-    summary: str
-    explanation: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkRuns:
-    """What the collectors of one network did during the day."""
-
-    network: str
-    runs: int
-    failed: int
-    new: int
-    last_success: str | None
-    last_error: str | None  # the slug stored in runs.error
-    last_error_message: str | None
-    last_run_ever: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DigestRow:
-    day: str
-    recipients: str
-    sent_at: str
-    message_id: str
-    subject: str
 
 
 @guarded
@@ -274,7 +199,7 @@ class DigestQueries:
             """,
             {"start": utc_iso(start), "end": utc_iso(end)},
         )
-        return [AlertDay(*row[:11], explanation=json.loads(row[11])) for row in rows]  # type: ignore[misc]
+        return [AlertDay.from_row(row) for row in rows]
 
     def network_runs(
         self, start: datetime, end: datetime, sources: Sequence[tuple[str, str]] = ()

@@ -13,15 +13,21 @@ matcher keeps it. ``search_collapsed`` shows one row per near-duplicate cluster
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from listener.errors import QueryError
 from listener.query import And, Field, Node, Not, Or, handle_key, is_fts, to_fts, tokens, undecodable, words
 from listener.records import utc_iso
+from storage.rows import ClusterHit, SearchFilters
 
-__all__ = ["ClusterHit", "SearchFilters", "compile_search", "register_functions", "search_collapsed"]
+__all__ = [
+    "ClusterHit",
+    "SearchFilters",
+    "author_condition",
+    "compile_search",
+    "register_functions",
+    "search_collapsed",
+]
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
@@ -34,15 +40,6 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("listener_handle", 1, handle_key, deterministic=True)
 
 
-@dataclass(frozen=True, slots=True)
-class SearchFilters:
-    since: datetime | None = None
-    until: datetime | None = None
-    network: str | None = None
-    lang: str | None = None
-    watch: str | None = None
-
-
 def _node(node: Node) -> tuple[str, list[Any]]:
     if is_fts(node):
         return "m.id IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)", [to_fts(node)]
@@ -51,7 +48,7 @@ def _node(node: Node) -> tuple[str, list[Any]]:
             language = "coalesce(lower(m.language), '')"
             return f"({language} = ? OR substr({language}, 1, ?) = ?)", [value, len(value) + 1, value + "-"]
         case Field("author", value):
-            return _author(value)
+            return author_condition(value)
         case Field("network", value):
             return "m.network = ?", [value]
         case Field("site", value):
@@ -66,11 +63,13 @@ def _node(node: Node) -> tuple[str, list[Any]]:
     raise TypeError(node)
 
 
-def _author(value: str) -> tuple[str, list[Any]]:
-    """``author:`` as the matcher means it (Unicode lower case), found through the index.
+def author_condition(value: str) -> tuple[str, list[Any]]:
+    """``author:`` as the matcher means it (``handle_key``: no ``@``, Unicode lower case), via the index.
 
     Equal handles have equal tokens, so the handle column of the index narrows the
-    rows first; ``listener_handle`` then checks the whole handle.
+    rows first; ``listener_handle`` then checks the whole handle. The condition is
+    on mention ``m``. ``Store.forget_author`` uses it too, so that it deletes what
+    ``author:`` finds.
     """
     exact = "listener_handle(m.author_handle) = ?"
     key = handle_key(value)
@@ -119,25 +118,6 @@ def compile_search(query: Node | None, filters: SearchFilters) -> tuple[str, lis
         )
         params.append(filters.watch)
     return " AND ".join(clauses) or "1", params
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterHit:
-    """One story among the search hits: its earliest matching mention and how far it spread."""
-
-    id: int
-    created_at: str
-    network: str
-    native_id: str
-    author_handle: str | None
-    text: str
-    url: str | None
-    language: str | None
-    sentiment_label: str | None
-    cluster_id: int | None  # None: not clustered yet
-    copies: int  # matching mentions in the cluster, this one included
-    networks: str  # comma-separated networks of those
-    latest: str  # created_at of the newest of them
 
 
 def search_collapsed(

@@ -307,3 +307,24 @@ def test_upgrading_fills_bucket_counts_from_existing_mentions(tmp_path: Path) ->
         assert store.bucket_counts("brand", T0 - timedelta(hours=1), T0 + timedelta(hours=1), 300) == [
             (int(T0.timestamp()), 1, 1, 0)
         ]
+
+
+def test_forget_author_deletes_what_author_search_finds_at_sign_and_any_script(store: Store) -> None:
+    handles = {"1": "@Mario", "2": "mario", "3": "MARIO", "4": "mariobros", "5": "ÉLODIE", "6": "@élodie"}
+    others = [mention(i, author_handle=h) for i, h in handles.items()]
+    others += [mention("7"), mention("8", author_id="42", author_handle="Someone")]
+    elsewhere = Mention(network="y", native_id="1", text="ciao", created_at=T0, author_handle="@Mario")
+    store.save_page(Page("x", "brand", others))
+    store.save_page(Page("y", "brand", [elsewhere]))
+
+    def left(network: str = "x") -> list[str]:
+        return [h.native_id for h in store.search(None, SearchFilters(network=network), limit=100)]
+
+    found = {h.native_id for h in store.search(parse("author:mario"), SearchFilters(network="x"))}
+    assert store.forget_author("x", " Mario ") == len(found) == 3  # @Mario, mario, MARIO
+    assert sorted(left()) == ["4", "5", "6", "7", "8"] and left("y") == ["1"]
+    assert store.forget_author("x", "@Élodie") == 2  # SQLite's lower() folds ASCII only
+    assert store.forget_author("x", "@") == store.forget_author("x", "") == 0  # never "every handle-less one"
+    assert sorted(left()) == ["4", "7", "8"]
+    assert store.forget_author("x", "42") == 1  # an author id, as the network gives it
+    assert sorted(left()) == ["4", "7"]

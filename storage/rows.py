@@ -1,0 +1,330 @@
+"""The records storage hands out, free of SQLite: what every backend returns.
+
+They live apart from the SQLite code so that ``storage.interfaces`` (and a second
+backend written against it) can name them without importing ``sqlite3``. Each
+module that fills them re-exports its own (``storage.alerts.AlertRow``), so
+callers import them from where they always did.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "AlertDay",
+    "AlertRow",
+    "AuthorRow",
+    "ClusterHit",
+    "DigestRow",
+    "DigestWatchDay",
+    "Hit",
+    "Member",
+    "NegativeAuthor",
+    "NetworkRuns",
+    "OwnPost",
+    "Pending",
+    "PendingDelivery",
+    "RunRow",
+    "SearchFilters",
+    "Spread",
+    "StatusRow",
+    "TopMention",
+    "WatchRow",
+    "WindowMention",
+]
+
+
+# -- mentions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    since: datetime | None = None
+    until: datetime | None = None
+    network: str | None = None
+    lang: str | None = None
+    watch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    id: int
+    created_at: str
+    network: str
+    native_id: str
+    author_handle: str | None
+    text: str
+    url: str | None
+    language: str | None
+    sentiment_label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowMention:
+    """What an alert explanation reads of a mention."""
+
+    network: str
+    author_handle: str | None
+    text: str
+    url: str | None
+    language: str | None
+    engagement: int
+    created_at: str
+    sentiment_label: str | None
+    id: int = 0  # mentions.id, to find its near-duplicate cluster
+
+
+# -- watches and runs ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRow:
+    name: str
+    query: str
+    mentions: int
+    last_24h: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRow:
+    network: str
+    watch: str
+    last_run: str | None
+    last_success: str | None
+    mentions_24h: int
+    last_error: str | None
+    rate_limited_until: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    started_at: str
+    finished_at: str
+    fetched: int
+    new: int
+    rejected: int
+    error: str | None
+    error_message: str | None
+    rate_limit_reset: str | None
+
+
+# -- alerts and deliveries ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    id: int
+    watch: str
+    network: str
+    kind: str
+    severity: str
+    state: str
+    started_at: str
+    updated_at: str
+    resolved_at: str | None
+    acknowledged_at: str | None
+    observed: float | None
+    expected: float | None
+    summary: str
+    explanation: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> AlertRow:
+        """From the columns in declaration order, the explanation last as JSON text."""
+        values = list(row)
+        values[-1] = json.loads(values[-1])
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    id: int
+    channel: str
+    event: str
+    attempts: int
+    alert: AlertRow
+
+
+# -- the digest ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestWatchDay:
+    """One watch's counts on one network over one day of the digest's range."""
+
+    watch: str
+    day: int  # index into the day ranges passed in
+    network: str
+    volume: int
+    negative: int
+    unscored: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopMention:
+    id: int
+    network: str
+    native_id: str
+    url: str | None
+    author_handle: str | None
+    text: str
+    created_at: str
+    sentiment_label: str | None
+    engagement: int
+    watches: str | None  # comma-separated names of the watches it matched
+
+
+@dataclass(frozen=True, slots=True)
+class NegativeAuthor:
+    network: str
+    author_handle: str
+    negative: int
+    last_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDay:
+    """An incident that was going on during the day, with its stored explanation."""
+
+    id: int
+    watch: str
+    network: str
+    kind: str
+    severity: str
+    state: str
+    started_at: str
+    resolved_at: str | None
+    observed: float | None
+    expected: float | None
+    summary: str
+    explanation: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> AlertDay:
+        """From the columns in declaration order, the explanation last as JSON text."""
+        values = list(row)
+        values[-1] = json.loads(values[-1])
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRuns:
+    """What the collectors of one network did during the day."""
+
+    network: str
+    runs: int
+    failed: int
+    new: int
+    last_success: str | None
+    last_error: str | None  # the slug stored in runs.error
+    last_error_message: str | None
+    last_run_ever: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRow:
+    day: str
+    recipients: str
+    sent_at: str
+    message_id: str
+    subject: str
+
+
+# -- authors and own accounts ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorRow:
+    network: str
+    author_key: str  # the network's author id, else the handle
+    handle: str | None
+    names: tuple[str, ...]  # display names seen, oldest first
+    first_seen: str
+    last_seen: str
+    mentions: int
+    negative: int
+    neutral: int
+    positive: int
+    unscored: int
+    replies_received: int  # own-account posts answering one of this author's mentions
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> AuthorRow:
+        """From the columns in declaration order, the display names as JSON text."""
+        values = list(row)
+        values[3] = tuple(json.loads(str(values[3])))
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnPost:
+    network: str
+    native_id: str
+    created_at: datetime
+    text: str
+    language: str | None
+    author_handle: str | None
+    author_name: str | None
+    url: str | None
+    raw: dict[str, Any]
+
+
+# -- near-duplicate clusters ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A mention not clustered yet."""
+
+    id: int
+    network: str
+    text: str
+    url: str | None
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A clustered mention that may be a near-duplicate of a new one."""
+
+    id: int
+    cluster_id: int
+    created_at: str
+    text: str
+    link: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """How far a cluster spread: its size and the networks its copies are on."""
+
+    cluster_id: int
+    size: int
+    networks: tuple[tuple[str, int], ...]  # (network, mentions), most first
+
+    def others(self, network: str) -> tuple[str, ...]:
+        """Networks with copies besides the one shown (``network`` itself if it has more than one)."""
+        return tuple(n for n, count in self.networks if n != network or count > 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterHit:
+    """One story among the search hits: its earliest matching mention and how far it spread."""
+
+    id: int
+    created_at: str
+    network: str
+    native_id: str
+    author_handle: str | None
+    text: str
+    url: str | None
+    language: str | None
+    sentiment_label: str | None
+    cluster_id: int | None  # None: not clustered yet
+    copies: int  # matching mentions in the cluster, this one included
+    networks: str  # comma-separated networks of those
+    latest: str  # created_at of the newest of them
