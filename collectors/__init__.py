@@ -1,35 +1,44 @@
 """One module per network, all returning the same normalised ``Mention``.
 
-Adding a network: write ``collectors/<name>.py`` with a class that follows
-``collectors.base.Collector``, and add one line to ``REGISTRY``.
-Modules are imported lazily, so ``listener --help`` stays fast.
+Adding a network: write a module with a class that follows ``collectors.base.Collector``
+and return it from a ``register_collectors`` hook (see ``listener.plugins``): the built-ins
+are listed in ``listener.default_plugins``, another package names its own plug-in module
+in the ``listener`` entry-point group. ``REGISTRY`` reads the hooks each time it is used,
+and modules are imported only when a network is loaded, so ``listener --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Iterator, Mapping
 
 from collectors.base import Collector, NetworkSettings
+from listener import plugins
 
 __all__ = ["REGISTRY", "load", "settings_model"]
 
-# network name -> "module:Class"
-REGISTRY: dict[str, str] = {
-    "x": "collectors.x:XCollector",
-    "reddit": "collectors.reddit:RedditCollector",
-    "mastodon": "collectors.mastodon:MastodonCollector",
-    "bluesky": "collectors.bluesky:BlueskyCollector",
-    "hackernews": "collectors.hackernews:HackerNewsCollector",
-    "rss": "collectors.rss:RssCollector",
-    "facebook": "collectors.facebook:FacebookCollector",
-    "instagram": "collectors.instagram:InstagramCollector",
-    "youtube": "collectors.youtube:YouTubeCollector",
-}
+
+class _Registry(Mapping[str, "type[Collector] | str"]):
+    """Network name -> collector class, or ``"module:Class"`` until it is loaded."""
+
+    def __getitem__(self, name: str) -> type[Collector] | str:
+        return plugins.collectors()[name]  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(plugins.collectors())
+
+    def __len__(self) -> int:
+        return len(plugins.collectors())
+
+    def __repr__(self) -> str:
+        return f"REGISTRY({sorted(self)})"
+
+
+REGISTRY: Mapping[str, type[Collector] | str] = _Registry()
 
 
 def load(name: str) -> type[Collector]:
-    module, _, attr = REGISTRY[name].partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    """The collector class of network ``name`` (a ``KeyError`` if no plug-in registers it)."""
+    return plugins.resolve(REGISTRY[name])  # type: ignore[no-any-return]
 
 
 def settings_model(name: str) -> type[NetworkSettings]:

@@ -78,8 +78,7 @@ def after_collect(
         since=since,
         accounts=config.own_accounts(),
     )
-    a = config.alerts
-    channels = build_channels(a.channels, config.email, a.webhook_url_env, a.apprise_urls_env, env)
+    channels = build_channels(config.alerts, config.email, env)
     language = config.email.language if config.email else "en"
     report = deliver_pending(store, channels, language, now)
     return CycleReport(scored, len(found.changes), found.news, report.sent, report.failed, report.errors)

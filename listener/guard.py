@@ -13,6 +13,9 @@ account is compared with that account's own history (the posts before it,
   never linked. One alone is an ordinary day (a late post, a new partner's site);
   together they are what a takeover looks like.
 
+The guard only computes: evaluation loads each own account's posts and the replies
+they drew (``"own_posts"``) and calls it once per account.
+
 Suspicious posts less than ``GAP`` apart form one incident, keyed by its first
 post, so each cycle re-derives the same incident and the alert table stores it
 once. Alerts are critical: they are sent at once, through quiet hours.
@@ -26,16 +29,15 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from listener.alerts.settings import GuardSettings
-from listener.records import AlertChange
-from storage import Store
-from storage.accounts import OwnPost
+from listener.analysis.findings import Finding
+from listener.plugins import Inputs, OwnAccount
 
-__all__ = ["Signal", "guard_changes", "signals"]
+__all__ = ["GUARD", "OwnAccountGuard", "Signal", "signals"]
 
 GAP = timedelta(hours=3)  # suspicious posts closer than this are one incident
 LOOKBACK = timedelta(hours=48)  # posts examined each cycle (reply waves take a while to build)
@@ -46,6 +48,29 @@ _PLATFORM = {
     "t.co", "x.com", "twitter.com", "reddit.com", "redd.it", "bsky.app", "youtube.com", "youtu.be",
     "facebook.com", "fb.me", "instagram.com", "news.ycombinator.com",
 }  # fmt: skip
+
+
+class OwnPost(Protocol):
+    """What the guard reads of a post (``storage``'s ``OwnPost``)."""
+
+    @property
+    def network(self) -> str: ...
+    @property
+    def native_id(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def author_handle(self) -> str | None: ...
+    @property
+    def author_name(self) -> str | None: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def raw(self) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,15 +179,15 @@ def _usual_negative(history: Sequence[OwnPost], counts: Mapping[str, tuple[int, 
     return float(values[int(0.9 * (len(values) - 1))]) if values else 0.0
 
 
-def _account_changes(
-    store: Store, network: str, key: str, settings: GuardSettings, zone: ZoneInfo, now: datetime
-) -> Iterator[AlertChange]:
+def _account_findings(
+    account: OwnAccount, settings: GuardSettings, zone: ZoneInfo, now: datetime
+) -> Iterator[Finding]:
     span = timedelta(days=settings.history_days)
-    posts = store.accounts.posts(network, key, now - LOOKBACK - span, now + timedelta(seconds=1))
+    posts: Sequence[OwnPost] = account.posts
     fresh = [p for p in posts if p.created_at >= now - LOOKBACK]
     if not fresh:
         return
-    counts = store.accounts.replies(network, [p.native_id for p in posts])
+    counts = account.replies
     flagged: list[tuple[OwnPost, list[Signal]]] = []
     for post in fresh:
         earlier = [p for p in posts if p.created_at < post.created_at]
@@ -175,7 +200,7 @@ def _account_changes(
         if _suspicious(found):
             flagged.append((post, found))
     for incident in _incidents(flagged):
-        yield _change(network, key, incident, now)
+        yield _finding(account.network, account.key, incident, now)
 
 
 def _incidents(flagged: list[tuple[OwnPost, list[Signal]]]) -> Iterator[list[tuple[OwnPost, list[Signal]]]]:
@@ -189,9 +214,7 @@ def _incidents(flagged: list[tuple[OwnPost, list[Signal]]]) -> Iterator[list[tup
         yield group
 
 
-def _change(
-    network: str, key: str, incident: list[tuple[OwnPost, list[Signal]]], now: datetime
-) -> AlertChange:
+def _finding(network: str, key: str, incident: list[tuple[OwnPost, list[Signal]]], now: datetime) -> Finding:
     first = incident[0][0]
     handle = first.author_handle or key
     reasons: dict[str, str] = {}
@@ -204,28 +227,30 @@ def _change(
         for p, _ in incident[:5]
     ]  # fmt: skip
     why = "; ".join(reasons.values())
-    return AlertChange(
+    return Finding(
         watch=f"@{handle}", network=network, kind="own-account", state="opened", severity="critical",
-        started_at=first.created_at, at=now, observed=float(len(incident)), expected=0.0,
+        incident_start=first.created_at, at=now, observed=float(len(incident)), expected=0.0,
         summary=f"@{handle} on {network}: {len(incident)} post(s) that do not look like the account: {why}",
         explanation={"what": {"metric": "own-account", "posts": len(incident)}, "reasons": list(reasons.values()),
                      "signals": sorted(reasons), "samples": samples},
     )  # fmt: skip
 
 
-def guard_changes(
-    store: Store,
-    accounts: Sequence[tuple[str, str]],
-    settings: GuardSettings,
-    timezone: str,
-    now: datetime,
-) -> list[AlertChange]:
-    """One critical alert per suspicious incident of each own account, re-derived every cycle."""
-    if not settings.enabled:
-        return []
-    zone = ZoneInfo(timezone)
-    return [
-        change
-        for network, key in accounts
-        for change in _account_changes(store, network, key, settings, zone, now)
-    ]
+class OwnAccountGuard:
+    """One critical alert per suspicious incident of an own account, re-derived every pass."""
+
+    name = "own-account"
+    inputs = ("own_posts",)
+
+    def history(self, inputs: Inputs) -> timedelta:
+        """The posts examined, and the history each is compared with."""
+        return LOOKBACK + timedelta(days=inputs.alerts.own_accounts.history_days)
+
+    def detect(self, inputs: Inputs, now: datetime) -> list[Finding]:
+        settings = inputs.alerts.own_accounts
+        if not settings.enabled or inputs.account is None:
+            return []
+        return list(_account_findings(inputs.account, settings, ZoneInfo(inputs.alerts.timezone), now))
+
+
+GUARD = OwnAccountGuard()

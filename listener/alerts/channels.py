@@ -1,23 +1,36 @@
 """Where alerts go: email, apprise URLs (Telegram, Slack, Discord, ntfy...), a JSON webhook.
 
 A channel sends one ``Message`` or raises ``DeliveryError``; retrying is the
-outbox's job (``listener.alerts.deliver``), not the channel's.
+outbox's job (``listener.alerts.deliver``), not the channel's. Channels are
+registered by name through ``register_channels`` (``listener.plugins``), each as
+a factory of (``AlertSettings``, ``EmailSettings`` or ``None``, environment);
+the built-in factories are below.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from email.utils import formatdate, make_msgid
 from typing import ClassVar, Protocol
 
 import requests
 
-from listener import mail
+from listener import mail, plugins
 from listener.alerts.message import Message
+from listener.alerts.settings import AlertSettings
 from listener.errors import ConfigError, DeliveryError
 
-__all__ = ["AppriseChannel", "Channel", "EmailChannel", "WebhookChannel", "build_channels"]
+__all__ = [
+    "AppriseChannel",
+    "Channel",
+    "EmailChannel",
+    "WebhookChannel",
+    "apprise_channel",
+    "build_channels",
+    "email_channel",
+    "webhook_channel",
+]
 
 
 class Channel(Protocol):
@@ -107,17 +120,36 @@ def _required(env: Mapping[str, str], name: str, channel: str) -> str:
     return value
 
 
-def build_channels(names: Sequence[str], email: mail.EmailSettings | None, webhook_url_env: str,
-                   apprise_urls_env: str, env: Mapping[str, str]) -> dict[str, Channel]:  # fmt: skip
+def email_channel(
+    settings: AlertSettings, email: mail.EmailSettings | None, env: Mapping[str, str]
+) -> Channel:
+    if email is None:
+        raise ConfigError("alerts: the email channel needs an [email] section")
+    return EmailChannel(email, env)
+
+
+def webhook_channel(
+    settings: AlertSettings, email: mail.EmailSettings | None, env: Mapping[str, str]
+) -> Channel:
+    return WebhookChannel(settings.webhook_url_env, env)
+
+
+def apprise_channel(
+    settings: AlertSettings, email: mail.EmailSettings | None, env: Mapping[str, str]
+) -> Channel:
+    return AppriseChannel(settings.apprise_urls_env, env)
+
+
+def build_channels(
+    settings: AlertSettings, email: mail.EmailSettings | None, env: Mapping[str, str]
+) -> dict[str, Channel]:
     """The configured channels, ready to send; a missing secret is a one-line ``ConfigError``."""
+    factories = plugins.channels()
     channels: dict[str, Channel] = {}
-    for name in names:
-        if name == "email":
-            if email is None:
-                raise ConfigError("alerts: the email channel needs an [email] section")
-            channels[name] = EmailChannel(email, env)
-        elif name == "webhook":
-            channels[name] = WebhookChannel(webhook_url_env, env)
-        elif name == "apprise":
-            channels[name] = AppriseChannel(apprise_urls_env, env)
+    for name in settings.channels:
+        if name not in factories:
+            raise ConfigError(
+                f"alerts: no plug-in registers the channel {name!r}; install it or remove it from channels"
+            )
+        channels[name] = plugins.resolve(factories[name])(settings, email, env)
     return channels

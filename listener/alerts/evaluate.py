@@ -1,14 +1,18 @@
-"""One alert pass: detect on every watch, explain, store, queue messages.
+"""One alert pass: load what the detectors read, run every registered detector, explain, store, queue.
 
-Runs after each collection. Each watch's bucket series comes from storage; the
-detectors are the same code ``listener backtest`` runs. Mentions whose
-sentiment is not scored yet hold back the negative-share detector at their
-bucket: unscored is not neutral.
+Runs after each collection. Detectors only compute (``listener.plugins.Detector``):
+this module loads their inputs from storage first, once per watch (the bucket
+series, the recent mentions), per own account (its posts and their replies) or
+per pass (every source's runs, the detector's open alerts), and turns what they
+find into alert rows. The series detectors are the same code ``listener
+backtest`` runs. Mentions whose sentiment is not scored yet hold back the
+negative-share detector at their bucket: unscored is not neutral.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -16,21 +20,31 @@ import numpy as np
 import pandas as pd
 
 from collectors.base import Watch
+from listener import plugins
 from listener.alerts.explain import explain
-from listener.alerts.health import health_changes
 from listener.alerts.settings import AlertSettings
-from listener.analysis import DetectorSettings, Finding, detect, history_needed
+from listener.analysis import DetectorSettings, Finding, history_needed
 from listener.clusters import cluster_samples
-from listener.guard import guard_changes
+from listener.plugins import Detector, Inputs, OwnAccount, SourceRuns
 from listener.query import Phrase, Term, tokens
 from listener.records import SEVERITY_RANK, AlertChange
 from storage import Store
 from storage.alerts import AlertRow
 
-__all__ = ["AlertPass", "evaluate", "latest_per_incident", "series"]
+__all__ = [
+    "AlertPass",
+    "detector_changes",
+    "evaluate",
+    "latest_per_incident",
+    "series",
+    "source_runs",
+]
 
+log = logging.getLogger(__name__)
 BASELINE = timedelta(days=7)
 LOOKBACK = timedelta(hours=3)  # findings are re-derived over this much; recording them is idempotent
+FEED_MEMORY = timedelta(days=7)  # a feed that has not run for this long is no longer checked
+RUNS = 10  # a source's latest runs that "runs" holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,34 +90,43 @@ def _query_terms(watch: Watch) -> frozenset[str]:
 
 
 def _summary(watch: str, f: Finding) -> str:
-    if f.kind == "negative":
-        return (
-            f"{watch}: negative share {f.observed_share or 0:.0%} (95% interval {f.share_low or 0:.0%}-"
-            f"{f.share_high or 0:.0%}) vs {f.expected_share or 0:.0%} expected; {f.observed:g} negative mentions"
-        )
+    """For a detector that leaves the summary to us."""
     ratio = f" ({f.observed / f.expected:.1f}x)" if f.expected >= 0.05 else ""
-    return f"{watch}: {f.observed:g} mentions vs {f.expected:.1f} expected{ratio}"
+    return f"{watch}: {f.kind} {f.observed:g} vs {f.expected:.1f} expected{ratio}"
 
 
-def _change(store: Store, watch: Watch, f: Finding, bucket: timedelta) -> AlertChange:
+def _watch_change(store: Store, watch: Watch, f: Finding, bucket: timedelta, by: Detector) -> AlertChange:
+    """A watch's finding as an alert change, explained from the incident's mentions unless it came explained."""
     what = {
         "metric": f.kind, "observed": f.observed, "expected": f.expected, "share": f.observed_share,
         "expected_share": f.expected_share, "share_low": f.share_low, "share_high": f.share_high,
         "window_buckets": f.window, "score": f.score,
     }  # fmt: skip
     explanation: dict[str, object] = {"what": what}
-    if f.state != "resolved":
+    if f.explanation is not None:
+        explanation = dict(f.explanation)
+    elif f.state != "resolved":
         end = f.at + bucket
         window = store.window(watch.name, f.incident_start, end)
-        if f.kind == "negative":
-            window = [m for m in window if m.sentiment_label == "negative"]
+        keep = getattr(by, "explains", None)
+        if keep is not None:
+            window = [m for m in window if keep(m)]
         baseline = store.window(watch.name, f.incident_start - BASELINE, f.incident_start)
         explanation = explain(window, baseline, what, _query_terms(watch))
         explanation["samples"] = cluster_samples(store, window, explanation["samples"])
     return AlertChange(
-        watch=watch.name, network="", kind=f.kind, state=f.state, severity=f.severity,
+        watch=watch.name, network=f.network, kind=f.kind, state=f.state, severity=f.severity,
         started_at=f.incident_start, at=f.at, observed=f.observed, expected=f.expected,
-        summary=_summary(watch.name, f), explanation=explanation,
+        summary=f.summary or _summary(watch.name, f), explanation=explanation,
+    )  # fmt: skip
+
+
+def _change(f: Finding) -> AlertChange:
+    """A finding that names its own watch or source and says everything itself."""
+    return AlertChange(
+        watch=f.watch, network=f.network, kind=f.kind, state=f.state, severity=f.severity,
+        started_at=f.incident_start, at=f.at, observed=f.observed, expected=f.expected,
+        summary=f.summary, explanation=f.explanation or {},
     )  # fmt: skip
 
 
@@ -127,6 +150,112 @@ def latest_per_incident(found: Sequence[Finding]) -> list[Finding]:
     return sorted(out + list(latest.values()), key=lambda f: f.at)
 
 
+def source_runs(store: Store, network: str, watch: str, now: datetime) -> SourceRuns:
+    """One source's latest runs and mention times, as health checks read them."""
+    return SourceRuns(
+        network, watch, store.recent_runs(network, watch, RUNS), store.rate_limited_until(network, now),
+        store.mention_times(network, watch),
+    )  # fmt: skip
+
+
+def _pass_inputs(
+    store: Store, detector: Detector, base: Inputs, sources: Sequence[tuple[str, str]], now: datetime
+) -> Inputs:
+    """Every configured source and the feeds their networks ran; the detector's own open alerts."""
+    wanted, loaded = set(detector.inputs), {}
+    if "runs" in wanted:
+        networks = sorted({network for network, _ in sources})
+        every = dict.fromkeys([*sources, *store.feed_sources(networks, now - FEED_MEMORY)])
+        loaded["sources"] = [source_runs(store, network, watch, now) for network, watch in every]
+    if "open_alerts" in wanted:
+        unresolved = store.alerts.list(unresolved=True)
+        loaded["open_alerts"] = [a for a in unresolved if plugins.owns(detector, a.kind)]
+    return replace(base, **loaded)
+
+
+def _account_inputs(
+    store: Store, found: Sequence[Detector], base: Inputs, network: str, key: str, now: datetime
+) -> Inputs:
+    start = now - plugins.reach(found, base, timedelta(0))
+    posts = store.accounts.posts(network, key, start, now + timedelta(seconds=1))
+    replies = store.accounts.replies(network, [p.native_id for p in posts])
+    return replace(base, account=OwnAccount(network, key, posts, replies))
+
+
+def _watch_inputs(
+    store: Store, found: Sequence[Detector], base: Inputs, watch: Watch, now: datetime
+) -> Inputs:
+    """The watch's bucket series and recent mentions, each loaded only if a detector reads it."""
+    loaded: dict[str, object] = {"watch": watch}
+    series_readers = [d for d in found if "series" in d.inputs]
+    if series_readers:
+        start = now - plugins.reach(series_readers, base, history_needed(base.detector))
+        loaded["series"], loaded["scored"] = series(store, watch.name, start, now, base.detector.bucket)
+    mention_readers = [d for d in found if "mentions" in d.inputs]
+    if mention_readers:
+        start = now - plugins.reach(mention_readers, base, now - base.since)
+        loaded["mentions"] = store.window(watch.name, start, now)
+    return replace(base, **loaded)
+
+
+def _run(detector: Detector, inputs: Inputs, now: datetime) -> list[Finding]:
+    """What ``detector`` finds; one that fails or reports another's kind is logged and skipped."""
+    try:
+        found = detector.detect(inputs, now)
+        stray = next((f.kind for f in found if not plugins.owns(detector, f.kind)), None)
+        if stray is not None:
+            raise ValueError(f"reported a {stray!r} finding; a detector reports its own kind")
+    except Exception:
+        log.exception("detector %s failed%s; its alerts are skipped this pass", detector.name,
+                      f" on watch {inputs.watch.name!r}" if inputs.watch else "")  # fmt: skip
+        return []
+    return found
+
+
+def _changes(
+    store: Store,
+    found: Sequence[Detector],
+    base: Inputs,
+    watches: Sequence[Watch],
+    sources: Sequence[tuple[str, str]],
+    accounts: Sequence[tuple[str, str]],
+    now: datetime,
+) -> Iterable[AlertChange]:
+    """Every detector's alert changes: the watches' first, then the others in registration order."""
+    per_watch = [d for d in found if plugins.scope(d) == "watch"]
+    owner = {d.name: d for d in per_watch}
+    for watch in watches if per_watch else ():
+        inputs = _watch_inputs(store, per_watch, base, watch, now)
+        findings = [f for d in per_watch for f in _run(d, inputs, now)]
+        for f in latest_per_incident(findings):
+            by = owner[f.kind.partition(":")[0]]
+            yield _watch_change(store, watch, f, base.detector.bucket, by)
+    for detector in found:
+        if plugins.scope(detector) == "pass":
+            yield from map(_change, _run(detector, _pass_inputs(store, detector, base, sources, now), now))
+        elif plugins.scope(detector) == "account":
+            for network, key in accounts:
+                inputs = _account_inputs(store, [detector], base, network, key, now)
+                yield from map(_change, _run(detector, inputs, now))
+
+
+def detector_changes(
+    store: Store,
+    detector: Detector,
+    now: datetime,
+    *,
+    settings: AlertSettings | None = None,
+    sources: Sequence[tuple[str, str]] = (),
+    accounts: Sequence[tuple[str, str]] = (),
+) -> list[AlertChange]:
+    """One detector's alert changes for one pass over ``sources`` or ``accounts`` (no watches)."""
+    settings = settings or AlertSettings()
+    base = Inputs(
+        now - LOOKBACK, settings, DetectorSettings(bucket=timedelta(minutes=settings.bucket_minutes))
+    )
+    return list(_changes(store, [detector], base, (), sources, accounts, now))
+
+
 def evaluate(
     store: Store,
     watches: Sequence[Watch],
@@ -144,15 +273,9 @@ def evaluate(
     """
     since = since or now - LOOKBACK
     detector = detector or DetectorSettings(bucket=timedelta(minutes=settings.bucket_minutes))
-    start = now - history_needed(detector)
-    changes: list[AlertChange] = []
-    for watch in watches:
-        frame, scored = series(store, watch.name, start, now, detector.bucket)
-        found = detect(frame, now, detector, since=since, kinds=["volume"])
-        found += detect(frame.iloc[:scored], now, detector, since=since, kinds=["negative"])
-        changes.extend(_change(store, watch, f, detector.bucket) for f in latest_per_incident(found))
-    changes.extend(health_changes(store, sources, now))
-    changes.extend(guard_changes(store, accounts, settings.own_accounts, settings.timezone, now))
+    base = Inputs(since, settings, detector)
+    found = list(plugins.detectors().values())
+    changes = list(_changes(store, found, base, watches, sources, accounts, now))
     rows, news = [], 0
     for change in changes:
         loud = SEVERITY_RANK[change.severity] >= SEVERITY_RANK[settings.min_severity]

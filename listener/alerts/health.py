@@ -9,6 +9,9 @@ opens once and resolves when the condition clears:
 - ``rejects``: a run could not read a large part of what it fetched;
 - ``quiet``: no new mention for far longer than this source's usual gaps, as
   of its last run (a run we were too busy to start says nothing of the source).
+
+The checks only compute: evaluation loads each source's runs and mention times
+(``"runs"``) and the open health alerts first (``listener.alerts.evaluate``).
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from listener.records import AlertChange
-from storage import Store
+from listener.analysis.findings import Finding
+from listener.plugins import Inputs, SourceRuns
 
-__all__ = ["HealthIssue", "check_source", "health_changes"]
+__all__ = ["HEALTH", "HealthDetector", "HealthIssue", "check", "check_source", "health_changes"]
 
 AUTH_STREAK = 3
 REJECT_SHARE = 0.2
@@ -31,7 +35,6 @@ QUIET_HISTORY = 20  # mentions needed before silence means anything
 QUIET_FACTOR = 3.0  # times the 95th-percentile gap
 QUIET_FLOOR = timedelta(hours=6)
 QUIET_SPAN = timedelta(days=3)  # a history shorter than this (one burst, say) says nothing of usual gaps
-FEED_MEMORY = timedelta(days=7)  # a feed that has not run for this long is no longer checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +45,15 @@ class HealthIssue:
     summary: str
 
 
-def check_source(store: Store, network: str, watch: str, now: datetime) -> list[HealthIssue]:
-    """What is wrong with one source right now."""
+def check(source: SourceRuns, now: datetime) -> list[HealthIssue]:
+    """What is wrong with one source right now, from its recent runs and mentions."""
     issues: list[HealthIssue] = []
-    runs = store.recent_runs(network, watch, AUTH_STREAK)
-    scope = f"{network} ({watch})"
-    if len(runs) == AUTH_STREAK and all(r.error == "auth" for r in runs):
-        issues.append(HealthIssue("auth", "critical", datetime.fromisoformat(runs[-1].started_at),
+    runs, until = source.runs, source.rate_limited_until
+    streak = runs[:AUTH_STREAK]
+    scope = f"{source.network} ({source.watch})"
+    if len(streak) == AUTH_STREAK and all(r.error == "auth" for r in streak):
+        issues.append(HealthIssue("auth", "critical", datetime.fromisoformat(streak[-1].started_at),
                                   f"{scope}: credentials refused {AUTH_STREAK} times in a row: {runs[0].error_message}"))  # fmt: skip
-    until = store.rate_limited_until(network, now)
     if until and runs and runs[0].rate_limit_reset:
         issues.append(HealthIssue("rate-limited", "warning", datetime.fromisoformat(runs[0].started_at),
                                   f"{scope}: rate limit used up; collection paused until {until.isoformat()}"))  # fmt: skip
@@ -61,7 +64,7 @@ def check_source(store: Store, network: str, watch: str, now: datetime) -> list[
     # Silence counts up to our last look, not up to now: a source whose run was held up
     # by our own backlog (a busy machine, a long scoring pass) was unread, not quiet.
     looked = datetime.fromisoformat(runs[0].started_at) if runs else None
-    quiet = _quiet_since(store.mention_times(network, watch), looked) if looked else None
+    quiet = _quiet_since(source.mention_times, looked) if looked else None
     if quiet is not None:
         issues.append(HealthIssue("quiet", "warning", quiet,
                                   f"{scope}: no new mention since {quiet.isoformat()}, far longer than usual; "
@@ -84,41 +87,61 @@ def _quiet_since(times: Sequence[datetime], looked: datetime) -> datetime | None
     return times[0] if looked - times[0] > limit else None
 
 
-def _change(network: str, watch: str, kind: str, state: str, severity: str, started: datetime,
-            now: datetime, summary: str) -> AlertChange:  # fmt: skip
-    return AlertChange(
-        watch=watch, network=network, kind=kind, state=state, severity=severity, started_at=started, at=now,
-        observed=0, expected=0, summary=summary, explanation={"condition": kind.removeprefix("health:")},
+def _finding(network: str, watch: str, kind: str, state: str, severity: str, started: datetime,
+             now: datetime, summary: str) -> Finding:  # fmt: skip
+    return Finding(
+        kind=kind, at=now, observed=0, expected=0, severity=severity,  # type: ignore[arg-type]
+        state=state, incident_start=started, watch=watch, network=network,  # type: ignore[arg-type]
+        summary=summary, explanation={"condition": kind.removeprefix("health:")},
     )  # fmt: skip
 
 
-def health_changes(store: Store, sources: Sequence[tuple[str, str]], now: datetime) -> list[AlertChange]:
-    """Open, update or resolve one health incident per (source, condition).
+class HealthDetector:
+    """Open, update or resolve one ``health:<condition>`` incident per source and condition.
 
-    ``sources`` are the configured (network, watch) pairs; the feeds those
-    networks ran (a Page's ``@page`` and ``posts:@page``) are checked too, or an
-    expired Page token would never be reported.
+    The sources are the configured (network, watch) pairs and the feeds those networks
+    ran (a Page's ``@page`` and ``posts:@page``), or an expired Page token would never
+    be reported. An incident resolves when its source is checked and the condition is gone.
     """
-    networks = sorted({network for network, _ in sources})
-    sources = list(dict.fromkeys([*sources, *store.feed_sources(networks, now - FEED_MEMORY)]))
-    open_alerts = {
-        (a.network, a.watch, a.kind): a
-        for a in store.alerts.list(unresolved=True)
-        if a.kind.startswith("health:")
-    }
-    changes: list[AlertChange] = []
-    for network, watch in sources:
-        for issue in check_source(store, network, watch, now):
-            kind = f"health:{issue.condition}"
-            before = open_alerts.pop((network, watch, kind), None)
-            started = datetime.fromisoformat(before.started_at) if before else issue.since
-            state = "updated" if before else "opened"
-            changes.append(_change(network, watch, kind, state, issue.severity, started, now, issue.summary))
-    checked = set(sources)
-    for (network, watch, kind), alert in open_alerts.items():
-        if (network, watch) in checked:
-            started = datetime.fromisoformat(alert.started_at)
-            changes.append(
-                _change(network, watch, kind, "resolved", alert.severity, started, now, alert.summary)
-            )
-    return changes
+
+    name = "health"
+    inputs = ("runs", "open_alerts")
+
+    def detect(self, inputs: Inputs, now: datetime) -> list[Finding]:
+        open_alerts = {(a.network, a.watch, a.kind): a for a in inputs.open_alerts}
+        found: list[Finding] = []
+        for source in inputs.sources:
+            network, watch = source.network, source.watch
+            for issue in check(source, now):
+                kind = f"health:{issue.condition}"
+                before = open_alerts.pop((network, watch, kind), None)
+                started = datetime.fromisoformat(before.started_at) if before else issue.since
+                state = "updated" if before else "opened"
+                found.append(
+                    _finding(network, watch, kind, state, issue.severity, started, now, issue.summary)
+                )
+        checked = {(s.network, s.watch) for s in inputs.sources}
+        for (network, watch, kind), alert in open_alerts.items():
+            if (network, watch) in checked:
+                started = datetime.fromisoformat(alert.started_at)
+                found.append(
+                    _finding(network, watch, kind, "resolved", alert.severity, started, now, alert.summary)
+                )
+        return found
+
+
+HEALTH = HealthDetector()
+
+
+def check_source(store: Any, network: str, watch: str, now: datetime) -> list[HealthIssue]:
+    """``check`` on one source as ``store`` has it (evaluation loads the same inputs)."""
+    from listener.alerts.evaluate import source_runs
+
+    return check(source_runs(store, network, watch, now), now)
+
+
+def health_changes(store: Any, sources: Sequence[tuple[str, str]], now: datetime) -> list[Any]:
+    """The health detector's alert changes for ``sources``, as one evaluation pass records them."""
+    from listener.alerts.evaluate import detector_changes
+
+    return detector_changes(store, HEALTH, now, sources=sources)

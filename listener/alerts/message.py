@@ -149,9 +149,20 @@ def _drivers(exp: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(h["tag"], h) for h in exp.get("hashtags", [])] + [(t["term"], t) for t in exp.get("terms", [])]
 
 
+def _words(language: str, kind: str) -> dict[str, str]:
+    """Our words, plus a plug-in detector's for its own kind (its ``words``; else the kind itself)."""
+    w = WORDS.get(language, WORDS["en"])
+    if kind in w or kind.startswith("health:"):
+        return w
+    from listener import plugins
+
+    own = getattr(plugins.detector_for(kind), "words", None) or {}
+    return {**w, kind: kind, **own.get("en", {}), **own.get(language, {})}
+
+
 def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
     """Render one alert event; every piece of internet text is made inert here."""
-    w = WORDS.get(language, WORDS["en"])
+    w = _words(language, alert.kind)
     exp = alert.explanation
     subject = chat_safe(_subject(alert, event, w), 200)
     lists = [

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from listener.settings import Section
 
@@ -27,8 +28,20 @@ class GuardSettings(Section):
     reply_wave_min: int = Field(default=10, ge=3)  # negative replies before a post's replies count as a wave
 
 
+def _registered_channel(name: str) -> str:
+    """A channel some plug-in registers (the built-ins: email, apprise, webhook)."""
+    from listener import plugins
+
+    known = list(plugins.channels())
+    if name not in known:
+        names = [repr(n) for n in known]
+        expected = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+    return name
+
+
 class AlertSettings(Section):
-    channels: tuple[Literal["email", "apprise", "webhook"], ...] = ()
+    channels: tuple[Annotated[str, AfterValidator(_registered_channel)], ...] = ()
     webhook_url_env: str = "LISTENER_WEBHOOK_URL"
     apprise_urls_env: str = "LISTENER_APPRISE_URLS"
     timezone: str = "UTC"

@@ -10,18 +10,42 @@
 
 from __future__ import annotations
 
-from listener.analysis.findings import DetectorSettings, Finding, Kind, Severity, State
-from listener.analysis.incidents import available_kinds, detect, history_needed, run, score, sent
-from listener.analysis.series import (
-    DEFAULT_BUCKET,
-    build_bucket_groups,
-    build_buckets,
-    negative_share,
-    parse_bucket,
-    read_series_csv,
-    regular_buckets,
-    row_step,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from listener.analysis.findings import DetectorSettings, Finding, Kind, Severity, State
+    from listener.analysis.incidents import available_kinds, detect, history_needed, run, score, sent
+    from listener.analysis.series import (
+        DEFAULT_BUCKET,
+        build_bucket_groups,
+        build_buckets,
+        negative_share,
+        parse_bucket,
+        read_series_csv,
+        regular_buckets,
+        row_step,
+    )
+
+# Imported on first use (PEP 562): ``listener.analysis.findings`` alone needs no pandas.
+_HOMES = {
+    "findings": ("DetectorSettings", "Finding", "Kind", "Severity", "State"),
+    "incidents": ("available_kinds", "detect", "history_needed", "run", "score", "sent"),
+    "series": (
+        "DEFAULT_BUCKET", "build_bucket_groups", "build_buckets", "negative_share", "parse_bucket",
+        "read_series_csv", "regular_buckets", "row_step",
+    ),
+}  # fmt: skip
+_HOME = {name: module for module, names in _HOMES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_BUCKET",

@@ -7,13 +7,15 @@ scored on the one left out), never on the figures reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["DetectorSettings", "Finding", "Kind", "Severity", "State"]
 
-Kind = Literal["volume", "negative"]
+# A registered detector's name, or ``name:condition`` (``health:auth``): see ``listener.plugins``.
+Kind = str
 Severity = Literal["info", "warning", "critical"]
 State = Literal["opened", "updated", "resolved"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
@@ -33,6 +35,10 @@ class Finding:
     for volume, doublings over the expected mentions (log2 of the ratio); for negative,
     log10 of how much likelier the window's negatives are under a shifted share than
     under the usual one (it reads like -log10 of a p-value).
+
+    ``watch``, ``network``, ``summary`` and ``explanation`` are what a detector knows of
+    the incident beyond the series: the evaluation fills the summary and the explanation
+    of a watch's incident from storage when the detector leaves them empty.
     """
 
     kind: Kind
@@ -48,6 +54,10 @@ class Finding:
     expected_share: float | None = None
     share_low: float | None = None
     share_high: float | None = None
+    watch: str = ""
+    network: str = ""  # "" for every network together
+    summary: str = ""
+    explanation: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def is_alert(self) -> bool:

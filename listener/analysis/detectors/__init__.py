@@ -3,7 +3,9 @@
 A scorer is vectorised over the whole history but causal: the value at bucket ``t``
 depends on buckets ``<= t`` only, so scoring a prefix gives the same numbers. The incident
 logic in ``listener.analysis.incidents`` turns scores into findings. ``SCORERS`` maps a
-finding kind to its scorer; a plugin detector would add to it (see STYLE.md, hooks).
+finding kind to its scorer; ``detectors.series`` registers each as a detector
+(``register_detectors``, see ``listener.plugins``). This package imports no storage: the
+evaluation loads the series first.
 """
 
 from __future__ import annotations
