@@ -1,6 +1,6 @@
 """NAB realTweets: score `listener backtest` with the shared evaluator and time it per series.
 
-Runs `../shared/tools/nab_eval.py --cmd "<python> -m listener.backtest_cli"` (event F1,
+Runs `../shared/tools/nab_eval.py --cmd "<python> -m listener.cli.backtest"` (event F1,
 false alarms per week, NAB standard score) and, before that, each backtest once on its
 own to report the runtime per series. Same settings for every series: the defaults.
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 EVAL = SHARED / "tools" / "nab_eval.py"
 DATA = SHARED / "data" / "nab_realtweets"
-CMD = f"{shlex.quote(sys.executable)} -m listener.backtest_cli"
+CMD = f"{shlex.quote(sys.executable)} -m listener.cli.backtest"
 
 
 def daemon_poll(watches: int = 50, mentions: int = 1_000_000, seed: int = 0) -> None:
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DATA)
     parser.add_argument(
-        "--cmd", default=CMD, help="backtest command [default: this python -m listener.backtest_cli]"
+        "--cmd", default=CMD, help="backtest command [default: this python -m listener.cli.backtest]"
     )
     parser.add_argument(
         "--targets", action="store_true", help="fail unless F1 >= .80, FA/week <= .2, NAB >= 78"

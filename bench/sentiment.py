@@ -96,7 +96,7 @@ def rss_mb() -> float:
 
 def cli_seconds(path: str) -> float:
     """Wall time of the sentiment command on the file, start-up included."""
-    code = "import sys; from listener.sentiment_cli import sentiment; sentiment(sys.argv[1:])"
+    code = "import sys; from listener.cli.sentiment import sentiment; sentiment(sys.argv[1:])"
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, path], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started

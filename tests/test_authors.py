@@ -226,7 +226,7 @@ def test_cli_lists_repeat_negative_authors_without_our_own(tmp_path: Path) -> No
     assert "troll" in table and "\x1b" not in table  # a hostile name is shown inert
 
     csv = runner.invoke(cli, ["--db", str(db), "authors", "--min", "4", "--negative", "--csv"]).output
-    assert csv.splitlines() == [",".join(__import__("listener.authors_cli").authors_cli.COLUMNS)]
+    assert csv.splitlines() == [",".join(__import__("listener.cli.authors").cli.authors.COLUMNS)]
 
 
 def test_own_accounts_are_replaced_not_added(store: Store) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from listener.backtest_cli import backtest
+from listener.cli.backtest import backtest
 
 DAY = 288
 

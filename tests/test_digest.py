@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from listener.alerts.message import chat_safe
 from listener.cli import App
+from listener.cli.digest import digest
 from listener.config import Config, parse_config
 from listener.digest.build import (
     DigestOptions,
@@ -25,7 +26,6 @@ from listener.digest.build import (
 from listener.digest.chart import NEGATIVE, bar_chart
 from listener.digest.render import render
 from listener.digest.send import recipients_key, send_digest
-from listener.digest_cli import digest
 from listener.mail import EmailSettings
 from listener.records import AlertChange, Mention, Page, SaveResult
 from storage import Store

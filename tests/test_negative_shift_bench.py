@@ -142,7 +142,7 @@ def test_in_process_and_command_agree(shared_dir: Path, tmp_path: Path) -> None:
     path = shared_dir / "data" / "nab_realtweets" / "Twitter_volume_FB.csv"
     scenario = ns.make_scenario(path, 1)
     here = ns.alerts_in_process(scenario, DetectorSettings())
-    cmd = f"{shlex.quote(sys.executable)} -m listener.backtest_cli"
+    cmd = f"{shlex.quote(sys.executable)} -m listener.cli.backtest"
     assert here == ns.alerts_from_command(scenario, cmd, tmp_path)
     assert here  # the shifts are found at all
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from listener.cli.sentiment import sentiment
 from listener.errors import ConfigError
 from listener.sentiment import LABELS, Score, load_backend
 from listener.sentiment.backends import ShippedBackend
@@ -22,7 +23,6 @@ from listener.sentiment.cues import CUES, cue_matrix
 from listener.sentiment.encoders import Encoder, load_encoders
 from listener.sentiment.model import ShippedModel
 from listener.sentiment.preprocess import mark_negation, normalize, tokens
-from listener.sentiment_cli import sentiment
 
 
 @pytest.fixture(scope="module")

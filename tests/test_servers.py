@@ -16,7 +16,7 @@ import yaml  # type: ignore[import-untyped]
 from click.testing import CliRunner
 
 from listener.cli import App
-from listener.collect_cli import collect
+from listener.cli.collect import collect
 from listener.demo.redditserver import RedditServer
 from listener.demo.xserver import XServer
 

@@ -33,7 +33,7 @@ from listener.demo import report
 from listener.demo.mailbox import Mailbox
 from listener.demo.stage import DEMO_ENV, Stage
 from listener.demo.story import BRAND, ROME, TROLL, Timeline, story
-from listener.records import use_clock
+from listener.records import use_clock, utcnow
 
 STEP = timedelta(minutes=60)  # of story time: the daemon collects, scores and alerts once per step
 QUERIES = [
@@ -111,15 +111,17 @@ def _heading(text: str) -> None:
 
 
 def _run(*args: str) -> None:
-    from listener.cli import cli
+    """``listener ARGS`` as a process of its own, as a user would type it, at the story's time.
 
+    A process, not an import: the demo shows the command line and does not depend on it.
+    """
     shown = [a for a in args if a not in ("--config",) and not a.endswith("listener.toml")]
     click.secho("$ " + shlex.join(["listener", *shown]), bold=True)
-    try:
-        cli.main(list(args), prog_name="listener", standalone_mode=False)
-    except SystemExit as exc:  # collect exits 3 when some source failed: show the rest anyway
-        if exc.code not in (0, None):
-            click.secho(f"(exit status {exc.code})", fg="yellow")
+    sys.stdout.flush()
+    env = {**os.environ, "LISTENER_CLOCK": f"{utcnow().isoformat()}@0x0"}  # the story's clock, stopped
+    done = subprocess.run([sys.executable, "-m", "listener.cli", *args], env=env, check=False)  # noqa: S603
+    if done.returncode:  # collect exits 3 when some source failed: show the rest anyway
+        click.secho(f"(exit status {done.returncode})", fg="yellow")
     click.echo()
 
 

@@ -1,6 +1,6 @@
 """``listener digest``: show, preview or send one day's digest.
 
-Kept out of ``cli.py`` so Jinja2 and the digest modules load only when used.
+Jinja2 and the digest modules are imported when this command runs, not before.
 """
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
+from listener.cli.app import App
 from listener.records import utcnow
 
 __all__ = ["digest"]
@@ -39,7 +39,7 @@ def _day(value: str | None, today: date) -> date:
 @click.option("--send", is_flag=True, help="Email it to the recipients, once per day and recipient list.")
 @click.option("--force", is_flag=True, help="With --send: send again even if it was sent already.")
 @click.pass_obj
-def digest(app: Any, day: str | None, preview: Path | None, send: bool, force: bool) -> None:
+def digest(app: App, day: str | None, preview: Path | None, send: bool, force: bool) -> None:
     """The daily digest: volume and sentiment per watch, alerts, replies owed, source health.
 
     Without --send or --preview it prints the plain-text version. The day is a

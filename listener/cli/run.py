@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import click
 
-from listener.logs import setup_logging
+from listener.cli.app import App
+
+__all__ = ["run"]
 
 
 @click.command()
@@ -21,11 +22,12 @@ from listener.logs import setup_logging
     "--steps", is_flag=True, hidden=True, help="Read story times from stdin, one step each (the demo)."
 )
 @click.pass_obj
-def run(app: Any, once: bool, log_json: bool, interval: float | None, steps: bool) -> None:
+def run(app: App, once: bool, log_json: bool, interval: float | None, steps: bool) -> None:
     """Run the daemon: collect on schedule, score, alert; stop with Ctrl-C or SIGTERM.
 
     One daemon per database: a second one exits with a message. Logs go to
-    stderr; 'listener status' in another terminal shows the schedule.
+    stderr; 'listener status' in another terminal shows the schedule. With
+    --once, exit status 3 means some sources failed, 1 that all did.
 
     \b
     Example:
@@ -33,6 +35,7 @@ def run(app: Any, once: bool, log_json: bool, interval: float | None, steps: boo
         listener run --once --log-json
     """
     from listener.daemon import Daemon
+    from listener.logs import setup_logging
 
     setup_logging(log_json)
     daemon = Daemon(app.load_config(), app.db_path(), dict(os.environ), interval)

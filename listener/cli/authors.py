@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
+from listener.cli.app import App
 from listener.output import output_options, render
-from storage.authors import AuthorRow
+
+if TYPE_CHECKING:
+    from storage.authors import AuthorRow
 
 __all__ = ["authors"]
 
@@ -32,7 +35,7 @@ def _row(a: AuthorRow, fmt: str) -> tuple[object, ...]:
 @output_options
 @click.pass_obj
 def authors(
-    app: Any, negative: bool, network: str | None, at_least: int | None, limit: int, fmt: str
+    app: App, negative: bool, network: str | None, at_least: int | None, limit: int, fmt: str
 ) -> None:
     """Authors per network with their mentions by sentiment, own accounts left out.
 

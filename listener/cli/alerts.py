@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import click
 
+from listener.cli.app import App
 from listener.output import output_options, render
 from listener.records import utcnow
 from listener.timeparse import parse_moment
+
+__all__ = ["alerts"]
 
 COLUMNS = ["id", "severity", "state", "kind", "watch", "network", "started_at", "updated_at", "summary"]
 
@@ -29,7 +32,8 @@ def alerts(ctx: click.Context, since: str | None, state: str | None, limit: int,
     """
     if ctx.invoked_subcommand is not None:
         return
-    with ctx.obj.open_store() as store:
+    app: App = ctx.obj
+    with app.open_store() as store:
         rows = store.alerts.list(
             since=parse_moment(since, utcnow()) if since else None, state=state, limit=limit
         )
@@ -39,14 +43,14 @@ def alerts(ctx: click.Context, since: str | None, state: str | None, limit: int,
 @alerts.command()
 @click.argument("alert_id", type=int)
 @click.pass_obj
-def ack(app: object, alert_id: int) -> None:
+def ack(app: App, alert_id: int) -> None:
     """Acknowledge an alert: it stays quiet unless its severity rises.
 
     \b
     Example:
         listener alerts ack 12
     """
-    with app.open_store() as store:  # type: ignore[attr-defined]
+    with app.open_store() as store:
         if not store.alerts.acknowledge(alert_id):
             raise click.ClickException(f"no open alert with id {alert_id}; see 'listener alerts'")
     click.echo(f"Alert {alert_id} acknowledged.")

@@ -1,23 +1,27 @@
 """``listener collect``: one pass over the configured networks, with a progress bar and a summary.
 
-Kept out of ``cli.py`` so that the collectors (tweepy, praw) are imported only
-when this command runs; ``listener --help`` stays fast.
+The collectors (tweepy, praw...) are imported when this command runs, not before.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
+from listener.cli.app import EXIT_ERROR, EXIT_PARTIAL, App
 from listener.output import output_options, render
 from listener.records import utcnow
 
-__all__ = ["EXIT_PARTIAL", "collect"]
+if TYPE_CHECKING:
+    from listener.collect import Outcome
+    from listener.cycle import CycleReport
 
-EXIT_ERROR, EXIT_PARTIAL = 1, 3
+__all__ = ["COLUMNS", "collect"]
+
 COLUMNS = ["network", "watch", "fetched", "new", "duplicates", "rejected", "error", "seconds"]
 
 
@@ -27,7 +31,7 @@ COLUMNS = ["network", "watch", "fetched", "new", "duplicates", "rejected", "erro
 @click.option("--no-alerts", is_flag=True, help="Only collect: skip scoring, alert evaluation and delivery.")
 @output_options
 @click.pass_obj
-def collect(app: Any, network: str | None, watch: str | None, no_alerts: bool, fmt: str) -> None:
+def collect(app: App, network: str | None, watch: str | None, no_alerts: bool, fmt: str) -> None:
     """Collect new mentions once from every configured network and watch.
 
     Each page is stored with its cursor in one transaction; a source that fails
@@ -67,6 +71,14 @@ def collect(app: Any, network: str | None, watch: str | None, no_alerts: bool, f
             for source in bar:
                 outcomes.append(run.run(source))
         cycle = None if no_alerts else after_collect(store, config, os.environ, utcnow())
+    _report(outcomes, cycle, fmt)
+    code = _exit_status(outcomes, cycle)
+    if code:
+        sys.exit(code)
+
+
+def _report(outcomes: Sequence[Outcome], cycle: CycleReport | None, fmt: str) -> None:
+    """The summary table on stdout; each source's error or note, and the alert pass, on stderr."""
     rows = [
         (o.network, o.source, o.fetched, o.new, o.duplicates, o.rejected,
          ("waiting" if o.skipped else o.error) or "", round(o.seconds, 2))
@@ -80,8 +92,11 @@ def collect(app: Any, network: str | None, watch: str | None, no_alerts: bool, f
         click.echo(f"After collecting: {cycle.line()}", err=True)
         for error in cycle.errors:
             click.secho(f"Error: {error} (queued; retried on the next run)", fg="yellow", err=True)
+
+
+def _exit_status(outcomes: Sequence[Outcome], cycle: CycleReport | None) -> int:
+    """1 when every source failed, 3 when some did or the alert pass did; a source still waiting is no failure."""
     failed = [o for o in outcomes if o.error and not o.skipped]
     if failed:
-        sys.exit(EXIT_ERROR if len(failed) == len(outcomes) else EXIT_PARTIAL)
-    if cycle is not None and cycle.failed:
-        sys.exit(EXIT_PARTIAL)
+        return EXIT_ERROR if len(failed) == len(outcomes) else EXIT_PARTIAL
+    return EXIT_PARTIAL if cycle is not None and cycle.failed else 0

@@ -4,6 +4,8 @@ The output is a contract (``bench/nab.py`` and ``../shared/tools/nab_eval.py`` r
 stdout holds only the timestamps of the alerts that would have been sent, after merging
 and cool-down (an incident's opening, and each rise in its severity), one ISO-8601 UTC
 timestamp per line. Details go to stderr with --explain.
+
+pandas and the detectors are imported when a backtest runs, not with the command line.
 """
 
 from __future__ import annotations
@@ -11,23 +13,16 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
-from listener.analysis import (
-    DEFAULT_BUCKET,
-    DetectorSettings,
-    Finding,
-    Kind,
-    parse_bucket,
-    read_series_csv,
-    regular_buckets,
-    row_step,
-    run,
-    sent,
-)
 from listener.records import utc_iso
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from listener.analysis import Finding, Kind
 
 __all__ = ["backtest", "load_series"]
 
@@ -39,6 +34,10 @@ def load_series(path: Path, bucket: timedelta | None = None) -> tuple[pd.DataFra
     summed into the bucket that holds them and missing rows count zero. The bucket must
     divide a day, as the seasonal baselines are whole days of buckets.
     """
+    import pandas as pd
+
+    from listener.analysis import DEFAULT_BUCKET, read_series_csv, regular_buckets, row_step
+
     try:
         rows = read_series_csv(path)
         step = row_step(pd.DatetimeIndex(rows.index)) if len(rows) > 1 else DEFAULT_BUCKET
@@ -96,6 +95,8 @@ def backtest(series: Path, bucket: str | None, kind: str | None, explain: bool) 
         listener backtest Twitter_volume_AAPL.csv
         listener backtest brand.csv --kind negative --explain
     """
+    from listener.analysis import DetectorSettings, parse_bucket, run, sent
+
     try:
         size = parse_bucket(bucket) if bucket else None
     except ValueError as exc:

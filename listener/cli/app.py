@@ -1,0 +1,80 @@
+"""What every command shares: the ``App`` passed as ``ctx.obj``, the error edge, the exit codes.
+
+Light on purpose: this module is imported by ``listener --version``, so the
+config (pydantic), the store (sqlite-utils, hence pandas) and the output
+helpers (tabulate) are imported only by the methods that use them.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from listener.errors import ListenerError
+
+if TYPE_CHECKING:
+    from listener.config import Config
+    from storage import Store
+
+__all__ = ["EXIT_ERROR", "EXIT_PARTIAL", "App", "ListenerGroup"]
+
+EXIT_ERROR, EXIT_PARTIAL = 1, 3  # 0 ok, 1 error, 2 usage (click), 3 partial: some sources or rows
+
+
+class App:
+    """What commands share: where the config and database are, opened on demand."""
+
+    def __init__(self, config: str | None, db: str | None) -> None:
+        self.config_option = config
+        self.db_override = Path(db) if db else None
+        self._config: Config | None = None
+
+    @cached_property
+    def config_file(self) -> Path:
+        """``--config``, else ``$LISTENER_CONFIG``, else ``./listener.toml``.
+
+        A property so that ``listener --db x.db sql ...`` never imports the config's models.
+        """
+        from listener.config import config_path
+
+        return config_path(self.config_option)
+
+    def load_config(self) -> Config:
+        if self._config is None:
+            from listener.config import load_config
+
+            self._config = load_config(self.config_file)
+        return self._config
+
+    def db_path(self) -> Path:
+        """``--db``/``$LISTENER_DB``, else the config's ``database.path``."""
+        return self.db_override or self.load_config().database
+
+    def open_store(self, sync: bool = True) -> Store:
+        """The store; with ``sync``, the config's watches and own accounts are written into it first."""
+        from storage import Store
+
+        origin = "" if self.db_override else f"database.path in {self.config_file}"
+        store = Store.open(self.db_path(), create=self.db_override is None, origin=origin)
+        if sync and (self.config_file.exists() or self.db_override is None):
+            config = self.load_config()
+            store.sync_watches([(w.name, w.query) for w in config.watches])
+            store.authors.set_own_accounts(config.own_accounts())
+        return store
+
+
+class ListenerGroup(click.Group):
+    """Prints a ``ListenerError`` as one line on stderr and exits 1: never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ListenerError as exc:
+            from listener.output import inert
+
+            click.secho(f"Error: {inert(str(exc), one_line=True)}", fg="red", err=True)
+            sys.exit(EXIT_ERROR)

@@ -1,0 +1,69 @@
+"""``listener search``: full-text search of stored mentions."""
+
+from __future__ import annotations
+
+from dataclasses import astuple, fields
+from datetime import datetime
+from typing import Any
+
+import click
+
+from listener.cli.app import App
+from listener.output import output_options, render
+from listener.records import utcnow
+from listener.timeparse import parse_moment
+
+__all__ = ["search"]
+
+
+def _rows(items: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Dataclass records as columns and rows for ``render``."""
+    if not items:
+        return [], []
+    return [f.name for f in fields(items[0])], [astuple(item) for item in items]
+
+
+def _since(value: str | None, now: datetime) -> datetime | None:
+    return parse_moment(value, now) if value else None
+
+
+@click.command()
+@click.argument("query", required=False)
+@click.option("--since", help="Only mentions created since: ISO date/time or an age like 24h, 7d.")
+@click.option("--until", help="Only mentions created before this.")
+@click.option("--network", help="Only this network.")
+@click.option("--lang", help="Only this language (ISO code, e.g. it).")
+@click.option("--watch", help="Only mentions that matched this watch.")
+@click.option("--limit", default=50, show_default=True, help="At most this many rows.")
+@click.option("--collapse", is_flag=True, help="One row per near-duplicate cluster, with its spread.")
+@output_options
+@click.pass_obj
+def search(
+    app: App, query: str | None, since: str | None, until: str | None, network: str | None,
+    lang: str | None, watch: str | None, limit: int, collapse: bool, fmt: str,
+) -> None:  # fmt: skip
+    """Full-text search of stored mentions, newest first (accents ignored).
+
+    \b
+    Example:
+        listener search 'perché "caffè aurora" -promo' --since 7d --lang it
+        listener search 'author:aurora_official' --network x --json
+        listener search richiamo --since 7d --collapse
+    """
+    from listener.query import parse
+    from storage import SearchFilters
+
+    now = utcnow()
+    filters = SearchFilters(_since(since, now), _since(until, now), network, lang, watch)
+    with app.open_store() as store:
+        if collapse:
+            stories = store.clusters.search(parse(query) if query else None, filters, limit)
+            render(
+                *_rows(stories)
+                if stories
+                else (["id", "created_at", "network", "copies", "networks", "text"], []),
+                fmt,
+            )
+            return
+        hits = store.search(parse(query) if query else None, filters, limit)
+    render(*_rows(hits) if hits else (["id", "created_at", "network", "author_handle", "text"], []), fmt)

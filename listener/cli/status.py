@@ -1,0 +1,67 @@
+"""``listener status``: is every source collecting, and is the daemon running."""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+
+import click
+
+from listener.cli.app import App
+from listener.output import output_options, render
+from listener.records import utcnow
+
+__all__ = ["status"]
+
+COLUMNS = ["network", "watch", "last_run", "last_success", "mentions_24h", "last_error", "rate_limited_until"]
+
+
+@click.command()
+@output_options
+@click.pass_obj
+def status(app: App, fmt: str) -> None:
+    """Per network and watch: last run, last success, mentions in 24 h, last error.
+
+    \b
+    Example:
+        listener status
+        listener status --json
+    """
+    from listener.collect import budget_usage
+    from listener.lock import DaemonLock
+    from listener.scoring import backlog_line
+
+    config = app.load_config() if app.config_file.exists() else None
+    now = utcnow()
+    running = DaemonLock(app.db_path()).held_by_other()
+    with app.open_store(sync=False) as store:  # a reader: the daemon may be writing
+        rows = store.status(now, expected=config.sources() if config else [])
+        total = store.count_mentions()
+        budgets = budget_usage(store, config.networks, now) if config else []
+        schedule = {job: next_run for job, next_run, _, _ in store.jobs()} if running else {}
+        backlog = store.scoring_backlog()
+    render(
+        [*COLUMNS, "next_run"],
+        [(*astuple(r), schedule.get(f"collect:{r.network}:{r.watch}")) for r in rows],
+        fmt,
+    )
+    if fmt == "table":
+        click.echo(f"\n{total} mentions stored in {app.db_path()}", err=True)
+        if running:
+            digest_at = schedule.get("digest")
+            click.echo(
+                "The daemon is running." + (f" Next digest check: {digest_at}." if digest_at else ""),
+                err=True,
+            )
+        else:
+            click.echo("The daemon is not running ('listener run').", err=True)
+        click.echo(backlog_line(*backlog, now), err=True)
+        for b in budgets:
+            click.echo(
+                f"{b.network}: {b.used} of {b.budget} {b.unit} used since {b.period_start:%Y-%m-%d %H:%M} UTC, "
+                f"{b.left} left",
+                err=True,
+            )
+        if not rows:
+            click.echo(
+                "No collector has run yet: configure a network, then run 'listener collect'.", err=True
+            )
