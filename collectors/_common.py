@@ -20,6 +20,7 @@ import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from listener.errors import AuthError, MalformedPayload, SourceUnavailable
+from listener.model import Feed  # re-exported: collectors imported it from here
 from listener.query import And, Field, Node, Not, Or, Phrase, Term
 
 __all__ = [
@@ -45,20 +46,6 @@ __all__ = [
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Feed:
-    """A source that is not a watch's search: account mentions, subreddit streams.
-
-    Its pages are collected under ``name`` (cursor and ``runs.watch``).
-    ``keep_all`` is true where everything the feed yields is relevant (mentions
-    of the user's own account); otherwise the runner keeps only what some
-    watch matches locally, since a subreddit stream is mostly noise.
-    """
-
-    name: str
-    keep_all: bool
 
 
 # -- secrets -----------------------------------------------------------------

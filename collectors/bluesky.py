@@ -38,7 +38,6 @@ from atproto_client.request import Request  # type: ignore[import-untyped]
 from pydantic import Field as PydanticField
 
 from collectors._common import (
-    Feed,
     cannot_connect,
     no_answer,
     protect,
@@ -47,10 +46,12 @@ from collectors._common import (
     until,
     utc_from_iso,
 )
-from collectors.base import NetworkSettings, Watch
+from collectors._paging import Boundary, Step, walk
+from collectors.base import Collector, Context, NetworkSettings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import And, Field, Node, Not, Or, Phrase, Query, Term
-from listener.records import Mention, Page, Reject, utc_iso, utcnow
+from listener.records import utc_iso
 
 __all__ = ["BlueskyCollector", "Settings", "normalize", "normalize_page", "post_url", "to_bluesky_query"]
 
@@ -228,13 +229,84 @@ def _detail(exc: atx.RequestErrorBase) -> str:
     return text.splitlines()[0][:200] if text else "no detail"
 
 
-class BlueskyCollector:
+class _BlueskyWalk:
+    """One search's (or feed's) walk down to ``since``; ``state`` is the cursor of every walk of the source."""
+
+    def __init__(
+        self, collector: BlueskyCollector, context: str, state: dict[str, Any], key: str, nsid: str,
+        base: Mapping[str, Any],
+    ) -> None:  # fmt: skip
+        self.collector, self.context, self.state, self.key, self.nsid = collector, context, state, key, nsid
+        self.base, self.search = base, nsid.endswith("searchPosts")
+        position = state.get(key) or {}
+        backfill = collector.clock() - timedelta(days=collector.settings.backfill_days)
+        self.since_text: str = position.get("since") or utc_iso(backfill)
+        resume = position.get("resume") or {}
+        self.api_cursor: str | None = resume.get("cursor")
+        self.mark = Boundary(utc_from_iso(self.since_text), set(position.get("seen") or []))
+        if resume.get("newest"):
+            self.mark.newest, self.mark.newest_ids = (
+                utc_from_iso(resume["newest"]),
+                list(resume.get("uris") or []),
+            )
+
+    def step(self) -> Step:
+        params = {**self.base, "limit": self.collector.settings.limit, "cursor": self.api_cursor}
+        if self.search:
+            params |= {"sort": "latest", "since": self.since_text}
+        body = self.collector._call(
+            self.context, self.nsid, {k: v for k, v in params.items() if v is not None}
+        )
+        items = (
+            body.get("posts") if self.search else [_object(i).get("post", i) for i in body.get("feed") or []]
+        )
+        mentions, rejects = normalize_page(items)
+        old = self._old(cast(list[Any], items))  # the walk got down to the stored position
+        self.api_cursor = body.get("cursor")
+        more = not old and bool(self.api_cursor) and bool(items)
+        return Step([m for m in mentions if m.native_id not in old], rejects, more=more)
+
+    def _old(self, items: list[Any]) -> set[Any]:
+        """The uris at or before the stored position; the newest time and its uris noted on the way."""
+        old = set()
+        for post in (p for p in items if isinstance(p, dict)):
+            try:
+                moment, uri = sort_time(post), cast(str, post.get("uri"))
+            except (TypeError, ValueError):
+                continue  # a broken post: normalize_page made it a reject
+            if self.mark.is_new(moment, uri):
+                self.mark.saw(moment, uri)
+            else:
+                old.add(uri)
+        return old
+
+    def finished(self) -> Cursor:
+        mark = self.mark
+        if mark.newest is None:
+            return self._store({"since": self.since_text, "seen": sorted(mark.ids)})
+        return self._store({"since": mark.newest.isoformat(), "seen": sorted(mark.newest_ids)})
+
+    def paused(self) -> Cursor:
+        newest = self.mark.newest.isoformat() if self.mark.newest else None
+        paused = {"cursor": self.api_cursor, "newest": newest, "uris": sorted(self.mark.newest_ids)}
+        return self._store({"since": self.since_text, "seen": sorted(self.mark.ids), "resume": paused})
+
+    def _store(self, position: dict[str, Any]) -> Cursor:
+        self.state[self.key] = position
+        return json.dumps(self.state, sort_keys=True)
+
+
+class BlueskyCollector(Collector):
     """searchPosts and getAuthorFeed through ``atproto.Client``; raw XRPC answers, so one bad post is one reject."""
 
     name: ClassVar[str] = "bluesky"
     Settings: ClassVar[type[NetworkSettings]] = Settings
+    has_feeds: ClassVar[bool] = True
 
-    def __init__(self, settings: NetworkSettings, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, settings: NetworkSettings, env: Mapping[str, str], context: Context | None = None
+    ) -> None:
+        super().__init__(settings, env, context)
         self.settings = cast(Settings, settings)
         self.password: str | None = None
         if self.settings.handle:
@@ -250,8 +322,6 @@ class BlueskyCollector:
         self.client.on_session_change(
             lambda _event, session: protect([session.access_jwt, session.refresh_jwt])
         )
-        self.clock: Callable[[], datetime] = utcnow
-        self.sleep: Callable[[float], None] | None = None
         self._logged_in = False
 
     def feeds(self) -> list[Feed]:
@@ -261,88 +331,34 @@ class BlueskyCollector:
             feeds += [Feed(f"@{handle}", keep_all=True), Feed(f"posts:@{handle}", keep_all=True)]
         return feeds
 
-    def fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+    def fetch(self, source: Watch | Feed, cursor: Cursor | None, budget: int | None = None) -> Iterator[Page]:
         """Pages newest first; the last page of each walk carries the new position."""
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
-        if watch.name.startswith("posts:@"):
-            context = f"bluesky ({watch.name})"
-            actor = watch.name.split("@", 1)[1]
-            walks = [
-                ("posts", "app.bsky.feed.getAuthorFeed", {"actor": actor, "filter": "posts_with_replies"})
-            ]
-        elif watch.name.startswith("@"):
-            context = f"bluesky ({watch.name})"
-            walks = [("mentions", "app.bsky.feed.searchPosts", {"q": f"mentions:{watch.name[1:]}"})]
-        else:
-            context = f"bluesky (watch {watch.name!r})"
-            queries = to_bluesky_query(watch.root)
-            if not queries:
-                raise CollectorError(
-                    f"{context}: nothing Bluesky can search for in {watch.query!r}; add a word"
-                )
-            walks = [(q, "app.bsky.feed.searchPosts", {"q": q}) for q in queries]
+        context = (
+            f"bluesky ({source.name})" if isinstance(source, Feed) else f"bluesky (watch {source.name!r})"
+        )
+        walks = self._feed_walks(source) if isinstance(source, Feed) else self._searches(source, context)
+        matcher = (
+            None if isinstance(source, Feed) else Query(source.root)
+        )  # search is loose: the watch decides
         self._login(context)
         for key, nsid, params in walks:
-            yield from self._walk(watch, context, state, key, nsid, params)
+            yield from walk(_BlueskyWalk(self, context, state, key, nsid, params), network="bluesky",
+                            source=source.name, pages=self.settings.pages_per_run, matcher=matcher)  # fmt: skip
 
-    def _walk(
-        self, watch: Watch, context: str, state: dict[str, Any], key: str, nsid: str, base: Mapping[str, Any]
-    ) -> Iterator[Page]:
-        position = state.get(key) or {}
-        since_text = position.get("since") or utc_iso(
-            self.clock() - timedelta(days=self.settings.backfill_days)
-        )
-        since, seen = utc_from_iso(since_text), set(position.get("seen") or [])
-        resume = position.get("resume") or {}
-        api_cursor, newest, newest_uris = (
-            resume.get("cursor"),
-            resume.get("newest"),
-            set(resume.get("uris") or []),
-        )
-        search = nsid.endswith("searchPosts")
-        query = None if watch.name.startswith(("@", "posts:@")) else Query(watch.root)
-        for pages in range(1, self.settings.pages_per_run + 1):
-            params = {**base, "limit": self.settings.limit, "cursor": api_cursor}
-            if search:
-                params |= {"sort": "latest", "since": since_text}
-            body = self._call(context, nsid, {k: v for k, v in params.items() if v is not None})
-            items = (
-                body.get("posts") if search else [_object(i).get("post", i) for i in body.get("feed") or []]
-            )
-            mentions, rejects = normalize_page(items)
-            reached, old = False, set()  # the walk got down to the stored position
-            for post in (p for p in cast(list[Any], items) if isinstance(p, dict)):
-                try:
-                    moment, uri = sort_time(post), post.get("uri")
-                except (TypeError, ValueError):
-                    continue  # a broken post: normalize_page made it a reject
-                if moment < since or (moment == since and uri in seen):
-                    reached = True
-                    old.add(uri)
-                elif newest is None or moment > utc_from_iso(newest):
-                    newest, newest_uris = moment.isoformat(), {uri}
-                elif moment == utc_from_iso(newest):
-                    newest_uris.add(uri)
-            mentions = [m for m in mentions if m.native_id not in old]
-            if query is not None:
-                mentions = [m for m in mentions if query.matches(m)]  # search is loose: the watch decides
-            api_cursor = body.get("cursor")
-            done = reached or not api_cursor or not items
-            last = done or pages == self.settings.pages_per_run
-            if done:
-                state[key] = (
-                    {"since": newest, "seen": sorted(newest_uris)}
-                    if newest
-                    else {"since": since_text, "seen": sorted(seen)}
-                )
-            elif last:
-                paused = {"cursor": api_cursor, "newest": newest, "uris": sorted(newest_uris)}
-                state[key] = {"since": since_text, "seen": sorted(seen), "resume": paused}
-            yield Page(
-                "bluesky", watch.name, mentions, json.dumps(state, sort_keys=True) if last else None, rejects
-            )
-            if done:
-                return
+    def _feed_walks(self, feed: Feed) -> list[tuple[str, str, dict[str, Any]]]:
+        if feed.name.startswith("posts:@"):
+            actor = feed.name.split("@", 1)[1]
+            return [
+                ("posts", "app.bsky.feed.getAuthorFeed", {"actor": actor, "filter": "posts_with_replies"})
+            ]
+        return [("mentions", "app.bsky.feed.searchPosts", {"q": f"mentions:{feed.name[1:]}"})]
+
+    def _searches(self, watch: Watch, context: str) -> list[tuple[str, str, dict[str, Any]]]:
+        queries = to_bluesky_query(watch.root)
+        if not queries:
+            raise CollectorError(f"{context}: nothing Bluesky can search for in {watch.query!r}; add a word")
+        return [(q, "app.bsky.feed.searchPosts", {"q": q}) for q in queries]
 
     # -- the wire ------------------------------------------------------------
 

@@ -23,10 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Literal, cast
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
-from collectors._common import Feed
-from collectors.base import NetworkSettings, Watch
+from collectors.base import Context, NetworkSettings
 from collectors.graph import (
     GraphCollector,
     GraphSettings,
@@ -36,7 +33,7 @@ from collectors.graph import (
     walk_threads,
 )
 from listener.errors import CollectorError
-from listener.records import Mention, Page, Reject
+from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 
 __all__ = [
     "FacebookCollector",
@@ -223,9 +220,9 @@ class FacebookCollector(GraphCollector):
     token_env: ClassVar[str] = "page_token_env"
 
     def __init__(
-        self, settings: NetworkSettings, env: Mapping[str, str], transport: httpx.BaseTransport | None = None
+        self, settings: NetworkSettings, env: Mapping[str, str], context: Context | None = None
     ) -> None:
-        super().__init__(settings, env, transport)
+        super().__init__(settings, env, context)
         self.settings: Settings = cast(Settings, settings)
 
     def feeds(self) -> list[Feed]:
@@ -235,7 +232,7 @@ class FacebookCollector(GraphCollector):
         prefix = {kind: p for p, kind in _PREFIX.items()}
         return [Feed(f"{prefix[kind]}@{page}", keep_all=True) for kind in self.settings.collect]
 
-    def _fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+    def _fetch(self, watch: Watch | Feed, cursor: Cursor | None) -> Iterator[Page]:
         context = f"facebook ({watch.name})"
         prefix, _, page = watch.name.rpartition("@")
         kind = _PREFIX.get(prefix)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
@@ -30,9 +30,11 @@ import httpx
 from pydantic import Field as PydanticField
 
 from collectors._common import cannot_connect, no_answer, protect, require_env, retrying, tls, until
-from collectors.base import NetworkSettings, Watch
+from collectors._paging import Boundary, Step, walk
+from collectors.base import Collector, Context, NetworkSettings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
-from listener.records import Mention, Page, Reject, utcnow
+from listener.model import Clock, Cursor, Feed, Mention, Page, Reject, Watch
+from listener.records import utcnow
 
 __all__ = [
     "GRAPH_HOST",
@@ -178,7 +180,7 @@ class GraphClient:
         renew: str,
         settings: GraphSettings,
         transport: httpx.BaseTransport | None = None,
-        now: Callable[[], datetime] = utcnow,
+        now: Clock = utcnow,
     ) -> None:
         protect([token], "httpx", "httpcore")
         self.now = now  # the collector's clock, which the runner may replace
@@ -320,58 +322,64 @@ def walk_newest(
     ``resume`` (the next page's path and the newest item so far) so that the
     next run finishes it first. ``units`` is declared on the first page only.
     """
-    state = json.loads(cursor) if cursor else {}
-    since = datetime.fromisoformat(state["since"]) if state.get("since") else None
-    since_ids: set[str] = set(state.get("ids") or ())
-    resume = state.get("resume") or {}
-    newest = datetime.fromisoformat(resume["newest"]) if resume.get("newest") else None
-    newest_ids: list[str] = list(resume.get("newest_ids") or ())
-    carry = dict(extra or {})
-    query: dict[str, Any] | None = dict(params)
-    if since is not None and since_param and query is not None:
-        query["since"] = int(since.timestamp())
-    current = resume.get("next") or path
-    if resume.get("next"):
-        query = None
-    for number in range(1, client.settings.pages_per_run + 1):
-        reply = client.get(context, current, query)
-        mentions, rejects = normalize(_data(reply.body, context))
-        fresh = [m for m in mentions if _is_new(m, since, since_ids)]
+    edge = _Edge(client, context, path, params, normalize, units, dict(extra or {}))
+    edge.start(cursor, since_param)
+    yield from walk(edge, network=network, source=watch, pages=client.settings.pages_per_run)
+
+
+@dataclass
+class _Edge:
+    """A newest-first edge as a ``_paging.Walk``: ``Boundary`` positions, ``resume`` by the next page's path."""
+
+    client: GraphClient
+    context: str
+    path: str
+    params: Mapping[str, Any]
+    normalize: Normalize
+    units: int
+    carry: dict[str, Any]  # kept in the cursor as it is (Instagram's hashtag id)
+    mark: Boundary = field(default_factory=Boundary)
+    query: dict[str, Any] | None = None
+    next_path: str | None = None
+
+    def start(self, cursor: str | None, since_param: bool) -> None:
+        state = json.loads(cursor) if cursor else {}
+        resume = state.get("resume") or {}
+        since = datetime.fromisoformat(state["since"]) if state.get("since") else None
+        newest = datetime.fromisoformat(resume["newest"]) if resume.get("newest") else None
+        self.mark = Boundary(since, set(state.get("ids") or ()), newest, list(resume.get("newest_ids") or ()))
+        self.query = dict(self.params)
+        if since is not None and since_param:
+            self.query["since"] = int(since.timestamp())
+        if resume.get("next"):
+            self.path, self.query = resume["next"], None
+
+    def step(self) -> Step:
+        reply = self.client.get(self.context, self.path, self.query)
+        mentions, rejects = self.normalize(_data(reply.body, self.context))
+        fresh = [m for m in mentions if self.mark.is_new(m.created_at, m.native_id)]
         for mention in fresh:
-            if newest is None or mention.created_at > newest:
-                newest, newest_ids = mention.created_at, [mention.native_id]
-            elif mention.created_at == newest:
-                newest_ids.append(mention.native_id)
-        next_path = _next_of(reply.body)
-        reached = since is not None and any(m.created_at < since for m in mentions)
-        done = next_path is None or reached
-        limit = client.saturated(context, reply.usage)
-        next_cursor: str | None = None
-        if done:
-            top, ids = (newest, newest_ids) if newest is not None else (since, sorted(since_ids))
-            next_cursor = json.dumps({**carry, "since": _stamp(top), "ids": ids}) if top else None
-            if next_cursor is None and carry:
-                next_cursor = json.dumps(carry)
-        elif limit is not None or number == client.settings.pages_per_run:
-            resume_state = {
-                "next": next_path,
-                "newest": _stamp(newest) if newest else None,
-                "newest_ids": newest_ids,
-            }
-            kept = {"since": _stamp(since), "ids": sorted(since_ids)} if since else {}
-            next_cursor = json.dumps({**carry, **kept, "resume": resume_state})
-        yield Page(network, watch, fresh, next_cursor, rejects, units=units if number == 1 else 0)
-        if limit is not None:
-            raise limit
-        if done:
-            return
-        current, query = next_path, None  # type: ignore[assignment]
+            self.mark.saw(mention.created_at, mention.native_id)
+        reached = any(self.mark.older(m.created_at) for m in mentions)
+        self.next_path = _next_of(reply.body)
+        if self.next_path is not None:
+            self.path, self.query = self.next_path, None
+        units, self.units = self.units, 0
+        limit = self.client.saturated(self.context, reply.usage)
+        return Step(fresh, rejects, more=self.next_path is not None and not reached, limit=limit, units=units)
 
+    def finished(self) -> str | None:
+        top, ids = self.mark.top()
+        if top is not None:
+            return json.dumps({**self.carry, "since": _stamp(top), "ids": ids})
+        return json.dumps(self.carry) if self.carry else None
 
-def _is_new(mention: Mention, since: datetime | None, since_ids: set[str]) -> bool:
-    if since is None:
-        return True
-    return mention.created_at > since or (mention.created_at == since and mention.native_id not in since_ids)
+    def paused(self) -> str:
+        mark = self.mark
+        resume = {"next": self.next_path, "newest": _stamp(mark.newest) if mark.newest else None,
+                  "newest_ids": mark.newest_ids}  # fmt: skip
+        kept = {"since": _stamp(mark.since), "ids": sorted(mark.ids)} if mark.since else {}
+        return json.dumps({**self.carry, **kept, "resume": resume})
 
 
 # -- comment threads ---------------------------------------------------------
@@ -440,65 +448,98 @@ def walk_threads(
     page budget keeps ``next`` and resumes there; deletions are only judged
     on walks that started at the first page.
     """
-    settings = client.settings
-    cutoff = client.now() - timedelta(days=settings.comment_days)
-    state = json.loads(cursor) if cursor else {}
-    threads = {
-        pid: _Thread(t["at"], list(t.get("ids") or ()), t.get("next"))
-        for pid, t in (state.get("posts") or {}).items()
-        if t.get("at", 0) >= int(cutoff.timestamp())
-    }
-    listed: set[str] = set()
-    spent = 0
-    current: str | None = spec.listing
-    query: dict[str, Any] | None = {**spec.params, "since": int(cutoff.timestamp())}
+    yield from _Threads(client, context, network, watch, spec, cursor).run()
 
-    def snapshot() -> str:
-        return json.dumps({"posts": {pid: t.dump() for pid, t in threads.items()}})
 
-    while current is not None:
-        reply = client.get(context, current, query)
-        spent += 1
-        posts = _data(reply.body, context)
-        stray: list[Reject] = []
-        older = False
-        for post in posts:
-            try:
-                pid, at = str(post["id"]), graph_time(post.get(spec.time_field))
-            except (KeyError, TypeError, ValueError) as exc:
-                stray.append(Reject(network, f"a listed post is broken: {exc}", post))
-                continue
-            if at < cutoff:
-                older = True
-                continue
-            listed.add(pid)
-            thread = threads.setdefault(pid, _Thread(int(at.timestamp()), []))
-            walk = _walk_one(
-                client, context, network, watch, spec, post, thread, reply, spent, stray, snapshot
-            )
-            for page, cost, limit in walk:
-                spent = cost
-                yield page
+class _Threads:
+    """The state of one ``walk_threads``: the cursor's threads, the posts listed, the requests spent."""
+
+    def __init__(
+        self,
+        client: GraphClient,
+        context: str,
+        network: str,
+        watch: str,
+        spec: ThreadSpec,
+        cursor: str | None,
+    ) -> None:
+        self.client, self.context, self.network, self.watch, self.spec = client, context, network, watch, spec
+        self.cutoff = client.now() - timedelta(days=client.settings.comment_days)
+        state = json.loads(cursor) if cursor else {}
+        self.threads = {
+            pid: _Thread(t["at"], list(t.get("ids") or ()), t.get("next"))
+            for pid, t in (state.get("posts") or {}).items()
+            if t.get("at", 0) >= int(self.cutoff.timestamp())
+        }
+        self.listed: set[str] = set()
+        self.spent = 0
+
+    def snapshot(self) -> str:
+        return json.dumps({"posts": {pid: t.dump() for pid, t in self.threads.items()}})
+
+    def page(self, rejects: Sequence[Reject] = (), deleted: Sequence[str] = ()) -> Page:
+        return Page(self.network, self.watch, (), self.snapshot(), rejects, deleted=deleted)
+
+    def run(self) -> Iterator[Page]:
+        current: str | None = self.spec.listing
+        query: dict[str, Any] | None = {**self.spec.params, "since": int(self.cutoff.timestamp())}
+        while current is not None:
+            reply = self.client.get(self.context, current, query)
+            self.spent += 1
+            older = yield from self._posts(reply)
+            if older is None:
+                return  # the page budget ran out inside a post's comments
+            current, query = (None if older else _next_of(reply.body)), None
+            limit = self.client.saturated(self.context, reply.usage) if current is not None else None
+            if current is not None and (
+                limit is not None or self.spent >= self.client.settings.comment_pages_per_run
+            ):
+                yield self.page()  # stopped before the listing's next page: a spent quota or the page budget
                 if limit is not None:
                     raise limit
-                if spent >= settings.comment_pages_per_run:
-                    return
-            stray = []
-        current, query = (None if older else _next_of(reply.body)), None
-        if stray:
-            yield Page(network, watch, (), snapshot(), stray)
-        if current is not None:
-            limit = client.saturated(context, reply.usage)
-            if limit is not None:
-                yield Page(network, watch, (), snapshot())
-                raise limit
-            if spent >= settings.comment_pages_per_run:
-                yield Page(network, watch, (), snapshot())
                 return
-    vanished = [pid for pid in threads if pid not in listed]
-    if vanished:
-        gone = [native for pid in vanished for native in (pid, *threads.pop(pid).ids)]
-        yield Page(network, watch, (), snapshot(), deleted=gone)
+        vanished = [pid for pid in self.threads if pid not in self.listed]
+        if vanished:
+            yield self.page(
+                deleted=[native for pid in vanished for native in (pid, *self.threads.pop(pid).ids)]
+            )
+
+    def _posts(self, reply: Reply) -> Generator[Page, None, bool | None]:
+        """The comment pages of a listing page's recent posts; whether it reached older posts (None: stop)."""
+        stray: list[Reject] = []
+        older = False
+        for post in _data(reply.body, self.context):
+            try:
+                pid, at = str(post["id"]), graph_time(post.get(self.spec.time_field))
+            except (KeyError, TypeError, ValueError) as exc:
+                stray.append(Reject(self.network, f"a listed post is broken: {exc}", post))
+                continue
+            if at < self.cutoff:
+                older = True
+                continue
+            if (yield from self._post(post, pid, at, reply, stray)):
+                return None
+            stray = []
+        if stray:
+            yield self.page(stray)
+        return older
+
+    def _post(
+        self, post: dict[str, Any], pid: str, at: datetime, reply: Reply, stray: Sequence[Reject]
+    ) -> Generator[Page, None, bool]:
+        """One post's comment pages; whether the page budget is spent."""
+        self.listed.add(pid)
+        thread = self.threads.setdefault(pid, _Thread(int(at.timestamp()), []))
+        walk = _walk_one(self.client, self.context, self.network, self.watch, self.spec, post, thread, reply,
+                         self.spent, stray, self.snapshot)  # fmt: skip
+        for page, cost, limit in walk:
+            self.spent = cost
+            yield page
+            if limit is not None:
+                raise limit
+            if self.spent >= self.client.settings.comment_pages_per_run:
+                return True
+        return False
 
 
 def _walk_one(
@@ -574,7 +615,7 @@ def _trim(ids: Sequence[str], keep: int) -> list[str]:
     return unique[-keep:] if keep else []
 
 
-class GraphCollector:
+class GraphCollector(Collector):
     """What the Facebook and Instagram collectors share: the token, the client, one client per run.
 
     Subclasses set ``name``, ``Settings``, ``token_what`` (how a message calls the
@@ -584,49 +625,38 @@ class GraphCollector:
 
     name: ClassVar[str]
     searches: ClassVar[bool] = False  # the Graph API has no keyword search: only feeds run
+    has_feeds: ClassVar[bool] = True
     token_what: ClassVar[str]
     renew: ClassVar[str]
     token_env: ClassVar[str]
 
     def __init__(
-        self, settings: NetworkSettings, env: Mapping[str, str], transport: httpx.BaseTransport | None = None
+        self, settings: NetworkSettings, env: Mapping[str, str], context: Context | None = None
     ) -> None:
+        super().__init__(settings, env, context)
         self.settings = cast(GraphSettings, settings)
         # The token is checked when a feed runs, not here: a collector that fails to build has no
         # feeds, so the runner would record nothing at all for a missing token.
         self.variable: str = getattr(settings, self.token_env)
         self.token = env.get(self.variable, "").strip()
-        self.transport = transport
-        self.clock: Callable[[], datetime] = utcnow
-        self._sleep: Callable[[float], None] | None = None
         self._client: GraphClient | None = None
-
-    @property
-    def sleep(self) -> Callable[[float], None] | None:
-        return self._sleep
-
-    @sleep.setter
-    def sleep(self, value: Callable[[float], None] | None) -> None:
-        self._sleep = value
-        if self._client is not None:
-            self._client.sleep = value
 
     def client(self) -> GraphClient:
         if self._client is None:
             token = require_env({self.variable: self.token}, self.variable, self.name, self.token_what)
             self._client = GraphClient(self.name, token, self.variable, self.renew, self.settings,
-                                       self.transport, now=lambda: self.clock())  # fmt: skip
-            self._client.sleep = self._sleep
+                                       self.context.transport, now=self.clock)  # fmt: skip
+            self._client.sleep = self.sleep
         return self._client
 
-    def fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+    def fetch(self, source: Watch | Feed, cursor: Cursor | None, budget: int | None = None) -> Iterator[Page]:
         """The pages of one feed (see the network module's docstring for the names)."""
         try:
-            yield from self._fetch(watch, cursor)
+            yield from self._fetch(source, cursor)
         finally:
             if self._client is not None:  # each run opens its own connections and closes them
                 self._client.close()
                 self._client = None
 
-    def _fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+    def _fetch(self, source: Watch | Feed, cursor: Cursor | None) -> Iterator[Page]:
         raise NotImplementedError

@@ -21,16 +21,15 @@ was: the next run walks again and the store drops the repeats.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, ClassVar, cast
 
 import httpx
 from pydantic import Field as PydanticField
 
 from collectors._common import (
-    Feed,
     cannot_connect,
     no_answer,
     retry_after,
@@ -41,10 +40,11 @@ from collectors._common import (
     utc_from_iso,
 )
 from collectors._html import html_to_text
-from collectors.base import NetworkSettings, Watch
+from collectors._paging import Step, Window, walk
+from collectors.base import Collector, Context, NetworkSettings
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import And, Field, Node, Not, Or, Phrase, Query, Term
-from listener.records import Mention, Page, Reject, utcnow
 
 __all__ = ["HackerNewsCollector", "Settings", "normalize", "normalize_page", "to_algolia_queries"]
 
@@ -202,59 +202,86 @@ def _message(response: httpx.Response) -> str:
     )
 
 
-@dataclass
-class _Walk:
-    """Where a walk stands, and the cursor to store when it ends or pauses (see the module docstring)."""
+class _HackerNewsWalk:
+    """One walk over a watch's searches, newest first, down to ``since`` less the overlap (see the module docstring)."""
 
-    since: int | None  # newest second of the last finished walk
-    seen: set[str]  # ids near ``since`` that the last walk already yielded
-    lower: int  # created_at_i >= lower
-    overlap: int
-    search: int = 0  # a paused walk resumes at this search...
-    before: int | None = None  # ...with created_at_i <= before
-    newest: int | None = None  # newest second this walk saw
-    recent: dict[str, int] = field(default_factory=dict)  # id -> second, of what this walk saw
-
-    @classmethod
-    def start(cls, cursor: str | None, settings: Settings, now: datetime) -> _Walk:
+    def __init__(
+        self, collector: HackerNewsCollector, client: httpx.Client, plan: _Plan, cursor: Cursor | None
+    ) -> None:
+        self.collector, self.client, self.plan = collector, client, plan
+        settings = collector.settings
         state = json.loads(cursor) if cursor else {}
-        since, overlap = state.get("since"), settings.overlap_seconds
-        first_run = int((now - timedelta(hours=settings.lookback_hours)).timestamp())
+        first_run = int((collector.clock() - timedelta(hours=settings.lookback_hours)).timestamp())
+        self.since: int | None = state.get("since")
+        self.seen = set(state.get("seen", []))  # ids near ``since`` that the last walk already yielded
+        self.lower = first_run if self.since is None else self.since - settings.overlap_seconds
         resume = state.get("resume") or {}
-        return cls(
-            since, set(state.get("seen", [])), first_run if since is None else since - overlap, overlap,
-            int(resume.get("search", 0)), resume.get("before"), resume.get("newest"), dict(resume.get("recent", {})),
-        )  # fmt: skip
+        self.search = int(resume.get("search", 0))  # a paused walk resumes at this search...
+        self.upper: int | None = resume.get("before")  # ...with created_at_i <= before
+        self.window = Window(settings.overlap_seconds, resume.get("newest"), dict(resume.get("recent", {})))
+        self.page = 0
+        self.resume_at: tuple[int, int | None] = (self.search, None)
 
-    def saw(self, seconds: Mapping[str, int]) -> None:
-        self.newest = max([self.newest or 0, *seconds.values()]) or None
-        self.recent.update(seconds)
-        if self.newest is not None:  # keep only what the next walk's overlap can return
-            self.recent = {i: s for i, s in self.recent.items() if s >= self.newest - self.overlap}
+    def step(self) -> Step:
+        searches = self.plan.searches
+        body = self.collector._search(self.client, self.plan.context, searches[self.search], self.plan.tags,
+                                      self.lower, self.upper, self.page)  # fmt: skip
+        mentions, rejects = normalize_page(body)
+        seconds = {str(h.get("objectID")): s for h in body["hits"] if (s := created_second(h))}
+        self.window.saw(seconds)
+        here = bool(seconds) and self.page + 1 < (_int(body.get("nbPages")) or 0)  # more of this search
+        if here:
+            self.resume_at, self.page = (self.search, min(seconds.values())), self.page + 1
+        else:  # the next search starts at the top: a resumed walk's bound held for its own search only
+            self.resume_at, self.search, self.page, self.upper = (
+                (self.search + 1, None),
+                self.search + 1,
+                0,
+                None,
+            )
+        fresh = [m for m in mentions if m.native_id not in self.seen]
+        return Step(fresh, rejects, more=here or self.search < len(searches))
 
-    def finished(self) -> str | None:
-        if self.newest is None:
+    def finished(self) -> Cursor | None:
+        if self.window.newest is None:
             return (
                 None if self.since is None else json.dumps({"since": self.since, "seen": sorted(self.seen)})
             )
-        return json.dumps({"since": self.newest, "seen": sorted(self.recent)})
+        return json.dumps({"since": self.window.newest, "seen": sorted(self.window.kept())})
 
-    def paused(self, search: int, before: int | None) -> str:
-        spot = {"search": search, "before": before, "newest": self.newest, "recent": self.recent}
+    def paused(self) -> Cursor:
+        search, before = self.resume_at
+        spot = {
+            "search": search,
+            "before": before,
+            "newest": self.window.newest,
+            "recent": self.window.kept(),
+        }
         return json.dumps({"since": self.since, "seen": sorted(self.seen), "resume": spot})
 
 
-class HackerNewsCollector:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a source asks Algolia: the context for messages, the searches, the tags filter, the local matcher."""
+
+    context: str
+    searches: list[str]
+    tags: str
+    matcher: Query | None = None
+
+
+class HackerNewsCollector(Collector):
     """Watches search stories and comments by date; ``posts:@user`` feeds keep an account's own items."""
 
     name: ClassVar[str] = "hackernews"
     Settings: ClassVar[type[NetworkSettings]] = Settings
+    has_feeds: ClassVar[bool] = True
 
-    def __init__(self, settings: NetworkSettings, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, settings: NetworkSettings, env: Mapping[str, str], context: Context | None = None
+    ) -> None:
+        super().__init__(settings, env, context)
         self.settings = cast(Settings, settings)
-        self.transport: httpx.BaseTransport | None = None  # tests may pass an httpx.MockTransport
-        self.clock: Callable[[], datetime] = utcnow  # the runner passes its own
-        self.sleep: Callable[[float], None] | None = None  # tests and the demo pass a no-op
 
     def feeds(self) -> list[Feed]:
         return [Feed(f"posts:@{a.lstrip('@')}", keep_all=True) for a in self.settings.accounts]
@@ -266,65 +293,36 @@ class HackerNewsCollector:
             timeout=self.settings.timeout_seconds,
             headers={"User-Agent": USER_AGENT},
             verify=tls(),
-            transport=self.transport,
+            transport=self.context.transport,
         )
 
-    def _plan(self, watch: Watch) -> tuple[str, list[str], str, Query | None]:
-        """The context for messages, the searches, the tags filter and the local matcher (if any)."""
+    def _plan(self, source: Watch | Feed) -> _Plan:
+        """What the source asks Algolia; no searches when the query can never match on Hacker News."""
         kinds = "(" + ",".join(self.settings.tags) + ")"
-        if watch.name.startswith("posts:@"):
-            return f"hackernews ({watch.name})", [""], f"{kinds},author_{watch.name[7:]}", None
-        context = f"hackernews (watch {watch.name!r})"
-        query = Query(watch.root)
+        if isinstance(source, Feed):
+            return _Plan(f"hackernews ({source.name})", [""], f"{kinds},author_{source.name[7:]}")
+        context = f"hackernews (watch {source.name!r})"
+        query = Query(source.root)
         searches = to_algolia_queries(query)
         if searches is True:
             raise CollectorError(
-                f"{context}: nothing Hacker News can search for in {watch.query!r}; add a word"
+                f"{context}: nothing Hacker News can search for in {source.query!r}; add a word"
             )
         if searches is not False and len(searches) > _MAX_SEARCHES:
             raise CollectorError(
-                f"{context}: {watch.query!r} needs {len(searches)} searches, at most {_MAX_SEARCHES}; "
+                f"{context}: {source.query!r} needs {len(searches)} searches, at most {_MAX_SEARCHES}; "
                 "use fewer OR branches"
             )
-        return context, searches or [], kinds, query
+        return _Plan(context, searches or [], kinds, query)
 
-    def fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+    def fetch(self, source: Watch | Feed, cursor: Cursor | None, budget: int | None = None) -> Iterator[Page]:
         """Pages newer than the cursor, newest first, until the walk is done or ``pages_per_run`` is spent."""
-        context, searches, tags, query = self._plan(watch)
-        if not searches:
+        plan = self._plan(source)
+        if not plan.searches:
             return  # e.g. network:reddit: nothing to ask Hacker News
-        walk = _Walk.start(cursor, self.settings, self.clock())
-        pages = 0
         with self._client() as client:
-            for index in range(walk.search, len(searches)):
-                upper, walk.before = walk.before, None  # a resumed walk's bound holds for its own search only
-                page = 0
-                while True:
-                    body = self._search(client, context, searches[index], tags, walk.lower, upper, page)
-                    pages += 1
-                    mentions, rejects = normalize_page(body)
-                    seconds = {str(h.get("objectID")): s for h in body["hits"] if (s := created_second(h))}
-                    walk.saw(seconds)
-                    mentions = [m for m in mentions if m.native_id not in walk.seen]
-                    if query is not None:
-                        mentions = [m for m in mentions if query.matches(m)]
-                    more = bool(seconds) and page + 1 < (_int(body.get("nbPages")) or 0)
-                    done = not more and index == len(searches) - 1
-                    cut = not done and pages >= self.settings.pages_per_run
-                    if done:
-                        next_cursor = walk.finished()
-                    elif cut:
-                        next_cursor = walk.paused(
-                            index if more else index + 1, min(seconds.values()) if more else None
-                        )
-                    else:
-                        next_cursor = None
-                    yield Page("hackernews", watch.name, mentions, next_cursor, rejects)
-                    if done or cut:
-                        return
-                    if not more:
-                        break
-                    page += 1
+            yield from walk(_HackerNewsWalk(self, client, plan, cursor), network="hackernews", source=source.name,
+                            pages=self.settings.pages_per_run, matcher=plan.matcher)  # fmt: skip
 
     def _search(
         self,

@@ -27,11 +27,9 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any, ClassVar, Literal, cast
 
-import httpx
 from pydantic import field_validator
 
-from collectors._common import Feed
-from collectors.base import Ledger, NetworkSettings, Watch
+from collectors.base import Context, NetworkSettings
 from collectors.graph import (
     GraphClient,
     GraphCollector,
@@ -42,7 +40,7 @@ from collectors.graph import (
     walk_threads,
 )
 from listener.errors import CollectorError
-from listener.records import Mention, Page, Reject
+from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 
 __all__ = [
     "MAX_HASHTAGS",
@@ -207,11 +205,10 @@ class InstagramCollector(GraphCollector):
     token_env: ClassVar[str] = "access_token_env"
 
     def __init__(
-        self, settings: NetworkSettings, env: Mapping[str, str], transport: httpx.BaseTransport | None = None
+        self, settings: NetworkSettings, env: Mapping[str, str], context: Context | None = None
     ) -> None:
-        super().__init__(settings, env, transport)
+        super().__init__(settings, env, context)
         self.settings: Settings = cast(Settings, settings)
-        self.ledger: Ledger | None = None  # the runner's view of past runs, for the hashtag quota
 
     @property
     def account(self) -> str:
@@ -229,7 +226,7 @@ class InstagramCollector(GraphCollector):
                 found.append(Feed(f"{prefix}@{self.account}", keep_all=True))
         return found
 
-    def _fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+    def _fetch(self, watch: Watch | Feed, cursor: Cursor | None) -> Iterator[Page]:
         context = f"instagram ({watch.name})"
         user = self.settings.user_id
         if watch.name.startswith("#"):

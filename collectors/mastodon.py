@@ -33,7 +33,7 @@ id made from a time is a valid lower bound.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, cast
@@ -53,12 +53,13 @@ from mastodon.errors import (
 from pydantic import Field as PydanticField
 from pydantic import field_validator
 
-from collectors._common import Feed, protect, require_env, retrying, until, utc_from_epoch, utc_from_iso
+from collectors._common import protect, require_env, retrying, until, utc_from_epoch, utc_from_iso
 from collectors._html import html_to_text
-from collectors.base import NetworkSettings, Watch
+from collectors._paging import Step, walk
+from collectors.base import Collector, Context, NetworkSettings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import And, Node, Or, Phrase, Query, Term
-from listener.records import Mention, Page, Reject, utcnow
 from listener.settings import web_address
 
 __all__ = [
@@ -95,7 +96,7 @@ class Settings(NetworkSettings):
         return value
 
 
-class _Client(Mastodon):  # type: ignore[misc]
+class _Client(Mastodon):
     """Mastodon.py without its timeline availability probe.
 
     ``timeline()`` first fetches ``/api/v2/instance`` to warn when a timeline is
@@ -262,13 +263,62 @@ def _status(exc: MastodonAPIError) -> int | None:
     return exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
 
 
-class MastodonCollector:
+class _MastodonWalk:
+    """One stream's walk down from the newest with ``max_id``; ``state`` is the cursor of every stream."""
+
+    def __init__(
+        self, collector: MastodonCollector, context: str, stream: _Stream, state: dict[str, dict[str, Any]]
+    ) -> None:
+        self.collector, self.context, self.stream, self.state = collector, context, stream, state
+        position = state.get(stream.host, {}).get(stream.key, {})
+        since = position.get("since")
+        if since is None and stream.timed_ids:
+            since = snowflake_at(collector.clock() - timedelta(days=collector.settings.backfill_days))
+        resume = position.get("resume") or {}
+        self.since: str | None = since
+        self.max_id: str | None = resume.get("max_id")
+        self.newest: str | None = resume.get("newest")
+
+    def step(self) -> Step:
+        stream = self.stream
+        params = {**stream.params, stream.lower: self.since, "max_id": self.max_id}
+        body, headers = self.collector._call(self.context, stream.host, stream.method, params)
+        items = body.get("statuses") if stream.method == "search_v2" and isinstance(body, dict) else body
+        mentions, rejects = normalize_page(items, stream.host)  # raises unless items is a list
+        items = cast(list[Any], items)
+        ids = [int(i["id"]) for i in items if isinstance(i, dict) and str(i.get("id", "")).isdigit()]
+        if ids:
+            self.newest = str(max(int(self.newest or 0), *ids))
+            self.max_id = str(min(ids))
+        done = len(items) < stream.params["limit"] or not ids
+        limit = None
+        if not done and headers.get("X-RateLimit-Remaining") == "0":
+            reset = _reset_time(headers)
+            limit = RateLimited(f"{self.context}: rate limit used up; waiting until {until(reset)}", reset)
+        return Step(mentions, rejects, more=not done, limit=limit)
+
+    def finished(self) -> Cursor:
+        return self._store({"since": self.newest or self.since})
+
+    def paused(self) -> Cursor:
+        return self._store({"since": self.since, "resume": {"max_id": self.max_id, "newest": self.newest}})
+
+    def _store(self, position: dict[str, Any]) -> Cursor:
+        self.state.setdefault(self.stream.host, {})[self.stream.key] = position
+        return json.dumps(self.state, sort_keys=True)
+
+
+class MastodonCollector(Collector):
     """Hashtag timelines, search, mentions and own posts, with ``ratelimit_method="throw"``: never sleeps."""
 
     name: ClassVar[str] = "mastodon"
     Settings: ClassVar[type[NetworkSettings]] = Settings
+    has_feeds: ClassVar[bool] = True
 
-    def __init__(self, settings: NetworkSettings, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, settings: NetworkSettings, env: Mapping[str, str], context: Context | None = None
+    ) -> None:
+        super().__init__(settings, env, context)
         self.settings = cast(Settings, settings)
         if not self.settings.instances:
             raise CollectorError("mastodon: no instances configured; set [networks.mastodon] instances")
@@ -278,8 +328,6 @@ class MastodonCollector:
             protect([self.token], "mastodon", "urllib3", "requests")
         self.home = _host(self.settings.instances[0])
         self.bases = {_host(url): url.rstrip("/") for url in self.settings.instances}
-        self.clock: Callable[[], datetime] = utcnow
-        self.sleep: Callable[[float], None] | None = None  # tests and the demo pass a no-op
         self._clients: dict[str, Mastodon] = {}
         self._account_ids: dict[str, str] = {}
         self._last: requests.Response | None = None
@@ -293,18 +341,20 @@ class MastodonCollector:
 
     # -- sources -------------------------------------------------------------
 
+    def _feed_streams(self, feed: Feed) -> list[_Stream]:
+        limit = self.settings.limit
+        handle = feed.name.split("@", 1)[1]
+        user, _, host = handle.partition("@")
+        host = _host(host) if host else self.home
+        if feed.name.startswith("@"):
+            params = {"types": ["mention"], "limit": limit}
+            return [_Stream(host, "mentions", "notifications", params, timed_ids=False)]
+        account_id = self._account_id(user, host, feed.name)
+        params = {"id": account_id, "exclude_reblogs": True, "limit": limit}
+        return [_Stream(host, "posts", "account_statuses", params)]
+
     def _streams(self, watch: Watch) -> list[_Stream]:
         limit = self.settings.limit
-        if watch.name.startswith(("@", "posts:@")):
-            handle = watch.name.split("@", 1)[1]
-            user, _, host = handle.partition("@")
-            host = _host(host) if host else self.home
-            if watch.name.startswith("@"):
-                params = {"types": ["mention"], "limit": limit}
-                return [_Stream(host, "mentions", "notifications", params, timed_ids=False)]
-            account_id = self._account_id(user, host, watch.name)
-            params = {"id": account_id, "exclude_reblogs": True, "limit": limit}
-            return [_Stream(host, "posts", "account_statuses", params)]
         tags = list(
             dict.fromkeys(
                 [*hashtags_of(watch.root), *(t.lstrip("#").lower() for t in self.settings.hashtags)]
@@ -350,51 +400,24 @@ class MastodonCollector:
 
     # -- walking -------------------------------------------------------------
 
-    def fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+    def fetch(self, source: Watch | Feed, cursor: Cursor | None, budget: int | None = None) -> Iterator[Page]:
         """Pages of every stream of the watch (or feed); each finished walk moves its position."""
         state: dict[str, dict[str, Any]] = json.loads(cursor) if cursor else {}
-        if watch.name.startswith("@") and not self.token:
-            require_env(self.env, self.settings.access_token_env, f"mastodon ({watch.name})", "access token")
-        for stream in self._streams(watch):
-            yield from self._walk(watch, stream, state)
-
-    def _walk(self, watch: Watch, stream: _Stream, state: dict[str, dict[str, Any]]) -> Iterator[Page]:
-        feed = watch.name.startswith(("@", "posts:@"))
-        context = f"mastodon ({watch.name})" if feed else f"mastodon (watch {watch.name!r})"
-        position = state.get(stream.host, {}).get(stream.key, {})
-        since = position.get("since")
-        if since is None and stream.timed_ids:
-            since = snowflake_at(self.clock() - timedelta(days=self.settings.backfill_days))
-        resume = position.get("resume") or {}
-        max_id, newest = resume.get("max_id"), resume.get("newest")
-        query = None if feed else Query(watch.root)
-        for pages in range(1, self.settings.pages_per_run + 1):
-            params = {**stream.params, stream.lower: since, "max_id": max_id}
-            body, headers = self._call(context, stream.host, stream.method, params)
-            items = body.get("statuses") if stream.method == "search_v2" and isinstance(body, dict) else body
-            mentions, rejects = normalize_page(items, stream.host)  # raises unless items is a list
-            items = cast(list[Any], items)
-            ids = [int(i["id"]) for i in items if isinstance(i, dict) and str(i.get("id", "")).isdigit()]
-            if ids:
-                newest = str(max(int(newest or 0), *ids))
-                max_id = str(min(ids))
-            done = len(items) < stream.params["limit"] or not ids
-            limited = headers.get("X-RateLimit-Remaining") == "0"
-            if query is not None:
-                mentions = [m for m in mentions if query.matches(m)]  # tags and search are supersets
-            last = done or limited or pages == self.settings.pages_per_run
-            if done:
-                state.setdefault(stream.host, {})[stream.key] = {"since": newest or since}
-            elif last:
-                paused = {"max_id": max_id, "newest": newest}
-                state.setdefault(stream.host, {})[stream.key] = {"since": since, "resume": paused}
-            next_cursor = json.dumps(state, sort_keys=True) if last else None
-            yield Page("mastodon", watch.name, mentions, next_cursor, rejects)
-            if done:
-                return
-            if limited:
-                reset = _reset_time(headers)
-                raise RateLimited(f"{context}: rate limit used up; waiting until {until(reset)}", reset)
+        if isinstance(source, Feed):
+            if source.name.startswith("@") and not self.token:
+                require_env(
+                    self.env, self.settings.access_token_env, f"mastodon ({source.name})", "access token"
+                )
+            context, matcher, streams = f"mastodon ({source.name})", None, self._feed_streams(source)
+        else:  # tags and search are supersets: the watch's query decides
+            context, matcher, streams = (
+                f"mastodon (watch {source.name!r})",
+                Query(source.root),
+                self._streams(source),
+            )
+        for stream in streams:
+            yield from walk(_MastodonWalk(self, context, stream, state), network="mastodon", source=source.name,
+                            pages=self.settings.pages_per_run, matcher=matcher)  # fmt: skip
 
     # -- the wire ------------------------------------------------------------
 

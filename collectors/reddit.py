@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, cast
 
@@ -23,7 +24,6 @@ import requests
 from pydantic import Field as PydanticField
 
 from collectors._common import (
-    Feed,
     Leaf,
     Lowered,
     Syntax,
@@ -36,10 +36,11 @@ from collectors._common import (
     until,
     utc_from_epoch,
 )
-from collectors.base import NetworkSettings, Watch
+from collectors._paging import Step, Window, walk
+from collectors.base import Collector, Context, NetworkSettings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import Field, Phrase, Query, Term
-from listener.records import Mention, Page, Reject, utcnow
 
 __all__ = ["RedditCollector", "Settings", "normalize", "normalize_listing", "to_reddit_query"]
 
@@ -176,13 +177,70 @@ def normalize_listing(body: Any) -> tuple[list[Mention], list[Reject], str | Non
 # -- collecting --------------------------------------------------------------
 
 
-class RedditCollector:
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What a walk asks Reddit: the listing's path, its fixed parameters, the local matcher."""
+
+    context: str
+    path: str
+    params: Mapping[str, Any]
+    matcher: Query | None = None
+
+
+class _RedditWalk:
+    """One walk down a listing to the cursor's time less the overlap (see the module docstring)."""
+
+    def __init__(
+        self, collector: RedditCollector, request: _Request, cursor: Cursor | None, budget: int | None
+    ) -> None:
+        state = json.loads(cursor) if cursor else {}
+        overlap = collector.settings.overlap_minutes * 60
+        self.collector, self.request, self.budget = collector, request, budget
+        self.cutoff = float(state.get("created", 0)) - overlap
+        self.window = Window(overlap, float(state.get("created", 0)), dict(state.get("seen", {})))
+        self.after: str | None = None
+        self.fetched = 0
+        self.asked = False
+
+    def step(self) -> Step | None:
+        settings, request = self.collector.settings, self.request
+        if self.asked:
+            self.collector._check_rate(request.context)  # the last answer's headers said the window is spent
+        limit = settings.limit if self.budget is None else min(settings.limit, self.budget - self.fetched)
+        if limit < 1:
+            return None
+        self.asked = True
+        params = {**request.params, "limit": limit, **({"after": self.after} if self.after else {})}
+        mentions, rejects, self.after = normalize_listing(
+            self.collector._call(request.context, request.path, params)
+        )
+        self.fetched += len(mentions) + len(rejects)
+        stamps = {m.native_id: m.created_at.timestamp() for m in mentions}
+        reached = any(t < self.cutoff for t in stamps.values())
+        fresh = [
+            m for m in mentions if stamps[m.native_id] >= self.cutoff and m.native_id not in self.window.seen
+        ]
+        self.window.saw(stamps)
+        return Step(fresh, rejects, more=self.after is not None and not reached)
+
+    def finished(self) -> Cursor:
+        return json.dumps({"created": self.window.newest or 0.0, "seen": self.window.kept(_MAX_SEEN)})
+
+    def paused(self) -> Cursor:
+        return self.finished()  # no resume: the next walk starts at the top again, the seen ids skip repeats
+
+
+class RedditCollector(Collector):
     """Listings through praw's ``Reddit.request``, which returns the JSON as Reddit sent it."""
 
     name: ClassVar[str] = "reddit"
     Settings: ClassVar[type[NetworkSettings]] = Settings
+    has_feeds: ClassVar[bool] = True
 
-    def __init__(self, settings: NetworkSettings, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, settings: NetworkSettings, env: Mapping[str, str], context: Context | None = None
+    ) -> None:
+        super().__init__(settings, env, context)
         self.settings = s = cast(Settings, settings)
         client_id = require_env(env, s.client_id_env, "reddit", "client id")
         secret = require_env(env, s.client_secret_env, "reddit", "client secret")
@@ -196,8 +254,6 @@ class RedditCollector:
             }
         # The username is no secret (it names the u/ feed in every message); the password and tokens are.
         protect([secret, *(v for k, v in user.items() if k != "username")], "prawcore", "praw")
-        self.clock: Callable[[], datetime] = utcnow
-        self.sleep: Callable[[float], None] | None = None
         self._rate: tuple[int, datetime] | None = None  # remaining requests, and when the window resets
         session = requests.Session()
         session.hooks["response"].append(self._observe)
@@ -225,59 +281,30 @@ class RedditCollector:
             feeds.append(Feed(f"u/{self.settings.username}", keep_all=True))
         return feeds
 
-    def fetch(self, watch: Watch, cursor: str | None, budget: int | None = None) -> Iterator[Page]:
+    def fetch(self, source: Watch | Feed, cursor: Cursor | None, budget: int | None = None) -> Iterator[Page]:
         """Pages newer than the cursor, newest first; the last page carries the new cursor."""
-        if watch.name.startswith(("r/", "u/")):
-            context = f"reddit ({watch.name})"
-            path = "/message/mentions" if watch.name.startswith("u/") else f"/{watch.name}/"
-            base: dict[str, Any] = {}
-            matcher = None
-        else:
-            context = f"reddit (watch {watch.name!r})"
-            query = to_reddit_query(Query(watch.root))
-            if query is False:
-                return
-            if query is True:
-                raise CollectorError(
-                    f"{context}: nothing Reddit can search for in {watch.query!r}; add a word"
-                )
-            sub = self.settings.search_subreddit
-            path = f"/r/{sub}/search/"  # the paths praw itself uses
-            base = {"q": query, "sort": "new", "t": self.settings.time_filter, "syntax": "lucene",
-                    "restrict_sr": "false" if sub == "all" else "true", "type": "link"}  # fmt: skip
-            matcher = Query(watch.root)
-        state = json.loads(cursor) if cursor else {}
-        old_created = float(state.get("created", 0))
-        seen: dict[str, float] = dict(state.get("seen", {}))
-        cutoff = old_created - self.settings.overlap_minutes * 60
-        newest, after, fetched = old_created, None, 0
-        for pages in range(1, self.settings.pages_per_run + 1):
-            limit = self.settings.limit if budget is None else min(self.settings.limit, budget - fetched)
-            if limit < 1:
-                break
-            params = {**base, "limit": limit, **({"after": after} if after else {})}
-            body = self._call(context, path, params)
-            mentions, rejects, after = normalize_listing(body)
-            fetched += len(mentions) + len(rejects)
-            stamps = [m.created_at.timestamp() for m in mentions]
-            reached = bool(stamps) and min(stamps) < cutoff
-            fresh = [m for m in mentions if m.created_at.timestamp() >= cutoff and m.native_id not in seen]
-            newest = max([newest, *stamps])
-            for m in fresh:
-                seen[m.native_id] = m.created_at.timestamp()
-            if matcher is not None:
-                fresh = [m for m in fresh if matcher.matches(m)]
-            last = after is None or reached or pages == self.settings.pages_per_run
-            next_cursor = None
-            if last:
-                keep = sorted(
-                    (t, n) for n, t in seen.items() if t >= newest - self.settings.overlap_minutes * 60
-                )
-                next_cursor = json.dumps({"created": newest, "seen": {n: t for t, n in keep[-_MAX_SEEN:]}})
-            yield Page("reddit", watch.name, fresh, next_cursor, rejects)
-            if last:
-                return
-            self._check_rate(context)
+        request = self._feed(source) if isinstance(source, Feed) else self._search(source)
+        if request is None:
+            return
+        pages = self.settings.pages_per_run
+        yield from walk(_RedditWalk(self, request, cursor, budget), network="reddit", source=source.name,
+                        pages=pages, matcher=request.matcher)  # fmt: skip
+
+    def _feed(self, feed: Feed) -> _Request:
+        path = "/message/mentions" if feed.name.startswith("u/") else f"/{feed.name}/"
+        return _Request(f"reddit ({feed.name})", path, {})
+
+    def _search(self, watch: Watch) -> _Request | None:
+        context = f"reddit (watch {watch.name!r})"
+        query = to_reddit_query(Query(watch.root))
+        if query is False:
+            return None
+        if query is True:
+            raise CollectorError(f"{context}: nothing Reddit can search for in {watch.query!r}; add a word")
+        sub = self.settings.search_subreddit
+        params = {"q": query, "sort": "new", "t": self.settings.time_filter, "syntax": "lucene",
+                  "restrict_sr": "false" if sub == "all" else "true", "type": "link"}  # fmt: skip
+        return _Request(context, f"/r/{sub}/search/", params, Query(watch.root))  # the paths praw itself uses
 
     def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Note Reddit's rate-limit headers, so we stop before prawcore would sleep through a window."""

@@ -38,7 +38,7 @@ import logging
 import re
 import unicodedata
 import xml.sax
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -52,10 +52,10 @@ from pydantic import Field as PydanticField
 
 from collectors._common import retry_after, retrying, tls, until
 from collectors._html import html_to_text
-from collectors.base import NetworkSettings, Watch
+from collectors.base import Collector, Context, NetworkSettings
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import Query
-from listener.records import Mention, Page, Reject, utcnow
 
 __all__ = [
     "FeedProblem",
@@ -258,7 +258,10 @@ def _when(entry: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
     unreadable = None
     for key in ("published", "updated"):
         # dict.get: feedparser's own get maps a missing "updated" to "published", with a DeprecationWarning.
-        value, moment = dict.get(entry, key), dict.get(entry, f"{key}_parsed")
+        value, moment = (
+            dict.get(cast(dict[str, Any], entry), key),
+            dict.get(cast(dict[str, Any], entry), f"{key}_parsed"),
+        )
         words = value.split() if isinstance(value, str) else []
         if moment and not (words and words[-1].isalpha()):  # a zone name last: feedparser may not know it
             year, month, day, hour, minute, second = moment[:6]
@@ -402,25 +405,27 @@ class _Read:
     state: dict[str, Any]
 
 
-class RssCollector:
+class RssCollector(Collector):
     """Each watch reads its feeds with conditional GETs; entries pass the watch's local matcher."""
 
     name: ClassVar[str] = "rss"
     Settings: ClassVar[type[NetworkSettings]] = Settings
 
-    def __init__(self, settings: NetworkSettings, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, settings: NetworkSettings, env: Mapping[str, str], context: Context | None = None
+    ) -> None:
+        super().__init__(settings, env, context)
         self.settings = cast(Settings, settings)
-        self.transport: httpx.BaseTransport | None = None  # tests may pass an httpx.MockTransport
-        self.clock: Callable[[], datetime] = utcnow  # the runner passes its own
-        self.sleep: Callable[[float], None] | None = None  # tests and the demo pass a no-op
 
     def urls(self, watch: str) -> list[str]:
         """The watch's own feeds, then the shared ones, each once."""
         return list(dict.fromkeys([*self.settings.feeds.get(watch, ()), *self.settings.all_watches]))
 
-    def fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+    def fetch(self, source: Watch | Feed, cursor: Cursor | None, budget: int | None = None) -> Iterator[Page]:
         """A page per feed with what it has new for the watch, then the new cursor on a last, empty page."""
-        urls = self.urls(watch.name)
+        if isinstance(source, Feed):
+            return  # no has_feeds: the runner never asks; the feeds here are a watch's URLs
+        watch, urls = source, self.urls(source.name)
         if not urls:
             return
         context, query = f"rss (watch {watch.name!r})", Query(watch.root)
@@ -432,7 +437,7 @@ class RssCollector:
             follow_redirects=True,
             headers={"User-Agent": self.settings.user_agent, "Accept": ACCEPT},
             verify=tls(),
-            transport=self.transport,
+            transport=self.context.transport,
         ) as client:
             for url in urls:
                 try:

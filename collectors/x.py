@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, cast
 
@@ -21,7 +22,6 @@ from pydantic import Field as PydanticField
 from requests.adapters import HTTPAdapter
 
 from collectors._common import (
-    Feed,
     Leaf,
     Lowered,
     Syntax,
@@ -36,10 +36,11 @@ from collectors._common import (
     utc_from_epoch,
     utc_from_iso,
 )
-from collectors.base import NetworkSettings, Watch
+from collectors._paging import Step, walk
+from collectors.base import BudgetSettings, Collector, Context, NetworkSettings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import Field, Phrase, Query, Term
-from listener.records import Mention, Page, Reject
 
 __all__ = ["Settings", "XCollector", "normalize_page", "to_x_query"]
 
@@ -55,7 +56,7 @@ _PARAMS: dict[str, Any] = {
 }  # fmt: skip
 
 
-class Settings(NetworkSettings):
+class Settings(BudgetSettings):
     """``[networks.x]``: the token is read from the variable named in ``bearer_token_env``."""
 
     bearer_token_env: str = "X_BEARER_TOKEN"
@@ -63,8 +64,6 @@ class Settings(NetworkSettings):
     accounts: tuple[str, ...] = ()  # your own handles or numeric ids, for mentions
     max_results: int = PydanticField(default=100, ge=MIN_RESULTS, le=100)
     pages_per_run: int = PydanticField(default=5, ge=1)
-    monthly_post_budget: int | None = PydanticField(default=None, ge=1)  # the plan's monthly read cap
-    budget_day: int = PydanticField(default=1, ge=1, le=28)  # day of the month the cap resets
 
 
 class _Transport(HTTPAdapter):
@@ -207,13 +206,74 @@ def _detail(exc: tweepy.HTTPException) -> str:
     return text.splitlines()[0][:200] if text else f"HTTP {exc.response.status_code}"
 
 
-class XCollector:
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What a walk asks X: the endpoint, its fixed parameters, its page token's name, the local matcher."""
+
+    context: str
+    call: Callable[..., requests.Response]
+    params: Mapping[str, Any]
+    token_param: str
+    matcher: Query | None = None
+
+
+class _XWalk:
+    """One walk down a search or timeline, ``since_id`` first (see the module docstring for the cursor)."""
+
+    def __init__(
+        self, collector: XCollector, request: _Request, cursor: Cursor | None, budget: int | None
+    ) -> None:
+        state = json.loads(cursor) if cursor else {}
+        resume = state.get("resume") or {}
+        self.collector, self.request, self.left = collector, request, budget
+        self.since_id: str | None = state.get("since_id")
+        self.token: str | None = resume.get("next_token")
+        self.newest: str | None = resume.get("newest_id")
+
+    def step(self) -> Step | None:
+        settings, request = self.collector.settings, self.request
+        size = settings.max_results if self.left is None else min(settings.max_results, self.left)
+        if size < MIN_RESULTS:
+            return None  # stop before the monthly budget rather than overshoot it
+        params = {**request.params, **_PARAMS, "max_results": size, "since_id": self.since_id,
+                  request.token_param: self.token}  # fmt: skip
+        body, headers = self.collector._call(
+            request.context, request.call, {k: v for k, v in params.items() if v is not None}
+        )
+        mentions, rejects = normalize_page(body)
+        meta = _object(body.get("meta"))
+        self.newest = self.newest or meta.get("newest_id")  # the first page's newest is the walk's
+        self.token = meta.get("next_token")
+        if self.left is not None:
+            self.left -= len(mentions) + len(rejects)
+        limit = None
+        if self.token is not None and headers.get("x-rate-limit-remaining") == "0":
+            reset = _reset_time(headers)
+            limit = RateLimited(f"{request.context}: rate limit used up; waiting until {until(reset)}", reset)
+        low = self.left is not None and self.left < MIN_RESULTS
+        return Step(mentions, rejects, more=self.token is not None, last=low, limit=limit)
+
+    def finished(self) -> Cursor | None:
+        top = self.newest or self.since_id
+        return json.dumps({"since_id": top}) if top else None
+
+    def paused(self) -> Cursor:
+        resume = {"next_token": self.token, "newest_id": self.newest}
+        return json.dumps({"since_id": self.since_id, "resume": resume})
+
+
+class XCollector(Collector):
     """Search and mentions through tweepy's ``Client``, never with ``wait_on_rate_limit``."""
 
     name: ClassVar[str] = "x"
     Settings: ClassVar[type[NetworkSettings]] = Settings
+    has_feeds: ClassVar[bool] = True
+    has_budget: ClassVar[bool] = True  # the plan's monthly read cap
 
-    def __init__(self, settings: NetworkSettings, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, settings: NetworkSettings, env: Mapping[str, str], context: Context | None = None
+    ) -> None:
+        super().__init__(settings, env, context)
         self.settings = cast(Settings, settings)
         token = require_env(env, self.settings.bearer_token_env, "x", "bearer token")
         protect([token], "tweepy.client")
@@ -223,7 +283,6 @@ class XCollector:
         self.client.session.mount(
             X_HOST, _Transport(self.settings.api_base_url, self.settings.timeout_seconds)
         )
-        self.sleep: Callable[[float], None] | None = None  # tests and the demo pass a no-op
         self._user_ids: dict[str, str] = {}
 
     def feeds(self) -> list[Feed]:
@@ -231,62 +290,34 @@ class XCollector:
         handles = [a.lstrip("@") for a in self.settings.accounts]
         return [Feed(f"{kind}@{h}", keep_all=True) for h in handles for kind in ("", "posts:")]
 
-    def fetch(self, watch: Watch, cursor: str | None, budget: int | None = None) -> Iterator[Page]:
+    def fetch(self, source: Watch | Feed, cursor: Cursor | None, budget: int | None = None) -> Iterator[Page]:
         """Pages for a watch (or an ``@account`` feed), newest first, until done or a budget runs out."""
-        state = json.loads(cursor) if cursor else {}
-        since_id: str | None = state.get("since_id")
-        resume = state.get("resume") or {}
-        token, newest = resume.get("next_token"), resume.get("newest_id")
-        if watch.name.startswith(("@", "posts:@")):
-            own_posts = watch.name.startswith("posts:")
-            handle = watch.name.split("@", 1)[1]
-            context = f"x ({watch.name})" if own_posts else f"x ({watch.name} mentions)"
-            user_id = self._user_id(handle, context)
-            call: Callable[..., requests.Response] = (
-                self.client.get_users_tweets if own_posts else self.client.get_users_mentions
-            )
-            base: dict[str, Any] = {"id": user_id}
-            token_param, exact = "pagination_token", True
-        else:
-            context = f"x (watch {watch.name!r})"
-            query, exact = to_x_query(Query(watch.root))
-            if query is False:
-                return  # e.g. network:reddit: nothing to ask X
-            if query is True or not _STANDALONE.sub("", query).strip("() OR"):
-                raise CollectorError(f"{context}: nothing X can search for in {watch.query!r}; add a word")
-            if len(query) > 512:
-                raise CollectorError(f"{context}: query is {len(query)} characters, X allows 512; shorten it")
-            call, base, token_param = self.client.search_recent_tweets, {"query": query}, "next_token"
-        left = budget
-        for pages in range(1, self.settings.pages_per_run + 1):
-            size = self.settings.max_results if left is None else min(self.settings.max_results, left)
-            if size < MIN_RESULTS:
-                break  # stop before the monthly budget rather than overshoot it
-            params = {**base, **_PARAMS, "max_results": size, "since_id": since_id, token_param: token}
-            body, headers = self._call(context, call, {k: v for k, v in params.items() if v is not None})
-            mentions, rejects = normalize_page(body)
-            meta = _object(body.get("meta"))
-            newest = newest or meta.get("newest_id")
-            token = meta.get("next_token")
-            if left is not None:
-                left -= len(mentions) + len(rejects)
-            limited = headers.get("x-rate-limit-remaining") == "0"
-            if not exact:
-                mentions = [m for m in mentions if Query(watch.root).matches(m)]
-            if token is None:
-                next_cursor = json.dumps({"since_id": newest or since_id}) if newest or since_id else None
-            elif limited or pages == self.settings.pages_per_run or (left is not None and left < MIN_RESULTS):
-                next_cursor = json.dumps(
-                    {"since_id": since_id, "resume": {"next_token": token, "newest_id": newest}}
-                )
-            else:
-                next_cursor = None
-            yield Page("x", watch.name, mentions, next_cursor, rejects)
-            if token is None:
-                return
-            if limited:
-                reset = _reset_time(headers)
-                raise RateLimited(f"{context}: rate limit used up; waiting until {until(reset)}", reset)
+        request = self._feed(source) if isinstance(source, Feed) else self._search(source)
+        if request is None:
+            return  # e.g. network:reddit: nothing to ask X
+        pages = self.settings.pages_per_run
+        yield from walk(_XWalk(self, request, cursor, budget), network="x", source=source.name, pages=pages,
+                        matcher=request.matcher)  # fmt: skip
+
+    def _feed(self, feed: Feed) -> _Request:
+        own_posts = feed.name.startswith("posts:")
+        handle = feed.name.split("@", 1)[1]
+        context = f"x ({feed.name})" if own_posts else f"x ({feed.name} mentions)"
+        user_id = self._user_id(handle, context)
+        call = self.client.get_users_tweets if own_posts else self.client.get_users_mentions
+        return _Request(context, call, {"id": user_id}, "pagination_token")
+
+    def _search(self, watch: Watch) -> _Request | None:
+        context = f"x (watch {watch.name!r})"
+        query, exact = to_x_query(Query(watch.root))
+        if query is False:
+            return None
+        if query is True or not _STANDALONE.sub("", query).strip("() OR"):
+            raise CollectorError(f"{context}: nothing X can search for in {watch.query!r}; add a word")
+        if len(query) > 512:
+            raise CollectorError(f"{context}: query is {len(query)} characters, X allows 512; shorten it")
+        matcher = None if exact else Query(watch.root)
+        return _Request(context, self.client.search_recent_tweets, {"query": query}, "next_token", matcher)
 
     def _user_id(self, account: str, context: str) -> str:
         if account.isdigit():

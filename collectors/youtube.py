@@ -29,7 +29,6 @@ from pydantic import Field as PydanticField
 
 from collectors import youtube_quota as quota
 from collectors._common import (
-    Feed,
     Leaf,
     Lowered,
     Syntax,
@@ -43,10 +42,10 @@ from collectors._common import (
     utc_from_iso,
 )
 from collectors._html import html_to_text
-from collectors.base import Ledger, NetworkSettings, Watch
+from collectors.base import Collector, Context, Ledger, NetworkSettings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import Field, Phrase, Query, Term
-from listener.records import Mention, Page, Reject, utcnow
 
 __all__ = [
     "COMMENTS",
@@ -338,24 +337,29 @@ def _stamp(moment: datetime) -> str:
 # -- collecting --------------------------------------------------------------
 
 
-class YouTubeCollector:
+class YouTubeCollector(Collector):
     """Search, comments and uploads through google-api-python-client, within a daily unit share."""
 
     name: ClassVar[str] = "youtube"
     Settings: ClassVar[type[NetworkSettings]] = Settings
-    searches: ClassVar[bool] = True
-    quota_status = staticmethod(quota.quota_status)  # (used, share, resets_at) for ``listener status``
+    has_feeds: ClassVar[bool] = True
+    has_quota: ClassVar[bool] = True  # a daily share of the project's units
 
-    def __init__(self, settings: NetworkSettings, env: Mapping[str, str], service: Any = None) -> None:
+    def __init__(
+        self,
+        settings: NetworkSettings,
+        env: Mapping[str, str],
+        context: Context | None = None,
+        *,
+        service: Any = None,
+    ) -> None:
         """``service`` replaces the built client (tests build one on the library's ``HttpMockSequence``)."""
+        super().__init__(settings, env, context)
         self.settings = cast(Settings, settings)
         key = require_env(env, self.settings.api_key_env, "youtube", "API key")
         protect([key], *_LOGGERS)  # the key travels in every URL, which googleapiclient logs
         s = self.settings
         self.service = service or build_service(key, s.api_base_url, s.timeout_seconds)
-        self.clock: Callable[[], datetime] = utcnow
-        self.sleep: Callable[[float], None] | None = None
-        self.ledger: Ledger | None = None
         self._unbilled = 0  # units of calls not yet declared on a page
         self._spent_here = 0  # units of this fetch, not yet in the ledger
 
@@ -369,17 +373,22 @@ class YouTubeCollector:
             found.append(Feed(COMMENTS, keep_all=True))
         return found
 
-    def fetch(self, watch: Watch, cursor: str | None) -> Iterator[Page]:
+    @staticmethod
+    def quota_status(settings: NetworkSettings, ledger: Ledger, now: datetime) -> tuple[int, int, datetime]:
+        """(used, share, resets_at) for ``listener status``."""
+        return quota.quota_status(cast(Settings, settings), ledger, now)
+
+    def fetch(self, source: Watch | Feed, cursor: Cursor | None, budget: int | None = None) -> Iterator[Page]:
         """Pages of a watch's search, or of the ``comments`` or ``posts:@…`` feed."""
         self._unbilled = self._spent_here = 0
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
         try:
-            if watch.name == COMMENTS:
+            if isinstance(source, Watch):
+                yield from self._search(source, state)
+            elif source.name == COMMENTS:
                 yield from self._comments(state)
-            elif watch.name.startswith("posts:@"):
-                yield from self._uploads(watch.name, state)
             else:
-                yield from self._search(watch, state)
+                yield from self._uploads(source.name, state)
         finally:
             self.close()
 

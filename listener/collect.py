@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import collectors
-from collectors._common import REDACTOR, Feed
-from collectors.base import Collector, NetworkSettings, Watch
+from collectors._common import REDACTOR
+from collectors.base import BudgetSettings, Collector, Context, NetworkSettings
 from listener.errors import ListenerError, RateLimited, StorageError
+from listener.model import Feed, Page, SaveResult, Watch
 from listener.query import Query
-from listener.records import Page, SaveResult, utcnow
+from listener.records import utcnow
 from storage import Store
 
 __all__ = ["Budget", "Outcome", "Pass", "Source", "budget_usage", "collect"]
@@ -35,12 +35,15 @@ class Source:
     """One thing to collect: a watch's search on a network, or a feed (account mentions, a stream)."""
 
     network: str
-    watch: Watch
-    feed: Feed | None = None
+    target: Watch | Feed
 
     @property
     def name(self) -> str:
-        return self.watch.name
+        return self.target.name
+
+    @property
+    def feed(self) -> Feed | None:
+        return self.target if isinstance(self.target, Feed) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +90,26 @@ def budget_usage(store: Store, networks: Mapping[str, NetworkSettings], now: dat
     """Read budgets and quotas, used and left, for ``listener status``."""
     rows = []
     for name, settings in sorted(networks.items()):
-        budget = getattr(settings, "monthly_post_budget", None)
-        if budget:
-            start = period_start(now, getattr(settings, "budget_day", 1))
+        cls = collectors.load(name)
+        budget = _budget_settings(cls, settings)
+        if budget is not None and budget.monthly_post_budget:
+            start = period_start(now, budget.budget_day)
             used = store.fetched_since(name, start)
-            rows.append(Budget(name, budget, used, max(0, budget - used), start))
-        quota = getattr(collectors.load(name), "quota_status", None)
-        if quota is not None:
-            used, share, resets = quota(settings, _Ledger(store, name), now)
+            cap = budget.monthly_post_budget
+            rows.append(Budget(name, cap, used, max(0, cap - used), start))
+        if cls.has_quota:
+            used, share, resets = cls.quota_status(settings, _Ledger(store, name), now)
             rows.append(Budget(name, share, used, max(0, share - used), resets - timedelta(days=1), "units"))
     return rows
+
+
+def _budget_settings(cls: type[Collector], settings: NetworkSettings) -> BudgetSettings | None:
+    """The settings as a ``BudgetSettings``, for a network that declares a monthly post budget."""
+    if not cls.has_budget:
+        return None
+    if not isinstance(settings, BudgetSettings):
+        raise TypeError(f"{cls.name}: has_budget needs Settings to extend BudgetSettings")
+    return settings
 
 
 class Pass:
@@ -126,36 +139,32 @@ class Pass:
 
     def _collector(self, network: str) -> Collector | None:
         if network not in self.collectors and network not in self.broken:
+            context = Context(clock=self.now, sleep=self.sleep, ledger=_Ledger(self.store, network))
             try:
-                collector = collectors.load(network)(self.networks[network], self.env)
+                self.collectors[network] = collectors.load(network)(self.networks[network], self.env, context)
             except ListenerError as exc:
                 self.broken[network] = exc
-                return None
-            ledger = _Ledger(self.store, network)
-            for attr, value in (("clock", self.now), ("sleep", self.sleep), ("ledger", ledger)):
-                if hasattr(collector, attr) and value is not None:
-                    setattr(collector, attr, value)
-            self.collectors[network] = collector
         return self.collectors.get(network)
 
     def sources(self, network: str | None = None, watch: str | None = None) -> list[Source]:
         """Every (network, watch) pair and each network's feeds, optionally narrowed."""
         found: list[Source] = []
         for name in sorted(self.networks):
-            if network is not None and name != network:
-                continue
-            collector = self._collector(name)
-            if getattr(collectors.load(name), "searches", True):
-                found.extend(Source(name, w) for w in self.watches if self._covers(w.name, name))
-            feeds: list[Feed] = (
-                collector.feeds() if collector is not None and hasattr(collector, "feeds") else []
-            )
-            if collector is None and not feeds and not getattr(collectors.load(name), "searches", True):
-                feeds = [Feed(name, keep_all=True)]  # a feed-only network that cannot start: record why
-            found.extend(
-                Source(name, Watch(f.name, "", self.watches[0].root), f) for f in feeds if self.watches
-            )
+            if network is None or name == network:
+                found += self._sources_of(name)
         return [s for s in found if watch is None or s.name == watch]
+
+    def _sources_of(self, network: str) -> list[Source]:
+        cls, collector = collectors.load(network), self._collector(network)
+        found = [Source(network, w) for w in self.watches if cls.searches and self._covers(w.name, network)]
+        feeds: list[Feed] = []
+        if collector is not None and cls.has_feeds:
+            feeds = collector.feeds()
+        elif collector is None and not cls.searches:
+            feeds = [Feed(network, keep_all=True)]  # a feed-only network that cannot start: record why
+        if self.watches:  # feeds run alongside watches, as they always have
+            found += [Source(network, f) for f in feeds]
+        return found
 
     def _covers(self, watch: str, network: str) -> bool:
         only = self.watch_networks.get(watch)
@@ -235,19 +244,15 @@ class Pass:
         )  # fmt: skip
 
     def _budget(self, network: str) -> int | None:
-        settings = self.networks[network]
-        budget = getattr(settings, "monthly_post_budget", None)
-        if not budget:
+        settings = _budget_settings(collectors.load(network), self.networks[network])
+        if settings is None or not settings.monthly_post_budget:
             return None
-        start = period_start(self.now(), getattr(settings, "budget_day", 1))
-        return int(budget) - self.store.fetched_since(network, start)
+        start = period_start(self.now(), settings.budget_day)
+        return settings.monthly_post_budget - self.store.fetched_since(network, start)
 
     def _pages(self, collector: Collector, source: Source, budget: int | None) -> Iterator[Page]:
         cursor = self.store.get_cursor(source.network, source.name)
-        if budget is None:
-            return collector.fetch(source.watch, cursor)
-        fetch: Any = collector.fetch
-        return fetch(source.watch, cursor, budget=budget)  # type: ignore[no-any-return]
+        return collector.fetch(source.target, cursor, budget)
 
     def _linked(self, page: Page, source: Source) -> Page:
         """The page with each mention linked to the watches it matches; stream noise dropped."""

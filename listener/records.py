@@ -1,16 +1,20 @@
 """The records that cross package boundaries: defined once, imported everywhere.
 
-This module imports nothing of ours, so collectors and storage can both use it
-without depending on each other.
+This module imports nothing of ours but ``listener.model`` (which imports nothing
+of ours), so collectors and storage can both use it without depending on each
+other. ``Mention``, ``Page``, ``Reject`` and ``SaveResult`` live in
+``listener.model`` now and are re-exported here for existing imports.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from listener.model import Mention, Page, Reject, SaveResult
 
 __all__ = [
     "SEVERITY_RANK",
@@ -78,84 +82,6 @@ def utc_iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment!r}: give a time zone")
     return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True, slots=True)
-class Mention:
-    """One post, comment or article that a collector found, normalised.
-
-    ``native_id`` is the network's own id; together with ``network`` it is unique.
-    ``raw`` keeps the payload as received so normalising can be rerun later.
-    """
-
-    network: str
-    native_id: str
-    text: str
-    created_at: datetime
-    url: str | None = None
-    author_id: str | None = None
-    author_handle: str | None = None
-    author_name: str | None = None
-    language: str | None = None
-    in_reply_to_id: str | None = None
-    conversation_id: str | None = None
-    like_count: int | None = None
-    repost_count: int | None = None
-    reply_count: int | None = None
-    quote_count: int | None = None
-    view_count: int | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.network or not self.native_id:
-            raise ValueError("a mention needs a network and a native id")
-        if self.created_at.tzinfo is None:
-            raise ValueError(f"{self.network}/{self.native_id}: created_at has no time zone")
-
-
-@dataclass(frozen=True, slots=True)
-class Reject:
-    """A payload item that could not be normalised, kept raw with the reason."""
-
-    network: str
-    reason: str
-    raw: Any
-    native_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """What one fetch produced: stored together with its cursor in one transaction.
-
-    ``cursor`` is the position to resume from after this page; ``None`` leaves the
-    stored cursor unchanged. ``matches`` maps a mention's native id to the names of
-    the watches it matched. ``deleted`` names native ids the network now reports
-    as removed or hidden: they are marked, never dropped (a deleted post is still
-    evidence). ``units`` is what the page cost against a quota that is not counted
-    in posts (YouTube's daily units, Instagram's hashtag queries).
-    """
-
-    network: str
-    watch: str
-    mentions: Sequence[Mention] = ()
-    cursor: str | None = None
-    rejects: Sequence[Reject] = ()
-    matches: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    deleted: Sequence[str] = ()
-    units: int = 0
-
-    def __post_init__(self) -> None:
-        stray = next((m for m in self.mentions if m.network != self.network), None)
-        if stray is not None:
-            raise ValueError(f"a {self.network} page holds a {stray.network} mention ({stray.native_id})")
-
-
-@dataclass(frozen=True, slots=True)
-class SaveResult:
-    new: int = 0
-    edited: int = 0
-    duplicates: int = 0
-    rejected: int = 0
 
 
 @dataclass(frozen=True, slots=True)

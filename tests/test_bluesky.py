@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from collectors.base import Watch
+from collectors.base import Context, Feed, Watch
 from collectors.bluesky import BlueskyCollector, Settings, normalize, to_bluesky_query
 from listener.demo.blueskyserver import BlueskyServer
 from listener.errors import AuthError, RateLimited
@@ -28,8 +28,8 @@ def watch(name: str, query: str) -> Watch:
     return Watch(name, query, parse(query))
 
 
-def feed(name: str) -> Watch:
-    return Watch(name, "", parse("x"))
+def feed(name: str) -> Feed:
+    return Feed(name, keep_all=True)
 
 
 @pytest.fixture
@@ -45,11 +45,11 @@ def recorded_view(atproto_dir: Path) -> dict[str, Any]:
 def collector(
     url: str, env: dict[str, str] | None = None, at: datetime = NOW, **options: Any
 ) -> BlueskyCollector:
-    made = BlueskyCollector(
-        Settings(api_base_url=url, pds_url=url, retry_backoff_seconds=0, **options), env or {}
+    return BlueskyCollector(
+        Settings(api_base_url=url, pds_url=url, retry_backoff_seconds=0, **options),
+        env or {},
+        Context(clock=lambda: at),
     )
-    made.clock = lambda: at
-    return made
 
 
 # -- recorded data -----------------------------------------------------------

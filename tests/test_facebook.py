@@ -11,13 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import Watch
+from collectors.base import Context, Feed, Watch
 from collectors.facebook import FacebookCollector, Settings, normalize_comment
 from collectors.graph import parse_usage, relative_next
 from listener.collect import collect
 from listener.demo.graphserver import GraphServer
 from listener.errors import AuthError, RateLimited, SourceUnavailable
 from listener.query import parse
+from listener.records import utcnow
 from storage import Store
 from tests.harness import Clock
 
@@ -32,14 +33,16 @@ def fb_dir(shared_dir: Path) -> Path:
     return shared_dir / "fixtures" / "facebook"
 
 
-def feed(name: str) -> Watch:
-    return Watch(name, "", parse("x"))
+def feed(name: str) -> Feed:
+    return Feed(name, keep_all=True)
 
 
 Handler = Callable[[httpx.Request], tuple[int, Any]]
 
 
-def replay(handler: Handler, seen: list[httpx.Request], **settings: Any) -> FacebookCollector:
+def replay(
+    handler: Handler, seen: list[httpx.Request], clock: Callable[[], datetime] = utcnow, **settings: Any
+) -> FacebookCollector:
     """A collector whose httpx client answers from ``handler`` (recorded bodies), at the wire."""
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -48,7 +51,9 @@ def replay(handler: Handler, seen: list[httpx.Request], **settings: Any) -> Face
         return httpx.Response(status, json=body)
 
     options = {"page_id": PAGE, "retry_backoff_seconds": 0, **settings}
-    return FacebookCollector(Settings(**options), ENV, transport=httpx.MockTransport(answer))
+    return FacebookCollector(
+        Settings(**options), ENV, Context(clock=clock, transport=httpx.MockTransport(answer))
+    )
 
 
 def load(path: Path) -> Any:
@@ -128,8 +133,11 @@ def _comments_listing(fb_dir: Path, post_time: str) -> Handler:
 
 def test_comments_without_ids_get_the_ids_their_permalinks_imply(fb_dir: Path) -> None:
     seen: list[httpx.Request] = []
-    collector = replay(_comments_listing(fb_dir, "2021-08-10T17:00:00+0000"), seen)
-    collector.clock = lambda: datetime(2021, 8, 13, tzinfo=UTC)
+    collector = replay(
+        _comments_listing(fb_dir, "2021-08-10T17:00:00+0000"),
+        seen,
+        clock=lambda: datetime(2021, 8, 13, tzinfo=UTC),
+    )
     pages = list(collector.fetch(feed(f"@{PAGE}"), None))
     mentions = [m for p in pages for m in p.mentions]
     assert len(mentions) == 15 and not any(p.rejects for p in pages)  # 15 of total_count 18, as recorded
@@ -156,8 +164,7 @@ def test_comments_without_ids_get_the_ids_their_permalinks_imply(fb_dir: Path) -
 def test_a_rerun_yields_nothing_known_and_marks_comments_gone_or_hidden(fb_dir: Path) -> None:
     clock = lambda: datetime(2021, 8, 13, tzinfo=UTC)  # noqa: E731
     seen: list[httpx.Request] = []
-    collector = replay(_comments_listing(fb_dir, "2021-08-10T17:00:00+0000"), seen)
-    collector.clock = clock
+    collector = replay(_comments_listing(fb_dir, "2021-08-10T17:00:00+0000"), seen, clock=clock)
     cursor = list(collector.fetch(feed(f"@{PAGE}"), None))[-1].cursor
     base = _comments_listing(fb_dir, "2021-08-10T17:00:00+0000")
 
@@ -169,16 +176,16 @@ def test_a_rerun_yields_nothing_known_and_marks_comments_gone_or_hidden(fb_dir: 
             comments["data"][3]["is_hidden"] = True
         return status, body
 
-    again = replay(changed, seen)
-    again.clock = clock
+    again = replay(changed, seen, clock=clock)
     pages = list(again.fetch(feed(f"@{PAGE}"), cursor))
     assert [m for p in pages for m in p.mentions] == []
     assert sorted(d for p in pages for d in p.deleted) == [
         "10158407654328553_10158408043788553",  # gone
         "10158407654328553_10158408729313553",  # hidden
     ]
-    later = replay(base, seen)
-    later.clock = lambda: datetime(2021, 9, 30, tzinfo=UTC)  # the post is now older than comment_days
+    later = replay(
+        base, seen, clock=lambda: datetime(2021, 9, 30, tzinfo=UTC)
+    )  # the post is now older than comment_days
     assert [p.deleted for p in later.fetch(feed(f"@{PAGE}"), cursor)] == []
 
 
@@ -198,8 +205,7 @@ def test_a_comment_with_neither_id_nor_permalink_is_rejected(fb_dir: Path) -> No
     body = load(fb_dir / "comments" / "comments_p2.json")
     del body["data"][0]["permalink_url"]
     post = {"id": f"{PAGE}_1", "created_time": "2021-08-10T17:00:00+0000", "comments": body}
-    collector = replay(lambda r: (200, {"data": [post]}), [])
-    collector.clock = lambda: datetime(2021, 8, 13, tzinfo=UTC)
+    collector = replay(lambda r: (200, {"data": [post]}), [], clock=lambda: datetime(2021, 8, 13, tzinfo=UTC))
     [page] = list(collector.fetch(feed(f"@{PAGE}"), None))
     assert len(page.mentions) == 4
     assert [r.reason for r in page.rejects] == [
@@ -250,8 +256,7 @@ def server(clock: Clock) -> Iterator[GraphServer]:
 
 def local(server: GraphServer, clock: Clock, **settings: Any) -> FacebookCollector:
     options = {"api_base_url": server.url, "page_id": server.page_id, "retry_backoff_seconds": 0, **settings}
-    collector = FacebookCollector(Settings(**options), ENV)
-    collector.clock = clock
+    collector = FacebookCollector(Settings(**options), ENV, Context(clock=clock))
     return collector
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import Watch
+from collectors.base import Context, Watch
 from collectors.hackernews import HackerNewsCollector, Settings, normalize_page, to_algolia_queries
 from listener.demo.hnserver import HackerNewsServer
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
@@ -45,9 +45,7 @@ def hn(clock: Clock) -> Iterator[HackerNewsServer]:
 
 def collector(server: HackerNewsServer, clock: Clock, **options: Any) -> HackerNewsCollector:
     settings = Settings(api_base_url=f"{server.url}/api/v1", retry_backoff_seconds=0, **options)
-    made = HackerNewsCollector(settings, {})
-    made.clock = clock
-    return made
+    return HackerNewsCollector(settings, {}, Context(clock=clock))
 
 
 # -- the recordings ----------------------------------------------------------
@@ -108,9 +106,10 @@ def test_recorded_replies_replay_through_the_collector_with_local_filtering(
         asked.append(request.url.params)
         return httpx.Response(200, json=bodies[int(request.url.params["page"])])
 
-    made = HackerNewsCollector(Settings(hits_per_page=1, pages_per_run=2), {})
-    made.transport = httpx.MockTransport(handler)
-    made.clock = lambda: datetime(2014, 6, 20, 4, 0, tzinfo=UTC)
+    context = Context(
+        clock=lambda: datetime(2014, 6, 20, 4, 0, tzinfo=UTC), transport=httpx.MockTransport(handler)
+    )
+    made = HackerNewsCollector(Settings(hits_per_page=1, pages_per_run=2), {}, context)
     first, second = made.fetch(watch("apple", "apple"), None)
     assert [dict(p) for p in asked] == [
         {"query": "apple", "tags": "(story,comment)", "numericFilters": "created_at_i>=1402632000",
@@ -213,7 +212,7 @@ def test_own_posts_feed_keeps_everything_the_account_wrote(hn: HackerNewsServer,
     made = collector(hn, clock, accounts=("@acme_team",))
     [feed] = made.feeds()
     assert (feed.name, feed.keep_all) == ("posts:@acme_team", True)
-    [page] = made.fetch(watch(feed.name, "unused"), None)
+    [page] = made.fetch(feed, None)  # a feed, not a watch: it has no query
     assert [m.native_id for m in page.mentions] == [mine]
     assert hn.requests[-1].params["tags"] == "(story,comment),author_acme_team"
 

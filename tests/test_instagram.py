@@ -12,13 +12,13 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from collectors.base import Watch
+from collectors.base import Context, Feed, Watch
 from collectors.instagram import InstagramCollector, Settings, flatten_comments, normalize_comment
 from listener.collect import collect
 from listener.demo.graphserver import GraphServer
 from listener.errors import AuthError, RateLimited
 from listener.query import parse
-from listener.records import SaveResult
+from listener.records import SaveResult, utcnow
 from storage import Store
 from tests.harness import Clock
 
@@ -34,21 +34,25 @@ def ig_dir(shared_dir: Path) -> Path:
     return shared_dir / "fixtures" / "instagram"
 
 
-def feed(name: str) -> Watch:
-    return Watch(name, "", parse("x"))
+def feed(name: str) -> Feed:
+    return Feed(name, keep_all=True)
 
 
 Handler = Callable[[httpx.Request], tuple[int, Any]]
 
 
-def replay(handler: Handler, seen: list[httpx.Request], **settings: Any) -> InstagramCollector:
+def replay(
+    handler: Handler, seen: list[httpx.Request], clock: Callable[[], datetime] = utcnow, **settings: Any
+) -> InstagramCollector:
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         status, body = handler(request)
         return httpx.Response(status, json=body)
 
     options = {"user_id": USER, "username": "ikroskun", "retry_backoff_seconds": 0, **settings}
-    return InstagramCollector(Settings(**options), ENV, transport=httpx.MockTransport(answer))
+    return InstagramCollector(
+        Settings(**options), ENV, Context(clock=clock, transport=httpx.MockTransport(answer))
+    )
 
 
 def load(path: Path) -> Any:
@@ -139,8 +143,7 @@ def test_media_comments_and_replies(ig_dir: Path) -> None:
         return 200, second
 
     seen: list[httpx.Request] = []
-    collector = replay(handler, seen)
-    collector.clock = lambda: datetime(2020, 2, 15, tzinfo=UTC)
+    collector = replay(handler, seen, clock=lambda: datetime(2020, 2, 15, tzinfo=UTC))
     pages = list(collector.fetch(feed("@ikroskun"), None))
     mentions = [m for p in pages for m in p.mentions]
     assert [m.native_id for m in mentions] == [
@@ -243,8 +246,7 @@ def test_errors_name_the_instagram_token_and_rate_limits_their_time(
 ) -> None:
     server.add_media("hello", T0)
     server.inject_error(190)
-    collector = InstagramCollector(settings_for(server), ENV)
-    collector.clock = clock
+    collector = InstagramCollector(settings_for(server), ENV, Context(clock=clock))
     with pytest.raises(AuthError, match=r"and set INSTAGRAM_ACCESS_TOKEN$"):
         list(collector.fetch(feed("posts:@caffeaurora"), None))
     server.inject("429", seconds=300)

@@ -12,7 +12,7 @@ import pytest
 import vcr  # type: ignore[import-untyped]
 import yaml
 
-from collectors.base import Watch
+from collectors.base import Context, Feed, Watch
 from collectors.mastodon import (
     MastodonCollector,
     Settings,
@@ -36,8 +36,8 @@ def watch(name: str, query: str) -> Watch:
     return Watch(name, query, parse(query))
 
 
-def feed(name: str) -> Watch:
-    return Watch(name, "", parse("x"))
+def feed(name: str) -> Feed:
+    return Feed(name, keep_all=True)
 
 
 def _max_id(r1: Any, r2: Any) -> None:
@@ -53,8 +53,11 @@ def _replay() -> vcr.VCR:
 
 
 def collector(env: dict[str, str] | None = None, **options: Any) -> MastodonCollector:
-    made = MastodonCollector(Settings(instances=(RECORDED,), retry_backoff_seconds=0, **options), env or {})
-    made.clock = lambda: AUG1
+    made = MastodonCollector(
+        Settings(instances=(RECORDED,), retry_backoff_seconds=0, **options),
+        env or {},
+        Context(clock=lambda: AUG1),
+    )
     return made
 
 
@@ -134,8 +137,11 @@ def test_the_local_server_writes_link_headers_like_the_recording(cassettes: Path
     with MastodonServer(clock=lambda: T0 + timedelta(hours=1)) as server:
         first = server.add_status("anna", "#aurora uno", T0)
         last = server.add_status("anna", "#aurora due", T0 + timedelta(minutes=1))
-        made = MastodonCollector(Settings(instances=(server.url,), retry_backoff_seconds=0), {})
-        made.clock = lambda: T0 + timedelta(hours=1)
+        made = MastodonCollector(
+            Settings(instances=(server.url,), retry_backoff_seconds=0),
+            {},
+            Context(clock=lambda: T0 + timedelta(hours=1)),
+        )
         list(made.fetch(watch("w", "#aurora"), None))
         made._call("test", server.host, "timeline_hashtag", {"hashtag": "aurora"})
         url = f"{server.url}/api/v1/timelines/tag/aurora"
@@ -195,8 +201,11 @@ def server() -> Iterator[MastodonServer]:
 
 def live(server: MastodonServer, env: dict[str, str] | None = None, **options: Any) -> MastodonCollector:
     settings = Settings(instances=(server.url,), retry_backoff_seconds=0, **options)
-    made = MastodonCollector(settings, {"MASTODON_ACCESS_TOKEN": TOKEN} if env is None else env)
-    made.clock = lambda: T0 + timedelta(hours=2)
+    made = MastodonCollector(
+        settings,
+        {"MASTODON_ACCESS_TOKEN": TOKEN} if env is None else env,
+        Context(clock=lambda: T0 + timedelta(hours=2)),
+    )
     return made
 
 

@@ -13,7 +13,7 @@ import pytest
 import vcr  # type: ignore[import-untyped]
 
 from collectors._common import REDACTOR
-from collectors.base import Watch
+from collectors.base import Feed, Watch
 from collectors.reddit import RedditCollector, Settings, normalize_listing, to_reddit_query
 from listener.demo.redditserver import RedditServer
 from listener.errors import AuthError
@@ -36,8 +36,8 @@ def watch(name: str, query: str) -> Watch:
     return Watch(name, query, parse(query))
 
 
-def feed(name: str) -> Watch:
-    return Watch(name, "", parse("x"))
+def feed(name: str) -> Feed:
+    return Feed(name, keep_all=True)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import vcr  # type: ignore[import-untyped]
 
-from collectors.base import Watch
+from collectors.base import Context, Watch
 from collectors.rss import FeedProblem, RssCollector, Settings, entry_id, feed_date, normalize
 from listener.demo.rssserver import RssServer
 from listener.errors import MalformedPayload, RateLimited
@@ -47,10 +47,10 @@ def feeds(clock: Clock) -> Iterator[RssServer]:
         yield server
 
 
-def collector(clock: Any, **options: Any) -> RssCollector:
-    made = RssCollector(Settings(retry_backoff_seconds=0, **options), {})
-    made.clock = clock
-    return made
+def collector(clock: Any, transport: httpx.BaseTransport | None = None, **options: Any) -> RssCollector:
+    return RssCollector(
+        Settings(retry_backoff_seconds=0, **options), {}, Context(clock=clock, transport=transport)
+    )
 
 
 def mentions(pages: list[Page]) -> list[Any]:
@@ -165,8 +165,11 @@ def test_entries_without_a_date_take_the_fetch_time_and_google_links_are_unwrapp
         assert request.headers["User-Agent"].startswith("listener/")
         return httpx.Response(200, content=alert, headers={"Content-Type": "application/atom+xml"})
 
-    made = collector(clock, all_watches=("https://www.google.com/alerts/feeds/1/2",))
-    made.transport = httpx.MockTransport(handler)
+    made = collector(
+        clock,
+        all_watches=("https://www.google.com/alerts/feeds/1/2",),
+        transport=httpx.MockTransport(handler),
+    )
     [found] = mentions(list(made.fetch(watch("brand", "aurora"), None)))
     assert (found.native_id, found.url) == (
         "tag:google.com,2013:googlealerts/feed:987",
@@ -195,8 +198,7 @@ def test_a_page_without_a_feed_and_a_cut_off_feed_fail_cleanly(feeds: RssServer,
         return httpx.Response(200, text="<html><head><title>Blog</title></head></html>",
                               headers={"Content-Type": "text/html"})  # fmt: skip
 
-    made = collector(clock, all_watches=("https://blog.example/",))
-    made.transport = httpx.MockTransport(handler)
+    made = collector(clock, all_watches=("https://blog.example/",), transport=httpx.MockTransport(handler))
     with pytest.raises(
         FeedProblem, match=r"https://blog.example/ is a web page that names no feed; configure"
     ):

@@ -14,7 +14,7 @@ import vcr  # type: ignore[import-untyped]
 from vcr.filters import decode_response  # type: ignore[import-untyped]
 from vcr.persisters.filesystem import FilesystemPersister  # type: ignore[import-untyped]
 
-from collectors.base import Watch
+from collectors.base import Feed, Watch
 from collectors.x import Settings, XCollector, normalize_page, to_x_query
 from listener.demo.xserver import XServer
 from listener.errors import AuthError, CollectorError
@@ -84,7 +84,7 @@ def test_mentions_recording_for_an_account_id(tweepy_dir: Path) -> None:
     feed, own = collector.feeds()
     assert (feed.name, own.name, feed.keep_all, own.keep_all) == ("@783214", "posts:@783214", True, True)
     with _replay().use_cassette(str(tweepy_dir / "test_client_get_users_mentions.yaml")):
-        [page] = collector.fetch(Watch(feed.name, "", parse("x")), None)
+        [page] = collector.fetch(feed, None)
     ids = [m.native_id for m in page.mentions]
     assert ids[0] == "1578516295611748353" and len(ids) == 10 == len(set(ids))
     assert all("@twitter" in m.text.lower() for m in page.mentions)
@@ -182,7 +182,7 @@ def test_account_handles_are_resolved_once(server: XServer) -> None:
     server.add_post("marco", "Ciao @aurora_official, aprite a Torino?", T0)
     collector = XCollector(settings(server, accounts=("@aurora_official",)), ENV)
     for _ in range(2):
-        [page] = collector.fetch(Watch("@aurora_official", "", parse("x")), None)
+        [page] = collector.fetch(Feed("@aurora_official", keep_all=True), None)
         assert [m.author_handle for m in page.mentions] == ["marco"]
     assert [r.path for r in server.requests].count("/2/users/by") == 1
 
@@ -192,7 +192,7 @@ def test_the_own_posts_feed_reads_the_account_timeline(server: XServer) -> None:
     mine = server.add_post("caffe_aurora", "Da oggi la miscela Alba!", T0)
     server.add_post("marco", "@caffe_aurora che prezzi!", T0 + timedelta(minutes=1))
     collector = XCollector(settings(server, accounts=("caffe_aurora",)), ENV)
-    [page] = collector.fetch(Watch("posts:@caffe_aurora", "", parse("x")), None)
+    [page] = collector.fetch(Feed("posts:@caffe_aurora", keep_all=True), None)
     assert [(m.native_id, m.author_handle, m.author_name) for m in page.mentions] == [
         (mine, "caffe_aurora", "Caffè Aurora")
     ]

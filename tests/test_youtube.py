@@ -17,7 +17,7 @@ from googleapiclient.discovery import build_from_document  # type: ignore[import
 from googleapiclient.http import HttpMockSequence  # type: ignore[import-untyped]
 
 from collectors import youtube_quota as quota
-from collectors.base import Watch
+from collectors.base import Context, Feed, Watch
 from collectors.youtube import (
     Settings,
     YouTubeCollector,
@@ -59,13 +59,15 @@ def ok(path: Path) -> tuple[dict[str, str], bytes]:
 
 
 def replay(
-    yt_dir: Path, *answers: tuple[dict[str, str], bytes], **settings: Any
+    yt_dir: Path,
+    *answers: tuple[dict[str, str], bytes],
+    clock: Callable[[], datetime] = lambda: T0,
+    **settings: Any,
 ) -> tuple[YouTubeCollector, Any]:
     """A collector whose client is built from the recorded discovery document and answers from ``answers``."""
     http = HttpMockSequence(list(answers))
     service = build_from_document((yt_dir / "youtube.v3.json").read_text(), developerKey=KEY, http=http)
-    collector = YouTubeCollector(Settings(**{**OPEN, **settings}), ENV, service=service)
-    collector.clock = lambda: T0
+    collector = YouTubeCollector(Settings(**{**OPEN, **settings}), ENV, Context(clock=clock), service=service)
     return collector, http
 
 
@@ -144,7 +146,7 @@ def test_comment_threads_walk_both_pages_with_plain_text_and_fetch_missing_repli
         ok(comments / "comments_by_parent_paged_2.json"),
         videos=("F1UP7wRCPH8",),
     )
-    pages = list(collector.fetch(Watch("comments", "", parse("comments")), None))
+    pages = list(collector.fetch(Feed("comments", keep_all=True), None))
     calls = asked(http)
     assert [c.get("videoId") for c in calls] == ["F1UP7wRCPH8", None, "F1UP7wRCPH8", None]
     assert calls[1]["parentId"] == "UgwI_ylXVnzPS8Q-oAV4AaABAg" and calls[2]["order"] == "time"
@@ -226,7 +228,7 @@ def test_own_uploads_resolve_a_handle_page_the_playlist_and_read_counts(yt_dir: 
         channel_id="@googledevelopers",
     )
     assert [f.name for f in collector.feeds()] == ["posts:@googledevelopers", "comments"]
-    pages = list(collector.fetch(Watch("posts:@googledevelopers", "", parse("posts")), None))
+    pages = list(collector.fetch(Feed("posts:@googledevelopers", keep_all=True), None))
     calls = asked(http)
     assert calls[0]["forHandle"] == "googledevelopers"
     assert calls[1]["playlistId"] == "UU_x5XG1OV2P6uZZ5FSM9Ttw" and calls[3]["pageToken"] == "CAoQAA"
@@ -288,8 +290,7 @@ def _answer(
     ],
 )
 def test_quota_exceeded_waits_until_midnight_pacific(yt_dir: Path, now: datetime, reset: datetime) -> None:
-    collector, _ = replay(yt_dir, _answer(403, "quotaExceeded", "youtube.quota"))
-    collector.clock = lambda: now
+    collector, _ = replay(yt_dir, _answer(403, "quotaExceeded", "youtube.quota"), clock=lambda: now)
     with pytest.raises(RateLimited) as limited:
         list(collector.fetch(watch("surf", "surfing"), None))
     assert limited.value.retry_at == reset
@@ -329,7 +330,7 @@ def test_a_video_with_comments_disabled_is_skipped_and_the_others_polled(
         videos=("closed00000", "F1UP7wRCPH8"),
     )
     with caplog.at_level(logging.WARNING):
-        pages = list(collector.fetch(Watch("comments", "", parse("comments")), None))
+        pages = list(collector.fetch(Feed("comments", keep_all=True), None))
     assert [c["videoId"] for c in asked(http)] == ["closed00000", "F1UP7wRCPH8"]
     assert sum(len(p.mentions) for p in pages) == 2
     assert "video closed00000: commentsDisabled happened (commentsDisabled); skipped" in caplog.text
