@@ -212,38 +212,51 @@ def lower_query(
     return _lower(node, leaf, syntax)
 
 
-def _lower(node: Node, leaf: Callable[[Leaf], tuple[Lowered, bool]], syntax: Syntax) -> tuple[Lowered, bool]:
+LeafLowering = Callable[[Leaf], tuple[Lowered, bool]]
+
+
+def _lower(node: Node, leaf: LeafLowering, syntax: Syntax) -> tuple[Lowered, bool]:
     match node:
         case Term() | Phrase() | Field():
             return leaf(node)
         case Not(child):
-            inner, exact = _lower(child, leaf, syntax)
-            if not exact:
-                return True, False
-            if isinstance(inner, bool):
-                return not inner, True
-            return syntax.not_(inner), True
+            return _lower_not(_lower(child, leaf, syntax), syntax)
         case And(children):
-            parts = [_lower(c, leaf, syntax) for c in children]
-            exact = all(e for _, e in parts)
-            if any(p is False for p, _ in parts):
-                return False, True
-            texts = [p for p, _ in parts if isinstance(p, str)]
-            if not texts:
-                return True, exact
-            if all(t.startswith(("-", "NOT ")) for t in texts):
-                return True, False  # a negation alone is not a search
-            return (texts[0] if len(texts) == 1 else syntax.and_.join(texts)), exact
+            return _lower_and([_lower(c, leaf, syntax) for c in children], syntax)
         case Or(children):
-            parts = [_lower(c, leaf, syntax) for c in children]
-            exact = all(e for _, e in parts)
-            if any(p is True for p, _ in parts):
-                return True, exact
-            texts = [p for p, _ in parts if isinstance(p, str)]
-            if not texts:
-                return False, exact
-            return (texts[0] if len(texts) == 1 else "(" + syntax.or_.join(texts) + ")"), exact
+            return _lower_or([_lower(c, leaf, syntax) for c in children], syntax)
     raise TypeError(node)
+
+
+def _lower_not(inner: tuple[Lowered, bool], syntax: Syntax) -> tuple[Lowered, bool]:
+    text, exact = inner
+    if not exact:
+        return True, False  # a negation of something broader would drop real matches
+    if isinstance(text, bool):
+        return not text, True
+    return syntax.not_(text), True
+
+
+def _lower_and(parts: list[tuple[Lowered, bool]], syntax: Syntax) -> tuple[Lowered, bool]:
+    exact = all(e for _, e in parts)
+    if any(p is False for p, _ in parts):
+        return False, True
+    texts = [p for p, _ in parts if isinstance(p, str)]
+    if not texts:
+        return True, exact
+    if all(t.startswith(("-", "NOT ")) for t in texts):
+        return True, False  # a negation alone is not a search
+    return (texts[0] if len(texts) == 1 else syntax.and_.join(texts)), exact
+
+
+def _lower_or(parts: list[tuple[Lowered, bool]], syntax: Syntax) -> tuple[Lowered, bool]:
+    exact = all(e for _, e in parts)
+    if any(p is True for p, _ in parts):
+        return True, exact
+    texts = [p for p, _ in parts if isinstance(p, str)]
+    if not texts:
+        return False, exact
+    return (texts[0] if len(texts) == 1 else "(" + syntax.or_.join(texts) + ")"), exact
 
 
 @cache

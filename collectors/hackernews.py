@@ -85,21 +85,31 @@ def _lower(node: Node) -> Searches:
         case Not():
             return True  # a "-word" Algolia drops might be one our tokenizer keeps: checked locally
         case And(children):
-            alternatives: list[str] = [""]
-            for child in children:
-                part = _lower(child)
-                if part is False:
-                    return False
-                if part is not True:
-                    alternatives = [f"{a} {p}".strip() for a in alternatives for p in part]
-            return alternatives if alternatives != [""] else True
+            return _lower_and(children)
         case Or(children):
-            parts = [_lower(c) for c in children]
-            if any(p is True for p in parts):
-                return True
-            found = [q for p in parts if isinstance(p, list) for q in p]
-            return list(dict.fromkeys(found)) or False
+            return _lower_or(children)
     raise TypeError(node)
+
+
+def _lower_and(children: tuple[Node, ...]) -> Searches:
+    """Every combination of the children's alternatives (Algolia ANDs the words of a search)."""
+    alternatives: list[str] = [""]
+    for child in children:
+        part = _lower(child)
+        if part is False:
+            return False
+        if part is not True:
+            alternatives = [f"{a} {p}".strip() for a in alternatives for p in part]
+    return alternatives if alternatives != [""] else True
+
+
+def _lower_or(children: tuple[Node, ...]) -> Searches:
+    """One search per alternative (Algolia has no OR)."""
+    parts = [_lower(c) for c in children]
+    if any(p is True for p in parts):
+        return True
+    found = [q for p in parts if isinstance(p, list) for q in p]
+    return list(dict.fromkeys(found)) or False
 
 
 def to_algolia_queries(query: Query) -> Searches:

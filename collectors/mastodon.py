@@ -165,8 +165,8 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def normalize(status: Any, host: str) -> Mention:
-    """One Mastodon status (as JSON) read on instance ``host``; raises on a broken item."""
+def _required(status: Any) -> tuple[str, str, str]:
+    """The status's id, HTML content and creation time; raises on a broken item."""
     if not isinstance(status, dict):
         raise ValueError(f"a status must be an object, not {type(status).__name__}")
     status_id = status.get("id")
@@ -178,25 +178,41 @@ def normalize(status: Any, host: str) -> Mention:
     created = status.get("created_at")
     if not isinstance(created, str):
         raise ValueError("missing field 'created_at'")
-    account = _object(status.get("account"))
+    return status_id, content, created
+
+
+def _acct(account: Mapping[str, Any], host: str) -> str | None:
+    """``user@server``: local accounts come as bare usernames, qualified here with their own server."""
     acct, account_url = account.get("acct"), account.get("url")
-    if isinstance(acct, str) and acct and "@" not in acct:
-        # Local accounts come as bare usernames: qualify them with their own server.
+    if not isinstance(acct, str) or not acct:
+        return None
+    if "@" not in acct:
         acct = f"{acct}@{_host(account_url) if isinstance(account_url, str) else host}"
+    return acct
+
+
+def _text(content: str, spoiler: Any) -> str:
+    """The content as plain text, after the content warning, which is text too."""
     text = html_to_text(content)
-    spoiler = status.get("spoiler_text")
     if isinstance(spoiler, str) and spoiler.strip():
-        text = f"{spoiler.strip()}\n\n{text}" if text else spoiler.strip()  # the content warning is text too
+        return f"{spoiler.strip()}\n\n{text}" if text else spoiler.strip()
+    return text
+
+
+def normalize(status: Any, host: str) -> Mention:
+    """One Mastodon status (as JSON) read on instance ``host``; raises on a broken item."""
+    status_id, content, created = _required(status)
+    account = _object(status.get("account"))
     reply_to = status.get("in_reply_to_id")
     lang = status.get("language")
     return Mention(
         network="mastodon",
         native_id=f"{host}/{status_id}",
-        text=text,
+        text=_text(content, status.get("spoiler_text")),
         created_at=utc_from_iso(created),
         url=status.get("url") or status.get("uri"),
         author_id=f"{host}/{account['id']}" if account.get("id") else None,
-        author_handle=acct if isinstance(acct, str) and acct else None,
+        author_handle=_acct(account, host),
         author_name=account.get("display_name") or None,
         language=lang if isinstance(lang, str) and lang else None,
         in_reply_to_id=f"{host}/{reply_to}" if reply_to else None,

@@ -101,8 +101,8 @@ def to_reddit_query(query: Query) -> Lowered:
 # -- normalising -------------------------------------------------------------
 
 
-def normalize(thing: Any) -> Mention:
-    """A listing child ``{"kind": "t1"|"t3", "data": {...}}`` as a ``Mention``; raises on a bad one."""
+def _name(thing: Any) -> tuple[str, str, dict[str, Any]]:
+    """The item's kind, fullname and data; raises on a broken item."""
     if not isinstance(thing, dict) or not isinstance(thing.get("data"), dict):
         raise ValueError("a listing item must be an object with 'data'")
     kind, data = thing.get("kind"), thing["data"]
@@ -113,43 +113,62 @@ def normalize(thing: Any) -> Mention:
         raise ValueError("missing field 'name'")
     if "created_utc" not in data:
         raise ValueError("missing field 'created_utc'")
+    return kind, name, data
+
+
+def _submission(name: str, data: Mapping[str, Any]) -> tuple[str, str | None, str | None, Any]:
+    """A post's text, conversation, parent (none) and reply count."""
+    title, body = data.get("title"), data.get("selftext") or ""
+    if not isinstance(title, str):
+        raise ValueError("missing field 'title'")
+    return (f"{title}\n\n{body}" if body else title), name, None, data.get("num_comments")
+
+
+def _comment(data: Mapping[str, Any]) -> tuple[str, str | None, str | None, Any]:
+    """A comment's text, conversation (its post), parent and reply count (not given)."""
+    text = data.get("body")
+    if not isinstance(text, str):
+        raise ValueError("missing field 'body'")
+    return text, data.get("link_id"), data.get("parent_id"), None
+
+
+def _permalink(kind: str, name: str, data: Mapping[str, Any]) -> str | None:
+    """The item's path on reddit.com: given, or built for a comment from its subreddit and post."""
+    permalink = data.get("permalink") or data.get("context")
+    if not permalink and kind == "t1" and data.get("subreddit") and data.get("link_id"):
+        permalink = f"/r/{data['subreddit']}/comments/{data['link_id'][3:]}/_/{data.get('id', name[3:])}/"
+    if not isinstance(permalink, str) or not permalink.startswith("/"):
+        return None
+    return permalink.split("?")[0]  # search adds ?ref=search_posts, the inbox ?context=3
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def normalize(thing: Any) -> Mention:
+    """A listing child ``{"kind": "t1"|"t3", "data": {...}}`` as a ``Mention``; raises on a bad one."""
+    kind, name, data = _name(thing)
     created = utc_from_epoch(data["created_utc"])
     author = data.get("author")
-    author = author if isinstance(author, str) and author not in ("[deleted]", "") else None
-    permalink = data.get("permalink") or data.get("context")
-    if kind == "t3":
-        title, body = data.get("title"), data.get("selftext") or ""
-        if not isinstance(title, str):
-            raise ValueError("missing field 'title'")
-        text = f"{title}\n\n{body}" if body else title
-        conversation, reply_to, replies = name, None, data.get("num_comments")
-    else:
-        text = data.get("body")
-        if not isinstance(text, str):
-            raise ValueError("missing field 'body'")
-        conversation, reply_to, replies = data.get("link_id"), data.get("parent_id"), None
-        if not permalink and data.get("subreddit") and data.get("link_id"):
-            permalink = f"/r/{data['subreddit']}/comments/{data['link_id'][3:]}/_/{data.get('id', name[3:])}/"
-    url = None
-    if isinstance(permalink, str) and permalink.startswith("/"):
-        permalink = permalink.split("?")[0]  # search adds ?ref=search_posts, the inbox ?context=3
-        url = f"https://www.reddit.com{permalink}"
-        if conversation is None and (link := _LINK.search(permalink)):
-            conversation = f"t3_{link.group(1)}"  # inbox items carry no link_id
+    text, conversation, reply_to, replies = _submission(name, data) if kind == "t3" else _comment(data)
+    permalink = _permalink(kind, name, data)
+    if permalink and conversation is None and (link := _LINK.search(permalink)):
+        conversation = f"t3_{link.group(1)}"  # inbox items carry no link_id
     return Mention(
         network="reddit",
         native_id=name,
         text=text,
         created_at=created,
-        url=url,
+        url=f"https://www.reddit.com{permalink}" if permalink else None,
         author_id=data.get("author_fullname"),
-        author_handle=author,
+        author_handle=author if isinstance(author, str) and author not in ("[deleted]", "") else None,
         author_name=None,
         language=None,  # Reddit gives none; language detection belongs to the analysis
         in_reply_to_id=reply_to,
         conversation_id=conversation,
-        like_count=data.get("score") if isinstance(data.get("score"), int) else None,
-        reply_count=replies if isinstance(replies, int) else None,
+        like_count=_int(data.get("score")),
+        reply_count=_int(replies),
         raw=thing,
     )
 

@@ -39,7 +39,7 @@ import re
 import unicodedata
 import xml.sax
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, cast
@@ -215,37 +215,72 @@ def feed_date(value: str) -> datetime:
     """
     text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().casefold()
     text = re.sub(r"-feira\b", "", re.sub(r"\([^()]*\)", " ", text))  # "(CET)" comments; "segunda-feira"
-    day = year = clock = zone = None
-    words: list[str] = []
+    parts = _DateParts()
     for token in _DATE_TOKEN.finditer(text):
         kind, part = next((k, v) for k, v in token.groupdict().items() if v is not None)
-        if kind == "clock" and clock is None:
-            clock = re.sub(r"[h.]", ":", part)
-        elif kind == "offset" and zone is None:
-            zone = _offset(part)
-        elif kind == "number" and len(part) <= 2 and day is None:
-            day = part
-        elif kind == "number" and len(part) in (2, 4) and year is None:
-            year = part
-        elif kind == "word" and part in _ZONES:
-            zone = zone or _ZONES[part]  # "+0100 CET" names it twice
-        elif kind == "word" and part not in _FILLERS:
-            words.append(part)
-        elif kind != "word":
+        if not parts.take(kind, part):
             raise ValueError(f"cannot read {value!r}: unexpected {part!r}")
-    if len(words) > 1 and _weekday(words[0]):
-        words = words[1:]  # "mar, 15 nov": the leading name is the weekday (martedi), not March
-    if len(words) != 1 or words[0] not in _MONTHS:
-        raise ValueError(f"cannot read {value!r}: expected one month name and no other word, found {words}")
-    if day is None or year is None:
-        raise ValueError(f"cannot read {value!r}: no day or no year")
-    if clock is not None and zone is None:
-        raise ValueError(f"cannot read {value!r}: a time without a time zone")
-    english = f"{day} {_ENGLISH[_MONTHS[words[0]] - 1]} {year} {clock or '00:00'} {zone or '+0000'}"
-    try:
-        return parsedate_to_datetime(english).astimezone(UTC)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"cannot read {value!r}: {exc}") from None
+    return parts.moment(value)
+
+
+@dataclass
+class _DateParts:
+    """What ``feed_date`` found in a date, token by token: the first of each kind counts."""
+
+    day: str | None = None
+    year: str | None = None
+    clock: str | None = None
+    zone: str | None = None
+    words: list[str] = field(default_factory=list)
+
+    def take(self, kind: str, part: str) -> bool:
+        """Note one token; ``False`` if it fits nowhere (a second time or a second zone offset, a stray number)."""
+        if kind == "word":
+            self._word(part)
+            return True
+        if kind == "number":
+            return self._number(part)
+        if kind == "clock" and self.clock is None:
+            self.clock = re.sub(r"[h.]", ":", part)
+            return True
+        if kind == "offset" and self.zone is None:
+            self.zone = _offset(part)
+            return True
+        return False
+
+    def _number(self, part: str) -> bool:
+        if len(part) <= 2 and self.day is None:
+            self.day = part
+        elif len(part) in (2, 4) and self.year is None:
+            self.year = part
+        else:
+            return False
+        return True
+
+    def _word(self, part: str) -> None:
+        if part in _ZONES:
+            self.zone = self.zone or _ZONES[part]  # "+0100 CET" names it twice
+        elif part not in _FILLERS:
+            self.words.append(part)
+
+    def moment(self, value: str) -> datetime:
+        words = self.words
+        if len(words) > 1 and _weekday(words[0]):
+            words = words[1:]  # "mar, 15 nov": the leading name is the weekday (martedi), not March
+        if len(words) != 1 or words[0] not in _MONTHS:
+            raise ValueError(
+                f"cannot read {value!r}: expected one month name and no other word, found {words}"
+            )
+        if self.day is None or self.year is None:
+            raise ValueError(f"cannot read {value!r}: no day or no year")
+        if self.clock is not None and self.zone is None:
+            raise ValueError(f"cannot read {value!r}: a time without a time zone")
+        month = _ENGLISH[_MONTHS[words[0]] - 1]
+        english = f"{self.day} {month} {self.year} {self.clock or '00:00'} {self.zone or '+0000'}"
+        try:
+            return parsedate_to_datetime(english).astimezone(UTC)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"cannot read {value!r}: {exc}") from None
 
 
 def _when(entry: Mapping[str, Any]) -> tuple[datetime | None, str | None]:
@@ -321,32 +356,13 @@ def normalize(
     is the feed's, used when the entry has none; ``feed_author`` likewise (an Atom
     feed's author applies to entries without one).
     """
-    if not isinstance(entry, dict):
-        raise ValueError(f"an entry must be a mapping, not {type(entry).__name__}")
-    key = entry.get("id") or entry.get("link")
-    if not isinstance(key, str) or not key.strip():
-        raise ValueError("entry has neither an id nor a link")
-    title = _text(entry.get("title_detail"), entry.get("title"))
-    text = "\n\n".join(part for part in (title, _body(entry)) if part)
-    if not text:
-        raise ValueError("entry has no title and no text")
+    key, text = _key_and_text(entry)
     author = entry.get("author_detail") or feed_author
     author = author if isinstance(author, dict) else {}
     name = entry.get("author") or author.get("name")  # the string as written: feedparser's split cuts names
-    details = [d for k in ("title_detail", "summary_detail") if isinstance(d := entry.get(k), dict)]
-    lang = next((d["language"] for d in details if d.get("language")), None) or language
     native_id = entry_id(key.strip(), feed_url)
-    created_at, unreadable = _when(entry)
-    raw = _jsonable(entry)
-    if unreadable is not None:
-        instead = (
-            "its updated time is used" if created_at else "stored with the fetch time, created_at_unknown"
-        )
-        log.warning(
-            "rss: %s: entry %s: cannot read the date %r; %s", feed_url, native_id, unreadable, instead
-        )
-    if created_at is None:
-        created_at, raw = fetched_at, {**raw, "created_at_unknown": True}
+    created_at, raw = _created(entry, feed_url, native_id, fetched_at)
+    lang = _language(entry) or language
     return Mention(
         network="rss",
         native_id=native_id,
@@ -358,6 +374,44 @@ def normalize(
         language=lang.lower() if isinstance(lang, str) else None,
         raw=raw,
     )
+
+
+def _key_and_text(entry: Any) -> tuple[str, str]:
+    """The entry's id (else link) and its title and body as text; raises on an entry that has neither."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"an entry must be a mapping, not {type(entry).__name__}")
+    key = entry.get("id") or entry.get("link")
+    if not isinstance(key, str) or not key.strip():
+        raise ValueError("entry has neither an id nor a link")
+    title = _text(entry.get("title_detail"), entry.get("title"))
+    text = "\n\n".join(part for part in (title, _body(entry)) if part)
+    if not text:
+        raise ValueError("entry has no title and no text")
+    return key, text
+
+
+def _language(entry: Mapping[str, Any]) -> Any:
+    """The language the entry's title or summary declares, if any."""
+    details = [d for k in ("title_detail", "summary_detail") if isinstance(d := entry.get(k), dict)]
+    return next((d["language"] for d in details if d.get("language")), None)
+
+
+def _created(
+    entry: Mapping[str, Any], feed_url: str, native_id: str, fetched_at: datetime
+) -> tuple[datetime, dict[str, Any]]:
+    """The entry's time and its raw JSON, which says ``created_at_unknown`` when the fetch time stands in."""
+    created_at, unreadable = _when(entry)
+    raw = _jsonable(entry)
+    if unreadable is not None:
+        instead = (
+            "its updated time is used" if created_at else "stored with the fetch time, created_at_unknown"
+        )
+        log.warning(
+            "rss: %s: entry %s: cannot read the date %r; %s", feed_url, native_id, unreadable, instead
+        )
+    if created_at is None:
+        return fetched_at, {**raw, "created_at_unknown": True}
+    return created_at, raw
 
 
 def normalize_feed(

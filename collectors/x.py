@@ -128,8 +128,11 @@ def _index(items: Any) -> dict[str, dict[str, Any]]:
     return {str(i["id"]): i for i in items if isinstance(i, dict) and "id" in i}
 
 
-def normalize(post: Any, users: Mapping[str, dict[str, Any]], posts: Mapping[str, dict[str, Any]]) -> Mention:
-    """One v2 post object (with the response's ``includes``) as a ``Mention``; raises on a bad item."""
+_NO_LANGUAGE = ("und", "zxx", "qme", "qct")  # undetermined, no text, media only, cashtags only
+
+
+def _id_and_text(post: Any) -> tuple[str, str]:
+    """The post's id and its whole text; raises on a broken post."""
     if not isinstance(post, dict):
         raise ValueError(f"a post must be an object, not {type(post).__name__}")
     native_id, text = post.get("id"), post.get("text")
@@ -140,13 +143,22 @@ def normalize(post: Any, users: Mapping[str, dict[str, Any]], posts: Mapping[str
         text = note["text"]  # posts over 280 characters come whole only here
     if not isinstance(text, str):
         raise ValueError("missing field 'text'")
+    return native_id, text
+
+
+def _language(value: Any) -> str | None:
+    return value if isinstance(value, str) and value not in _NO_LANGUAGE else None
+
+
+def normalize(post: Any, users: Mapping[str, dict[str, Any]], posts: Mapping[str, dict[str, Any]]) -> Mention:
+    """One v2 post object (with the response's ``includes``) as a ``Mention``; raises on a bad item."""
+    native_id, text = _id_and_text(post)
     created = utc_from_iso(post["created_at"]) if "created_at" in post else snowflake_time(native_id)
-    author = users.get(str(post.get("author_id")))
+    author = users.get(str(post.get("author_id"))) or {}
     refs = [r for r in post.get("referenced_tweets") or [] if isinstance(r, dict)]
     reply_to = next((str(r["id"]) for r in refs if r.get("type") == "replied_to" and "id" in r), None)
     metrics = _object(post.get("public_metrics"))
-    handle = author.get("username") if author else None
-    lang = post.get("lang")
+    handle = author.get("username")
     return Mention(
         network="x",
         native_id=native_id,
@@ -155,8 +167,8 @@ def normalize(post: Any, users: Mapping[str, dict[str, Any]], posts: Mapping[str
         url=f"https://x.com/{handle or 'i/web'}/status/{native_id}",
         author_id=str(post["author_id"]) if post.get("author_id") else None,
         author_handle=handle,
-        author_name=author.get("name") if author else None,
-        language=lang if isinstance(lang, str) and lang not in ("und", "zxx", "qme", "qct") else None,
+        author_name=author.get("name"),
+        language=_language(post.get("lang")),
         in_reply_to_id=reply_to,
         conversation_id=post.get("conversation_id"),
         like_count=metrics.get("like_count"),
