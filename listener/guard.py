@@ -117,29 +117,16 @@ def _usual_hourly(history: Sequence[OwnPost]) -> int:
     return sorted(counts)[int(0.9 * (len(counts) - 1))] if counts else 1
 
 
-def signals(
-    post: OwnPost,
-    history: Sequence[OwnPost],
-    recent: Sequence[OwnPost],
-    replies: tuple[int, int],
-    usual_negative: float,
-    settings: GuardSettings,
-    zone: ZoneInfo,
+def _habits(
+    post: OwnPost, history: Sequence[OwnPost], known: bool, settings: GuardSettings, zone: ZoneInfo
 ) -> list[Signal]:
-    """What looks wrong about ``post`` next to ``history`` (earlier posts) and ``recent`` (the hour before)."""
+    """Weak signs against the account's habits: the hour, the language, the linked domains."""
     found: list[Signal] = []
-    known = len(history) >= settings.min_history
     local = post.created_at.astimezone(zone)
     if known and _hour_share(history, local.hour, zone) < settings.rare_hour_share:
         found.append(Signal("off-hours", False, f"posted at {local:%H:%M}, an hour this account never uses"))
     elif not known and local.hour < 6:
         found.append(Signal("off-hours", False, f"posted at {local:%H:%M}, in the night"))
-    usual = _usual_hourly(history)
-    burst = len(recent) + 1
-    if burst >= max(3, usual + 2):
-        found.append(
-            Signal("burst", burst >= max(6, 3 * usual), f"{burst} posts within an hour; usually {usual}")
-        )
     if known and post.language:
         languages = Counter(p.language for p in history if p.language)
         if languages and languages[post.language] / sum(languages.values()) < 0.03:
@@ -151,6 +138,28 @@ def signals(
         new = sorted(_domains(post) - seen)
         if new:
             found.append(Signal("new-domain", False, f"links to {', '.join(new)}, never linked before"))
+    return found
+
+
+def signals(
+    post: OwnPost,
+    history: Sequence[OwnPost],
+    recent: Sequence[OwnPost],
+    replies: tuple[int, int],
+    usual_negative: float,
+    settings: GuardSettings,
+    zone: ZoneInfo,
+) -> list[Signal]:
+    """What looks wrong about ``post`` next to ``history`` (earlier posts) and ``recent`` (the hour before)."""
+    known = len(history) >= settings.min_history
+    found = _habits(post, history, known, settings, zone)
+    usual = _usual_hourly(history)
+    burst = len(recent) + 1
+    if burst >= max(3, usual + 2):
+        found.insert(  # after off-hours, before language: the order messages list them in
+            1 if found and found[0].code == "off-hours" else 0,
+            Signal("burst", burst >= max(6, 3 * usual), f"{burst} posts within an hour; usually {usual}"),
+        )
     before = next((p.author_name for p in reversed(history) if p.author_name), None)
     if before and post.author_name and post.author_name != before:
         found.append(

@@ -198,6 +198,13 @@ def _watch_inputs(
     return replace(base, **loaded)
 
 
+def _only(inputs: Inputs, detector: Detector) -> Inputs:
+    """A watch's inputs as one detector declared them: the others' are left out."""
+    wanted = set(detector.inputs)
+    series = {} if "series" in wanted else {"series": None, "scored": 0}
+    return replace(inputs, **series, **({} if "mentions" in wanted else {"mentions": ()}))
+
+
 def _run(detector: Detector, inputs: Inputs, now: datetime) -> list[Finding]:
     """What ``detector`` finds; one that fails or reports another's kind is logged and skipped."""
     try:
@@ -226,7 +233,7 @@ def _changes(
     owner = {d.name: d for d in per_watch}
     for watch in watches if per_watch else ():
         inputs = _watch_inputs(store, per_watch, base, watch, now)
-        findings = [f for d in per_watch for f in _run(d, inputs, now)]
+        findings = [f for d in per_watch for f in _run(d, _only(inputs, d), now)]
         for f in latest_per_incident(findings):
             by = owner[f.kind.partition(":")[0]]
             yield _watch_change(store, watch, f, base.detector.bucket, by)
