@@ -12,7 +12,7 @@ import pytest
 
 import collectors
 from collectors import reddit, x
-from collectors.base import NetworkSettings, Watch
+from collectors.base import BudgetSettings, Collector, NetworkSettings, Watch
 from listener.collect import Pass, budget_usage, collect, period_start
 from listener.demo.redditserver import RedditServer
 from listener.demo.xserver import XServer
@@ -341,6 +341,33 @@ def test_registered_collectors_follow_the_contract(name: str) -> None:
         if any(word in field for word in secret_words):
             assert field.endswith("_env"), f"{name}.{field}: secrets are named by env var, never given"
     cls.Settings()  # every key has a default
+
+
+@pytest.mark.parametrize("name", sorted(collectors.REGISTRY))
+def test_collectors_declare_what_they_can_do(name: str) -> None:
+    cls = collectors.load(name)
+    assert issubclass(cls, Collector)
+    flags = {"searches": cls.searches, "has_feeds": cls.has_feeds, "has_quota": cls.has_quota,
+             "has_budget": cls.has_budget}  # fmt: skip
+    assert all(isinstance(value, bool) for value in flags.values()), flags
+    assert cls.searches or cls.has_feeds, "a network with neither search nor feeds collects nothing"
+    assert not cls.has_budget or issubclass(cls.Settings, BudgetSettings)
+    assert cls.has_quota == (cls.quota_status is not Collector.quota_status)
+
+
+def test_the_runner_gives_the_context_and_passes_feeds_as_feeds(
+    store: Store, xs: XServer, clock: Clock
+) -> None:
+    xs.add_user("aurora_official")
+    xs.add_post("marco", "Ciao @aurora_official", T0)
+    run = Pass(store, x_only(xs, accounts=("@aurora_official",)), WATCHES[:1], env=ENV, now=clock)
+    sources = run.sources()
+    assert [(s.name, type(s.target).__name__) for s in sources] == [
+        ("brand", "Watch"), ("@aurora_official", "Feed"), ("posts:@aurora_official", "Feed"),
+    ]  # fmt: skip
+    made = run.collectors["x"]
+    assert made.clock is clock and made.ledger is not None and made.sleep is None
+    assert run.run(sources[1]).new == 1
 
 
 def _harness(name: str, clock: Clock) -> tuple[Any, NetworkSettings, dict[str, str], str]:
