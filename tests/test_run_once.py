@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from listener.demo import script
-from listener.demo.__main__ import DEMO_ENV
 from listener.demo.redditserver import RedditServer
+from listener.demo.stage import DEMO_ENV
 from listener.demo.xserver import XServer
 from listener.records import utcnow
 

@@ -84,8 +84,8 @@ class LazyCommands(MutableMapping[str, click.Command]):
 class LazyGroup(ListenerGroup):
     """A ``ListenerGroup`` whose subcommands are imported when invoked (``COMMANDS``)."""
 
-    def __init__(self, *args: Any, lazy_commands: Mapping[str, str], **kwargs: Any) -> None:
-        super().__init__(*args, commands=LazyCommands(lazy_commands), **kwargs)
+    def __init__(self, name: str | None = None, *, lazy_commands: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(name, LazyCommands(lazy_commands), **kwargs)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)

@@ -107,7 +107,7 @@ def backtest(series: Path, bucket: str | None, kind: str | None, explain: bool) 
     if kind == "negative" and not has_negative:
         raise click.ClickException(f"{series}: --kind negative needs a 'negative' column")
     if kind in ("volume", "negative"):
-        kinds = (kind,)  # type: ignore[assignment]
+        kinds = (kind,)
     else:
         kinds = ("volume", "negative") if has_negative else ("volume",)
     findings = run(frame, DetectorSettings(bucket=size), kinds)
