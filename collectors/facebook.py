@@ -27,11 +27,10 @@ from collectors.base import Context, NetworkSettings
 from collectors.graph import (
     GraphCollector,
     GraphSettings,
-    ThreadSpec,
     graph_time,
     walk_newest,
-    walk_threads,
 )
+from collectors.graph_threads import ThreadSpec, walk_threads
 from listener.errors import CollectorError
 from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 

@@ -34,11 +34,10 @@ from collectors.graph import (
     GraphClient,
     GraphCollector,
     GraphSettings,
-    ThreadSpec,
     graph_time,
     walk_newest,
-    walk_threads,
 )
+from collectors.graph_threads import ThreadSpec, walk_threads
 from listener.errors import CollectorError
 from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 
