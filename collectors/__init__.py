@@ -21,7 +21,7 @@ class _Registry(Mapping[str, "type[Collector] | str"]):
     """Network name -> collector class, or ``"module:Class"`` until it is loaded."""
 
     def __getitem__(self, name: str) -> type[Collector] | str:
-        return plugins.collectors()[name]  # type: ignore[return-value]
+        return plugins.collectors()[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(plugins.collectors())

@@ -77,17 +77,17 @@ INPUTS = WATCH_INPUTS | {"runs", "open_alerts", "own_posts"}
 
 
 @hookspec
-def register_collectors() -> Mapping[str, type | str] | None:  # type: ignore[empty-body]
+def register_collectors() -> Mapping[str, type | str] | None:
     """Networks: config section name -> collector class, or ``"module:Class"`` imported when used."""
 
 
 @hookspec
-def register_channels() -> Mapping[str, ChannelFactory | str] | None:  # type: ignore[empty-body]
+def register_channels() -> Mapping[str, ChannelFactory | str] | None:
     """Alert channels: name -> ``factory(alert_settings, email_settings, env)``, or ``"module:attr"``."""
 
 
 @hookspec
-def register_detectors() -> Sequence[Detector] | None:  # type: ignore[empty-body]
+def register_detectors() -> Sequence[Detector] | None:
     """Detectors: each has a ``name`` (its alert kind), the ``inputs`` it reads and ``detect(inputs, now)``."""
 
 
@@ -254,7 +254,9 @@ def scope(detector: Detector) -> str:
 
 def reach(detectors: Sequence[Detector], inputs: Inputs, least: timedelta) -> timedelta:
     """How far back the inputs these detectors share must reach: the longest ``history``, at least ``least``."""
-    spans = [history(inputs) for d in detectors if (history := getattr(d, "history", None)) is not None]
+    spans: list[timedelta] = [
+        history(inputs) for d in detectors if (history := getattr(d, "history", None)) is not None
+    ]
     return max([least, *spans])
 
 

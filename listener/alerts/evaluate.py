@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,7 @@ def _watch_change(store: Store, watch: Watch, f: Finding, bucket: timedelta, by:
         "expected_share": f.expected_share, "share_low": f.share_low, "share_high": f.share_high,
         "window_buckets": f.window, "score": f.score,
     }  # fmt: skip
-    explanation: dict[str, object] = {"what": what}
+    explanation: dict[str, Any] = {"what": what}
     if f.explanation is not None:
         explanation = dict(f.explanation)
     elif f.state != "resolved":
@@ -162,15 +163,15 @@ def _pass_inputs(
     store: Store, detector: Detector, base: Inputs, sources: Sequence[tuple[str, str]], now: datetime
 ) -> Inputs:
     """Every configured source and the feeds their networks ran; the detector's own open alerts."""
-    wanted, loaded = set(detector.inputs), {}
-    if "runs" in wanted:
+    found: list[SourceRuns] = []
+    if "runs" in detector.inputs:
         networks = sorted({network for network, _ in sources})
         every = dict.fromkeys([*sources, *store.feed_sources(networks, now - FEED_MEMORY)])
-        loaded["sources"] = [source_runs(store, network, watch, now) for network, watch in every]
-    if "open_alerts" in wanted:
-        unresolved = store.alerts.list(unresolved=True)
-        loaded["open_alerts"] = [a for a in unresolved if plugins.owns(detector, a.kind)]
-    return replace(base, **loaded)
+        found = [source_runs(store, network, watch, now) for network, watch in every]
+    open_alerts: list[AlertRow] = []
+    if "open_alerts" in detector.inputs:
+        open_alerts = [a for a in store.alerts.list(unresolved=True) if plugins.owns(detector, a.kind)]
+    return replace(base, sources=found, open_alerts=open_alerts)
 
 
 def _account_inputs(
@@ -186,23 +187,26 @@ def _watch_inputs(
     store: Store, found: Sequence[Detector], base: Inputs, watch: Watch, now: datetime
 ) -> Inputs:
     """The watch's bucket series and recent mentions, each loaded only if a detector reads it."""
-    loaded: dict[str, object] = {"watch": watch}
+    inputs = replace(base, watch=watch)
     series_readers = [d for d in found if "series" in d.inputs]
     if series_readers:
         start = now - plugins.reach(series_readers, base, history_needed(base.detector))
-        loaded["series"], loaded["scored"] = series(store, watch.name, start, now, base.detector.bucket)
+        frame, scored = series(store, watch.name, start, now, base.detector.bucket)
+        inputs = replace(inputs, series=frame, scored=scored)
     mention_readers = [d for d in found if "mentions" in d.inputs]
     if mention_readers:
         start = now - plugins.reach(mention_readers, base, now - base.since)
-        loaded["mentions"] = store.window(watch.name, start, now)
-    return replace(base, **loaded)
+        inputs = replace(inputs, mentions=store.window(watch.name, start, now))
+    return inputs
 
 
 def _only(inputs: Inputs, detector: Detector) -> Inputs:
     """A watch's inputs as one detector declared them: the others' are left out."""
-    wanted = set(detector.inputs)
-    series = {} if "series" in wanted else {"series": None, "scored": 0}
-    return replace(inputs, **series, **({} if "mentions" in wanted else {"mentions": ()}))
+    if "series" not in detector.inputs:
+        inputs = replace(inputs, series=None, scored=0)
+    if "mentions" not in detector.inputs:
+        inputs = replace(inputs, mentions=())
+    return inputs
 
 
 def _run(detector: Detector, inputs: Inputs, now: datetime) -> list[Finding]:
