@@ -14,11 +14,10 @@ newest comment time it has seen; the uploads feed the newest upload time.
 
 from __future__ import annotations
 
-import html
 import http.client
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
 
@@ -41,10 +40,21 @@ from collectors._common import (
     until,
     utc_from_iso,
 )
-from collectors._html import html_to_text
 from collectors.base import Collector, Context, Ledger, NetworkSettings
-from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
-from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
+from collectors.youtube_errors import Skipped, api_error
+from collectors.youtube_items import (
+    as_count,
+    as_dict,
+    items_of,
+    normalize_comment_page,
+    normalize_search_page,
+    normalize_thread_page,
+    normalize_video_page,
+    playlist_video,
+    uploads_playlist,
+)
+from listener.errors import CollectorError, MalformedPayload, RateLimited
+from listener.model import Cursor, Feed, Mention, Page, Watch
 from listener.query import Field, Phrase, Query, Term
 
 __all__ = [
@@ -63,7 +73,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 COMMENTS = "comments"  # the feed of comments on your videos
 _LOGGERS = ("googleapiclient.discovery", "googleapiclient.http", "googleapiclient.model", "httplib2")
-_SKIP_REASONS = ("commentsDisabled", "videoNotFound")  # one video is unavailable, not the run
 
 
 class Settings(NetworkSettings):
@@ -116,217 +125,6 @@ def _yt_leaf(node: Leaf) -> tuple[Lowered, bool]:
 def to_youtube_query(query: Query) -> tuple[Lowered, bool]:
     """The watch query in YouTube's ``q`` syntax (``|`` for OR, ``-`` for NOT), and whether it is exact."""
     return lower_query(query.root, _yt_leaf, _YT_SYNTAX)
-
-
-# -- normalising -------------------------------------------------------------
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _count(value: Any) -> int | None:
-    """Counts come as strings in ``statistics`` and as numbers in comments."""
-    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
-
-
-def _text(title: str, description: str) -> str:
-    return f"{title}\n\n{description}" if description.strip() else title
-
-
-def watch_url(video_id: str) -> str:
-    return f"https://www.youtube.com/watch?v={video_id}"
-
-
-def _string(mapping: Mapping[str, Any], key: str) -> str:
-    value = mapping.get(key)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"missing or invalid field {key!r}")
-    return value
-
-
-def normalize_search_item(item: Any) -> Mention:
-    """A ``youtube#searchResult`` (a video) as a ``Mention``; search snippets are HTML-escaped."""
-    video_id = _string(_object(_object(item).get("id")), "videoId")
-    snippet = _object(item["snippet"])
-    title = html.unescape(_string(snippet, "title"))
-    channel_title = snippet.get("channelTitle")
-    return Mention(
-        network="youtube",
-        native_id=video_id,
-        text=_text(title, html.unescape(snippet.get("description") or "")),
-        created_at=utc_from_iso(_string(snippet, "publishedAt")),
-        url=watch_url(video_id),
-        author_id=snippet.get("channelId"),
-        author_name=html.unescape(channel_title) if isinstance(channel_title, str) else None,
-        conversation_id=video_id,
-        raw=item,
-    )
-
-
-def normalize_video(item: Any) -> Mention:
-    """A ``youtube#video`` from ``videos.list``: plain text, counts from ``statistics``."""
-    video_id = _string(_object(item), "id")
-    snippet, stats = _object(item["snippet"]), _object(item.get("statistics"))
-    language = snippet.get("defaultAudioLanguage") or snippet.get("defaultLanguage")
-    return Mention(
-        network="youtube",
-        native_id=video_id,
-        text=_text(_string(snippet, "title"), snippet.get("description") or ""),
-        created_at=utc_from_iso(_string(snippet, "publishedAt")),
-        url=watch_url(video_id),
-        author_id=snippet.get("channelId"),
-        author_name=snippet.get("channelTitle"),
-        language=language if isinstance(language, str) and language != "zxx" else None,
-        conversation_id=video_id,
-        like_count=_count(stats.get("likeCount")),
-        reply_count=_count(stats.get("commentCount")),
-        view_count=_count(stats.get("viewCount")),
-        raw=item,
-    )
-
-
-def normalize_comment(
-    comment: Any, *, video_id: str | None = None, replies: int | None = None, raw: Any = None
-) -> Mention:
-    """A ``youtube#comment``: ``textOriginal`` is the plain text (``textDisplay`` is HTML).
-
-    Replies have ids ``<thread id>.<suffix>`` and a ``parentId``. A comment on
-    the channel itself (no video) links to the channel's page.
-    """
-    comment_id = _string(_object(comment), "id")
-    s = _object(comment["snippet"])
-    text = s.get("textOriginal")
-    if not isinstance(text, str):
-        text = html_to_text(_string(s, "textDisplay"))
-    video = s.get("videoId") or video_id
-    channel = s.get("channelId")
-    if video:
-        url: str | None = f"{watch_url(video)}&lc={comment_id}"
-    else:
-        url = f"https://www.youtube.com/channel/{channel}/discussion?lc={comment_id}" if channel else None
-    name = s.get("authorDisplayName")
-    parent = s.get("parentId")
-    return Mention(
-        network="youtube",
-        native_id=comment_id,
-        text=text,
-        created_at=utc_from_iso(_string(s, "publishedAt")),
-        url=url,
-        author_id=_object(s.get("authorChannelId")).get("value"),
-        author_handle=name[1:] if isinstance(name, str) and name.startswith("@") else None,
-        author_name=name if isinstance(name, str) else None,
-        in_reply_to_id=parent if isinstance(parent, str) else None,
-        conversation_id=video or (parent if isinstance(parent, str) else comment_id),
-        like_count=_count(s.get("likeCount")),
-        reply_count=replies,
-        raw=comment if raw is None else raw,
-    )
-
-
-def _reject(reason: Exception, item: Any) -> Reject:
-    native_id = item.get("id") if isinstance(item, dict) else None
-    return Reject(
-        "youtube",
-        str(reason) or type(reason).__name__,
-        item,
-        native_id if isinstance(native_id, str) else None,
-    )
-
-
-def _items(body: Mapping[str, Any]) -> list[Any]:
-    items = body.get("items", [])
-    if not isinstance(items, list):
-        raise MalformedPayload(f"youtube: 'items' is {type(items).__name__}, not a list")
-    return items
-
-
-def _normalize_each(
-    body: Mapping[str, Any], one: Callable[[Any], Mention]
-) -> tuple[list[Mention], list[Reject]]:
-    mentions: list[Mention] = []
-    rejects: list[Reject] = []
-    for item in _items(body):
-        try:
-            mentions.append(one(item))
-        except (KeyError, TypeError, ValueError) as exc:
-            rejects.append(_reject(exc, item))
-    return mentions, rejects
-
-
-def normalize_search_page(body: Mapping[str, Any]) -> tuple[list[Mention], list[Reject]]:
-    return _normalize_each(body, normalize_search_item)
-
-
-def normalize_video_page(body: Mapping[str, Any]) -> tuple[list[Mention], list[Reject]]:
-    return _normalize_each(body, normalize_video)
-
-
-def normalize_comment_page(
-    body: Mapping[str, Any], video_id: str | None = None
-) -> tuple[list[Mention], list[Reject]]:
-    """A ``comments.list`` page (replies by ``parentId``, or comments by id)."""
-    return _normalize_each(body, lambda c: normalize_comment(c, video_id=video_id))
-
-
-def normalize_thread_page(body: Mapping[str, Any]) -> tuple[list[Mention], list[Reject]]:
-    """A ``commentThreads.list`` page: each thread's top comment and the replies that came with it."""
-    mentions: list[Mention] = []
-    rejects: list[Reject] = []
-    for thread in _items(body):
-        try:
-            snippet = _object(thread["snippet"])
-            video = snippet.get("videoId")
-            bare = {k: v for k, v in thread.items() if k != "replies"}
-            replies = _count(snippet.get("totalReplyCount"))
-            top = normalize_comment(snippet["topLevelComment"], video_id=video, replies=replies, raw=bare)
-            mentions.append(top)
-        except (KeyError, TypeError, ValueError) as exc:
-            rejects.append(_reject(exc, thread))
-            continue
-        for reply in _object(thread.get("replies")).get("comments") or []:
-            try:
-                mentions.append(normalize_comment(reply, video_id=video))
-            except (KeyError, TypeError, ValueError) as exc:
-                rejects.append(_reject(exc, reply))
-    return mentions, rejects
-
-
-def _playlist_video(item: Any) -> tuple[str | None, str | None]:
-    """A playlist item's video id and publishing time; ``contentDetails`` has both, ``snippet`` stands in."""
-    details, snippet = _object(_object(item).get("contentDetails")), _object(_object(item).get("snippet"))
-    video = details.get("videoId") or _object(snippet.get("resourceId")).get("videoId")
-    published = details.get("videoPublishedAt") or snippet.get("publishedAt")
-    return (video if isinstance(video, str) else None), (published if isinstance(published, str) else None)
-
-
-def uploads_playlist(body: Mapping[str, Any]) -> str | None:
-    """The uploads playlist id (``UU…``) from a ``channels.list`` answer with ``contentDetails``."""
-    for channel in _items(body):
-        uploads = _object(_object(_object(channel).get("contentDetails")).get("relatedPlaylists")).get(
-            "uploads"
-        )
-        if isinstance(uploads, str) and uploads:
-            return uploads
-    return None
-
-
-# -- errors ------------------------------------------------------------------
-
-
-class _Skipped(CollectorError):
-    """One video cannot be read (comments disabled, video gone): skip it, the run goes on."""
-
-
-def _error_fields(exc: HttpError) -> tuple[str, str, str, str]:
-    """(reason, domain, status, message) of Google's error body, empty where absent."""
-    try:
-        error = _object(json.loads(exc.content.decode("utf-8")).get("error"))
-    except (ValueError, AttributeError):
-        return "", "", "", ""
-    first = _object((error.get("errors") or [{}])[0])
-    message = html_to_text(str(error.get("message") or first.get("message") or ""))
-    return str(first.get("reason", "")), str(first.get("domain", "")), str(error.get("status", "")), message
 
 
 def _stamp(moment: datetime) -> str:
@@ -474,7 +272,7 @@ class YouTubeCollector(Collector):
             yield Page("youtube", watch.name, cursor=json.dumps(passed))  # remembered: next time it may go
             return
         after: str | None = state.get("published_after")
-        resume = _object(state.get("resume"))
+        resume = as_dict(state.get("resume"))
         token, newest = resume.get("page_token"), resume.get("newest")
         for pages in range(1, allowed + 1):
             params = {
@@ -504,7 +302,7 @@ class YouTubeCollector(Collector):
     def _comments(self, state: dict[str, Any]) -> Iterator[Page]:
         """Comment threads of each configured and recent video (and of the channel), newest first."""
         context = f"youtube ({COMMENTS})"
-        seen: dict[str, str] = dict(_object(state.get("videos")))
+        seen: dict[str, str] = dict(as_dict(state.get("videos")))
         targets = {v: {"videoId": v} for v in self.settings.videos}
         for video in self._recent_uploads(context):
             targets.setdefault(video, {"videoId": video})
@@ -513,7 +311,7 @@ class YouTubeCollector(Collector):
         for key, target in targets.items():
             try:
                 yield from self._threads(context, key, target, seen)
-            except _Skipped as exc:
+            except Skipped as exc:
                 log.warning("%s; skipped", exc)
         if self._unbilled:
             yield Page("youtube", COMMENTS, units=self._take_units())  # skipped videos cost units too
@@ -546,11 +344,11 @@ class YouTubeCollector(Collector):
     def _more_replies(self, where: str, body: Mapping[str, Any], since: str | None) -> list[Mention]:
         """Replies of new threads that carried fewer than all of them (one page of ``comments.list``)."""
         found: list[Mention] = []
-        for thread in _items(body):
-            snippet = _object(_object(thread).get("snippet"))
-            top = _object(_object(snippet.get("topLevelComment")).get("snippet"))
-            inline = len(_object(thread.get("replies")).get("comments") or [])
-            total = _count(snippet.get("totalReplyCount")) or 0
+        for thread in items_of(body):
+            snippet = as_dict(as_dict(thread).get("snippet"))
+            top = as_dict(as_dict(snippet.get("topLevelComment")).get("snippet"))
+            inline = len(as_dict(thread.get("replies")).get("comments") or [])
+            total = as_count(snippet.get("totalReplyCount")) or 0
             published = str(top.get("publishedAt", ""))
             if total <= inline or (since is not None and published and published <= since):
                 continue
@@ -568,8 +366,8 @@ class YouTubeCollector(Collector):
                                                      "maxResults": 50})  # fmt: skip
         horizon = self.clock() - timedelta(days=self.settings.recent_video_days)
         videos = []
-        for item in _items(body):
-            video, published = _playlist_video(item)
+        for item in items_of(body):
+            video, published = playlist_video(item)
             if video and published and utc_from_iso(published) >= horizon:
                 videos.append(video)
         return videos
@@ -586,7 +384,7 @@ class YouTubeCollector(Collector):
             params = {"part": "snippet,contentDetails", "playlistId": playlist,
                       "maxResults": self.settings.max_results, "pageToken": token}  # fmt: skip
             body = self._call(context, "playlistItems", params)
-            ids = [v for item in _items(body) if (v := _playlist_video(item)[0])]
+            ids = [v for item in items_of(body) if (v := playlist_video(item)[0])]
             videos = (
                 self._call(context, "videos", {"part": "snippet,statistics", "id": ",".join(ids)})
                 if ids
@@ -615,7 +413,7 @@ class YouTubeCollector(Collector):
             body = self._call(
                 context, "channels", {"part": "id,contentDetails", "forHandle": channel.lstrip("@")}
             )
-            found = [i.get("id") for i in _items(body) if isinstance(i, dict)]
+            found = [i.get("id") for i in items_of(body) if isinstance(i, dict)]
             if not found:
                 raise CollectorError(
                     f"{context}: no YouTube channel {channel}; fix [networks.youtube] channel_id"
@@ -648,7 +446,7 @@ class YouTubeCollector(Collector):
             try:
                 body = request.execute(num_retries=0)
             except HttpError as exc:
-                raise self._error(context, exc) from None
+                raise self._api_error(context, exc) from None
             except TimeoutError:
                 raise no_answer(context, self.settings.timeout_seconds) from None
             except (OSError, httplib2.HttpLib2Error, http.client.HTTPException) as exc:
@@ -669,37 +467,5 @@ class YouTubeCollector(Collector):
         self._spent_here += cost
         return body
 
-    def _error(self, context: str, exc: HttpError) -> CollectorError:
-        """Google's error (status, reason, domain) as one of ours, in one line that names the fix."""
-        status = exc.status_code
-        reason, domain, api_status, message = _error_fields(exc)
-        what = f"{status} {reason or api_status}".strip()
-        detail = message.splitlines()[0][:200] if message else what
-        if reason == "quotaExceeded" or domain == "youtube.quota":
-            reset = quota.next_reset(self.clock()).astimezone(UTC)
-            return RateLimited(
-                f"{context}: the project's daily quota is used up (quotaExceeded); "
-                f"waiting until {until(reset)} (midnight Pacific), or lower daily_unit_share",
-                reset,
-            )
-        if status == 429 or reason in ("rateLimitExceeded", "userRateLimitExceeded"):
-            after = str(exc.resp.get("retry-after", ""))
-            retry_at = self.clock() + timedelta(seconds=int(after)) if after.isdigit() else None
-            return RateLimited(f"{context}: rate limited ({what}); waiting until {until(retry_at)}", retry_at)
-        var = self.settings.api_key_env
-        if reason in ("keyInvalid", "keyExpired") or "API key" in message or status == 401:
-            return AuthError(
-                f"{context}: API key rejected ({what}); set {var} to a valid YouTube Data API key"
-            )
-        if reason in _SKIP_REASONS:
-            return _Skipped(f"{context}: {detail} ({reason})")
-        if status == 403:
-            return AuthError(
-                f"{context}: access denied ({what}): {detail}; enable the YouTube Data API v3 for the key's "
-                f"project and check the key's API restrictions ({var})"
-            )
-        if status >= 500:
-            return SourceUnavailable(
-                f"{context}: server error ({status}); YouTube is having trouble, the next run retries"
-            )
-        return CollectorError(f"{context}: request refused ({what}): {detail}; check [networks.youtube]")
+    def _api_error(self, context: str, exc: HttpError) -> CollectorError:
+        return api_error(context, exc, self.clock(), self.settings.api_key_env)
