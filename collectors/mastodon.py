@@ -34,10 +34,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, cast
-from urllib.parse import urlsplit
 
 import requests
 from mastodon import Mastodon
@@ -54,11 +53,11 @@ from pydantic import Field as PydanticField
 from pydantic import field_validator
 
 from collectors._common import protect, require_env, retrying, until, utc_from_epoch, utc_from_iso
-from collectors._html import html_to_text
 from collectors._paging import Step, walk
 from collectors.base import Collector, Context, NetworkSettings
+from collectors.mastodon_items import host_of, normalize, normalize_page, snowflake_at
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
-from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
+from listener.model import Cursor, Feed, Page, Watch
 from listener.query import And, Node, Or, Phrase, Query, Term
 from listener.settings import web_address
 
@@ -143,104 +142,6 @@ def search_queries(root: Node) -> list[str]:
             return []
         found.append(" ".join(dict.fromkeys(words)))
     return list(dict.fromkeys(found))
-
-
-# -- normalising -------------------------------------------------------------
-
-
-def snowflake_at(moment: datetime) -> str:
-    """The smallest Mastodon status id of ``moment``: ids are milliseconds shifted left 16 bits."""
-    return str(int(moment.timestamp() * 1000) << 16)
-
-
-def _host(url: str) -> str:
-    return urlsplit(url if "//" in url else f"https://{url}").netloc.lower()
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _required(status: Any) -> tuple[str, str, str]:
-    """The status's id, HTML content and creation time; raises on a broken item."""
-    if not isinstance(status, dict):
-        raise ValueError(f"a status must be an object, not {type(status).__name__}")
-    status_id = status.get("id")
-    if not isinstance(status_id, str) or not status_id.isdigit():
-        raise ValueError(f"missing or invalid field 'id': {status_id!r}")
-    content = status.get("content")
-    if not isinstance(content, str):
-        raise ValueError("missing field 'content'")
-    created = status.get("created_at")
-    if not isinstance(created, str):
-        raise ValueError("missing field 'created_at'")
-    return status_id, content, created
-
-
-def _acct(account: Mapping[str, Any], host: str) -> str | None:
-    """``user@server``: local accounts come as bare usernames, qualified here with their own server."""
-    acct, account_url = account.get("acct"), account.get("url")
-    if not isinstance(acct, str) or not acct:
-        return None
-    if "@" not in acct:
-        acct = f"{acct}@{_host(account_url) if isinstance(account_url, str) else host}"
-    return acct
-
-
-def _text(content: str, spoiler: Any) -> str:
-    """The content as plain text, after the content warning, which is text too."""
-    text = html_to_text(content)
-    if isinstance(spoiler, str) and spoiler.strip():
-        return f"{spoiler.strip()}\n\n{text}" if text else spoiler.strip()
-    return text
-
-
-def normalize(status: Any, host: str) -> Mention:
-    """One Mastodon status (as JSON) read on instance ``host``; raises on a broken item."""
-    status_id, content, created = _required(status)
-    account = _object(status.get("account"))
-    reply_to = status.get("in_reply_to_id")
-    lang = status.get("language")
-    return Mention(
-        network="mastodon",
-        native_id=f"{host}/{status_id}",
-        text=_text(content, status.get("spoiler_text")),
-        created_at=utc_from_iso(created),
-        url=status.get("url") or status.get("uri"),
-        author_id=f"{host}/{account['id']}" if account.get("id") else None,
-        author_handle=_acct(account, host),
-        author_name=account.get("display_name") or None,
-        language=lang if isinstance(lang, str) and lang else None,
-        in_reply_to_id=f"{host}/{reply_to}" if reply_to else None,
-        like_count=_count(status.get("favourites_count")),
-        repost_count=_count(status.get("reblogs_count")),
-        reply_count=_count(status.get("replies_count")),
-        quote_count=_count(status.get("quotes_count")),
-        raw=status,
-    )
-
-
-def normalize_page(items: Any, host: str) -> tuple[list[Mention], list[Reject]]:
-    """Statuses or notifications (their ``status`` is used): what normalises, and the rest as rejects."""
-    if not isinstance(items, list):
-        raise MalformedPayload(f"mastodon: expected a list of statuses, got {type(items).__name__}")
-    mentions: list[Mention] = []
-    rejects: list[Reject] = []
-    for item in items:
-        status = item.get("status") if isinstance(item, dict) and "type" in item else item
-        try:
-            mention = normalize(status, host)
-        except (KeyError, TypeError, ValueError) as exc:
-            native = item.get("id") if isinstance(item, dict) else None
-            rejects.append(Reject("mastodon", str(exc), item, f"{host}/{native}" if native else None))
-            continue
-        # A notification is kept whole as raw: the status is inside it.
-        mentions.append(mention if status is item else replace(mention, raw=item))
-    return mentions, rejects
 
 
 # -- collecting --------------------------------------------------------------
@@ -342,8 +243,8 @@ class MastodonCollector(Collector):
         self.token = env.get(self.settings.access_token_env, "").strip() or None
         if self.token:
             protect([self.token], "mastodon", "urllib3", "requests")
-        self.home = _host(self.settings.instances[0])
-        self.bases = {_host(url): url.rstrip("/") for url in self.settings.instances}
+        self.home = host_of(self.settings.instances[0])
+        self.bases = {host_of(url): url.rstrip("/") for url in self.settings.instances}
         self._clients: dict[str, Mastodon] = {}
         self._account_ids: dict[str, str] = {}
         self._last: requests.Response | None = None
@@ -361,7 +262,7 @@ class MastodonCollector(Collector):
         limit = self.settings.limit
         handle = feed.name.split("@", 1)[1]
         user, _, host = handle.partition("@")
-        host = _host(host) if host else self.home
+        host = host_of(host) if host else self.home
         if feed.name.startswith("@"):
             params = {"types": ["mention"], "limit": limit}
             return [_Stream(host, "mentions", "notifications", params, timed_ids=False)]
