@@ -58,6 +58,7 @@ __all__ = [
     "hookspec",
     "load_plugins",
     "owns",
+    "reach",
     "reload_plugins",
     "resolve",
     "scope",
