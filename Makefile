@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict listener storage collectors
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
@@ -22,6 +23,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy --strict listener storage collectors
 
 format: $(STAMP)
 	$(BIN)/ruff format .

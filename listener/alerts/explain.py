@@ -37,7 +37,7 @@ def driving_terms(
         return []
     prior = win + base
     alpha0 = sum(prior.values())
-    scored = []
+    scored: list[dict[str, Any]] = []
     for term, y_w in win.items():
         if y_w < 2:
             continue  # one post is an anecdote, not a driver

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -252,7 +253,8 @@ class BlueskyServer(WireServer):
         return [p for p in self.posts.values() if _parse(p["indexedAt"]) <= now]
 
     def _search(self, q: str, since: str | None) -> list[dict[str, Any]] | None:
-        words, filters = [], []
+        words: list[str] = []
+        filters: list[Callable[[dict[str, Any]], bool]] = []
         for piece in re.findall(r'"[^"]*"|\S+', q):
             match = _OPERATOR.match(piece)
             if match is None:
@@ -260,12 +262,12 @@ class BlueskyServer(WireServer):
                 continue
             name, value = match.group(1), match.group(2).lower().lstrip("@")
             if name == "mentions":
-                filters.append(lambda p, v=value: f"@{v}" in p["record"]["text"].lower())
+                filters.append(functools.partial(_mentions, value))
             elif name == "from":
                 author = self._actor(value) or {"did": None}
-                filters.append(lambda p, did=author["did"]: p["author"]["did"] == did)
+                filters.append(functools.partial(_posted_by, author["did"]))
             elif name == "lang":
-                filters.append(lambda p, v=value: v in (p["record"].get("langs") or []))
+                filters.append(functools.partial(_in_language, value))
         query = None
         if words:
             try:
@@ -293,3 +295,15 @@ class BlueskyServer(WireServer):
 
 def _sort_at(post: Mapping[str, Any]) -> datetime:
     return min(_parse(post["record"]["createdAt"]), _parse(post["indexedAt"]))
+
+
+def _mentions(handle: str, post: dict[str, Any]) -> bool:
+    return f"@{handle}" in post["record"]["text"].lower()
+
+
+def _posted_by(did: str | None, post: dict[str, Any]) -> bool:
+    return bool(post["author"]["did"] == did)
+
+
+def _in_language(lang: str, post: dict[str, Any]) -> bool:
+    return lang in (post["record"].get("langs") or [])

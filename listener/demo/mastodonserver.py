@@ -203,7 +203,7 @@ class MastodonServer(WireServer):
         return self._page(call.request, found, call.headers)
 
     def _search(self, call: _Call, match: re.Match[str]) -> Reply:
-        empty = {"accounts": [], "statuses": [], "hashtags": []}
+        empty: dict[str, list[Any]] = {"accounts": [], "statuses": [], "hashtags": []}
         if self.search_needs_token and not call.authorized:
             return Reply(200, empty, call.headers)
         try:
@@ -255,7 +255,8 @@ class MastodonServer(WireServer):
             out["status"] = self._served(self.statuses[item["status_id"]])
         else:
             out = {k: copy.deepcopy(v) for k, v in item.items() if not k.startswith("_")}
-        return _rebase(out, "http://mastodon.local", base)
+        rebased: dict[str, Any] = _rebase(out, "http://mastodon.local", base)
+        return rebased
 
     def _page(
         self, request: Request, found: list[dict[str, Any]], headers: dict[str, str], *, search: bool = False

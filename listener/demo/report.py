@@ -60,7 +60,8 @@ def save_previews(paths: Sequence[Path]) -> None:
         for part in message.walk():
             cid = str(part.get("Content-ID") or "").strip().strip("<>")
             if cid and part.get_content_type().startswith("image/"):
-                data = base64.b64encode(part.get_payload(decode=True)).decode()
+                payload = part.get_payload(decode=True)
+                data = base64.b64encode(payload if isinstance(payload, bytes) else b"").decode()
                 html = html.replace(f"cid:{cid}", f"data:{part.get_content_type()};base64,{data}")
         path.with_suffix(".html").write_text(html, encoding="utf-8")
 

@@ -120,7 +120,7 @@ class ShippedBackend:
         top2 = np.sort(log_softmax(raw), axis=1)[:, -2:]
         unsure = np.flatnonzero(top2[:, 1] - top2[:, 0] < self.margin)
         if len(unsure):
-            matrix = self.encoders[self.cascade].embed([norm[i] for i in unsure])
+            matrix = self.encoders[self.cascade].embed([norm[int(i)] for i in unsure])
             raw[unsure] = self.model.add_encoder(raw[unsure], self.cascade, matrix)
         return raw
 

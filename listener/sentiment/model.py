@@ -115,7 +115,8 @@ class ShippedModel:
 
     def add_encoder(self, raw: np.ndarray, name: str, matrix: np.ndarray) -> np.ndarray:
         """``raw`` with one more encoder's opinion, for the cascade's uncertain texts."""
-        return raw + self.expert(name, log_softmax(self.heads[name].dense(matrix)))
+        combined: np.ndarray = raw + self.expert(name, log_softmax(self.heads[name].dense(matrix)))
+        return combined
 
     def decide(self, raw: np.ndarray, langs: Sequence[str | None]) -> np.ndarray:
         """Log-probabilities after the per-language offsets (languages without one get none)."""
