@@ -4,7 +4,7 @@ The group knows its verbs by name only (``COMMANDS``) and imports a verb's
 module when that verb is run or asked for its help, the way click's docs load
 subcommands lazily: ``listener --version`` and ``listener sql`` start in a
 tenth of a second instead of waiting for pandas and scipy, which only the
-commands that analyse (and the store, through sqlite-utils) import.
+commands that analyse import.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What every command shares: the ``App`` passed as ``ctx.obj``, the error edge, the exit codes.
 
 Light on purpose: this module is imported by ``listener --version``, so the
-config (pydantic), the store (sqlite-utils, hence pandas) and the output
+config (pydantic), the store and the output
 helpers (tabulate) are imported only by the methods that use them.
 """
 
