@@ -5,6 +5,8 @@ and return it from a ``register_collectors`` hook (see ``listener.plugins``): th
 are listed in ``listener.default_plugins``, another package names its own plug-in module
 in the ``listener`` entry-point group. ``REGISTRY`` reads the hooks each time it is used,
 and modules are imported only when a network is loaded, so ``listener --help`` stays fast.
+A network's settings model may be registered apart (``register_settings``, a light module):
+validating the config then imports no network client, only collecting does.
 """
 
 from __future__ import annotations
@@ -42,4 +44,10 @@ def load(name: str) -> type[Collector]:
 
 
 def settings_model(name: str) -> type[NetworkSettings]:
-    return load(name).Settings
+    """The settings model of network ``name``: a collector class's own ``Settings`` when the class is
+    registered itself, else the registered model, else the collector's (imported for it)."""
+    collector = REGISTRY[name]
+    model = plugins.settings_models().get(name)
+    if model is None or not isinstance(collector, str):
+        return load(name).Settings
+    return plugins.resolve(model)  # type: ignore[no-any-return]

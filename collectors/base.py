@@ -17,16 +17,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
-import httpx
 from pydantic import Field
 
 from listener.model import Clock, Cursor, Feed, Page, Watch
 from listener.records import utcnow
 from listener.settings import Section
 
-__all__ = ["BudgetSettings", "Collector", "Context", "Feed", "Ledger", "NetworkSettings", "Watch"]
+if TYPE_CHECKING:
+    import httpx  # the Context's transport type only: validating a config imports no HTTP client
+
+__all__ = [
+    "BudgetSettings",
+    "Collector",
+    "Context",
+    "Feed",
+    "Ledger",
+    "NetworkSettings",
+    "QuotaSettings",
+    "Watch",
+]
 
 
 class NetworkSettings(Section):
@@ -48,6 +59,14 @@ class BudgetSettings(NetworkSettings):
 
     monthly_post_budget: int | None = Field(default=None, ge=1)  # the plan's monthly read cap
     budget_day: int = Field(default=1, ge=1, le=28)  # day of the month the cap resets
+
+
+class QuotaSettings(NetworkSettings):
+    """Settings of a network with a daily unit quota (``has_quota``): they report its use without the collector."""
+
+    def quota_status(self, ledger: Ledger, now: datetime) -> tuple[int, int, datetime]:
+        """(units used, units allowed, when the allowance resets), for ``listener status``."""
+        raise NotImplementedError
 
 
 class Ledger(Protocol):

@@ -35,7 +35,6 @@ from atproto import Client, models  # type: ignore[import-untyped]
 from atproto_client import exceptions as atx  # type: ignore[import-untyped]
 from atproto_client.models.common import XrpcError  # type: ignore[import-untyped]
 from atproto_client.request import Request  # type: ignore[import-untyped]
-from pydantic import Field as PydanticField
 
 from collectors._common import (
     cannot_connect,
@@ -48,25 +47,13 @@ from collectors._common import (
 )
 from collectors._paging import Boundary, Step, walk
 from collectors.base import Collector, Context, NetworkSettings
+from collectors.bluesky_settings import Settings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import And, Field, Node, Not, Or, Phrase, Query, Term
 from listener.records import utc_iso
 
 __all__ = ["BlueskyCollector", "Settings", "normalize", "normalize_page", "post_url", "to_bluesky_query"]
-
-
-class Settings(NetworkSettings):
-    """``[networks.bluesky]``: keyless unless ``handle`` is set; the app password comes from the environment."""
-
-    api_base_url: str = "https://public.api.bsky.app"  # the AppView, for keyless reads
-    pds_url: str = "https://bsky.social"  # where a handle logs in, when it does
-    handle: str | None = None  # with app_password_env: log in (the AppView may require it for search)
-    app_password_env: str = "BLUESKY_APP_PASSWORD"
-    accounts: tuple[str, ...] = ()  # your handles: mentions (search) and own posts (author feed)
-    limit: int = PydanticField(default=50, ge=1, le=100)
-    pages_per_run: int = PydanticField(default=5, ge=1)
-    backfill_days: int = PydanticField(default=7, ge=0)
 
 
 # -- query -------------------------------------------------------------------

@@ -20,13 +20,13 @@ parent is then ``<post>_<comment_id>``. A comment with neither is rejected.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 from collectors.base import Context, NetworkSettings
+from collectors.facebook_settings import FeedKind, Settings
 from collectors.graph import (
     GraphCollector,
-    GraphSettings,
     graph_time,
     walk_newest,
 )
@@ -43,7 +43,6 @@ __all__ = [
     "normalize_posts",
 ]
 
-FeedKind = Literal["comments", "visitor_posts", "tagged", "posts"]
 POST_FIELDS = (
     "id,message,story,created_time,updated_time,permalink_url,from{id,name},status_type,shares,"
     "comments.summary(true).limit(0),reactions.summary(true).limit(0)"
@@ -61,14 +60,6 @@ _PREFIX: dict[str, FeedKind] = {
     "posts:": "posts",
     "": "comments",
 }
-
-
-class Settings(GraphSettings):
-    """``[networks.facebook]``: the Page to follow and which of its feeds to collect."""
-
-    page_id: str = ""  # the Page's numeric id (or its username)
-    page_token_env: str = "FACEBOOK_PAGE_TOKEN"
-    collect: tuple[FeedKind, ...] = ("comments", "visitor_posts", "tagged", "posts")
 
 
 # -- normalising -------------------------------------------------------------

@@ -28,11 +28,11 @@ from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
-from pydantic import Field as PydanticField
 
 from collectors._common import cannot_connect, no_answer, protect, require_env, retrying, tls, until
 from collectors._paging import Boundary, Step, walk
 from collectors.base import Collector, Context, NetworkSettings
+from collectors.graph_settings import GraphSettings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.model import Clock, Cursor, Feed, Mention, Page, Reject, Watch
 from listener.records import utcnow
@@ -56,19 +56,6 @@ RATE_LIMIT_CODES = frozenset({4, 17, 32, 613}) | frozenset(range(80001, 80015))
 TRANSIENT_CODES = frozenset({1, 2})  # "An unknown error occurred", "Service temporarily unavailable"
 _PERMISSION_CODES = frozenset({10, *range(200, 300)})
 _QUOTED = re.compile(r"'([^']{3,60})'")
-
-
-class GraphSettings(NetworkSettings):
-    """Keys both Graph networks have; ``[networks.facebook]`` and ``[networks.instagram]`` add theirs."""
-
-    api_base_url: str | None = None  # e.g. the demo server; replaces https://graph.facebook.com
-    api_version: str = PydanticField(default="v23.0", pattern=r"^v\d+\.\d+$")
-    page_size: int = PydanticField(default=25, ge=1, le=100)
-    pages_per_run: int = PydanticField(default=10, ge=1)  # per feed, for the newest-first edges
-    comment_days: int = PydanticField(default=7, ge=1, le=90)  # re-read comments on posts this recent
-    comment_pages_per_run: int = PydanticField(default=50, ge=1)
-    tracked_comments: int = PydanticField(default=500, ge=0)  # ids kept per post to notice deletions
-    usage_ceiling_percent: int = PydanticField(default=95, ge=1, le=100)
 
 
 # -- small pieces ------------------------------------------------------------

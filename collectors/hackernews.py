@@ -27,7 +27,6 @@ from datetime import timedelta
 from typing import Any, ClassVar, cast
 
 import httpx
-from pydantic import Field as PydanticField
 
 from collectors._common import (
     cannot_connect,
@@ -42,6 +41,7 @@ from collectors._common import (
 from collectors._html import html_to_text
 from collectors._paging import Step, Window, walk
 from collectors.base import Collector, Context, NetworkSettings
+from collectors.hackernews_settings import Settings
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import And, Field, Node, Not, Or, Phrase, Query, Term
@@ -51,18 +51,6 @@ __all__ = ["HackerNewsCollector", "Settings", "normalize", "normalize_page", "to
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 USER_AGENT = "listener/0.1 (self-hosted social listening)"
 _MAX_SEARCHES = 8  # OR branches become separate searches: keep a query from costing dozens
-
-
-class Settings(NetworkSettings):
-    """``[networks.hackernews]``: keyless; Algolia allows 10,000 requests an hour per IP address."""
-
-    api_base_url: str = "https://hn.algolia.com/api/v1"
-    accounts: tuple[str, ...] = ()  # HN usernames whose own stories and comments to keep
-    tags: tuple[str, ...] = ("story", "comment")  # Algolia item types, ORed
-    hits_per_page: int = PydanticField(default=100, ge=1, le=1000)
-    pages_per_run: int = PydanticField(default=10, ge=1)  # 10 x 100 = Algolia's 1,000-hit window
-    lookback_hours: int = PydanticField(default=168, ge=1)  # how far back a watch's first run reaches
-    overlap_seconds: int = PydanticField(default=300, ge=0)  # re-ask this much: late indexing
 
 
 # -- query -------------------------------------------------------------------

@@ -25,19 +25,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from typing import Any, ClassVar, Literal, cast
-
-from pydantic import field_validator
+from typing import Any, ClassVar, cast
 
 from collectors.base import Context, NetworkSettings
 from collectors.graph import (
     GraphClient,
     GraphCollector,
-    GraphSettings,
     graph_time,
     walk_newest,
 )
 from collectors.graph_threads import ThreadSpec, walk_threads
+from collectors.instagram_settings import MAX_HASHTAGS, Settings
 from listener.errors import CollectorError
 from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 
@@ -51,9 +49,7 @@ __all__ = [
     "normalize_medias",
 ]
 
-MAX_HASHTAGS = 30  # distinct hashtags per rolling 7 days, per account
 HASHTAG_WINDOW = timedelta(days=7)
-FeedKind = Literal["comments", "tags", "hashtags", "posts"]
 MEDIA_FIELDS = "id,caption,media_type,permalink,timestamp,username,like_count,comments_count"
 HASHTAG_MEDIA_FIELDS = "id,caption,media_type,permalink,timestamp,like_count,comments_count"  # no username
 COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},like_count,hidden,parent_id"
@@ -61,27 +57,6 @@ RENEW = (
     "get a new long-lived token of the Facebook Page linked to the account (Graph API Explorer, with "
     "instagram_basic, instagram_manage_comments and pages_read_engagement)"
 )
-
-
-class Settings(GraphSettings):
-    """``[networks.instagram]``: the business account, its token's variable, and the hashtags to follow."""
-
-    user_id: str = ""  # the Instagram business account id (17841...)
-    username: str = ""  # its @handle, for the feed names; the id is used when empty
-    access_token_env: str = "INSTAGRAM_ACCESS_TOKEN"
-    hashtags: tuple[str, ...] = ()
-    collect: tuple[FeedKind, ...] = ("comments", "tags", "hashtags", "posts")
-
-    @field_validator("hashtags")
-    @classmethod
-    def _at_most_thirty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        tags = tuple(dict.fromkeys(t.strip().lstrip("#").lower() for t in value if t.strip().lstrip("#")))
-        if len(tags) > MAX_HASHTAGS:
-            raise ValueError(
-                f"{len(tags)} hashtags; Instagram allows {MAX_HASHTAGS} distinct hashtags per 7 days, "
-                f"keep at most {MAX_HASHTAGS}"
-            )
-        return tags
 
 
 # -- normalising -------------------------------------------------------------

@@ -49,17 +49,15 @@ from mastodon.errors import (
     MastodonServerError,
     MastodonUnauthorizedError,
 )
-from pydantic import Field as PydanticField
-from pydantic import field_validator
 
 from collectors._common import protect, require_env, retrying, until, utc_from_epoch, utc_from_iso
 from collectors._paging import Step, walk
 from collectors.base import Collector, Context, NetworkSettings
 from collectors.mastodon_items import host_of, normalize, normalize_page, snowflake_at
+from collectors.mastodon_settings import Settings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.model import Cursor, Feed, Page, Watch
 from listener.query import And, Node, Or, Phrase, Query, Term
-from listener.settings import web_address
 
 __all__ = [
     "MastodonCollector",
@@ -72,27 +70,6 @@ __all__ = [
 ]
 
 USER_AGENT = "listener/0.1 (self-hosted social listening)"
-
-
-class Settings(NetworkSettings):
-    """``[networks.mastodon]``: instances to read; the token (optional) is for your account on the first one."""
-
-    instances: tuple[str, ...] = ("https://mastodon.social",)
-    hashtags: tuple[str, ...] = ()  # followed for every watch, besides the query's own #tags
-    full_text_search: bool = False  # also /api/v2/search each instance (needs an instance that offers it)
-    access_token_env: str = "MASTODON_ACCESS_TOKEN"  # a token of your account on instances[0]
-    accounts: tuple[str, ...] = ()  # your handles, "brand" or "brand@host": mentions and own posts
-    mastodon_version: str = "4.6.4"  # assumed, never looked up: a lookup that fails would recurse
-    limit: int = PydanticField(default=40, ge=1, le=40)
-    pages_per_run: int = PydanticField(default=5, ge=1)
-    backfill_days: int = PydanticField(default=7, ge=0)
-
-    @field_validator("instances")
-    @classmethod
-    def _instances_are_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for instance in value:
-            web_address(instance, bare_host=True)
-        return value
 
 
 class _Client(Mastodon):

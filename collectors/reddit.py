@@ -16,12 +16,11 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, cast
 
 import praw
 import prawcore
 import requests
-from pydantic import Field as PydanticField
 
 from collectors._common import (
     Leaf,
@@ -38,6 +37,7 @@ from collectors._common import (
 )
 from collectors._paging import Step, Window, walk
 from collectors.base import Collector, Context, NetworkSettings
+from collectors.reddit_settings import Settings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import Field, Phrase, Query, Term
@@ -47,26 +47,6 @@ __all__ = ["RedditCollector", "Settings", "normalize", "normalize_listing", "to_
 DEFAULT_USER_AGENT = "python:listener:0.1 (self-hosted social listening)"
 _MAX_SEEN = 5000
 _LINK = re.compile(r"/comments/(\w+)/")
-
-
-class Settings(NetworkSettings):
-    """``[networks.reddit]``: a read-only app's id and secret come from the named variables."""
-
-    client_id_env: str = "REDDIT_CLIENT_ID"
-    client_secret_env: str = "REDDIT_CLIENT_SECRET"
-    user_agent_env: str = "REDDIT_USER_AGENT"  # falls back to a generic one when unset
-    username: str | None = None  # with password_env or refresh_token_env: collect u/ mentions
-    password_env: str | None = None
-    refresh_token_env: str | None = None
-    search_subreddit: str = "all"
-    time_filter: Literal["hour", "day", "week", "month", "year", "all"] = "week"
-    stream_subreddits: tuple[str, ...] = ()  # new comments and submissions, matched locally
-    oauth_url: str = "https://oauth.reddit.com"
-    reddit_url: str = "https://www.reddit.com"
-    limit: int = PydanticField(default=100, ge=1, le=100)
-    pages_per_run: int = PydanticField(default=5, ge=1)
-    overlap_minutes: int = PydanticField(default=60, ge=0)
-    timeout_seconds: int = PydanticField(default=16, ge=1)
 
 
 # -- query -------------------------------------------------------------------

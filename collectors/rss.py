@@ -46,12 +46,12 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import feedparser  # type: ignore[import-untyped]
 import httpx
 from bs4 import BeautifulSoup
-from pydantic import Field as PydanticField
 
 from collectors._common import retry_after, retrying, tls, until
 from collectors._feed_dates import feed_date
 from collectors._html import html_to_text
 from collectors.base import Collector, Context, NetworkSettings
+from collectors.rss_settings import Settings
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import Query
@@ -69,21 +69,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "listener/0.1 (self-hosted social listening; feed reader)"
 ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
 MAX_ID_LENGTH = 500  # longer entry ids are stored as their SHA-256
 MAX_SEEN = 1000  # per feed: more than any feed document holds
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # http:, tag:, urn:, yt:
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml")
-
-
-class Settings(NetworkSettings):
-    """``[networks.rss]``: feed URLs per watch and for every watch; keyless."""
-
-    feeds: dict[str, tuple[str, ...]] = PydanticField(default_factory=dict)  # watch name -> feed URLs
-    all_watches: tuple[str, ...] = ()  # feed URLs read for every watch
-    user_agent: str = USER_AGENT  # some sites refuse unnamed clients
-    timeout_seconds: float = PydanticField(default=20.0, gt=0)
 
 
 class FeedProblem(CollectorError):

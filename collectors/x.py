@@ -18,7 +18,6 @@ from typing import Any, ClassVar, cast
 
 import requests
 import tweepy  # type: ignore[import-untyped]
-from pydantic import Field as PydanticField
 from requests.adapters import HTTPAdapter
 
 from collectors._common import (
@@ -37,7 +36,8 @@ from collectors._common import (
     utc_from_iso,
 )
 from collectors._paging import Step, walk
-from collectors.base import BudgetSettings, Collector, Context, NetworkSettings
+from collectors.base import Collector, Context, NetworkSettings
+from collectors.x_settings import MIN_RESULTS, Settings
 from listener.errors import AuthError, CollectorError, MalformedPayload, RateLimited, SourceUnavailable
 from listener.model import Cursor, Feed, Mention, Page, Reject, Watch
 from listener.query import Field, Phrase, Query, Term
@@ -45,7 +45,6 @@ from listener.query import Field, Phrase, Query, Term
 __all__ = ["Settings", "XCollector", "normalize_page", "to_x_query"]
 
 X_HOST = "https://api.twitter.com"  # tweepy hard-codes it in BaseClient.request
-MIN_RESULTS = 10  # the smallest max_results recent search accepts
 _PARAMS: dict[str, Any] = {
     "expansions": ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"],
     "tweet_fields": [
@@ -54,16 +53,6 @@ _PARAMS: dict[str, Any] = {
     ],
     "user_fields": ["username", "name"],
 }  # fmt: skip
-
-
-class Settings(BudgetSettings):
-    """``[networks.x]``: the token is read from the variable named in ``bearer_token_env``."""
-
-    bearer_token_env: str = "X_BEARER_TOKEN"
-    api_base_url: str | None = None  # e.g. the demo server; replaces https://api.twitter.com
-    accounts: tuple[str, ...] = ()  # your own handles or numeric ids, for mentions
-    max_results: int = PydanticField(default=100, ge=MIN_RESULTS, le=100)
-    pages_per_run: int = PydanticField(default=5, ge=1)
 
 
 class _Transport(HTTPAdapter):

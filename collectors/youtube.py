@@ -24,7 +24,6 @@ from typing import Any, ClassVar, cast
 import httplib2  # type: ignore[import-untyped]
 from googleapiclient import discovery  # type: ignore[import-untyped]
 from googleapiclient.errors import HttpError  # type: ignore[import-untyped]
-from pydantic import Field as PydanticField
 
 from collectors import youtube_quota as quota
 from collectors._common import (
@@ -53,6 +52,7 @@ from collectors.youtube_items import (
     playlist_video,
     uploads_playlist,
 )
+from collectors.youtube_settings import Settings
 from listener.errors import CollectorError, MalformedPayload, RateLimited
 from listener.model import Cursor, Feed, Mention, Page, Watch
 from listener.query import Field, Phrase, Query, Term
@@ -73,22 +73,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 COMMENTS = "comments"  # the feed of comments on your videos
 _LOGGERS = ("googleapiclient.discovery", "googleapiclient.http", "googleapiclient.model", "httplib2")
-
-
-class Settings(NetworkSettings):
-    """``[networks.youtube]``: the API key is read from the variable named in ``api_key_env``."""
-
-    api_key_env: str = "YOUTUBE_API_KEY"
-    api_base_url: str | None = None  # e.g. the demo server; replaces https://youtube.googleapis.com
-    channel_id: str | None = None  # your channel, "UC…" or "@handle": its uploads and their comments
-    videos: tuple[str, ...] = ()  # video ids whose comments are polled every run
-    recent_video_days: int = PydanticField(default=7, ge=0)  # also poll comments of uploads this recent
-    channel_threads: bool = False  # also poll allThreadsRelatedToChannelId (comments on the channel itself)
-    daily_unit_share: int = PydanticField(default=2000, ge=1, le=quota.DAILY_QUOTA)
-    pacing: bool = True  # spread searches over the day; false: search whenever the share allows
-    max_results: int = PydanticField(default=50, ge=1, le=50)  # items per page
-    pages_per_run: int = PydanticField(default=2, ge=1)  # search and uploads pages per run
-    comment_pages_per_video: int = PydanticField(default=3, ge=1)
 
 
 def build_service(key: str, base_url: str | None, timeout: float) -> Any:

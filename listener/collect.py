@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import collectors
 from collectors._common import REDACTOR
-from collectors.base import BudgetSettings, Collector, Context, NetworkSettings
+from collectors.base import BudgetSettings, Collector, Context, NetworkSettings, QuotaSettings
 from listener.errors import ListenerError, RateLimited, StorageError
 from listener.model import Feed, Page, SaveResult, Watch
 from listener.query import Query
@@ -87,18 +87,20 @@ def period_start(now: datetime, day: int) -> datetime:
 
 
 def budget_usage(store: Store, networks: Mapping[str, NetworkSettings], now: datetime) -> list[Budget]:
-    """Read budgets and quotas, used and left, for ``listener status``."""
+    """Read budgets and quotas, used and left, for ``listener status``.
+
+    Read off the settings' types (``BudgetSettings``, ``QuotaSettings``), so no collector and
+    no network client is imported.
+    """
     rows = []
     for name, settings in sorted(networks.items()):
-        cls = collectors.load(name)
-        budget = _budget_settings(cls, settings)
-        if budget is not None and budget.monthly_post_budget:
-            start = period_start(now, budget.budget_day)
+        if isinstance(settings, BudgetSettings) and settings.monthly_post_budget:
+            start = period_start(now, settings.budget_day)
             used = store.fetched_since(name, start)
-            cap = budget.monthly_post_budget
+            cap = settings.monthly_post_budget
             rows.append(Budget(name, cap, used, max(0, cap - used), start))
-        if cls.has_quota:
-            used, share, resets = cls.quota_status(settings, _Ledger(store, name), now)
+        if isinstance(settings, QuotaSettings):
+            used, share, resets = settings.quota_status(_Ledger(store, name), now)
             rows.append(Budget(name, share, used, max(0, share - used), resets - timedelta(days=1), "units"))
     return rows
 

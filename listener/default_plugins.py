@@ -1,8 +1,9 @@
 """The built-in networks, channels and detectors, registered through the hooks any plug-in uses.
 
-Networks and channels are named ``"module:attr"`` and imported when used; the detectors
-are imported inside their hook (they bring pandas), so building the plugin manager stays
-cheap.
+Networks, their settings models and channels are named ``"module:attr"`` and imported
+when used (a network's settings from a light module, its collector and client library only
+when collecting); the detectors are imported inside their hook (they bring pandas), so
+building the plugin manager stays cheap.
 """
 
 from __future__ import annotations
@@ -28,6 +29,22 @@ def register_collectors() -> Mapping[str, str]:
         "facebook": "collectors.facebook:FacebookCollector",
         "instagram": "collectors.instagram:InstagramCollector",
         "youtube": "collectors.youtube:YouTubeCollector",
+    }
+
+
+@hookimpl
+def register_settings() -> Mapping[str, str]:
+    # Light modules: validating a config that names every network imports no client library.
+    return {
+        "x": "collectors.x_settings:Settings",
+        "reddit": "collectors.reddit_settings:Settings",
+        "mastodon": "collectors.mastodon_settings:Settings",
+        "bluesky": "collectors.bluesky_settings:Settings",
+        "hackernews": "collectors.hackernews_settings:Settings",
+        "rss": "collectors.rss_settings:Settings",
+        "facebook": "collectors.facebook_settings:Settings",
+        "instagram": "collectors.instagram_settings:Settings",
+        "youtube": "collectors.youtube_settings:Settings",
     }
 
 

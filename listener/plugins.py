@@ -16,7 +16,7 @@ that names a module in the ``listener`` entry-point group::
         return {"pager": make_pager}  # make_pager(alert_settings, email_settings, env) -> channel
 
 ``load_plugins()`` builds the manager once, at first use, not on import. The registries
-(``collectors()``, ``channels()``, ``detectors()``) are read from the hooks on every call,
+(``collectors()``, ``settings_models()``, ``channels()``, ``detectors()``) are read from the hooks on every call,
 so a plug-in registered later (a test's) counts at once; a later plug-in may replace a
 built-in of the same name. This module imports nothing of ours at load time (collectors/
 import it), and building the manager imports no pandas or scipy: built-ins are named
@@ -62,6 +62,7 @@ __all__ = [
     "reload_plugins",
     "resolve",
     "scope",
+    "settings_models",
 ]
 
 PROJECT = "listener"  # pluggy's project name and the entry-point group
@@ -80,6 +81,15 @@ INPUTS = WATCH_INPUTS | {"runs", "open_alerts", "own_posts"}
 @hookspec
 def register_collectors() -> Mapping[str, type | str] | None:
     """Networks: config section name -> collector class, or ``"module:Class"`` imported when used."""
+
+
+@hookspec
+def register_settings() -> Mapping[str, type | str] | None:
+    """Networks' settings models: config section name -> pydantic model, or ``"module:Class"``.
+
+    Optional: a network without one here is validated by its collector's ``Settings``. Naming
+    a light module lets the config load without importing the network's client library.
+    """
 
 
 @hookspec
@@ -211,6 +221,11 @@ def _merged(results: Sequence[Mapping[str, Any] | None]) -> dict[str, Any]:
 def collectors() -> dict[str, type | str]:
     """Every registered network: name -> collector class or ``"module:Class"``."""
     return _merged(load_plugins().hook.register_collectors())
+
+
+def settings_models() -> dict[str, type | str]:
+    """Every registered settings model: network name -> model or ``"module:Class"``."""
+    return _merged(load_plugins().hook.register_settings())
 
 
 def channels() -> dict[str, ChannelFactory | str]:

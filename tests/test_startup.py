@@ -79,3 +79,42 @@ def test_every_verb_is_listed_without_being_imported() -> None:
     names, modules = done.stdout.splitlines()
     assert "'sql'" in names and "'backtest'" in names and "'demo'" in names
     assert "listener.cli.backtest" not in modules and "listener.cli.sql" not in modules
+
+
+CLIENTS = {"tweepy", "praw", "mastodon", "atproto", "googleapiclient", "feedparser"}
+ALL_NETWORKS = """
+[database]
+path = "listener.db"
+
+[[watches]]
+name = "brand"
+query = '"Caffè Aurora" OR #caffeaurora'
+
+[networks.x]
+accounts = ["caffeaurora"]
+monthly_post_budget = 10000
+[networks.reddit]
+stream_subreddits = ["italy"]
+[networks.mastodon]
+instances = ["https://mastodon.social"]
+[networks.bluesky]
+[networks.hackernews]
+[networks.rss]
+all_watches = ["https://example.org/feed"]
+[networks.facebook]
+page_id = "1234567890"
+[networks.instagram]
+user_id = "17841400000000000"
+[networks.youtube]
+channel_id = "UCabc"
+"""
+
+
+@pytest.mark.parametrize("verb", [["status"], ["search", "aurora"]])
+def test_a_config_naming_every_network_imports_no_client_library(tmp_path: Path, verb: list[str]) -> None:
+    """Validating the config reads each network's light settings module, never its collector."""
+    config = tmp_path / "listener.toml"
+    config.write_text(ALL_NETWORKS, encoding="utf-8")
+    modules = imported("-m", "listener.cli", "--config", str(config), *verb)
+    assert {name.split(".")[0] for name in modules} & (CLIENTS | HEAVY) == set()
+    assert not {m for m in modules if m in {f"collectors.{n}" for n in ("x", "reddit", "youtube", "rss")}}
