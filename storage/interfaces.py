@@ -96,6 +96,8 @@ class MentionStore(Protocol):
 
     def mention_times(self, network: str, watch: str, limit: int = 200) -> list[datetime]: ...
 
+    def newest_mentions(self, sources: Sequence[tuple[str, str]]) -> dict[tuple[str, str], datetime]: ...
+
 
 class WatchRunStore(Protocol):
     """Watches, cursors, collector runs and what they spent, the daemon's jobs, status."""
@@ -123,7 +125,15 @@ class WatchRunStore(Protocol):
 
     def recent_runs(self, network: str, watch: str, limit: int = 10) -> list[RunRow]: ...
 
+    def latest_runs(
+        self, sources: Sequence[tuple[str, str]], limit: int = 10
+    ) -> dict[tuple[str, str], list[RunRow]]:
+        """``recent_runs`` of many sources in one read (at most 10 each)."""
+        ...
+
     def rate_limited_until(self, network: str, now: datetime | None = None) -> datetime | None: ...
+
+    def rate_limits(self, now: datetime | None = None) -> dict[str, datetime]: ...
 
     def fetched_since(self, network: str, since: datetime) -> int: ...
 

@@ -8,7 +8,7 @@ refreshed and an edited text keeps its earlier versions in ``mention_versions``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from listener.errors import StorageError
@@ -293,11 +293,19 @@ class MentionMethods(SQLiteBase):
         return [WindowMention(*row) for row in rows]
 
     def mention_times(self, network: str, watch: str, limit: int = 200) -> list[datetime]:
-        """Creation times of a source's latest mentions, newest first."""
+        """Creation times of a source's latest mentions, newest first (a range of ``watch_times``)."""
         rows = self.conn.execute(
-            "SELECT m.created_at FROM mentions m JOIN mention_watches mw ON mw.mention_id = m.id "
-            "JOIN watches w ON w.id = mw.watch_id WHERE w.name = ? AND m.network = ? "
-            "ORDER BY m.created_at DESC LIMIT ?",
+            "SELECT at FROM watch_times WHERE watch_id = (SELECT id FROM watches WHERE name = ?) AND network = ? "
+            "ORDER BY at DESC LIMIT ?",
             (watch, network, limit),
         )
-        return [datetime.fromisoformat(row[0]) for row in rows]
+        return [datetime.fromtimestamp(row[0], UTC) for row in rows]
+
+    def newest_mentions(self, sources: Sequence[tuple[str, str]]) -> dict[tuple[str, str], datetime]:
+        """The creation time of each source's latest mention, for the sources that have one: one read."""
+        rows = self.conn.execute(
+            "SELECT s.value ->> 0, s.value ->> 1, (SELECT max(t.at) FROM watch_times t WHERE t.watch_id = w.id "
+            "AND t.network = s.value ->> 0) FROM json_each(?) s CROSS JOIN watches w ON w.name = s.value ->> 1",
+            (dumps(sources),),
+        )
+        return {(net, watch): datetime.fromtimestamp(at, UTC) for net, watch, at in rows if at is not None}

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from listener.records import SaveResult, utc_iso, utcnow
 from storage.base import SQLiteBase, dumps
 from storage.failures import guarded
+from storage.mentions import BASE_BUCKET
 from storage.rows import RunRow, StatusRow, WatchRow
 
-__all__ = ["WatchRunMethods"]
+__all__ = ["RECENT", "RUNS_KEPT", "WatchRunMethods"]
+
+RECENT = 10  # finished runs per source that source_health keeps
+RUNS_KEPT = timedelta(days=35)  # raw runs older than this go: a month of budget plus a margin
 
 
 @guarded
@@ -40,16 +45,30 @@ class WatchRunMethods(SQLiteBase):
             )
 
     def watches(self, now: datetime | None = None) -> list[WatchRow]:
-        since = utc_iso((now or utcnow()) - timedelta(hours=24))
+        """Each watch with its mentions ever (``watch_totals``) and of the last 24 hours.
+
+        The last 24 hours are the whole 5-minute buckets of ``watch_buckets`` plus the
+        mentions of the first, partial bucket: one key range per watch and a few minutes
+        of ``mentions_created_at``, however long the history.
+        """
+        since = (now or utcnow()) - timedelta(hours=24)
+        edge = -(-int(since.timestamp()) // 300)  # the first whole bucket at or after ``since``
         rows = self.conn.execute(
             """
-            SELECT w.name, w.query, count(m.id), count(CASE WHEN m.created_at >= ? THEN 1 END)
-            FROM watches w
-            LEFT JOIN mention_watches mw ON mw.watch_id = w.id
-            LEFT JOIN mentions m ON m.id = mw.mention_id
-            GROUP BY w.id ORDER BY w.name
+            WITH partial (watch_id, n) AS MATERIALIZED (
+              SELECT mw.watch_id, count(*) FROM mentions m JOIN mention_watches mw ON mw.mention_id = m.id
+              WHERE m.created_at >= :since AND m.created_at < :edge_at GROUP BY mw.watch_id)
+            SELECT w.name, w.query, coalesce(t.mentions, 0),
+              coalesce((SELECT sum(b.volume) FROM watch_buckets b WHERE b.watch_id = w.id AND b.bucket >= :edge), 0)
+              + coalesce(p.n, 0)
+            FROM watches w LEFT JOIN watch_totals t ON t.watch_id = w.id LEFT JOIN partial p ON p.watch_id = w.id
+            ORDER BY w.name
             """,
-            (since,),
+            {
+                "since": utc_iso(since),
+                "edge": edge,
+                "edge_at": utc_iso(datetime.fromtimestamp(edge * 300, UTC)),
+            },
         )
         return [WatchRow(*row) for row in rows]
 
@@ -62,12 +81,18 @@ class WatchRunMethods(SQLiteBase):
         return row[0] if row else None
 
     def start_run(self, network: str, watch: str, now: datetime | None = None) -> int:
+        stamp = utc_iso(now or utcnow())
         with self._write() as conn:
             cur = conn.execute(
-                "INSERT INTO runs (network, watch, started_at) VALUES (?, ?, ?)",
-                (network, watch, utc_iso(now or utcnow())),
+                "INSERT INTO runs (network, watch, started_at) VALUES (?, ?, ?)", (network, watch, stamp)
             )
-        assert cur.lastrowid is not None
+            assert cur.lastrowid is not None
+            conn.execute(
+                "INSERT INTO source_health (network, watch, last_run_id, last_run_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (network, watch) DO UPDATE SET last_run_id = excluded.last_run_id, "
+                "last_run_at = max(last_run_at, excluded.last_run_at), last_error_message = NULL",
+                (network, watch, cur.lastrowid, stamp),
+            )
         return cur.lastrowid
 
     def finish_run(
@@ -82,50 +107,133 @@ class WatchRunMethods(SQLiteBase):
         units: int = 0,
         now: datetime | None = None,
     ) -> None:
+        """Record a run's outcome, and in the same transaction its source's summary and day totals.
+
+        Runs older than ``RUNS_KEPT`` go: what health, status and budgets read of
+        them lives on in ``source_health`` and ``run_days``.
+        """
+        now = now or utcnow()
+        finished, reset = utc_iso(now), utc_iso(rate_limit_reset) if rate_limit_reset else None
         with self._write() as conn:
+            before = conn.execute(
+                "SELECT network, watch, started_at, fetched, units FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
             conn.execute(
                 "UPDATE runs SET finished_at = ?, fetched = ?, new = ?, duplicates = ?, rejected = ?, "
                 "error = ?, error_message = ?, rate_limit_reset = ?, units = ? WHERE id = ?",
                 (
-                    utc_iso(now or utcnow()), fetched, result.new, result.duplicates + result.edited,
-                    result.rejected, error, error_message,
-                    utc_iso(rate_limit_reset) if rate_limit_reset else None, units, run_id,
+                    finished, fetched, result.new, result.duplicates + result.edited,
+                    result.rejected, error, error_message, reset, units, run_id,
                 ),
             )  # fmt: skip
+            if before is None:
+                return
+            network, watch, started, *spent = before
+            run = [
+                run_id,
+                started,
+                finished,
+                fetched,
+                result.new,
+                result.rejected,
+                error,
+                error_message,
+                reset,
+            ]
+            self._summarise(network, watch, run)
+            conn.execute(
+                "INSERT INTO run_days (network, day, fetched, units) VALUES (?, ?, ?, ?) ON CONFLICT "
+                "(network, day) DO UPDATE SET fetched = fetched + excluded.fetched, units = units + excluded.units",
+                (network, started[:10], fetched - spent[0], units - spent[1]),
+            )
+            conn.execute(
+                "DELETE FROM runs WHERE network = ? AND started_at < ?", (network, utc_iso(now - RUNS_KEPT))
+            )
 
-    def recent_runs(self, network: str, watch: str, limit: int = 10) -> list[RunRow]:
+    def _summarise(self, network: str, watch: str, run: list[Any]) -> None:
+        """Fold a finished run into its source's ``source_health`` row."""
+        row = self.conn.execute(
+            "SELECT last_run_id, last_run_at, last_success_at, last_error_message, rate_limit_reset, recent "
+            "FROM source_health WHERE network = ? AND watch = ?",
+            (network, watch),
+        ).fetchone()
+        last_id, last_at, success, message, reset, recent = row or (run[0], run[1], None, None, None, "[]")
+        kept = [r for r in json.loads(recent) if r[0] != run[0]]
+        kept = sorted([run, *kept], key=lambda r: r[0], reverse=True)[:RECENT]
+        if run[6] is None:
+            success = max(filter(None, (success, run[2])))
+        if last_id == run[0]:
+            message = run[7]
+        reset = max(filter(None, (reset, run[8])), default=None)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO source_health (network, watch, last_run_id, last_run_at, last_success_at, "
+            "last_error_message, rate_limit_reset, recent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (network, watch, last_id, last_at, success, message, reset, dumps(kept)),
+        )
+
+    def recent_runs(self, network: str, watch: str, limit: int = RECENT) -> list[RunRow]:
         """The latest finished runs of a source, newest first."""
+        if limit <= RECENT:
+            return self.latest_runs([(network, watch)], limit).get((network, watch), [])
         rows = self.conn.execute(
             "SELECT started_at, finished_at, fetched, new, rejected, error, error_message, rate_limit_reset "
-            "FROM runs WHERE network = ? AND watch = ? AND finished_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+            "FROM runs WHERE network = ? AND watch = ? AND finished_at IS NOT NULL "
+            "ORDER BY started_at DESC, id DESC LIMIT ?",
             (network, watch, limit),
         )
         return [RunRow(*row) for row in rows]
+
+    def latest_runs(
+        self, sources: Sequence[tuple[str, str]], limit: int = RECENT
+    ) -> dict[tuple[str, str], list[RunRow]]:
+        """The latest finished runs (at most ``RECENT``) of each source that ran, newest first: one read."""
+        rows = self.conn.execute(
+            "SELECT h.network, h.watch, h.recent FROM json_each(?) s CROSS JOIN source_health h "
+            "ON h.network = s.value ->> 0 AND h.watch = s.value ->> 1",
+            (dumps(sources),),
+        )
+        return {
+            (network, watch): [RunRow(*r[1:]) for r in json.loads(recent)[:limit]]
+            for network, watch, recent in rows
+        }
 
     # -- rate limits and budgets -----------------------------------------------
 
     def rate_limited_until(self, network: str, now: datetime | None = None) -> datetime | None:
         """When a network that answered 429 may be called again, if that is still ahead."""
-        row = self.conn.execute(
-            "SELECT max(rate_limit_reset) FROM runs WHERE network = ? AND rate_limit_reset > ?",
-            (network, utc_iso(now or utcnow())),
-        ).fetchone()
-        return datetime.fromisoformat(row[0]) if row[0] else None
+        return self.rate_limits(now).get(network)
+
+    def rate_limits(self, now: datetime | None = None) -> dict[str, datetime]:
+        """Per network that answered 429, when it may be called again, if that is still ahead."""
+        rows = self.conn.execute(
+            "SELECT network, max(rate_limit_reset) FROM source_health WHERE rate_limit_reset > ? GROUP BY network",
+            (utc_iso(now or utcnow()),),
+        )
+        return {network: datetime.fromisoformat(reset) for network, reset in rows}
 
     def fetched_since(self, network: str, since: datetime) -> int:
         """Posts fetched from a network since a moment (for monthly read budgets)."""
-        row = self.conn.execute(
-            "SELECT coalesce(sum(fetched), 0) FROM runs WHERE network = ? AND started_at >= ?",
-            (network, utc_iso(since)),
-        ).fetchone()
-        return int(row[0])
+        return self._spent("fetched", network, since)
 
     def units_since(self, network: str, since: datetime) -> int:
         """Quota units a network's runs spent since a moment (YouTube's daily quota)."""
+        return self._spent("units", network, since)
+
+    def _spent(self, column: str, network: str, since: datetime) -> int:
+        """Whole UTC days from ``run_days``, the rest of the first day from its runs.
+
+        Exact while ``since`` is a midnight or less than ``RUNS_KEPT`` ago (budget
+        periods and quota days are both).
+        """
+        midnight = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        first_day = midnight if midnight == since else midnight + timedelta(days=1)
         row = self.conn.execute(
-            "SELECT coalesce(sum(units), 0) FROM runs WHERE network = ? AND started_at >= ?",
-            (network, utc_iso(since)),
-        ).fetchone()
+            f"SELECT coalesce((SELECT sum({column}) FROM run_days WHERE network = :network AND day >= :day), 0) "
+            f"+ coalesce((SELECT sum({column}) FROM runs WHERE network = :network AND started_at >= :since "
+            "AND started_at < :first_day), 0)",
+            {"network": network, "day": first_day.date().isoformat(), "since": utc_iso(since),
+             "first_day": utc_iso(first_day)},
+        ).fetchone()  # fmt: skip
         return int(row[0])
 
     def sources_since(self, network: str, since: datetime) -> set[str]:
@@ -143,7 +251,7 @@ class WatchRunMethods(SQLiteBase):
         config, so the runs are the only place that knows them.
         """
         rows = self.conn.execute(
-            "SELECT DISTINCT network, watch FROM runs WHERE started_at >= ? "
+            "SELECT network, watch FROM source_health WHERE last_run_at >= ? "
             "AND network IN (SELECT value FROM json_each(?)) AND watch NOT IN (SELECT name FROM watches) "
             "ORDER BY network, watch",
             (utc_iso(since), json.dumps(list(networks))),
@@ -192,29 +300,40 @@ class WatchRunMethods(SQLiteBase):
         """Per network and watch: last run, last success, mentions in 24 h, last error.
 
         ``expected`` adds the (network, watch) pairs the config asks for, so a source
-        that never ran shows up too.
+        that never ran shows up too. Everything comes from ``source_health``; the
+        mentions of the last 24 hours are the whole 5-minute buckets of ``watch_buckets``
+        plus the mentions of the first, partial one (``watch_times``).
         """
         now = now or utcnow()
+        since = int((now - timedelta(hours=24)).timestamp())
         rows = self.conn.execute(
             """
             WITH sources AS (
-              SELECT network, watch FROM runs
+              SELECT network, watch FROM source_health
               UNION
-              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:expected)
+              SELECT value ->> 0, value ->> 1 FROM json_each(:expected)
+            ),
+            limits AS (
+              SELECT network, max(rate_limit_reset) AS until FROM source_health
+              WHERE rate_limit_reset > :now GROUP BY network
             )
-            SELECT s.network, s.watch,
-              (SELECT max(started_at) FROM runs r WHERE r.network = s.network AND r.watch = s.watch),
-              (SELECT max(finished_at) FROM runs r WHERE r.network = s.network AND r.watch = s.watch
-                 AND r.error IS NULL AND r.finished_at IS NOT NULL),
-              (SELECT count(*) FROM mentions m JOIN mention_watches mw ON mw.mention_id = m.id
-                 JOIN watches w ON w.id = mw.watch_id
-                 WHERE m.network = s.network AND w.name = s.watch AND m.created_at >= :since),
-              (SELECT error_message FROM runs r WHERE r.network = s.network AND r.watch = s.watch
-                 ORDER BY r.id DESC LIMIT 1),
-              (SELECT max(rate_limit_reset) FROM runs r WHERE r.network = s.network
-                 AND r.rate_limit_reset > :now)
-            FROM sources s ORDER BY s.network, s.watch
+            SELECT s.network, s.watch, h.last_run_at, h.last_success_at,
+              coalesce((SELECT sum(b.volume) FROM watch_buckets b WHERE b.watch_id = w.id
+                 AND b.bucket >= :whole AND b.network = s.network), 0)
+              + (SELECT count(*) FROM watch_times t WHERE t.watch_id = w.id AND t.network = s.network
+                 AND t.at >= :since AND t.at < :whole * 300),
+              h.last_error_message, l.until
+            FROM sources s
+            LEFT JOIN source_health h ON h.network = s.network AND h.watch = s.watch
+            LEFT JOIN watches w ON w.name = s.watch
+            LEFT JOIN limits l ON l.network = s.network
+            ORDER BY s.network, s.watch
             """,
-            {"since": utc_iso(now - timedelta(hours=24)), "now": utc_iso(now), "expected": dumps(expected)},
+            {
+                "since": since,
+                "whole": -(-since // BASE_BUCKET),
+                "now": utc_iso(now),
+                "expected": dumps(expected),
+            },
         )
         return [StatusRow(*row) for row in rows]

@@ -12,10 +12,11 @@ negative-share detector at their bucket: unscored is not neutral.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,10 @@ from storage.alerts import AlertRow
 
 __all__ = [
     "AlertPass",
+    "MentionTimes",
     "detector_changes",
     "evaluate",
+    "every_source_runs",
     "latest_per_incident",
     "series",
     "source_runs",
@@ -151,12 +154,60 @@ def latest_per_incident(found: Sequence[Finding]) -> list[Finding]:
     return sorted(out + list(latest.values()), key=lambda f: f.at)
 
 
+class MentionTimes(Sequence[datetime]):
+    """A source's latest mention times, newest first, read from storage on first use past the newest.
+
+    Most sources' newest mention says enough (health: it is too recent for silence
+    to count), so the other 199 are read only for a source that asks for them.
+    """
+
+    __slots__ = ("_load", "_newest", "_times")
+
+    def __init__(self, newest: datetime | None, load: Callable[[], list[datetime]]) -> None:
+        self._newest, self._load = newest, load
+        self._times: list[datetime] | None = None if newest is not None else []
+
+    def _all(self) -> list[datetime]:
+        if self._times is None:
+            self._times = self._load()
+        return self._times
+
+    @overload
+    def __getitem__(self, index: int) -> datetime: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[datetime]: ...
+    def __getitem__(self, index: int | slice) -> datetime | list[datetime]:
+        if index == 0 and self._times is None and self._newest is not None:
+            return self._newest
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 def source_runs(store: Store, network: str, watch: str, now: datetime) -> SourceRuns:
     """One source's latest runs and mention times, as health checks read them."""
     return SourceRuns(
         network, watch, store.recent_runs(network, watch, RUNS), store.rate_limited_until(network, now),
         store.mention_times(network, watch),
     )  # fmt: skip
+
+
+def every_source_runs(store: Store, sources: Sequence[tuple[str, str]], now: datetime) -> list[SourceRuns]:
+    """``source_runs`` of many sources from one read of each summary, not one per source."""
+    runs = store.latest_runs(sources, RUNS)
+    limits = store.rate_limits(now)
+    newest = store.newest_mentions(sources)
+    return [
+        SourceRuns(
+            network,
+            watch,
+            runs.get((network, watch), []),
+            limits.get(network),
+            MentionTimes(newest.get((network, watch)), partial(store.mention_times, network, watch)),
+        )
+        for network, watch in sources
+    ]
 
 
 def _pass_inputs(
@@ -167,7 +218,7 @@ def _pass_inputs(
     if "runs" in detector.inputs:
         networks = sorted({network for network, _ in sources})
         every = dict.fromkeys([*sources, *store.feed_sources(networks, now - FEED_MEMORY)])
-        found = [source_runs(store, network, watch, now) for network, watch in every]
+        found = every_source_runs(store, list(every), now)
     open_alerts: list[AlertRow] = []
     if "open_alerts" in detector.inputs:
         open_alerts = [a for a in store.alerts.list(unresolved=True) if plugins.owns(detector, a.kind)]

@@ -11,7 +11,10 @@ opens once and resolves when the condition clears:
   of its last run (a run we were too busy to start says nothing of the source).
 
 The checks only compute: evaluation loads each source's runs and mention times
-(``"runs"``) and the open health alerts first (``listener.alerts.evaluate``).
+(``"runs"``) and the open health alerts first (``listener.alerts.evaluate``), for
+every source at once from small summaries that storage keeps as runs are written;
+the mention times past the newest are read only for a source silent for longer
+than ``QUIET_FLOOR``.
 """
 
 from __future__ import annotations
@@ -79,6 +82,9 @@ def _quiet_since(times: Sequence[datetime], looked: datetime) -> datetime | None
     record: a watch that lives in bursts (complaints) falls silent between them,
     and that silence is news no one needs.
     """
+    newest = next(iter(times), None)
+    if newest is None or looked - newest <= QUIET_FLOOR:
+        return None  # silence under the floor never counts: no need to read the rest
     if len(times) < QUIET_HISTORY or times[0] - times[-1] < QUIET_SPAN:
         return None
     gaps = sorted((a - b).total_seconds() for a, b in itertools.pairwise(times))

@@ -1,0 +1,138 @@
+"""The alert poll's health inputs and ``listener status`` read summaries, never history.
+
+Every statement these paths run is captured as SQLite ran it (with its values) and
+its EXPLAIN QUERY PLAN asserted: nothing is scanned whole but the sources (no
+``runs``, ``mentions``, ``watch_buckets``, ``watch_times``, ``mention_watches``), and no
+temporary B-tree sorts anything but the sources.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from listener.alerts.evaluate import every_source_runs
+from listener.records import Mention, Page, SaveResult
+from storage import Store
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+# What a plan may scan whole: the sources (a json_each list, the ``sources`` and ``limits``
+# CTEs, ``source_health``), as these statements name them (aliases ``s``, ``h``, ``l``).
+SMALL = {"source_health", "sources", "limits", "s", "h", "l", "CONSTANT"}
+
+
+@pytest.fixture
+def busy(store: Store) -> Store:
+    """A store with a few sources, mentions and runs, and fresh statistics (as ANALYZE leaves them)."""
+    store.sync_watches([("brand", "aurora"), ("rival", "zenith")])
+    for n in range(60):
+        at = T0 + timedelta(hours=n)
+        ms = [Mention(net, f"{n}", "aurora", at) for net in ("x", "reddit")]
+        for m in ms:
+            store.save_page(Page(m.network, "brand", [m], matches={m.native_id: ["brand", "rival"]}), now=at)
+        for net in ("x", "reddit"):
+            for watch in ("brand", "rival"):
+                run_id = store.start_run(net, watch, now=at)
+                store.finish_run(run_id, SaveResult(new=1), 1, units=1, now=at + timedelta(seconds=2))
+    store.conn.execute("ANALYZE")
+    return store
+
+
+@contextmanager
+def statements(store: Store) -> Iterator[list[str]]:
+    """Every statement the connection runs meanwhile, with its values bound (triggers' left out)."""
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        store.conn.set_trace_callback(None)
+
+
+def plans(store: Store, sql: list[str]) -> list[tuple[str, str]]:
+    """(statement, plan line) for each planned statement."""
+    out = []
+    for statement in sql:
+        if not statement.lstrip().upper().startswith(("SELECT", "WITH", "INSERT", "UPDATE", "DELETE")):
+            continue
+        if statement.lstrip().startswith("--"):
+            continue  # a trigger's statement
+        for row in store.conn.execute(f"EXPLAIN QUERY PLAN {statement}"):
+            out.append((statement, row[3]))
+    return out
+
+
+def assert_bounded(store: Store, call: Callable[[], object]) -> list[str]:
+    with statements(store) as seen:
+        call()
+    lines = plans(store, seen)
+    assert lines, "nothing was planned"
+    for statement, line in lines:
+        words = line.split()
+        if words[0] == "SCAN" and "VIRTUAL TABLE" not in line:
+            assert words[1] in SMALL, f"{line!r} in {statement}"
+        if "TEMP B-TREE" in line:
+            assert any(small in statement for small in ("json_each", "source_health")), (line, statement)
+    return [line for _, line in lines]
+
+
+def test_the_pass_loads_every_source_from_summaries(busy: Store) -> None:
+    sources = [(net, watch) for net in ("x", "reddit") for watch in ("brand", "rival")]
+    lines = assert_bounded(busy, lambda: every_source_runs(busy, sources, T0 + timedelta(days=3)))
+    assert "SEARCH h USING PRIMARY KEY (network=? AND watch=?)" in lines  # source_health
+    assert "SEARCH t USING PRIMARY KEY (watch_id=? AND network=?)" in lines  # watch_times
+
+
+def test_mention_times_are_a_range_of_the_newest(busy: Store) -> None:
+    lines = assert_bounded(busy, lambda: busy.mention_times("x", "brand"))
+    assert any(
+        line.startswith("SEARCH watch_times USING PRIMARY KEY (watch_id=? AND network=?)") for line in lines
+    )
+    assert not any("TEMP B-TREE" in line for line in lines)
+    assert busy.mention_times("x", "brand", 3) == [T0 + timedelta(hours=n) for n in (59, 58, 57)]
+
+
+def test_status_reads_summaries_and_a_day_of_buckets(busy: Store) -> None:
+    lines = assert_bounded(
+        busy, lambda: busy.status(T0 + timedelta(hours=60), expected=[("x", "brand"), ("mastodon", "brand")])
+    )
+    assert "SEARCH b USING PRIMARY KEY (watch_id=? AND bucket>?)" in lines  # watch_buckets
+    assert "SEARCH t USING PRIMARY KEY (watch_id=? AND network=? AND at>? AND at<?)" in lines  # watch_times
+
+
+def test_rate_limits_budgets_and_feeds_read_summaries(busy: Store) -> None:
+    now = T0 + timedelta(days=3)
+    assert_bounded(busy, lambda: busy.rate_limited_until("x", now))
+    assert_bounded(busy, lambda: busy.feed_sources(["x"], now - timedelta(days=7)))
+    lines = assert_bounded(busy, lambda: busy.fetched_since("x", T0 + timedelta(hours=5)))
+    assert any("run_days USING PRIMARY KEY (network=? AND day>?)" in line for line in lines)
+    assert any("runs USING INDEX runs_network_started (network=? AND started_at>? AND started_at<?)" in line
+               for line in lines)  # fmt: skip
+
+
+def test_writing_a_run_touches_its_source_only(busy: Store) -> None:
+    at = T0 + timedelta(days=3)
+    with statements(busy) as seen:
+        run_id = busy.start_run("x", "brand", now=at)
+        busy.finish_run(run_id, SaveResult(new=2), 2, now=at + timedelta(seconds=1))
+    lines = [line for _, line in plans(busy, [s for s in seen if "BEGIN" not in s and "COMMIT" not in s])]
+    assert not [line for line in lines if line.startswith("SCAN")]
+    assert any("runs USING INDEX runs_network_started (network=? AND started_at<?)" in line for line in lines)
+
+
+def test_plans_hold_on_an_empty_database(store: Store) -> None:
+    """Without statistics (a fresh file), the planner must still pick the indexes."""
+    store.sync_watches([("brand", "aurora")])
+    assert_bounded(store, lambda: every_source_runs(store, [("x", "brand")], T0))
+    assert_bounded(store, lambda: store.status(T0, expected=[("x", "brand")]))
+
+
+def test_trace_gives_bound_values(store: Store) -> None:
+    with statements(store) as seen:
+        store.conn.execute("SELECT ?", (42,))
+    assert seen == ["SELECT 42"], "this sqlite3 module traces unexpanded SQL: plans would not be checked"
+    assert sqlite3.sqlite_version_info >= (3, 38)
