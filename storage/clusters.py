@@ -100,16 +100,32 @@ class ClusterTable:
                 "UPDATE mention_clusters SET cluster_id = ?, link = ? WHERE mention_id = ?",
                 [(cluster, link, mention) for mention, cluster, link in assignments],
             )
-            conn.executemany("INSERT OR IGNORE INTO cluster_bands (key, mention_id) VALUES (?, ?)", bands)
+            # In key order: each insert lands next to the last one in the key index.
+            conn.executemany(
+                "INSERT OR IGNORE INTO cluster_bands (key, mention_id) VALUES (?, ?)", sorted(bands)
+            )
+            # ``cluster_pruned.low``: no band row belongs to a mention created before it.
+            (first,) = conn.execute(
+                "SELECT min(c.created_at) FROM json_each(?) i JOIN mention_clusters c ON c.mention_id = i.value",
+                (json.dumps(sorted({mention for _, mention in bands})),),
+            ).fetchone()
+            if first is not None:
+                conn.execute("UPDATE cluster_pruned SET low = min(coalesce(low, ?1), ?1)", (first,))
 
     def prune(self, before: str) -> int:
-        """Forget the band keys of mentions created before ``before``: they are past any window."""
+        """Forget the band keys of mentions created before ``before``: they are past any window.
+
+        Only mentions created since the last prune (``cluster_pruned.low``) can have any:
+        one range of ``mention_clusters_created``, not every older mention again.
+        """
         with self._write() as conn:
-            return conn.execute(
-                "DELETE FROM cluster_bands WHERE mention_id IN "
-                "(SELECT mention_id FROM mention_clusters WHERE created_at < ?)",
+            gone = conn.execute(
+                "DELETE FROM cluster_bands WHERE mention_id IN (SELECT mention_id FROM mention_clusters "
+                "WHERE created_at >= (SELECT low FROM cluster_pruned) AND created_at < ?)",
                 (before,),
             ).rowcount
+            conn.execute("UPDATE cluster_pruned SET low = ? WHERE low < ?", (before, before))
+            return gone
 
     def of(self, mention_ids: Iterable[int]) -> dict[int, int]:
         """The cluster of each clustered mention among ``mention_ids``."""

@@ -1,10 +1,12 @@
 """The reads behind the daily digest, and the record of digests sent.
 
 Every query is bounded by one local day (or the eight days up to it) and reads
-through an index: per-watch counts come from ``watch_buckets`` by its primary
-key, lists of mentions from ``mentions`` by ``created_at``, and "has one of our
-accounts answered?" is an index lookup per negative mention, never a scan. The
-indexes it needs came with migration 6.
+through an index or a kept aggregate: per-watch counts from ``watch_hours`` (hours)
+and ``watch_buckets`` (the 5-minute edges of a day that starts off the hour), daily
+totals from ``mention_buckets``, lists of mentions from ``mentions`` by
+``created_at``, and "has one of our accounts answered?" is an index lookup per
+negative mention, never a scan. The aggregates came with migration 14, the indexes
+with migration 6.
 
 "Own accounts" are passed as (network, lowercased handle or author id) pairs.
 """
@@ -19,8 +21,17 @@ from datetime import datetime
 from typing import Any
 
 from listener.records import utc_iso, utcnow
+from storage.authors import author_key_sql, own_sql
 from storage.failures import guarded
-from storage.rows import AlertDay, DigestRow, DigestWatchDay, NegativeAuthor, NetworkRuns, TopMention
+from storage.rows import (
+    AlertDay,
+    AuthorRow,
+    DigestRow,
+    DigestWatchDay,
+    NegativeAuthor,
+    NetworkRuns,
+    TopMention,
+)
 
 __all__ = [
     "AlertDay",
@@ -32,6 +43,8 @@ __all__ = [
     "TopMention",
 ]
 
+BUCKET = 300  # seconds: watch_buckets and mention_buckets
+HOUR = 12  # buckets: watch_hours
 _ENGAGEMENT = (
     "coalesce(m.like_count, 0) + coalesce(m.repost_count, 0) + coalesce(m.reply_count, 0) "
     "+ coalesce(m.quote_count, 0)"
@@ -39,10 +52,14 @@ _ENGAGEMENT = (
 
 
 def _own(alias: str) -> str:
-    """SQL true when the mention ``alias`` was posted by one of our own accounts."""
+    """SQL true (1, never NULL) when the mention ``alias`` was posted by one of our own accounts.
+
+    ``:own`` holds ``network<US>name`` keys (``_pairs``): ``IN`` builds their index once
+    per statement, where a correlated ``json_each`` would be walked for every row.
+    """
     return (
-        f"EXISTS (SELECT 1 FROM json_each(:own) o WHERE json_extract(o.value, '$[0]') = {alias}.network "
-        f"AND json_extract(o.value, '$[1]') IN (lower({alias}.author_handle), {alias}.author_id))"
+        f"(ifnull({alias}.network || char(31) || lower({alias}.author_handle) IN (SELECT value FROM json_each(:own)), 0) "
+        f"OR ifnull({alias}.network || char(31) || {alias}.author_id IN (SELECT value FROM json_each(:own)), 0))"
     )
 
 
@@ -76,23 +93,43 @@ class DigestQueries:
     def watch_days(
         self, buckets: Sequence[tuple[int, int]], watches: Sequence[str] = ()
     ) -> list[DigestWatchDay]:
-        """Counts per watch, day and network; ``buckets`` are [first, end) 5-minute bucket numbers.
+        """Counts per watch and day over every network (``network`` is ``""``); ``buckets`` are
+        [first, end) 5-minute bucket numbers.
 
-        Read from ``watch_buckets`` through its (watch_id, bucket) key, one range per
-        watch and day, so the cost does not grow with the history kept.
+        The whole hours of a day from ``watch_hours``, its 5-minute edges (a day that starts
+        off the hour) from ``watch_buckets``, each by its (watch_id, ...) key: the cost is
+        the watches' and the days', not the history kept or the mentions of the day.
         """
+        spans = []  # (day, table, lo, hi): the hours inside the day, then the buckets outside them
+        for i, (lo, hi) in enumerate(buckets):
+            first_hour, end_hour = -(-lo // HOUR), hi // HOUR
+            if first_hour >= end_hour:
+                spans.append((i, "b", lo, hi))
+                continue
+            spans += [
+                (i, "h", first_hour, end_hour),
+                (i, "b", lo, first_hour * HOUR),
+                (i, "b", end_hour * HOUR, hi),
+            ]
         rows = self.conn.execute(
             """
-            WITH days (i, lo, hi) AS (
-              SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), json_extract(value, '$[1]')
-              FROM json_each(:days))
-            SELECT w.name, d.i, b.network, sum(b.volume), sum(b.negative), sum(b.unscored)
-            FROM watches w CROSS JOIN days d
-            JOIN watch_buckets b ON b.watch_id = w.id AND b.bucket >= d.lo AND b.bucket < d.hi
-            WHERE :all OR w.name IN (SELECT value FROM json_each(:watches))
-            GROUP BY w.name, d.i, b.network
+            WITH spans (i, kind, lo, hi) AS MATERIALIZED (
+              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+                json_extract(value, '$[3]')
+              FROM json_each(:spans)),
+            chosen AS MATERIALIZED (
+              SELECT id, name FROM watches WHERE :all OR name IN (SELECT value FROM json_each(:watches))),
+            counts (name, i, volume, negative, unscored) AS (
+              SELECT w.name, s.i, h.volume, h.negative, h.unscored FROM chosen w CROSS JOIN spans s
+              CROSS JOIN watch_hours h ON h.watch_id = w.id AND h.hour >= s.lo AND h.hour < s.hi
+              WHERE s.kind = 'h'
+              UNION ALL
+              SELECT w.name, s.i, b.volume, b.negative, b.unscored FROM chosen w CROSS JOIN spans s
+              CROSS JOIN watch_buckets b ON b.watch_id = w.id AND b.bucket >= s.lo AND b.bucket < s.hi
+              WHERE s.kind = 'b' AND s.lo < s.hi)
+            SELECT name, i, '', sum(volume), sum(negative), sum(unscored) FROM counts GROUP BY name, i
             """,
-            {"days": json.dumps(list(buckets)), "watches": json.dumps(list(watches)), "all": not watches},
+            {"spans": json.dumps(spans), "watches": json.dumps(list(watches)), "all": not watches},
         )
         return [DigestWatchDay(*row) for row in rows]
 
@@ -111,19 +148,31 @@ class DigestQueries:
     ) -> list[tuple[int, int, int, dict[str, int]]]:
         """Per [start, end) range: (mentions, negative, unscored, mentions per network), each once.
 
-        Counted inside the ``mentions_day`` index alone. One column per network
-        rather than GROUP BY network, which would sort every entry of the day.
+        Summed from ``mention_buckets``, a day's 288 rows, when the range starts and ends
+        on 5-minute marks (every day of every time zone does); else counted inside the
+        ``mentions_day`` index.
         """
-        per_network = "".join(", count(CASE WHEN network = ? THEN 1 END)" for _ in networks)
         out = []
         for start, end in ranges:
-            row = self.conn.execute(
-                "SELECT count(*), count(CASE WHEN sentiment_label = 'negative' THEN 1 END), "
-                f"count(CASE WHEN sentiment_label IS NULL THEN 1 END){per_network} "
-                "FROM mentions WHERE created_at >= ? AND created_at < ?",
-                (*networks, utc_iso(start), utc_iso(end)),
-            ).fetchone()
-            out.append((int(row[0]), int(row[1]), int(row[2]), dict(zip(networks, row[3:], strict=True))))
+            lo, hi = start.timestamp(), end.timestamp()
+            if lo % BUCKET == 0 and hi % BUCKET == 0:
+                rows = self.conn.execute(
+                    "SELECT network, sum(volume), sum(negative), sum(unscored) FROM mention_buckets "
+                    "WHERE bucket >= ? AND bucket < ? GROUP BY network",
+                    (int(lo) // BUCKET, int(hi) // BUCKET),
+                ).fetchall()
+            else:
+                rows = self.conn.execute(
+                    "SELECT network, count(*), count(CASE WHEN sentiment_label = 'negative' THEN 1 END), "
+                    "count(CASE WHEN sentiment_label IS NULL THEN 1 END) FROM mentions "
+                    "WHERE created_at >= ? AND created_at < ? GROUP BY network",
+                    (utc_iso(start), utc_iso(end)),
+                ).fetchall()
+            per = {network: int(volume) for network, volume, _, _ in rows}
+            out.append((
+                sum(int(r[1]) for r in rows), sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows),
+                {network: per.get(network, 0) for network in networks},
+            ))  # fmt: skip
         return out
 
     def top_mentions(
@@ -182,6 +231,37 @@ class DigestQueries:
         )  # fmt: skip
         # max() makes SQLite take the bare column m.url from the latest row.
         return [NegativeAuthor(net, handle, n, url) for net, handle, n, _, url in rows]
+
+    def repeat_authors(
+        self, start: datetime, end: datetime, at_least: int = 3, limit: int = 5
+    ) -> list[AuthorRow]:
+        """Repeat-negative authors (``at_least`` negative mentions) seen since ``start``, other than
+        the ``own_accounts``, most negative first, as ``AuthorTable.top(negative=True)`` lists them.
+
+        ``replies_received`` counts the replies of our own accounts to their mentions of the
+        day [start, end): a range of ``mentions_author_key`` and a reply-index probe per
+        mention, not every mention the author ever wrote; only for the authors listed.
+        """
+        rows = self.conn.execute(
+            f"""
+            WITH shown AS MATERIALIZED (
+              SELECT a.network, a.author_key FROM authors a
+              WHERE a.negative >= :at_least AND a.last_seen >= :start
+                AND NOT EXISTS (SELECT 1 FROM own_accounts o WHERE o.network = a.network
+                                AND o.handle IN (ltrim(lower(a.handle), '@'), lower(a.author_key)))
+              ORDER BY a.negative DESC, a.last_seen DESC, a.network, a.author_key LIMIT :limit)
+            SELECT a.network, a.author_key, a.handle, a.names, a.first_seen, a.last_seen, a.mentions,
+              a.negative, a.neutral, a.positive, a.unscored,
+              (SELECT count(*) FROM mentions p INDEXED BY mentions_author_key  -- the day's, then replies
+               CROSS JOIN mentions r ON r.network = p.network AND r.in_reply_to_id = p.native_id
+               WHERE p.network = a.network AND {author_key_sql("p")} = +a.author_key  -- no affinity: the index serves it
+                 AND p.created_at >= :start AND p.created_at < :end AND {own_sql("r")})
+            FROM shown s JOIN authors a ON a.network = s.network AND a.author_key = s.author_key
+            ORDER BY a.negative DESC, a.last_seen DESC, a.network, a.author_key
+            """,
+            {"start": utc_iso(start), "end": utc_iso(end), "at_least": max(at_least, 1), "limit": limit},
+        )
+        return [AuthorRow.from_row(row) for row in rows]
 
     def alerts_during(self, start: datetime, end: datetime) -> list[AlertDay]:
         """Incidents going on at some point of [start, end), oldest first.
@@ -270,4 +350,5 @@ class DigestQueries:
 
 
 def _pairs(own: Sequence[tuple[str, str]]) -> str:
-    return json.dumps([[network, name.lower()] for network, name in own])
+    """``:own`` for ``_own``: the pairs as ``network<US>lowercased name`` keys."""
+    return json.dumps(sorted({f"{network}\x1f{name.lower()}" for network, name in own}))

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from listener.clusters import collapse
 from listener.digest.settings import DigestSettings
-from listener.records import utc_iso
 from storage import Store
 from storage.authors import AuthorRow
 from storage.clusters import Spread
@@ -210,8 +209,7 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
         unanswered_total=unanswered_total, unanswered=_one_per_story(unanswered, spreads, s.unanswered),
         trolls=q.negative_authors(start, end, options.own_accounts, s.troll_min_negative),
         health=health, health_alerts=[a for a in alerts if a.kind.startswith("health:")], spreads=spreads,
-        repeat_authors=store.authors.top(negative=True, at_least=s.repeat_min_negative, since=utc_iso(start),
-                                         limit=s.repeat_authors),
+        repeat_authors=q.repeat_authors(start, end, at_least=s.repeat_min_negative, limit=s.repeat_authors),
     )  # fmt: skip
 
 
