@@ -1,28 +1,98 @@
 """Every hot path at 1M and 10M mentions with 500 watches (issue #20), against raw SQL.
 
 Builds (once, cached by parameters) realistic databases through the storage API
-(``bench/scale_data.py``), then measures each hot path in process and prints one
-table: 1M, 10M, ratio, the issue's target, pass or fail.
+(``bench/scale_data.py``), then measures each hot path in process (wall median and
+p95 of several repeats, CPU median), the same question asked in hand-written SQL on
+the same file, whole commands as subprocesses, and bytes per mention against the
+bare schema. Prints one table: 1M, 10M, ratio, the issue's target, pass or fail
+(judged on the largest size; with two sizes, also growth <= 1.5x).
 
     python bench/scale.py --build-only --n 1000000     # build the 1M database, then stop
-    python bench/scale.py                              # measure on every cached size
+    python bench/scale.py                              # measure on every cached default size
     python bench/scale.py --n 1000000 --json
 
-Databases live in /work/scale-cache/ (``--cache``), named ``m<mentions>-w<watches>-d<days>-s<seed>.db``.
+Databases live in /work/scale-cache/ (``--cache``), named ``m<mentions>-w<watches>-d<days>-s<seed>.db``;
+"now" is ``scale_data.END``, the end of their 30 days (``LISTENER_CLOCK`` for the commands).
+The alert poll records what it finds (as the daemon would); the collection cycle's
+mentions are removed again after each repeat (``forget_author``), so the file stays as built.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.scale_data import Spec, build, cache_name
+from bench.scale_data import END, NETWORKS, SEARCHING, Spec, build, cache_name, watch_list
+from collectors.base import Watch
+from listener.alerts.evaluate import evaluate
+from listener.alerts.settings import AlertSettings
+from listener.digest.build import DigestOptions, build_digest
+from listener.model import Mention, Page
+from listener.query import parse, to_fts
+from storage import SearchFilters, Store
 
 DEFAULT_CACHE = Path("/work/scale-cache")
 SIZES = (1_000_000, 10_000_000)
+BUDGET = 20.0  # seconds of repeats per measurement at most (at least one repeat)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Milliseconds: wall median and p95 over ``runs`` repeats, CPU median."""
+
+    median: float
+    p95: float
+    cpu: float
+    runs: int
+
+
+@dataclass
+class Bench:
+    """One database and what the measurements ask of it."""
+
+    spec: Spec
+    path: Path
+    store: Store
+    raw: sqlite3.Connection
+    watches: list[Watch]
+    sources: list[tuple[str, str]]
+    config: Path
+    heavy_author: str = ""
+    single_author: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def timed(work: Callable[[], object], repeats: int = 7, budget: float | None = None) -> Timing:
+    """Run ``work`` up to ``repeats`` times (fewer once they took ``budget`` seconds, default ``BUDGET``)."""
+    budget = BUDGET if budget is None else budget
+    walls: list[float] = []
+    cpus: list[float] = []
+    began = time.perf_counter()
+    while len(walls) < repeats and (not walls or time.perf_counter() - began < budget):
+        w0, c0 = time.perf_counter(), time.process_time()
+        work()
+        walls.append((time.perf_counter() - w0) * 1000)
+        cpus.append((time.process_time() - c0) * 1000)
+    walls.sort()
+    p95 = walls[min(len(walls) - 1, round(0.95 * (len(walls) - 1)))]
+    return Timing(statistics.median(walls), p95, statistics.median(cpus), len(walls))
+
+
+# -- setup ------------------------------------------------------------------------
 
 
 def cached(spec: Spec, cache: Path, *, run_watches: int | None = None) -> Path:
@@ -35,17 +105,374 @@ def cached(spec: Spec, cache: Path, *, run_watches: int | None = None) -> Path:
     return path
 
 
+def write_config(spec: Spec, path: Path) -> Path:
+    """A config naming the database's watches and the 7 searching networks (for whole commands)."""
+    lines = [f'[database]\npath = "{path}"\n']
+    for name, query, _, _ in watch_list(spec.watches):
+        lines.append(f"[[watches]]\nname = {json.dumps(name)}\nquery = {json.dumps(query)}\n")
+    lines += [f"[networks.{network}]\n" for network in SEARCHING]
+    config = path.with_suffix(".toml")
+    config.write_text("\n".join(lines), encoding="utf-8")
+    return config
+
+
+def open_bench(spec: Spec, path: Path) -> Bench:
+    chosen = watch_list(spec.watches)
+    watches = [Watch(name, query, parse(query)) for name, query, _, _ in chosen]
+    raw = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    bench = Bench(spec, path, Store.open(path, create=False), raw, watches,
+                  [(n, w.name) for w in watches for n in SEARCHING], write_config(spec, path))  # fmt: skip
+    # Two authors for author:, found once: the busiest one, and one with a single post.
+    bench.heavy_author = raw.execute("SELECT handle FROM authors ORDER BY mentions DESC LIMIT 1").fetchone()[
+        0
+    ]
+    single = "SELECT handle FROM authors WHERE mentions = 1 LIMIT 1"
+    bench.single_author = raw.execute(single).fetchone()[0]
+    return bench
+
+
+# -- hot paths, through listener ------------------------------------------------
+
+
+def alert_poll(b: Bench) -> Timing:
+    """One alert pass over every watch and every source (the daemon's, after each collection)."""
+    settings = AlertSettings()
+    return timed(lambda: evaluate(b.store, b.watches, b.sources, settings, END), repeats=3)
+
+
+def collection_cycle(b: Bench) -> Timing:
+    """Bookkeeping of one source's collection: start a run, save a page of 100 new mentions, finish it."""
+    top = [w.name for w in b.watches[:3]]
+    word = top[0].split("-")[0]
+    counter = iter(range(10**9))
+
+    def once() -> None:
+        k = next(counter)
+        handle = f"scalebench_{os.getpid()}_{k}"
+        mentions = [
+            Mention(
+                network="x",
+                native_id=f"scalebench-{os.getpid()}-{k}-{i}",
+                created_at=END - timedelta(seconds=i),
+                text=f"{word} new post number {i} from the benchmark, price support",
+                author_handle=handle,
+                author_id=handle,
+                language="en",
+            )
+            for i in range(100)
+        ]
+        page = Page(network="x", watch=top[0], mentions=mentions,
+                    matches={m.native_id: top[: 1 + i % 3] for i, m in enumerate(mentions)})  # fmt: skip
+        run = b.store.start_run("x", top[0], now=END)
+        result = b.store.save_page(page, now=END)
+        b.store.finish_run(run, result, 100, now=END)
+
+    timing = timed(once)
+    for k in range(timing.runs):
+        b.store.forget_author("x", f"scalebench_{os.getpid()}_{k}")
+    return timing
+
+
+def scoring_check(b: Bench) -> Timing:
+    """What every cycle asks before scoring: is anything unscored (``store.unscored(1)``)."""
+    return timed(lambda: b.store.unscored(1), repeats=20)
+
+
+def scoring_backlog(b: Bench) -> Timing:
+    """How many mentions wait for scoring, and since when (``listener status`` shows it)."""
+    return timed(lambda: b.store.scoring_backlog())
+
+
+def search_queries(b: Bench) -> dict[str, tuple[str, SearchFilters]]:
+    """The query shapes of the issue, on the most mentioned brands, as ``listener search`` runs them."""
+    w0, w1 = (w.name.split("-")[0] for w in b.watches[:2])
+    phrase = b.watches[1].query.split(" OR ")[0]
+    day = SearchFilters(since=END - timedelta(hours=24))
+    return {
+        "phrase": (phrase, SearchFilters()),
+        "brand word": (w0, SearchFilters()),
+        "OR/NOT": (f"({w0} OR {w1}) -promo", SearchFilters()),
+        "hashtag": (f"#{w1}", SearchFilters()),
+        "lang:": (f"{w0} lang:it", SearchFilters()),
+        "author: (busy)": (f"author:{b.heavy_author}", SearchFilters()),
+        "author: (one post)": (f"author:{b.single_author}", SearchFilters()),
+        "--since 24h": (w0, day),
+    }
+
+
+def search(b: Bench, query: str, filters: SearchFilters) -> Timing:
+    """Newest 50 matches, through ``Store.search`` (what ``listener search`` calls)."""
+    node = parse(query)
+    return timed(lambda: b.store.search(node, filters, 50), repeats=15)
+
+
+def status(b: Bench) -> Timing:
+    """What ``listener status`` reads: per-source status, total, scoring backlog, the schedule."""
+
+    def once() -> None:
+        b.store.status(END, expected=b.sources)
+        b.store.count_mentions()
+        b.store.scoring_backlog()
+        b.store.jobs()
+
+    return timed(once, repeats=5)
+
+
+def alerts_list(b: Bench) -> Timing:
+    """``listener alerts``: the latest 50."""
+    return timed(lambda: b.store.alerts.list(limit=50), repeats=15)
+
+
+def digest(b: Bench) -> Timing:
+    """The digest of the last full day, every watch and source."""
+    options = DigestOptions(watches=tuple(w.name for w in b.watches), sources=tuple(b.sources))
+    day = (END - timedelta(days=1)).date()
+    return timed(lambda: build_digest(b.store, options, day), repeats=5)
+
+
+def watches(b: Bench) -> Timing:
+    """``listener watches``: each watch with its mentions, all time and in 24 h."""
+    return timed(lambda: b.store.watches(END), repeats=5)
+
+
+# -- the same questions in hand-written SQL ---------------------------------------
+
+_COLS = "m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language, m.sentiment_label"
+
+
+def raw_search(b: Bench, query: str, filters: SearchFilters) -> Timing:
+    """FTS MATCH newest rowid first, stopping at 50 (ids follow collection time)."""
+    node = parse(query)
+    conn = b.raw
+    if query.startswith("author:"):
+        handle = query.removeprefix("author:")
+        marks = ", ".join("?" * len(NETWORKS))
+        sql = (f"SELECT {_COLS} FROM mentions m WHERE m.network IN ({marks}) AND m.author_handle = ? "
+               "ORDER BY m.created_at DESC LIMIT 50")  # fmt: skip
+        params: tuple[Any, ...] = (*NETWORKS, handle)
+    elif " lang:" in query:
+        word, lang = query.split(" lang:")
+        sql = (f"SELECT {_COLS} FROM mentions_fts f JOIN mentions m ON m.id = f.rowid "
+               "WHERE mentions_fts MATCH ? AND m.language = ? ORDER BY f.rowid DESC LIMIT 50")  # fmt: skip
+        params = (to_fts(parse(word)), lang)
+    else:
+        since = filters.since.isoformat() if filters.since else ""
+        sql = (f"SELECT {_COLS} FROM mentions_fts f JOIN mentions m ON m.id = f.rowid "
+               "WHERE mentions_fts MATCH ? AND m.created_at >= ? ORDER BY f.rowid DESC LIMIT 50")  # fmt: skip
+        params = (to_fts(node), since)
+    return timed(lambda: conn.execute(sql, params).fetchall(), repeats=15)
+
+
+def raw_scoring_check(b: Bench) -> Timing:
+    return timed(lambda: b.raw.execute(
+        "SELECT id, text, language FROM mentions WHERE sentiment_label IS NULL ORDER BY id LIMIT 1"
+    ).fetchall(), repeats=20)  # fmt: skip
+
+
+def raw_status(b: Bench) -> Timing:
+    """Latest run per source from the runs index; 24 h mentions per watch from the 5-minute buckets."""
+    since = int((END - timedelta(hours=24)).timestamp()) // 300
+
+    def once() -> None:
+        b.raw.execute("SELECT network, watch, max(started_at) FROM runs GROUP BY network, watch").fetchall()
+        b.raw.execute(
+            "SELECT watch_id, network, sum(volume) FROM watch_buckets WHERE bucket >= ? GROUP BY 1, 2",
+            (since,),
+        ).fetchall()
+
+    return timed(once, repeats=5)
+
+
+def raw_alerts(b: Bench) -> Timing:
+    return timed(
+        lambda: b.raw.execute("SELECT * FROM alerts ORDER BY updated_at DESC LIMIT 50").fetchall(), 15
+    )
+
+
+def raw_digest(b: Bench) -> Timing:
+    """The day's totals by network and sentiment, from ``mentions_day``."""
+    start, end = (END - timedelta(days=1)).isoformat(), END.isoformat()
+    sql = ("SELECT network, sentiment_label, count(*) FROM mentions WHERE created_at >= ? AND created_at < ? "
+           "GROUP BY 1, 2")  # fmt: skip
+    return timed(lambda: b.raw.execute(sql, (start, end)).fetchall(), repeats=5)
+
+
+def raw_watches(b: Bench) -> Timing:
+    """Mentions per watch from the watch index (all time only)."""
+    sql = "SELECT w.name, w.query, (SELECT count(*) FROM mention_watches mw WHERE mw.watch_id = w.id) FROM watches w"
+    return timed(lambda: b.raw.execute(sql).fetchall(), repeats=5)
+
+
+# -- whole commands and disk ------------------------------------------------------
+
+
+def command(b: Bench, *args: str) -> Timing:
+    """``listener --config C --db D <args>`` as a subprocess, clock at ``END``; wall only."""
+    env = {**os.environ, "LISTENER_CLOCK": f"{END.isoformat()}@0x0"}
+    argv = [sys.executable, "-m", "listener.cli", "--config", str(b.config), "--db", str(b.path), *args]
+
+    def once() -> None:
+        subprocess.run(argv, env=env, cwd=ROOT, check=True, capture_output=True)
+
+    timing = timed(once, repeats=5)
+    return Timing(timing.median, timing.p95, float("nan"), timing.runs)
+
+
+def bytes_per_mention(b: Bench, sample: int = 1_000_000) -> tuple[float, float]:
+    """(this file, the bare schema) in bytes per mention; the bare one from a copy of up to ``sample`` rows.
+
+    The bare schema is the mentions table alone with its primary key and the
+    unique (network, native_id) constraint. Cached beside the database.
+    """
+    side = b.path.with_suffix(".bare.json")
+    mentions = b.store.count_mentions()
+    page = b.raw.execute("PRAGMA page_size").fetchone()[0]
+    used = (
+        b.raw.execute("PRAGMA page_count").fetchone()[0]
+        - b.raw.execute("PRAGMA freelist_count").fetchone()[0]
+    )
+    ours = used * page / mentions
+    if side.exists():
+        return ours, float(json.loads(side.read_text())["bare"])
+    table_sql = b.raw.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'mentions'"
+    ).fetchone()[0]
+    bare_path = b.path.with_suffix(".bare.tmp")
+    bare_path.unlink(missing_ok=True)
+    conn = sqlite3.connect(bare_path)
+    try:
+        conn.execute(table_sql)
+        conn.execute("ATTACH ? AS src", (f"{b.path.as_uri()}?mode=ro",))
+        conn.execute("INSERT INTO main.mentions SELECT * FROM src.mentions ORDER BY id LIMIT ?", (sample,))
+        conn.commit()
+        rows = conn.execute("SELECT count(*) FROM main.mentions").fetchone()[0]
+        conn.execute("DETACH src")
+        conn.execute("VACUUM")
+        bare = (
+            conn.execute("PRAGMA page_count").fetchone()[0]
+            * conn.execute("PRAGMA page_size").fetchone()[0]
+            / rows
+        )
+    finally:
+        conn.close()
+        bare_path.unlink(missing_ok=True)
+    side.write_text(json.dumps({"bare": bare, "rows": rows}))
+    return ours, bare
+
+
+# -- the table --------------------------------------------------------------------
+
+# (row, how to measure, target in ms or None, which figure the target reads)
+Row = tuple[str, Callable[[Bench], Timing], float | None, str]
+
+
+def rows(b: Bench) -> list[Row]:
+    out: list[Row] = [
+        ("alert poll, all sources", alert_poll, 1000, "median"),
+        ("collection cycle (100 new)", collection_cycle, None, "median"),
+        ("scoring idle check", scoring_check, 10, "median"),
+        ("  raw SQL", raw_scoring_check, None, "median"),
+        ("scoring backlog (status)", scoring_backlog, None, "median"),
+    ]
+    for shape, (query, filters) in search_queries(b).items():
+        target = 5.0 if shape.startswith("author:") else 50.0
+        out.append((f"search {shape}", lambda b, q=query, f=filters: search(b, q, f), target, "p95"))
+        out.append(("  raw SQL", lambda b, q=query, f=filters: raw_search(b, q, f), None, "p95"))
+    out += [
+        ("status", status, 500, "median"),
+        ("  raw SQL", raw_status, None, "median"),
+        ("alerts", alerts_list, None, "median"),
+        ("  raw SQL", raw_alerts, None, "median"),
+        ("digest, one day", digest, 2000, "median"),
+        ("  raw SQL (day totals)", raw_digest, None, "median"),
+        ("watches", watches, None, "median"),
+        ("  raw SQL", raw_watches, None, "median"),
+        (
+            "`listener search` command",
+            lambda b: command(b, "search", search_queries(b)["brand word"][0]),
+            500,
+            "median",
+        ),
+        ("`listener status` command", lambda b: command(b, "status"), 500, "median"),
+        ("`listener --version`", lambda b: command(b, "--version"), 300, "median"),
+    ]
+    return out
+
+
+def measure(spec: Spec, path: Path, only: set[str] | None = None) -> dict[str, Any]:
+    b = open_bench(spec, path)
+    results: dict[str, Any] = {"mentions": spec.mentions, "file": str(path), "rows": []}
+    try:
+        for name, how, target, which in rows(b):
+            if only and not any(word in name for word in only):
+                continue
+            print(f"  {spec.mentions:,}: {name} ...", file=sys.stderr, flush=True)
+            t = how(b)
+            results["rows"].append({"name": name, "median_ms": t.median, "p95_ms": t.p95, "cpu_ms": t.cpu,
+                                    "runs": t.runs, "target_ms": target, "judged_on": which})  # fmt: skip
+        ours, bare = bytes_per_mention(b)
+        results["bytes_per_mention"] = ours
+        results["bare_bytes_per_mention"] = bare
+    finally:
+        b.store.close()
+        b.raw.close()
+    return results
+
+
+def _cell(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "-"
+    cpu = "" if row["cpu_ms"] != row["cpu_ms"] else f" cpu {row['cpu_ms']:.1f}"
+    return f"{row['median_ms']:.1f} p95 {row['p95_ms']:.1f}{cpu}"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """Rows: hot paths; columns: each size, ratio last/first, target, pass/fail (ms)."""
+    sizes = [
+        f"{r['mentions'] // 1_000_000}M" if r["mentions"] >= 1_000_000 else f"{r['mentions']:,}"
+        for r in results
+    ]
+    header = ["hot path (ms)", *sizes, "ratio" if len(results) > 1 else "", "target", "ok"]
+    lines = [header]
+    by_size = [{(i, row["name"]): row for i, row in enumerate(r["rows"])} for r in results]
+    for i, first in enumerate(results[0]["rows"]):
+        cells = [by.get((i, first["name"])) for by in by_size]
+        ratio = ""
+        verdict = ""
+        which = "p95_ms" if first["judged_on"] == "p95" else "median_ms"
+        if len(cells) > 1 and cells[0] and cells[-1] and cells[0][which] > 0:
+            ratio = f"{cells[-1][which] / cells[0][which]:.2f}"
+        target = first["target_ms"]
+        if target is not None and cells[-1]:
+            ok = cells[-1][which] < target and (not ratio or float(ratio) <= 1.5)
+            verdict = "pass" if ok else "FAIL"
+        lines.append([first["name"], *(_cell(c) for c in cells), ratio,
+                      f"< {target:g} {first['judged_on']}" if target else "", verdict])  # fmt: skip
+    bpm = [r.get("bytes_per_mention", 0.0) for r in results]
+    bare = results[-1].get("bare_bytes_per_mention", 0.0)
+    lines.append(["bytes per mention (bare: " + f"{bare:.0f})", *(f"{x:.0f}" for x in bpm),
+                  f"{bpm[-1] / bpm[0]:.2f}" if len(bpm) > 1 else "", f"<= {1.2 * bare:.0f}",
+                  "pass" if bpm[-1] <= 1.2 * bare else "FAIL"])  # fmt: skip
+    widths = [max(len(str(line[c])) for line in lines) for c in range(len(header))]
+    return "\n".join(
+        "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)) for line in lines
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--n", type=int, action="append", help="mentions (repeatable; default 1M and 10M)")
+    parser.add_argument(
+        "--n", type=int, action="append", help="mentions (repeatable; default: 1M and 10M if cached)"
+    )
     parser.add_argument("--watches", type=int, default=500)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-watches", type=int, help="watches with a runs history (default: all)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--build-only", action="store_true", help="build the databases, measure nothing")
+    parser.add_argument("--only", action="append", help="measure only rows whose name contains this")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     specs = [Spec(n, args.watches, args.days, args.seed) for n in (args.n or SIZES)]
@@ -53,7 +480,13 @@ def main(argv: list[str] | None = None) -> int:
         for spec in specs:
             print(cached(spec, args.cache, run_watches=args.run_watches))
         return 0
-    raise SystemExit("measurements: not yet")
+    if not args.n:  # the defaults: whichever is built (the 10M one takes hours)
+        specs = [s for s in specs if (args.cache / cache_name(s)).exists()] or specs[:1]
+    results = [
+        measure(s, cached(s, args.cache, run_watches=args.run_watches), set(args.only or ())) for s in specs
+    ]
+    print(json.dumps(results, indent=2) if args.json else table(results))
+    return 0
 
 
 if __name__ == "__main__":
