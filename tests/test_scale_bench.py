@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,15 +22,20 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Spec, Path]:
 
 
 def test_the_database_has_the_shape_asked(tiny: tuple[Spec, Path]) -> None:
-    spec, path = tiny
+    _, path = tiny
     conn = sqlite3.connect(path)
-    one = lambda sql: conn.execute(sql).fetchone()  # noqa: E731
+
+    def one(sql: str) -> tuple[Any, ...]:
+        return tuple(conn.execute(sql).fetchone())
+
     assert one("SELECT count(*), count(DISTINCT network), count(DISTINCT language) FROM mentions") == (
         2000, len(NETWORKS), len(LANGUAGES)
     )  # fmt: skip
     assert one("SELECT count(*) FROM watches")[0] == 5
     assert one("SELECT count(DISTINCT watch_id) FROM mention_watches")[0] == 5
-    per_mention = one("SELECT min(n), max(n) FROM (SELECT count(*) n FROM mention_watches GROUP BY mention_id)")
+    per_mention = one(
+        "SELECT min(n), max(n) FROM (SELECT count(*) n FROM mention_watches GROUP BY mention_id)"
+    )
     assert per_mention == (1, 3)
     authors, once, most = one(
         "SELECT count(*), sum(n = 1), max(n) FROM (SELECT count(*) n FROM mentions GROUP BY network, author_id)"
@@ -41,7 +47,7 @@ def test_the_database_has_the_shape_asked(tiny: tuple[Spec, Path]) -> None:
     scored = one("SELECT avg(sentiment_label IS NOT NULL) FROM mentions")[0]
     assert 0.85 < scored < 0.95
     shortest, longest = one("SELECT min(length(text)), max(length(text)) FROM mentions")
-    assert 50 <= shortest and longest <= 280
+    assert shortest >= 50 and longest <= 280
     runs = one("SELECT count(*), count(DISTINCT network || watch) FROM runs")
     assert runs[1] == 5 * 7 + 45 and runs[0] == runs[1] * 2 * 96
     assert one("SELECT count(*) FROM runs WHERE error = 'rate-limited'")[0] > 0
@@ -60,8 +66,8 @@ def test_every_measurement_returns_numbers(tiny: tuple[Spec, Path], monkeypatch:
             timing = how(bench)
             assert timing.runs >= 1 and math.isfinite(timing.median) and timing.median >= 0, name
         assert scale.command(bench, "--version").median > 0
-        ours, bare = scale.bytes_per_mention(bench)
-        assert ours > bare > 100
+        ours, without_runs, bare = scale.bytes_per_mention(bench)
+        assert ours > without_runs > bare > 100
         assert bench.store.count_mentions() == 2000  # the collection cycle took its mentions back
     finally:
         bench.store.close()
