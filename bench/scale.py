@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -345,8 +346,6 @@ def bytes_per_mention(b: Bench, sample: int = 1_000_000) -> tuple[float, float, 
     without_runs = (used * page - runs) / mentions
     if side.exists():
         return ours, without_runs, float(json.loads(side.read_text())["bare"])
-    if side.exists():
-        return ours, float(json.loads(side.read_text())["bare"])
     table_sql = b.raw.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'mentions'"
     ).fetchone()[0]
@@ -389,8 +388,8 @@ def rows(b: Bench) -> list[Row]:
     ]
     for shape, (query, filters) in search_queries(b).items():
         target = 5.0 if shape.startswith("author:") else 50.0
-        out.append((f"search {shape}", lambda b, q=query, f=filters: search(b, q, f), target, "p95"))
-        out.append(("  raw SQL", lambda b, q=query, f=filters: raw_search(b, q, f), None, "p95"))
+        out.append((f"search {shape}", partial(search, query=query, filters=filters), target, "p95"))
+        out.append(("  raw SQL", partial(raw_search, query=query, filters=filters), None, "p95"))
     out += [
         ("status", status, 500, "median"),
         ("  raw SQL", raw_status, None, "median"),
