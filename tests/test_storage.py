@@ -328,3 +328,104 @@ def test_forget_author_deletes_what_author_search_finds_at_sign_and_any_script(s
     assert sorted(left()) == ["4", "7", "8"]
     assert store.forget_author("x", "42") == 1  # an author id, as the network gives it
     assert sorted(left()) == ["4", "7"]
+
+
+def _raw_runs(store: Store) -> dict[tuple[str, str], list[tuple[object, ...]]]:
+    """Every run per source, newest first, as the runs table holds them."""
+    out: dict[tuple[str, str], list[tuple[object, ...]]] = {}
+    for row in store.conn.execute("SELECT * FROM runs ORDER BY id DESC"):
+        out.setdefault((row[1], row[2]), []).append(row)
+    return out
+
+
+def _write_random_runs(store: Store, seed: int) -> None:
+    import random
+
+    from listener.records import SaveResult
+
+    rng = random.Random(seed)
+    pending: list[tuple[int, datetime]] = []
+    for step in range(300):
+        at = T0 + timedelta(minutes=7 * step)
+        network, watch = rng.choice(["x", "reddit"]), rng.choice(["brand", "rival", "@page"])
+        pending.append((store.start_run(network, watch, now=at), at))
+        while pending and rng.random() < 0.6:  # finished in any order; some never
+            run_id, started = pending.pop(rng.randrange(len(pending)))
+            error = rng.choice([None, None, "auth", "rate-limited", "unavailable"])
+            reset = started + timedelta(minutes=rng.randrange(60)) if error == "rate-limited" else None
+            store.finish_run(
+                run_id, SaveResult(new=rng.randrange(5), rejected=rng.randrange(3)), rng.randrange(20),
+                error=error, error_message=error and f"{network} ({watch}): {error} #{run_id}",
+                rate_limit_reset=reset, units=rng.randrange(3), now=started + timedelta(seconds=rng.randrange(600)),
+            )  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_run_summaries_say_what_the_runs_say(store: Store, seed: int) -> None:
+    _write_random_runs(store, seed)
+    raw = _raw_runs(store)
+    now = T0 + timedelta(hours=20)
+    status = {(r.network, r.watch): r for r in store.status(now)}
+    assert set(status) == set(raw)
+    for source, runs in raw.items():
+        finished = [r for r in runs if r[4] is not None]
+        assert [
+            (r.started_at, r.finished_at, r.error, r.error_message) for r in store.recent_runs(*source)
+        ] == [(r[3], r[4], r[9], r[10]) for r in finished[:10]]
+        row = status[source]
+        assert row.last_run == max(str(r[3]) for r in runs)
+        assert row.last_success == max((str(r[4]) for r in finished if r[9] is None), default=None)
+        assert row.last_error == runs[0][10]
+    for network in ("x", "reddit"):
+        resets = [str(r[11]) for runs in raw.values() for r in runs if r[1] == network and r[11]]
+        for at in (T0 + timedelta(hours=h) for h in range(0, 40, 3)):
+            ahead = max((r for r in resets if r > at.isoformat()), default=None)
+            assert store.rate_limited_until(network, at) == (datetime.fromisoformat(ahead) if ahead else None)
+            runs_since = [
+                r for runs in raw.values() for r in runs if r[1] == network and str(r[3]) >= at.isoformat()
+            ]
+            assert store.fetched_since(network, at) == sum(int(r[5]) for r in runs_since)  # type: ignore[call-overload]
+            assert store.units_since(network, at) == sum(int(r[12]) for r in runs_since)  # type: ignore[call-overload]
+
+
+def test_upgrading_builds_the_run_summaries_from_existing_runs(store: Store, tmp_path: Path) -> None:
+    _write_random_runs(store, 3)
+    old = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    migrate(old, MIGRATIONS[:11])
+    old.executemany(
+        f"INSERT INTO runs VALUES ({', '.join('?' * 13)})", store.conn.execute("SELECT * FROM runs")
+    )
+    old.close()
+    with Store.open(tmp_path / "old.db") as upgraded:
+        for table in ("source_health", "run_days"):
+            assert rows(tmp_path / "old.db", f"SELECT * FROM {table} ORDER BY 1, 2") == rows(
+                store.path, f"SELECT * FROM {table} ORDER BY 1, 2"
+            )
+        assert upgraded.status(T0) == store.status(T0)
+
+
+def test_old_runs_go_and_what_they_said_stays(store: Store) -> None:
+    from listener.records import SaveResult
+
+    old = store.start_run("x", "brand", now=T0 - timedelta(days=40))
+    store.finish_run(old, SaveResult(new=3), 7, now=T0 - timedelta(days=40))
+    new = store.start_run("x", "brand", now=T0)
+    store.finish_run(new, SaveResult(), 0, error="auth", error_message="x (brand): token rejected", now=T0)
+    assert store.conn.execute("SELECT count(*) FROM runs").fetchone() == (1,)  # 35 days are kept
+    [row] = store.status(T0)
+    assert (row.last_run, row.last_success) == (T0.isoformat(), (T0 - timedelta(days=40)).isoformat())
+    assert store.fetched_since("x", (T0 - timedelta(days=40)).replace(hour=0, minute=0)) == 7
+    assert [r.error for r in store.recent_runs("x", "brand")] == ["auth", None]
+
+
+def test_mention_times_follow_matches_and_erasure(store: Store) -> None:
+    store.sync_watches([("brand", "aurora")])
+    ms = [
+        Mention("x", str(i), "aurora", T0 - timedelta(hours=i), author_handle=f"@a{i % 2}") for i in range(4)
+    ]
+    store.save_page(Page("x", "brand", ms, matches={m.native_id: ["brand"] for m in ms}))
+    assert store.mention_times("x", "brand") == [m.created_at for m in ms]
+    assert store.newest_mentions([("x", "brand"), ("reddit", "brand"), ("x", "nope")]) == {("x", "brand"): T0}
+    store.forget_author("x", "a0")
+    assert store.mention_times("x", "brand") == [ms[1].created_at, ms[3].created_at]
+    assert [r.mentions_24h for r in store.status(T0 + timedelta(hours=22), expected=[("x", "brand")])] == [1]
