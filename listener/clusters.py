@@ -162,10 +162,23 @@ def _is_article(link: str) -> bool:
     return not (host in _SOCIAL and (len(segments) <= 1 or segments[0].lower() in _TOPIC_SEGMENTS))
 
 
+class _Uncombined(dict[int, int | None]):
+    """``str.translate`` table: combining marks to nothing, other characters to themselves,
+    each looked up once (``unicodedata.combining``) and then answered in C."""
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if unicodedata.combining(chr(code)) else code
+        self[code] = value
+        return value
+
+
+_UNCOMBINED = _Uncombined()
+
+
 def _fold(text: str) -> str:
     """Lowercase without accents: ``Caffè`` and ``caffe`` are one word."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return decomposed if decomposed.isascii() else decomposed.translate(_UNCOMBINED)
 
 
 def normalise(text: str) -> tuple[list[str], tuple[str, ...]]:
@@ -201,15 +214,19 @@ def features(text: str, params: ClusterParams = DEFAULT) -> Features:
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)  # |a | b|, without building it
 
 
 def similarity(a: Features, b: Features, params: ClusterParams = DEFAULT) -> float:
     """Jaccard of the shingles, or, for a long text cut short by a re-sharer, its containment."""
-    score = jaccard(a.shingles, b.shingles)
+    if not a.shingles or not b.shingles:
+        return 0.0
     small, large = sorted((a.shingles, b.shingles), key=len)
-    if len(small) >= params.contain_min and small:
-        score = max(score, len(small & large) / len(small) * params.contain_weight)
+    shared = len(small & large)
+    score = shared / (len(small) + len(large) - shared)
+    if len(small) >= params.contain_min:
+        score = max(score, shared / len(small) * params.contain_weight)
     return score
 
 
@@ -264,6 +281,9 @@ class _Seen:
         return self._features
 
 
+_KNOWN_MAX = 20_000  # members whose features one assign_clusters call keeps between batches (~10 kB each)
+
+
 def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -276,23 +296,30 @@ def assign_clusters(store: Store, params: ClusterParams = DEFAULT, limit: int | 
     """
     done = 0
     newest = ""
+    known: dict[int, _Seen] = {}  # members met by earlier batches: their features are computed once
     while limit is None or done < limit:
         pending = store.clusters.pending(
             min(params.batch, limit - done) if limit is not None else params.batch
         )
         if not pending:
             break
-        done += _assign_batch(store, pending, params)
+        if len(known) > _KNOWN_MAX:
+            known.clear()
+        done += _assign_batch(store, pending, params, known)
         newest = max(newest, *(p.created_at for p in pending))
     if newest:
         store.clusters.prune(utc_iso(_moment(newest) - 2 * params.window))
     return done
 
 
-def _assign_batch(store: Store, pending: Sequence[Pending], params: ClusterParams) -> int:
-    batch = _Batch(store, pending, params)
+def _assign_batch(
+    store: Store, pending: Sequence[Pending], params: ClusterParams, known: dict[int, _Seen] | None = None
+) -> int:
+    batch = _Batch(store, pending, params, known)
     for p in pending:
         batch.assign(p)
+    if known is not None:
+        known.update(batch.seen)
     return batch.save(store)
 
 
@@ -303,7 +330,13 @@ class _Batch:
     first appears inside one batch still forms one cluster.
     """
 
-    def __init__(self, store: Store, pending: Sequence[Pending], params: ClusterParams) -> None:
+    def __init__(
+        self,
+        store: Store,
+        pending: Sequence[Pending],
+        params: ClusterParams,
+        known: dict[int, _Seen] | None = None,
+    ) -> None:
         self.params = params
         self.feats = {p.id: features(p.text, params) for p in pending}
         self.keys = {
@@ -323,7 +356,14 @@ class _Batch:
         self.by_link: dict[str, set[int]] = defaultdict(set)
         for link, mention in linked:
             self.by_link[link].add(mention)
-        self.seen = {m.id: _Seen(m.cluster_id, _moment(m.created_at), m.text) for m in members.values()}
+        known = known or {}
+        self.seen = {}
+        for m in members.values():
+            seen = _Seen(m.cluster_id, _moment(m.created_at), m.text)
+            earlier = known.get(m.id)
+            if earlier is not None and earlier.text == m.text:
+                seen._features = earlier._features  # the cluster may have moved since: not the features
+            self.seen[m.id] = seen
         self.assignments: list[tuple[int, int, str | None]] = []
         self.band_rows: list[tuple[int, int]] = []
         self.merges: list[tuple[int, int]] = []  # (cluster, the cluster it joins)
