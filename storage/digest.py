@@ -198,7 +198,8 @@ class DigestQueries:
         params = {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "limit": limit}
         where = (
             "m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end "
-            f"AND NOT {_own('m')} AND NOT {_ANSWERED}"
+            # Without own accounts nothing is answered: no reply lookups per negative mention.
+            + (f"AND NOT {_own('m')} AND NOT {_ANSWERED}" if own else "")
         )
         rows = self.conn.execute(
             f"SELECT {_MENTION_COLUMNS}, count(*) OVER () FROM mentions m WHERE {where} "
