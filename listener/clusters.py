@@ -39,8 +39,6 @@ from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from datasketch import MinHash  # type: ignore[import-untyped]
-
 from listener.records import utc_iso
 from storage import Store
 from storage.clusters import Pending, Spread
@@ -231,13 +229,21 @@ def similarity(a: Features, b: Features, params: ClusterParams = DEFAULT) -> flo
 
 
 @cache
-def _template(num_perm: int) -> MinHash:
-    """A MinHash whose permutations the others share: drawing them is most of the cost of one."""
+def _template(num_perm: int) -> Any:
+    """A MinHash whose permutations the others share: drawing them is most of the cost of one.
+
+    datasketch (it brings scipy) is imported by clustering, not by the digest or the alerts,
+    which import this module for ``collapse``.
+    """
+    from datasketch import MinHash  # type: ignore[import-untyped]
+
     return MinHash(num_perm=num_perm, seed=1)
 
 
 def _signature_keys(shingles: Iterable[str], params: ClusterParams) -> list[int]:
     """The LSH band keys of a shingle set: one signed 64-bit int per band."""
+    from datasketch import MinHash
+
     m = MinHash(
         num_perm=params.num_perm, hashfunc=zlib.crc32, permutations=_template(params.num_perm).permutations
     )

@@ -110,7 +110,9 @@ channel_id = "UCabc"
 """
 
 
-@pytest.mark.parametrize("verb", [["status"], ["search", "aurora"]])
+@pytest.mark.parametrize(
+    "verb", [["status"], ["search", "aurora"], ["alerts"], ["watches"], ["digest", "--date", "2026-11-20"]]
+)
 def test_a_config_naming_every_network_imports_no_client_library(tmp_path: Path, verb: list[str]) -> None:
     """Validating the config reads each network's light settings module, never its collector."""
     config = tmp_path / "listener.toml"
