@@ -17,7 +17,7 @@ from listener.records import Mention, Page, SaveResult, utc_iso, utcnow
 from storage.base import SQLiteBase, chunks, dumps
 from storage.failures import guarded
 from storage.rows import Hit, SearchFilters, WindowMention
-from storage.search import author_condition, compile_search
+from storage.search import author_condition, search_newest
 
 __all__ = ["BASE_BUCKET", "MentionMethods"]
 
@@ -239,14 +239,8 @@ class MentionMethods(SQLiteBase):
         return int(self.conn.execute("SELECT count(*) FROM mentions").fetchone()[0])
 
     def search(self, query: Node | None, filters: SearchFilters, limit: int = 50) -> list[Hit]:
-        """Mentions matching ``query`` and ``filters``, newest first."""
-        where, params = compile_search(query, filters)
-        rows = self.conn.execute(
-            "SELECT m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language, "
-            f"m.sentiment_label FROM mentions m WHERE {where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
-            (*params, limit),
-        )
-        return [Hit(*row) for row in rows]
+        """Mentions matching ``query`` and ``filters``, newest first; what the newest ``limit`` cost."""
+        return search_newest(self.conn, query, filters, limit)
 
     def bucket_counts(
         self, watch: str, start: datetime, end: datetime, bucket_seconds: int, network: str = ""

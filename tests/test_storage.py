@@ -33,7 +33,7 @@ def test_the_same_page_twice_stores_each_mention_once(store: Store, db_path: Pat
     assert (first.new, first.duplicates) == (2, 1)
     assert (second.new, second.duplicates) == (0, 3)
     assert rows(db_path, "SELECT native_id FROM mentions ORDER BY native_id") == [("1",), ("2",)]
-    assert rows(db_path, "SELECT count(*) FROM mentions_fts") == [(2,)]
+    assert rows(db_path, "SELECT count(*) FROM mentions_fts_docsize") == [(2,)]
 
 
 def test_an_edit_keeps_every_earlier_text(store: Store) -> None:
@@ -61,7 +61,7 @@ def test_a_failure_mid_page_changes_neither_mentions_nor_cursor(store: Store, db
         store.save_page(page)
     assert store.get_cursor("x", "brand") == "1"
     assert rows(db_path, "SELECT native_id FROM mentions") == [("1",)]
-    assert rows(db_path, "SELECT count(*) FROM mentions_fts") == [(1,)]
+    assert rows(db_path, "SELECT count(*) FROM mentions_fts_docsize") == [(1,)]
 
 
 def test_cursor_advances_with_its_page_and_is_per_network_and_watch(store: Store) -> None:
