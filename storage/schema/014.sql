@@ -43,7 +43,16 @@ CREATE TRIGGER IF NOT EXISTS watch_hours_insert AFTER INSERT ON watch_buckets BE
       negative = negative + excluded.negative, unscored = unscored + excluded.unscored;
 END;
 
-CREATE TRIGGER IF NOT EXISTS watch_hours_update AFTER UPDATE ON watch_buckets BEGIN
+-- An upsert or a re-score changes counts in place: one UPDATE of the hour's row.
+CREATE TRIGGER IF NOT EXISTS watch_hours_update AFTER UPDATE ON watch_buckets
+WHEN old.watch_id = new.watch_id AND old.bucket / 12 = new.bucket / 12 BEGIN
+    UPDATE watch_hours SET volume = volume + new.volume - old.volume,
+      negative = negative + new.negative - old.negative, unscored = unscored + new.unscored - old.unscored
+    WHERE watch_id = new.watch_id AND hour = new.bucket / 12;
+END;
+
+CREATE TRIGGER IF NOT EXISTS watch_hours_moved AFTER UPDATE ON watch_buckets
+WHEN old.watch_id <> new.watch_id OR old.bucket / 12 <> new.bucket / 12 BEGIN
     UPDATE watch_hours SET volume = volume - old.volume, negative = negative - old.negative,
       unscored = unscored - old.unscored
     WHERE watch_id = old.watch_id AND hour = old.bucket / 12;
@@ -89,9 +98,18 @@ CREATE TRIGGER IF NOT EXISTS mention_buckets_delete AFTER DELETE ON mentions BEG
     WHERE bucket = CAST(strftime('%s', old.created_at) AS INTEGER) / 300 AND network = old.network;
 END;
 
-CREATE TRIGGER IF NOT EXISTS mention_buckets_update AFTER UPDATE OF created_at, network, sentiment_label ON mentions
-WHEN old.created_at IS NOT new.created_at OR old.network IS NOT new.network
-  OR old.sentiment_label IS NOT new.sentiment_label BEGIN
+-- Scoring changes the label in place: one UPDATE of the bucket's row.
+CREATE TRIGGER IF NOT EXISTS mention_buckets_scored AFTER UPDATE OF sentiment_label ON mentions
+WHEN old.sentiment_label IS NOT new.sentiment_label AND old.created_at IS new.created_at
+  AND old.network IS new.network BEGIN
+    UPDATE mention_buckets SET
+      negative = negative + (new.sentiment_label IS 'negative') - (old.sentiment_label IS 'negative'),
+      unscored = unscored + (new.sentiment_label IS NULL) - (old.sentiment_label IS NULL)
+    WHERE bucket = CAST(strftime('%s', new.created_at) AS INTEGER) / 300 AND network = new.network;
+END;
+
+CREATE TRIGGER IF NOT EXISTS mention_buckets_moved AFTER UPDATE OF created_at, network ON mentions
+WHEN old.created_at IS NOT new.created_at OR old.network IS NOT new.network BEGIN
     UPDATE mention_buckets SET volume = volume - 1, negative = negative - (old.sentiment_label IS 'negative'),
       unscored = unscored - (old.sentiment_label IS NULL)
     WHERE bucket = CAST(strftime('%s', old.created_at) AS INTEGER) / 300 AND network = old.network;
