@@ -43,7 +43,9 @@ CREATE TRIGGER IF NOT EXISTS watch_hours_insert AFTER INSERT ON watch_buckets BE
       negative = negative + excluded.negative, unscored = unscored + excluded.unscored;
 END;
 
--- An upsert or a re-score changes counts in place: one UPDATE of the hour's row.
+-- An upsert or a re-score changes counts in place: one UPDATE of the hour's row. (Dropped
+-- first: a development database may hold an earlier form of these triggers.)
+DROP TRIGGER IF EXISTS watch_hours_update;
 CREATE TRIGGER IF NOT EXISTS watch_hours_update AFTER UPDATE ON watch_buckets
 WHEN old.watch_id = new.watch_id AND old.bucket / 12 = new.bucket / 12 BEGIN
     UPDATE watch_hours SET volume = volume + new.volume - old.volume,
@@ -99,6 +101,7 @@ CREATE TRIGGER IF NOT EXISTS mention_buckets_delete AFTER DELETE ON mentions BEG
 END;
 
 -- Scoring changes the label in place: one UPDATE of the bucket's row.
+DROP TRIGGER IF EXISTS mention_buckets_update;
 CREATE TRIGGER IF NOT EXISTS mention_buckets_scored AFTER UPDATE OF sentiment_label ON mentions
 WHEN old.sentiment_label IS NOT new.sentiment_label AND old.created_at IS new.created_at
   AND old.network IS new.network BEGIN
