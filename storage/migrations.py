@@ -18,6 +18,11 @@ def _load() -> list[str]:
     """``schema/NNN.sql``, in order: the numbers are the schema versions."""
     folder = files("storage").joinpath("schema")
     names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))
+    expected = [f"{version:03d}.sql" for version in range(1, len(names) + 1)]
+    if names != expected:  # a gap would make file 13 run as version 12, then never again
+        raise RuntimeError(
+            f"storage/schema holds {names}; migrations must be numbered 001.sql up without gaps"
+        )
     return [folder.joinpath(name).read_text(encoding="utf-8") for name in names]
 
 
