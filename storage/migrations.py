@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import sqlite3
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from storage.search import register_functions
 
 
-def _load() -> list[str]:
+SCHEMA = files("storage").joinpath("schema")
+
+
+def load(folder: Traversable = SCHEMA) -> list[str]:
     """``schema/NNN.sql``, in order: the numbers are the schema versions."""
-    folder = files("storage").joinpath("schema")
     names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))
     expected = [f"{version:03d}.sql" for version in range(1, len(names) + 1)]
     if names != expected:  # a gap would make file 13 run as version 12, then never again
@@ -26,7 +29,7 @@ def _load() -> list[str]:
     return [folder.joinpath(name).read_text(encoding="utf-8") for name in names]
 
 
-MIGRATIONS: list[str] = _load()
+MIGRATIONS: list[str] = load()
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

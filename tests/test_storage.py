@@ -12,7 +12,7 @@ from listener.errors import StorageError
 from listener.query import parse
 from listener.records import Mention, Page, Reject
 from storage import SearchFilters, Store
-from storage.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
+from storage.migrations import MIGRATIONS, SCHEMA_VERSION, load, migrate
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -429,3 +429,13 @@ def test_mention_times_follow_matches_and_erasure(store: Store) -> None:
     store.forget_author("x", "a0")
     assert store.mention_times("x", "brand") == [ms[1].created_at, ms[3].created_at]
     assert [r.mentions_24h for r in store.status(T0 + timedelta(hours=22), expected=[("x", "brand")])] == [1]
+
+
+def test_migration_files_must_be_numbered_without_gaps(tmp_path: Path) -> None:
+    """Versions are positions: with 002 missing, 003 would run as version 2 and never as 3."""
+    (tmp_path / "001.sql").write_text("CREATE TABLE a (x);", encoding="utf-8")
+    (tmp_path / "003.sql").write_text("CREATE TABLE c (x);", encoding="utf-8")
+    with pytest.raises(RuntimeError, match=r"numbered 001.sql up without gaps"):
+        load(tmp_path)
+    (tmp_path / "002.sql").write_text("CREATE TABLE b (x);", encoding="utf-8")
+    assert load(tmp_path) == ["CREATE TABLE a (x);", "CREATE TABLE b (x);", "CREATE TABLE c (x);"]
