@@ -14,7 +14,6 @@ from importlib.resources.abc import Traversable
 
 from storage.search import register_functions
 
-
 SCHEMA = files("storage").joinpath("schema")
 
 
