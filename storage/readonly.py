@@ -30,6 +30,7 @@ from typing import Any
 from listener.errors import StorageError
 from storage.connection import connect_read_only
 from storage.failures import storage_error
+from storage.search import register_functions
 
 __all__ = ["MAX_BYTES", "MAX_ROWS", "ReadOnlyRefused", "SqlResult", "run_readonly"]
 
@@ -327,6 +328,7 @@ class _Query:
             self.conn = conn = connect_read_only(self.path)
         except sqlite3.Error as exc:
             raise storage_error(exc, self.path) from None
+        register_functions(conn)  # the full-text index reads its words through listener_words
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self.max_bytes)
         limit = conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
         heap = 3 * limit + _HEAP_MB * 1_000_000

@@ -9,12 +9,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from listener.cli import cli
+from listener.model import Mention, Page
 from storage import Store
 from storage.readonly import printf_size, run_readonly
 
@@ -156,3 +158,14 @@ def test_printf_within_the_limit_is_sqlite_own(db: Path) -> None:
     with sqlite3.connect(":memory:") as plain:
         expected = plain.execute(query.replace("format(", "printf(")).fetchall()
     assert run_readonly(db, query).rows == expected
+
+
+def test_the_full_text_index_reads_as_search_does(tmp_path: Path) -> None:
+    """Its words come through listener's own tokenizer, which listener sql registers."""
+    db = tmp_path / "fts.db"
+    with Store.open(db) as store:
+        store.sync_watches([("brand", "rimborso")])
+        now = datetime(2026, 11, 20, tzinfo=UTC)
+        store.save_page(Page("x", "brand", [Mention("x", "1", "Voglio il RIMBORSO🤬 subito", now)]))
+    result = run_readonly(db, "SELECT rowid, text FROM mentions_fts WHERE mentions_fts MATCH 'rimborso'")
+    assert result.rows == [(1, "voglio il rimborso subito")]
