@@ -17,7 +17,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from listener.records import utc_iso, utcnow
@@ -78,6 +78,10 @@ _ANSWERED = f"""(
         SELECT 1 FROM mentions r WHERE r.network = m.network AND r.conversation_id = m.conversation_id
           AND r.created_at > m.created_at AND {_own("r")}))
 )"""
+
+
+_SOURCES = "SELECT DISTINCT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:sources)"
+_EVERY_SOURCE = "SELECT DISTINCT network, watch FROM run_hours"  # every source that ever ran (and is kept)
 
 
 @guarded
@@ -287,27 +291,51 @@ class DigestQueries:
     ) -> list[NetworkRuns]:
         """Per network, the collector runs started in the range (``sources``: the expected ones).
 
-        Every lookup is a range of ``runs_source`` (network, watch, started_at), walked
-        newest first, so a year of runs costs no more than a week.
+        Counts come from ``run_hours`` for the whole hours of the range and from ``runs`` for
+        the minutes outside them; the last success, error and run are walks of ``runs_source``
+        (errors through the partial ``runs_failed``), newest first, so a year of runs costs no
+        more than a week.
         """
-        params = {"start": utc_iso(start), "end": utc_iso(end), "sources": json.dumps(list(sources))}
+        first_hour, end_hour = -(-int(start.timestamp()) // 3600), int(end.timestamp()) // 3600
+        if first_hour >= end_hour:
+            first_hour = end_hour = 0
+        inner = (
+            (datetime.fromtimestamp(first_hour * 3600, UTC), datetime.fromtimestamp(end_hour * 3600, UTC))
+            if end_hour
+            else (end, end)
+        )
+        params = {
+            "start": utc_iso(start), "end": utc_iso(end), "sources": json.dumps(list(sources)),
+            "h0": first_hour, "h1": end_hour, "inner_start": utc_iso(inner[0]), "inner_end": utc_iso(inner[1]),
+        }  # fmt: skip
         rows = self.conn.execute(
-            """
-            WITH src (network, watch) AS (
-              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:sources)
-              UNION SELECT DISTINCT network, watch FROM runs WHERE json_array_length(:sources) = 0)
-            SELECT src.network, count(r.id), count(r.error), coalesce(sum(r.new), 0),
+            f"""
+            WITH src (network, watch) AS MATERIALIZED ({_SOURCES if sources else _EVERY_SOURCE}),
+            parts (network, watch, runs, failed, new) AS (
+              SELECT h.network, h.watch, h.runs, h.failed, h.new FROM src CROSS JOIN run_hours h
+                ON h.network = src.network AND h.watch = src.watch AND h.hour >= :h0 AND h.hour < :h1
+              UNION ALL
+              SELECT r.network, r.watch, 1, r.error IS NOT NULL, r.new FROM src CROSS JOIN runs r
+                ON r.network = src.network AND r.watch = src.watch
+                AND r.started_at >= :start AND r.started_at < :inner_start
+              UNION ALL
+              SELECT r.network, r.watch, 1, r.error IS NOT NULL, r.new FROM src CROSS JOIN runs r
+                ON r.network = src.network AND r.watch = src.watch
+                AND r.started_at >= :inner_end AND r.started_at < :end),
+            counts AS MATERIALIZED (
+              SELECT network, watch, sum(runs) AS runs, sum(failed) AS failed, sum(new) AS new
+              FROM parts GROUP BY network, watch)
+            SELECT src.network, coalesce(c.runs, 0), coalesce(c.failed, 0), coalesce(c.new, 0),
               (SELECT r2.finished_at FROM runs r2 WHERE r2.network = src.network AND r2.watch = src.watch
                  AND r2.started_at < :end AND r2.error IS NULL AND r2.finished_at IS NOT NULL
                  ORDER BY r2.started_at DESC LIMIT 1),
-              (SELECT r2.started_at || ' ' || r2.error || ' ' || coalesce(r2.error_message, '') FROM runs r2
+              (SELECT r2.started_at || ' ' || r2.error || ' ' || coalesce(r2.error_message, '')
+                 FROM runs r2 INDEXED BY runs_failed
                  WHERE r2.network = src.network AND r2.watch = src.watch AND r2.started_at >= :start
                  AND r2.started_at < :end AND r2.error IS NOT NULL ORDER BY r2.started_at DESC LIMIT 1),
               (SELECT r2.started_at FROM runs r2 WHERE r2.network = src.network AND r2.watch = src.watch
                  AND r2.started_at < :end ORDER BY r2.started_at DESC LIMIT 1)
-            FROM src LEFT JOIN runs r ON r.network = src.network AND r.watch = src.watch
-              AND r.started_at >= :start AND r.started_at < :end
-            GROUP BY src.network, src.watch
+            FROM src LEFT JOIN counts c ON c.network = src.network AND c.watch = src.watch
             """,
             params,
         ).fetchall()

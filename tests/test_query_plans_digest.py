@@ -20,7 +20,7 @@ import pytest
 
 from listener.clusters import assign_clusters
 from listener.digest.build import DigestOptions, build_digest
-from listener.records import Mention, Page, utc_iso
+from listener.records import Mention, Page, SaveResult, utc_iso
 from storage import Store
 
 T0 = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
@@ -42,6 +42,12 @@ def fill(store: Store, n: int = 400, seed: int = 3) -> None:
             )  # fmt: skip
             matches[native] = rng.sample(["a", "b", "c"], rng.randint(1, 2))
         store.save_page(Page(network, "a", mentions, matches=matches))
+    for k in range(120):  # runs every 40 minutes, some failing, some still going
+        at = T0 + timedelta(minutes=40 * k)
+        run = store.start_run(NETWORKS[k % 3], "ab"[k % 2], at)
+        if k % 13:
+            store.finish_run(run, SaveResult(new=k % 4), 5, error="auth" if k % 5 == 0 else None,
+                             error_message="denied" if k % 5 == 0 else None, now=at + timedelta(seconds=9))  # fmt: skip
     ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions")]
     store.set_sentiment([(i, rng.choice(LABELS[:3]), 0.9, "test", None) for i in ids if rng.random() < 0.8])
 
@@ -67,6 +73,33 @@ def check_aggregates(store: Store) -> None:
         "count(CASE WHEN sentiment_label = 'negative' THEN 1 END), count(CASE WHEN sentiment_label IS NULL THEN 1 END) "
         "FROM mentions GROUP BY 1, 2",
     )
+
+
+def test_run_hours_equal_a_group_by_over_the_runs(store: Store) -> None:
+    fill(store)
+    with store.conn:
+        store.conn.execute("DELETE FROM runs WHERE id % 7 = 0")  # pruned
+    assert grouped(store.conn, "SELECT network, watch, hour, runs, failed, new FROM run_hours") == grouped(
+        store.conn,
+        "SELECT network, watch, CAST(strftime('%s', started_at) AS INTEGER) / 3600, count(*), count(error), "
+        "sum(new) FROM runs GROUP BY 1, 2, 3",
+    )
+
+
+def test_network_runs_equal_counting_the_runs(store: Store) -> None:
+    fill(store)
+    for start in (T0 + timedelta(hours=5), T0 + timedelta(hours=5, minutes=45)):  # on and off the hour
+        end = start + timedelta(days=1)
+        runs = {r.network: r for r in store.digest.network_runs(start, end, [("x", "a"), ("reddit", "b")])}
+        for network, watch in (("x", "a"), ("reddit", "b")):
+            count, failed, new = store.conn.execute(
+                "SELECT count(*), count(error), total(new) FROM runs WHERE network = ? AND watch = ? "
+                "AND started_at >= ? AND started_at < ?",
+                (network, watch, utc_iso(start), utc_iso(end)),
+            ).fetchone()
+            assert (runs[network].runs, runs[network].failed, runs[network].new) == (count, failed, new)
+        assert set(runs) == {"x", "reddit"}
+        assert {r.network for r in store.digest.network_runs(start, end)} == {"x", "reddit", "mastodon"}
 
 
 def test_the_kept_aggregates_equal_a_group_by_over_the_rows(store: Store) -> None:
@@ -126,7 +159,16 @@ def test_the_digest_totals_equal_counting_the_day(store: Store) -> None:
 
 # -- query plans ---------------------------------------------------------------------
 
-BIG = ("mentions", "mention_watches", "watch_buckets", "watch_hours", "mention_clusters", "cluster_bands")
+BIG = (
+    "mentions",
+    "mention_watches",
+    "watch_buckets",
+    "watch_hours",
+    "mention_clusters",
+    "cluster_bands",
+    "runs",
+    "run_hours",
+)
 
 
 def plan_of(store: Store, call: Callable[[], Any]) -> list[tuple[str, str]]:
