@@ -63,6 +63,11 @@ def _own(alias: str) -> str:
     )
 
 
+def _not_own(own: Sequence[tuple[str, str]]) -> str:
+    """``AND NOT`` own for mention ``m``; nothing to check without own accounts."""
+    return f"AND NOT {_own('m')}" if own else ""
+
+
 _WATCHES_OF = (
     "(SELECT group_concat(w.name, ', ') FROM mention_watches mw JOIN watches w ON w.id = mw.watch_id "
     "WHERE mw.mention_id = m.id)"
@@ -185,7 +190,7 @@ class DigestQueries:
         """The day's most engaged mentions by others than our own accounts."""
         rows = self.conn.execute(
             f"SELECT {_MENTION_COLUMNS} FROM mentions m "
-            f"WHERE m.created_at >= :start AND m.created_at < :end AND NOT {_own('m')} "
+            f"WHERE m.created_at >= :start AND m.created_at < :end {_not_own(own)} "
             f"ORDER BY {_ENGAGEMENT} DESC, m.created_at DESC, m.id DESC LIMIT :limit",
             {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "limit": limit},
         )
@@ -203,7 +208,7 @@ class DigestQueries:
         where = (
             "m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end "
             # Without own accounts nothing is answered: no reply lookups per negative mention.
-            + (f"AND NOT {_own('m')} AND NOT {_ANSWERED}" if own else "")
+            + (f"{_not_own(own)} AND NOT {_ANSWERED}" if own else "")
         )
         rows = self.conn.execute(
             f"SELECT {_MENTION_COLUMNS}, count(*) OVER () FROM mentions m WHERE {where} "
@@ -227,7 +232,7 @@ class DigestQueries:
             SELECT m.network, m.author_handle, count(*) AS n, max(m.created_at), m.url
             FROM mentions m
             WHERE m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end
-              AND m.author_handle IS NOT NULL AND NOT {_own("m")}
+              AND m.author_handle IS NOT NULL {_not_own(own)}
             GROUP BY m.network, m.author_handle HAVING n >= :at_least
             ORDER BY n DESC, m.network, m.author_handle LIMIT :limit
             """,
