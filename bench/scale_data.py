@@ -12,7 +12,7 @@
   (hundreds of posts each at 1M mentions; their number grows with ``mentions``).
 - Replies: 20% of mentions reply to an earlier mention of the same network
   (``in_reply_to_id``, ``conversation_id`` = the thread's root).
-- Sentiment on ~90% of mentions (``Store.set_sentiment``, scattered at random).
+- Sentiment on ~90% of mentions (``Store.set_sentiment``, scattered at random; ``scored``).
 - The runs history of a daemon that polled every source every 15 minutes for ``days``
   days: (network, watch) for the 7 searching networks and the first ``run_watches``
   watches (default: all), plus ~45 feeds (RSS, a Facebook page, subreddit streams);
@@ -156,10 +156,12 @@ class Spec:
     watches: int = 500
     days: int = 30
     seed: int = 0
+    scored: float = 0.9  # share of mentions with a sentiment label
 
 
 def cache_name(spec: Spec) -> str:
-    return f"m{spec.mentions}-w{spec.watches}-d{spec.days}-s{spec.seed}.db"
+    scored = "" if spec.scored == 0.9 else f"-sc{spec.scored:g}"
+    return f"m{spec.mentions}-w{spec.watches}-d{spec.days}-s{spec.seed}{scored}.db"
 
 
 def _brand(i: int) -> str:
@@ -350,7 +352,7 @@ def _store_mentions(store: Store, spec: Spec, rng: random.Random,
             raise RuntimeError(f"expected {len(items)} new mentions, stored {result.new}")
         scores = []
         for offset, (m, _) in enumerate(items):
-            if rng.random() < 0.9:
+            if rng.random() < spec.scored:
                 label, centre = _label(rng.random())
                 score = round(max(-1.0, min(1.0, centre + rng.uniform(-0.3, 0.3))), 4)
                 scores.append((next_id + offset, label, score, MODEL, m.language))
@@ -446,13 +448,15 @@ def _store_rest(store: Store, spec: Spec, rng: random.Random, watches: list[tupl
 
 
 def build(path: Path, mentions: int, watches: int = 500, days: int = 30, seed: int = 0, *,
-          run_watches: int | None = None, quiet: bool = False) -> None:  # fmt: skip
+          run_watches: int | None = None, scored: float = 0.9, quiet: bool = False) -> None:  # fmt: skip
     """Build the database at ``path`` (replacing a partial one); see the module's docstring.
 
     ``run_watches`` limits the per-source runs history to the first so many watches
     (all by default): 500 watches x 7 networks x 96 polls x 30 days is ~10M runs.
+    ``scored`` is the share of mentions given a sentiment label, scattered at random:
+    with 0.9, ``unscored(1)`` finds a row at once; 1.0 makes the scorer's check idle.
     """
-    spec = Spec(mentions, watches, days, seed)
+    spec = Spec(mentions, watches, days, seed, scored)
     rng = random.Random(seed)
     say = (lambda *a: None) if quiet else _progress
     path = Path(path)
