@@ -98,7 +98,7 @@ def timed(
 # -- setup ------------------------------------------------------------------------
 
 
-def cached(spec: Spec, cache: Path, *, run_watches: int | None = None) -> Path:
+def cached(spec: Spec, cache: Path) -> Path:
     """The database for ``spec``, built first if the cache lacks it."""
     path = cache / cache_name(spec)
     if not path.exists():
@@ -110,7 +110,7 @@ def cached(spec: Spec, cache: Path, *, run_watches: int | None = None) -> Path:
             spec.watches,
             spec.days,
             spec.seed,
-            run_watches=run_watches,
+            run_watches=spec.run_watches,
             scored=spec.scored,
         )
     return path
@@ -511,16 +511,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="measure only rows whose name contains this")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    specs = [Spec(n, args.watches, args.days, args.seed, args.scored) for n in (args.n or SIZES)]
+    specs = [
+        Spec(n, args.watches, args.days, args.seed, args.scored, args.run_watches) for n in (args.n or SIZES)
+    ]
     if args.build_only:
         for spec in specs:
-            print(cached(spec, args.cache, run_watches=args.run_watches))
+            print(cached(spec, args.cache))
         return 0
     if not args.n:  # the defaults: whichever is built (the 10M one takes hours)
         specs = [s for s in specs if (args.cache / cache_name(s)).exists()] or specs[:1]
-    results = [
-        measure(s, cached(s, args.cache, run_watches=args.run_watches), set(args.only or ())) for s in specs
-    ]
+    results = [measure(s, cached(s, args.cache), set(args.only or ())) for s in specs]
     print(json.dumps(results, indent=2) if args.json else table(results))
     return 0
 

@@ -157,11 +157,13 @@ class Spec:
     days: int = 30
     seed: int = 0
     scored: float = 0.9  # share of mentions with a sentiment label
+    run_watches: int | None = None  # watches with a runs history (None: all)
 
 
 def cache_name(spec: Spec) -> str:
     scored = "" if spec.scored == 0.9 else f"-sc{spec.scored:g}"
-    return f"m{spec.mentions}-w{spec.watches}-d{spec.days}-s{spec.seed}{scored}.db"
+    runs = "" if spec.run_watches is None else f"-r{spec.run_watches}"
+    return f"m{spec.mentions}-w{spec.watches}-d{spec.days}-s{spec.seed}{scored}{runs}.db"
 
 
 def _brand(i: int) -> str:
@@ -456,7 +458,7 @@ def build(path: Path, mentions: int, watches: int = 500, days: int = 30, seed: i
     ``scored`` is the share of mentions given a sentiment label, scattered at random:
     with 0.9, ``unscored(1)`` finds a row at once; 1.0 makes the scorer's check idle.
     """
-    spec = Spec(mentions, watches, days, seed, scored)
+    spec = Spec(mentions, watches, days, seed, scored, run_watches)
     rng = random.Random(seed)
     say = (lambda *a: None) if quiet else _progress
     path = Path(path)
