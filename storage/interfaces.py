@@ -211,6 +211,10 @@ class DigestReads(Protocol):
         limit: int = 10,
     ) -> list[NegativeAuthor]: ...
 
+    def repeat_authors(
+        self, start: datetime, end: datetime, at_least: int = 3, limit: int = 5
+    ) -> list[AuthorRow]: ...
+
     def alerts_during(self, start: datetime, end: datetime) -> list[AlertDay]: ...
 
     def network_runs(
