@@ -8,7 +8,9 @@ drives them all through the real runner into a real SQLite file.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -63,3 +65,14 @@ def harness(network: str, clock: Callable[[], datetime]) -> Harness:
     made: Harness = module.make(clock)
     assert made.network == network and made.network in collectors.REGISTRY
     return made
+
+
+@contextmanager
+def statements(conn: sqlite3.Connection) -> Iterator[list[str]]:
+    """Every statement the connection runs meanwhile, with its values bound (triggers' left out)."""
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        conn.set_trace_callback(None)

@@ -32,8 +32,9 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
+def smtp_server(handler: Any = None) -> Iterator[tuple[Any, int]]:
+    """A real SMTP server on 127.0.0.1 whose ``handler`` (an ``Inbox`` by default) keeps what it gets."""
+    inbox = handler if handler is not None else Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
 from listener import mail
@@ -34,7 +32,7 @@ from listener.digest.send import send_digest
 from listener.errors import DeliveryError
 from listener.records import AlertChange, Mention, Page, SaveResult
 from storage import Store
-from tests.servers import free_port
+from tests.servers import smtp_server
 
 T0 = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 SENDER, RECIPIENTS = "listener@test", ["me@test", "boss@test"]
@@ -117,15 +115,8 @@ class RawInbox:
         return "250 OK"
 
 
-@contextmanager
-def raw_smtp() -> Iterator[tuple[RawInbox, int]]:
-    inbox, port = RawInbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+def raw_smtp() -> AbstractContextManager[tuple[RawInbox, int]]:
+    return smtp_server(RawInbox())
 
 
 def settings(port: int, **extra: Any) -> mail.EmailSettings:
@@ -369,24 +360,13 @@ def test_header_value_caps_the_length_and_keeps_ordinary_text() -> None:
 # -- case 7: a server without AUTH ------------------------------------------------------------------
 
 
-@contextmanager
-def smtp_without_auth() -> Iterator[int]:
-    """aiosmtpd without an authenticator: EHLO lists no AUTH, like many relays without TLS."""
-    port = free_port()
-    controller = Controller(RawInbox(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
-
-
 def test_a_server_without_auth_is_named_with_the_keys_that_fix_it() -> None:
     message = mail.new_message()
     message["Subject"] = "test"
     message.set_content("x")
     env = {"SMTP_USER": "me", "SMTP_PASSWORD": "sekret-pw-1"}
-    with smtp_without_auth() as port, pytest.raises(DeliveryError) as caught:
+    # aiosmtpd without an authenticator: EHLO lists no AUTH, like many relays without TLS.
+    with smtp_server(RawInbox()) as (_, port), pytest.raises(DeliveryError) as caught:
         mail.send(settings(port, username_env="SMTP_USER", password_env="SMTP_PASSWORD"), message, env)
     text = str(caught.value)
     assert "offers no AUTH" in text and "STARTTLS" not in text.split(";")[0], text

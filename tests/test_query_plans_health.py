@@ -9,8 +9,7 @@ temporary B-tree sorts anything but the sources.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ import pytest
 from listener.alerts.evaluate import every_source_runs
 from listener.records import Mention, Page, SaveResult
 from storage import Store
+from tests.harness import statements
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 # What a plan may scan whole: the sources (a json_each list, the ``sources`` and ``limits``
@@ -42,17 +42,6 @@ def busy(store: Store) -> Store:
     return store
 
 
-@contextmanager
-def statements(store: Store) -> Iterator[list[str]]:
-    """Every statement the connection runs meanwhile, with its values bound (triggers' left out)."""
-    seen: list[str] = []
-    store.conn.set_trace_callback(seen.append)
-    try:
-        yield seen
-    finally:
-        store.conn.set_trace_callback(None)
-
-
 def plans(store: Store, sql: list[str]) -> list[tuple[str, str]]:
     """(statement, plan line) for each planned statement."""
     out = []
@@ -67,7 +56,7 @@ def plans(store: Store, sql: list[str]) -> list[tuple[str, str]]:
 
 
 def assert_bounded(store: Store, call: Callable[[], object]) -> list[str]:
-    with statements(store) as seen:
+    with statements(store.conn) as seen:
         call()
     lines = plans(store, seen)
     assert lines, "nothing was planned"
@@ -116,7 +105,7 @@ def test_rate_limits_budgets_and_feeds_read_summaries(busy: Store) -> None:
 
 def test_writing_a_run_touches_its_source_only(busy: Store) -> None:
     at = T0 + timedelta(days=3)
-    with statements(busy) as seen:
+    with statements(busy.conn) as seen:
         run_id = busy.start_run("x", "brand", now=at)
         busy.finish_run(run_id, SaveResult(new=2), 2, now=at + timedelta(seconds=1))
     lines = [line for _, line in plans(busy, [s for s in seen if "BEGIN" not in s and "COMMIT" not in s])]
@@ -134,7 +123,7 @@ def test_plans_hold_on_an_empty_database(store: Store) -> None:
 
 
 def test_trace_gives_bound_values(store: Store) -> None:
-    with statements(store) as seen:
+    with statements(store.conn) as seen:
         store.conn.execute("SELECT ?", (42,))
     assert seen == ["SELECT 42"], "this sqlite3 module traces unexpanded SQL: plans would not be checked"
     assert sqlite3.sqlite_version_info >= (3, 38)

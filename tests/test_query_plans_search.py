@@ -10,8 +10,7 @@ bounded list of ids (or the ties of one ``created_at``).
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +19,7 @@ import storage.search
 from listener.query import parse
 from listener.records import Mention, Page
 from storage import SearchFilters, Store
+from tests.harness import statements
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 VOCABULARY = ["caffè", "aurora", "rimborso", "promo", "ordine", "lento", "grazie", "zenith"]
@@ -105,19 +105,9 @@ def test_the_index_stays_exact_through_edits_and_erasure(spread: Store) -> None:
 # -- plans ----------------------------------------------------------------------
 
 
-@contextmanager
-def statements(store: Store) -> Iterator[list[str]]:
-    seen: list[str] = []
-    store.conn.set_trace_callback(seen.append)
-    try:
-        yield seen
-    finally:
-        store.conn.set_trace_callback(None)
-
-
 def planned(store: Store, call: Callable[[], object]) -> list[str]:
     """The plan lines of every statement ``call`` runs, each checked: no scan of mentions, no big sort."""
-    with statements(store) as seen:
+    with statements(store.conn) as seen:
         call()
     lines = []
     for statement in seen:
