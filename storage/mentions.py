@@ -236,7 +236,8 @@ class MentionMethods(SQLiteBase):
         return [r[0] for r in rows] + ([current[0]] if current else [])
 
     def count_mentions(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM mentions").fetchone()[0])
+        """All mentions, from the per-bucket counts the triggers keep: a count(*) reads the whole table."""
+        return int(self.conn.execute("SELECT coalesce(sum(volume), 0) FROM mention_buckets").fetchone()[0])
 
     def search(self, query: Node | None, filters: SearchFilters, limit: int = 50) -> list[Hit]:
         """Mentions matching ``query`` and ``filters``, newest first; what the newest ``limit`` cost."""

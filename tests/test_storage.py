@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -439,3 +440,14 @@ def test_migration_files_must_be_numbered_without_gaps(tmp_path: Path) -> None:
         load(tmp_path)
     (tmp_path / "002.sql").write_text("CREATE TABLE b (x);", encoding="utf-8")
     assert load(tmp_path) == ["CREATE TABLE a (x);", "CREATE TABLE b (x);", "CREATE TABLE c (x);"]
+
+
+def test_the_mention_count_is_kept_exact_through_edits_and_erasure(store: Store) -> None:
+    """``count_mentions`` reads the kept per-bucket counts, not the table; they must agree."""
+    store.sync_watches([("brand", "aurora")])
+    mentions = [mention(str(i), author_handle=f"a{i % 2}") for i in range(7)]
+    store.save_page(Page("x", "brand", mentions))
+    store.save_page(Page("x", "brand", [replace(mentions[0], text="edited aurora")]))
+    assert store.count_mentions() == 7
+    store.forget_author("x", "a0")
+    assert store.count_mentions() == store.conn.execute("SELECT count(*) FROM mentions").fetchone()[0] == 3
