@@ -17,14 +17,15 @@ from datetime import datetime, timedelta
 
 import collectors
 from collectors._common import REDACTOR
-from collectors.base import BudgetSettings, Collector, Context, NetworkSettings, QuotaSettings
+from collectors.base import BudgetSettings, Collector, Context, NetworkSettings
+from listener.budgets import StoreLedger, period_start
 from listener.errors import ListenerError, RateLimited, StorageError
 from listener.model import Feed, Page, SaveResult, Watch
 from listener.query import Query
 from listener.records import utcnow
 from storage import Store
 
-__all__ = ["Budget", "Outcome", "Pass", "Source", "budget_usage", "collect"]
+__all__ = ["Outcome", "Pass", "Source", "collect"]
 
 log = logging.getLogger(__name__)
 DEFAULT_BACKOFF = timedelta(minutes=15)  # when a 429 names no reset time
@@ -63,46 +64,8 @@ class Outcome:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class Budget:
-    network: str
-    budget: int
-    used: int
-    left: int
-    period_start: datetime
-    unit: str = "posts"  # X counts posts read a month; YouTube counts quota units a day
-
-
 def _one_line(text: str) -> str:
     return REDACTOR.scrub(" ".join(text.split()))
-
-
-def period_start(now: datetime, day: int) -> datetime:
-    """The start of the current monthly budget period, which resets on ``day`` at 00:00 UTC."""
-    start = now.replace(day=day, hour=0, minute=0, second=0, microsecond=0)
-    if start > now:
-        month, year = (now.month - 1, now.year) if now.month > 1 else (12, now.year - 1)
-        start = start.replace(year=year, month=month)
-    return start
-
-
-def budget_usage(store: Store, networks: Mapping[str, NetworkSettings], now: datetime) -> list[Budget]:
-    """Read budgets and quotas, used and left, for ``listener status``.
-
-    Read off the settings' types (``BudgetSettings``, ``QuotaSettings``), so no collector and
-    no network client is imported.
-    """
-    rows = []
-    for name, settings in sorted(networks.items()):
-        if isinstance(settings, BudgetSettings) and settings.monthly_post_budget:
-            start = period_start(now, settings.budget_day)
-            used = store.fetched_since(name, start)
-            cap = settings.monthly_post_budget
-            rows.append(Budget(name, cap, used, max(0, cap - used), start))
-        if isinstance(settings, QuotaSettings):
-            used, share, resets = settings.quota_status(_Ledger(store, name), now)
-            rows.append(Budget(name, share, used, max(0, share - used), resets - timedelta(days=1), "units"))
-    return rows
 
 
 def _budget_settings(cls: type[Collector], settings: NetworkSettings) -> BudgetSettings | None:
@@ -141,7 +104,7 @@ class Pass:
 
     def _collector(self, network: str) -> Collector | None:
         if network not in self.collectors and network not in self.broken:
-            context = Context(clock=self.now, sleep=self.sleep, ledger=_Ledger(self.store, network))
+            context = Context(clock=self.now, sleep=self.sleep, ledger=StoreLedger(self.store, network))
             try:
                 self.collectors[network] = collectors.load(network)(self.networks[network], self.env, context)
             except ListenerError as exc:
@@ -268,20 +231,6 @@ class Pass:
             if names:
                 matches[mention.native_id] = names
         return replace(page, mentions=kept, matches=matches)
-
-
-@dataclass(frozen=True, slots=True)
-class _Ledger:
-    """``collectors.base.Ledger`` over the store, for one network."""
-
-    store: Store
-    network: str
-
-    def units_since(self, since: datetime) -> int:
-        return self.store.units_since(self.network, since)
-
-    def sources_since(self, since: datetime) -> set[str]:
-        return self.store.sources_since(self.network, since)
 
 
 def _in_context(text: str, source: Source) -> str:

@@ -13,7 +13,8 @@ import pytest
 import collectors
 from collectors import reddit, x
 from collectors.base import BudgetSettings, Collector, NetworkSettings, Watch
-from listener.collect import Pass, budget_usage, collect, period_start
+from listener.budgets import budget_usage, period_start
+from listener.collect import Pass, collect
 from listener.demo.redditserver import RedditServer
 from listener.demo.xserver import XServer
 from listener.query import parse

@@ -27,7 +27,8 @@ from collectors.youtube import (
     to_youtube_query,
     uploads_playlist,
 )
-from listener.collect import _Ledger, collect
+from listener.budgets import StoreLedger
+from listener.collect import collect
 from listener.demo.youtubeserver import YouTubeServer, error_body
 from listener.errors import AuthError, RateLimited, SourceUnavailable
 from listener.query import Query, parse
@@ -403,7 +404,7 @@ def test_quota_status_reads_the_ledger(store: Store) -> None:
     store.finish_run(run, SaveResult(), 0, units=100, now=T0)
     run = store.start_run("youtube", "brand", T0 - timedelta(hours=1))
     store.finish_run(run, SaveResult(), 0, units=101, now=T0)
-    status = quota.quota_status(Settings(daily_unit_share=1500), _Ledger(store, "youtube"), T0)
+    status = quota.quota_status(Settings(daily_unit_share=1500), StoreLedger(store, "youtube"), T0)
     assert status == (101, 1500, datetime(2026, 3, 3, 8, 0, tzinfo=UTC))
 
 
