@@ -32,7 +32,7 @@ sys.path.insert(0, str(SHARED / "tools"))
 import nab_eval  # noqa: E402
 
 from listener.analysis import DetectorSettings, run, sent  # noqa: E402
-from listener.cli.backtest import load_series  # noqa: E402
+from listener.analysis.series import load_series  # noqa: E402
 
 DATA = {"realTweets": SHARED / "data" / "nab_realtweets", "nab_dev": SHARED / "data" / "nab_dev"}
 ANCHORS = ("ARTime", "numenta", "contextOSE")

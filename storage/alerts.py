@@ -16,14 +16,9 @@ from datetime import datetime
 
 from listener.records import SEVERITY_RANK, AlertChange, utc_iso, utcnow
 from storage.failures import guarded
-from storage.rows import AlertRow, PendingDelivery
+from storage.rows import ALERT_COLUMNS, AlertRow, PendingDelivery
 
 __all__ = ["AlertRow", "AlertTable", "PendingDelivery"]
-
-_COLUMNS = (
-    "id, watch, network, kind, severity, state, started_at, updated_at, resolved_at, "
-    "acknowledged_at, observed, expected, summary, explanation"
-)
 
 
 @guarded
@@ -49,7 +44,7 @@ class AlertTable:
         key = (change.watch, change.network, change.kind, started)
         with self._write() as conn:
             old = conn.execute(
-                f"SELECT {_COLUMNS} FROM alerts WHERE watch = ? AND network = ? AND kind = ? AND started_at = ?",
+                f"SELECT {ALERT_COLUMNS} FROM alerts WHERE watch = ? AND network = ? AND kind = ? AND started_at = ?",
                 key,
             ).fetchone()
             before = AlertRow.from_row(old) if old else None
@@ -74,7 +69,7 @@ class AlertTable:
             )  # fmt: skip
             row = AlertRow.from_row(
                 conn.execute(
-                    f"SELECT {_COLUMNS} FROM alerts WHERE watch = ? AND network = ? AND kind = ? AND started_at = ?",
+                    f"SELECT {ALERT_COLUMNS} FROM alerts WHERE watch = ? AND network = ? AND kind = ? AND started_at = ?",
                     key,
                 ).fetchone()
             )
@@ -89,7 +84,7 @@ class AlertTable:
     def pending(self, now: datetime | None = None, limit: int = 100) -> list[PendingDelivery]:
         """Messages due now, oldest first."""
         rows = self.conn.execute(
-            f"SELECT d.id, d.channel, d.event, d.attempts, {', '.join('a.' + c for c in _COLUMNS.split(', '))} "
+            f"SELECT d.id, d.channel, d.event, d.attempts, {', '.join('a.' + c for c in ALERT_COLUMNS.split(', '))} "
             "FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
             "WHERE d.delivered_at IS NULL AND d.due_at <= ? ORDER BY d.due_at, d.id LIMIT ?",
             (utc_iso(now or utcnow()), limit),
@@ -131,7 +126,7 @@ class AlertTable:
             clauses.append("state = ?")
             params.append(state)
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM alerts WHERE {' AND '.join(clauses)} ORDER BY started_at DESC, id DESC LIMIT ?",
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(clauses)} ORDER BY started_at DESC, id DESC LIMIT ?",
             (*params, limit),
         )
         return [AlertRow.from_row(row) for row in rows]

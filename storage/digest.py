@@ -24,7 +24,8 @@ from listener.records import utc_iso, utcnow
 from storage.authors import author_key_sql, own_sql
 from storage.failures import guarded
 from storage.rows import (
-    AlertDay,
+    ALERT_COLUMNS,
+    AlertRow,
     AuthorRow,
     DigestRow,
     DigestWatchDay,
@@ -34,7 +35,7 @@ from storage.rows import (
 )
 
 __all__ = [
-    "AlertDay",
+    "AlertRow",
     "DigestQueries",
     "DigestRow",
     "DigestWatchDay",
@@ -273,23 +274,22 @@ class DigestQueries:
         )
         return [AuthorRow.from_row(row) for row in rows]
 
-    def alerts_during(self, start: datetime, end: datetime) -> list[AlertDay]:
+    def alerts_during(self, start: datetime, end: datetime) -> list[AlertRow]:
         """Incidents going on at some point of [start, end), oldest first.
 
         One still open but no longer updated by then was abandoned (its watch was
         removed, say): it is left out rather than repeated in every digest.
         """
         rows = self.conn.execute(
-            """
-            SELECT id, watch, network, kind, severity, state, started_at, resolved_at, observed, expected,
-              summary, explanation
+            f"""
+            SELECT {ALERT_COLUMNS}
             FROM alerts WHERE updated_at >= :start AND started_at < :end
               AND (resolved_at IS NULL OR resolved_at >= :start)
             ORDER BY started_at, id
             """,
             {"start": utc_iso(start), "end": utc_iso(end)},
         )
-        return [AlertDay.from_row(row) for row in rows]
+        return [AlertRow.from_row(row) for row in rows]
 
     def network_runs(
         self, start: datetime, end: datetime, sources: Sequence[tuple[str, str]] = ()

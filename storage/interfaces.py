@@ -19,7 +19,6 @@ from typing import Protocol, Self
 from listener.query import Node
 from listener.records import AlertChange, Page, SaveResult
 from storage.rows import (
-    AlertDay,
     AlertRow,
     AuthorRow,
     ClusterHit,
@@ -215,7 +214,7 @@ class DigestReads(Protocol):
         self, start: datetime, end: datetime, at_least: int = 3, limit: int = 5
     ) -> list[AuthorRow]: ...
 
-    def alerts_during(self, start: datetime, end: datetime) -> list[AlertDay]: ...
+    def alerts_during(self, start: datetime, end: datetime) -> list[AlertRow]: ...
 
     def network_runs(
         self, start: datetime, end: datetime, sources: Sequence[tuple[str, str]] = ()

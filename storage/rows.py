@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
-    "AlertDay",
+    "ALERT_COLUMNS",
     "AlertRow",
     "AuthorRow",
     "ClusterHit",
@@ -115,6 +115,13 @@ class RunRow:
 # -- alerts and deliveries ---------------------------------------------------------
 
 
+# The columns of ``AlertRow``, in its order.
+ALERT_COLUMNS = (
+    "id, watch, network, kind, severity, state, started_at, updated_at, resolved_at, "
+    "acknowledged_at, observed, expected, summary, explanation"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class AlertRow:
     id: int
@@ -184,31 +191,6 @@ class NegativeAuthor:
     author_handle: str
     negative: int
     last_url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertDay:
-    """An incident that was going on during the day, with its stored explanation."""
-
-    id: int
-    watch: str
-    network: str
-    kind: str
-    severity: str
-    state: str
-    started_at: str
-    resolved_at: str | None
-    observed: float | None
-    expected: float | None
-    summary: str
-    explanation: dict[str, Any]
-
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> AlertDay:
-        """From the columns in declaration order, the explanation last as JSON text."""
-        values = list(row)
-        values[-1] = json.loads(values[-1])
-        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)

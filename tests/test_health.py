@@ -9,15 +9,26 @@ import pytest
 from collectors.base import Watch
 from collectors.facebook import Settings as FacebookSettings
 from collectors.instagram import Settings as InstagramSettings
-from listener.alerts.health import AUTH_STREAK, check_source, health_changes
+from listener.alerts.evaluate import detector_changes, source_runs
+from listener.alerts.health import AUTH_STREAK, HEALTH, HealthIssue, check
 from listener.collect import collect
 from listener.demo.graphserver import GraphServer
 from listener.query import parse
-from listener.records import Mention, Page, SaveResult
+from listener.records import AlertChange, Mention, Page, SaveResult
 from storage import Store
 from tests.harness import Clock
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def check_source(store: Store, network: str, watch: str, now: datetime) -> list[HealthIssue]:
+    """The health check of one source, on the inputs evaluation loads for it."""
+    return check(source_runs(store, network, watch, now), now)
+
+
+def health_changes(store: Store, sources: list[tuple[str, str]], now: datetime) -> list[AlertChange]:
+    """The health detector's alert changes for ``sources``, as one evaluation pass records them."""
+    return detector_changes(store, HEALTH, now, sources=sources)
 
 
 def run(store: Store, at: datetime, **outcome: object) -> None:

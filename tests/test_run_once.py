@@ -17,32 +17,9 @@ from listener.demo.redditserver import RedditServer
 from listener.demo.stage import DEMO_ENV
 from listener.demo.xserver import XServer
 from listener.records import utcnow
+from tests.test_daemon import write_config  # the daemon tests' config: X and Reddit on local servers
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("LISTENER_", "X_", "REDDIT_"))}
-
-
-def write_config(folder: Path, x_url: str, reddit_url: str) -> Path:
-    path = folder / "listener.toml"
-    path.write_text(
-        f"""[database]
-path = "listener.db"
-
-[[watches]]
-name = "brand"
-query = '"Caffè Aurora" OR #caffeaurora'
-
-[networks.x]
-api_base_url = "{x_url}"
-retry_backoff_seconds = 0.2
-
-[networks.reddit]
-oauth_url = "{reddit_url}"
-reddit_url = "{reddit_url}"
-retry_backoff_seconds = 0.2
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def run_once(config: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

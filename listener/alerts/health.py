@@ -24,12 +24,11 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from listener.analysis.findings import Finding
 from listener.plugins import Inputs, SourceRuns
 
-__all__ = ["HEALTH", "HealthDetector", "HealthIssue", "check", "check_source", "health_changes"]
+__all__ = ["HEALTH", "HealthDetector", "HealthIssue", "check"]
 
 AUTH_STREAK = 3
 REJECT_SHARE = 0.2
@@ -137,17 +136,3 @@ class HealthDetector:
 
 
 HEALTH = HealthDetector()
-
-
-def check_source(store: Any, network: str, watch: str, now: datetime) -> list[HealthIssue]:
-    """``check`` on one source as ``store`` has it (evaluation loads the same inputs)."""
-    from listener.alerts.evaluate import source_runs
-
-    return check(source_runs(store, network, watch, now), now)
-
-
-def health_changes(store: Any, sources: Sequence[tuple[str, str]], now: datetime) -> list[Any]:
-    """The health detector's alert changes for ``sources``, as one evaluation pass records them."""
-    from listener.alerts.evaluate import detector_changes
-
-    return detector_changes(store, HEALTH, now, sources=sources)

@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_BUCKET",
     "build_bucket_groups",
     "build_buckets",
+    "load_series",
     "negative_share",
     "parse_bucket",
     "read_series_csv",
@@ -180,6 +181,30 @@ def regular_buckets(rows: pd.DataFrame, bucket: timedelta) -> pd.DataFrame:
     grouped.index.name = "bucket"
     grouped.attrs["has_negative"] = rows.attrs.get("has_negative", False)
     return grouped
+
+
+def load_series(path: Path, bucket: timedelta | None = None) -> tuple[pd.DataFrame, timedelta]:
+    """Read the CSV onto a grid of ``bucket`` (default: the rows' own step) from its first row.
+
+    Any regular series works (NAB has 1-minute to hourly ones); rows off the grid are
+    summed into the bucket that holds them and missing rows count zero. The bucket must
+    divide a day, as the seasonal baselines are whole days of buckets. A file that does
+    not fit raises ``ValueError`` naming it and the fix.
+    """
+    try:
+        rows = read_series_csv(path)
+        step = row_step(pd.DatetimeIndex(rows.index)) if len(rows) > 1 else DEFAULT_BUCKET
+    except (ValueError, KeyError, pd.errors.ParserError) as exc:
+        message = str(exc)
+        raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from exc
+    size = bucket or step
+    if bucket is None and timedelta(days=1) % size:
+        raise ValueError(
+            f"{path}: rows are {step} apart, which does not divide a day; pass --bucket (e.g. 5min, 1h)"
+        )
+    if size < step:
+        raise ValueError(f"{path}: rows are {step} apart; --bucket must be at least that")
+    return regular_buckets(rows, size), size
 
 
 def negative_share(frame: pd.DataFrame) -> pd.Series:

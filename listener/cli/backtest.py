@@ -11,7 +11,6 @@ pandas and the detectors are imported when a backtest runs, not with the command
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,40 +19,9 @@ import click
 from listener.records import utc_iso
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from listener.analysis import Finding, Kind
 
-__all__ = ["backtest", "load_series"]
-
-
-def load_series(path: Path, bucket: timedelta | None = None) -> tuple[pd.DataFrame, timedelta]:
-    """Read the CSV onto a grid of ``bucket`` (default: the rows' own step) from its first row.
-
-    Any regular series works (NAB has 1-minute to hourly ones); rows off the grid are
-    summed into the bucket that holds them and missing rows count zero. The bucket must
-    divide a day, as the seasonal baselines are whole days of buckets.
-    """
-    import pandas as pd
-
-    from listener.analysis import DEFAULT_BUCKET, read_series_csv, regular_buckets, row_step
-
-    try:
-        rows = read_series_csv(path)
-        step = row_step(pd.DatetimeIndex(rows.index)) if len(rows) > 1 else DEFAULT_BUCKET
-    except (ValueError, KeyError, pd.errors.ParserError) as exc:
-        message = str(exc)
-        raise click.ClickException(
-            message if message.startswith(str(path)) else f"{path}: {message}"
-        ) from exc
-    size = bucket or step
-    if bucket is None and timedelta(days=1) % size:
-        raise click.ClickException(
-            f"{path}: rows are {step} apart, which does not divide a day; pass --bucket (e.g. 5min, 1h)"
-        )
-    if size < step:
-        raise click.ClickException(f"{path}: rows are {step} apart; --bucket must be at least that")
-    return regular_buckets(rows, size), size
+__all__ = ["backtest"]
 
 
 def describe(finding: Finding) -> str:
@@ -96,12 +64,16 @@ def backtest(series: Path, bucket: str | None, kind: str | None, explain: bool) 
         listener backtest brand.csv --kind negative --explain
     """
     from listener.analysis import DetectorSettings, parse_bucket, run, sent
+    from listener.analysis.series import load_series
 
     try:
         size = parse_bucket(bucket) if bucket else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--bucket") from exc
-    frame, size = load_series(series, size)
+    try:
+        frame, size = load_series(series, size)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     has_negative = bool(frame.attrs.get("has_negative", False))
     kinds: tuple[Kind, ...]
     if kind == "negative" and not has_negative:

@@ -20,7 +20,7 @@ from listener.digest.settings import DigestSettings
 from storage import Store
 from storage.authors import AuthorRow
 from storage.clusters import Spread
-from storage.digest import AlertDay, DigestQueries, NegativeAuthor, NetworkRuns, TopMention
+from storage.digest import AlertRow, DigestQueries, NegativeAuthor, NetworkRuns, TopMention
 
 if TYPE_CHECKING:
     from listener.config import Config
@@ -119,13 +119,13 @@ class Digest:
     total: WatchLine
     watches: list[WatchLine]
     chart: list[tuple[date, int, int]]  # (day, mentions, negative), the last seven days
-    alerts: list[AlertDay]
+    alerts: list[AlertRow]
     top: list[TopMention]
     unanswered_total: int
     unanswered: list[TopMention]
     trolls: list[NegativeAuthor]
     health: list[HealthLine]
-    health_alerts: list[AlertDay]
+    health_alerts: list[AlertRow]
     # Near-duplicate stories: each list shows one mention per cluster; its spread by mention id.
     spreads: dict[int, Spread] = field(default_factory=dict)
     repeat_authors: list[AuthorRow] = field(default_factory=list)  # repeat-negative, active on the day

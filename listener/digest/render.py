@@ -25,7 +25,7 @@ from listener.digest.build import Digest, WatchLine
 from listener.digest.chart import NEGATIVE, OTHER, bar_chart
 from listener.digest.words import WORDS, day_name, number, percent, points, signed_percent
 from listener.records import SEVERITY_RANK
-from storage.digest import AlertDay, TopMention
+from storage.digest import AlertRow, TopMention
 
 __all__ = ["Rendered", "render", "to_email"]
 
@@ -75,7 +75,7 @@ def _term(item: dict[str, Any], key: str) -> str:
     return f"{item.get(key, '')}{counts}"
 
 
-def _alert(a: AlertDay, zone: ZoneInfo, day: date, w: dict[str, str]) -> dict[str, Any]:
+def _alert(a: AlertRow, zone: ZoneInfo, day: date, w: dict[str, str]) -> dict[str, Any]:
     exp = a.explanation
     started = datetime.fromisoformat(a.started_at).astimezone(zone)
     since = started.strftime("%H:%M" if started.date() == day else "%d/%m %H:%M")
