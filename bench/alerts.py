@@ -19,11 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collectors.base import Watch
 from listener.alerts.evaluate import evaluate
 from listener.alerts.settings import AlertSettings
+from listener.model import Mention, Page, Watch
 from listener.query import parse
-from listener.records import Mention, Page
 from storage import Store
 
 END = datetime(2026, 11, 24, tzinfo=UTC)

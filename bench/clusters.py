@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from listener.clusters import assign_clusters
-from listener.records import Mention, Page
+from listener.model import Mention, Page
 from storage import Store
 
 BRAND = [

@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from listener.digest.build import DigestOptions, DigestSettings, build_digest
 from listener.digest.render import render, to_email
-from listener.records import AlertChange, Mention, Page, SaveResult
+from listener.model import Mention, Page, SaveResult
+from listener.records import AlertChange
 from storage import Store
 
 DAY = date(2026, 11, 23)  # the last full day before END, in UTC

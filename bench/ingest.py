@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from listener.records import Mention, Page, utc_iso
+from listener.model import Mention, Page
+from listener.records import utc_iso
 from storage import Store
 from storage.migrations import migrate
 

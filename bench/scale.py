@@ -37,11 +37,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.scale_data import END, SEARCHING, Spec, build, cache_name, watch_list
-from collectors.base import Watch
 from listener.alerts.evaluate import evaluate
 from listener.alerts.settings import AlertSettings
 from listener.digest.build import DigestOptions, build_digest
-from listener.model import Mention, Page
+from listener.model import Mention, Page, Watch
 from listener.query import handle_key, parse, to_fts, tokens
 from storage import SearchFilters, Store
 

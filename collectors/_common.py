@@ -20,12 +20,10 @@ import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from listener.errors import AuthError, MalformedPayload, SourceUnavailable
-from listener.model import Feed  # re-exported: collectors imported it from here
 from listener.query import And, Field, Node, Not, Or, Phrase, Term
 
 __all__ = [
     "REDACTOR",
-    "Feed",
     "Leaf",
     "Lowered",
     "Redactor",

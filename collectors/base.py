@@ -32,11 +32,9 @@ __all__ = [
     "BudgetSettings",
     "Collector",
     "Context",
-    "Feed",
     "Ledger",
     "NetworkSettings",
     "QuotaSettings",
-    "Watch",
 ]
 
 

@@ -19,11 +19,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import collectors
-from collectors.base import NetworkSettings, Watch
+from collectors.base import NetworkSettings
 from listener.alerts.settings import AlertSettings
 from listener.digest.settings import DigestSettings
 from listener.errors import ConfigError, QueryError
 from listener.mail import EmailSettings
+from listener.model import Watch
 from listener.query import parse
 
 __all__ = ["Config", "config_path", "load_config", "parse_config"]

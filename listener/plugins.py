@@ -38,10 +38,10 @@ import pluggy
 if TYPE_CHECKING:
     import pandas as pd
 
-    from collectors.base import Watch
     from listener.alerts.settings import AlertSettings
     from listener.analysis.findings import DetectorSettings, Finding
     from listener.mail import EmailSettings
+    from listener.model import Watch
 
 __all__ = [
     "INPUTS",

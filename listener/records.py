@@ -1,9 +1,8 @@
 """The records that cross package boundaries: defined once, imported everywhere.
 
-This module imports nothing of ours but ``listener.model`` (which imports nothing
-of ours), so collectors and storage can both use it without depending on each
-other. ``Mention``, ``Page``, ``Reject`` and ``SaveResult`` live in
-``listener.model`` now and are re-exported here for existing imports.
+This module imports nothing of ours, so collectors and storage can both use it
+without depending on each other. The shared records themselves (``Mention``,
+``Page``, ...) are in ``listener.model``.
 """
 
 from __future__ import annotations
@@ -14,14 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from listener.model import Mention, Page, Reject, SaveResult
-
 __all__ = [
     "SEVERITY_RANK",
-    "Mention",
-    "Page",
-    "Reject",
-    "SaveResult",
     "clock_from_env",
     "use_clock",
     "utc_iso",

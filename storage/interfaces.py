@@ -16,8 +16,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol, Self
 
+from listener.model import Page, SaveResult
 from listener.query import Node
-from listener.records import AlertChange, Page, SaveResult
+from listener.records import AlertChange
 from storage.rows import (
     AlertRow,
     AuthorRow,

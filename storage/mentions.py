@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from listener.errors import StorageError
+from listener.model import Mention, Page, SaveResult
 from listener.query import Node
-from listener.records import Mention, Page, SaveResult, utc_iso, utcnow
+from listener.records import utc_iso, utcnow
 from storage.base import SQLiteBase, chunks, dumps
 from storage.failures import guarded
 from storage.rows import Hit, SearchFilters, WindowMention

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from listener.records import SaveResult, utc_iso, utcnow
+from listener.model import SaveResult
+from listener.records import utc_iso, utcnow
 from storage.base import SQLiteBase, dumps
 from storage.failures import guarded
 from storage.mentions import BASE_BUCKET

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from listener.cli import cli
-from listener.records import Mention, Page
+from listener.model import Mention, Page
 from storage import Store
 from storage.authors import AuthorRow
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from collectors.base import Context, Feed, Watch
+from collectors.base import Context
 from collectors.bluesky import BlueskyCollector, Settings, normalize, to_bluesky_query
 from listener.demo.blueskyserver import BlueskyServer
 from listener.errors import AuthError, RateLimited
+from listener.model import Feed, Page, Watch
 from listener.query import parse
-from listener.records import Page
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=2)

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from listener.cli import cli
-from listener.records import Mention, Page
+from listener.model import Mention, Page
 from storage import Store
 
 PAGE = 4096

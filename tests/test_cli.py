@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from listener import __version__
 from listener.cli import cli
-from listener.records import Mention, Page
+from listener.model import Mention, Page
 from storage import Store
 
 
@@ -208,7 +208,7 @@ def test_alerts_are_listed_and_acknowledged(config: Path) -> None:
 
 
 def test_status_shows_the_monthly_x_budget_used_and_left(config: Path) -> None:
-    from listener.records import SaveResult
+    from listener.model import SaveResult
 
     config.write_text(config.read_text() + "\n[networks.x]\nmonthly_post_budget = 10000\n")
     with Store.open(config.parent / "listener.db") as store:
@@ -223,7 +223,7 @@ def test_status_shows_the_monthly_x_budget_used_and_left(config: Path) -> None:
 
 
 def test_status_shows_youtube_units_used_today_and_left(config: Path) -> None:
-    from listener.records import SaveResult
+    from listener.model import SaveResult
 
     config.write_text(config.read_text() + "\n[networks.youtube]\ndaily_unit_share = 2000\n")
     with Store.open(config.parent / "listener.db") as store:
@@ -237,7 +237,7 @@ def test_status_shows_youtube_units_used_today_and_left(config: Path) -> None:
 
 
 def test_forget_deletes_an_author_everywhere_and_nothing_else(config: Path) -> None:
-    from listener.records import Mention, Page
+    from listener.model import Mention, Page
 
     now = datetime.now(UTC)
     with Store.open(config.parent / "listener.db") as store:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from listener.alerts.message import build_message
 from listener.cli import cli
 from listener.clusters import ClusterParams, assign_clusters, cluster_samples, normalise, normalise_url
-from listener.records import Mention, Page
+from listener.model import Mention, Page
 from storage import SearchFilters, Store
 from storage.alerts import AlertRow
 from tests.clusters_labelled import load, pairwise

@@ -12,11 +12,12 @@ import pytest
 
 import collectors
 from collectors import reddit, x
-from collectors.base import BudgetSettings, Collector, NetworkSettings, Watch
+from collectors.base import BudgetSettings, Collector, NetworkSettings
 from listener.budgets import budget_usage, period_start
 from listener.collect import Pass, collect
 from listener.demo.redditserver import RedditServer
 from listener.demo.xserver import XServer
+from listener.model import Watch
 from listener.query import parse
 from storage import Store
 from tests.harness import Clock

@@ -27,7 +27,8 @@ from listener.digest.chart import NEGATIVE, bar_chart
 from listener.digest.render import render
 from listener.digest.send import recipients_key, send_digest
 from listener.mail import EmailSettings
-from listener.records import AlertChange, Mention, Page, SaveResult
+from listener.model import Mention, Page, SaveResult
+from listener.records import AlertChange
 from storage import Store
 from tests.htmlview import HtmlView
 from tests.servers import smtp_server

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from listener.cli import cli
 from listener.logs import JsonFormatter, TextFormatter
+from listener.model import Mention, Page
 from listener.output import inert, inert_json, render
-from listener.records import Mention, Page
 from storage import Store
 
 TITLE = "\x1b]0;pwned\x07"  # retitles the terminal

@@ -6,11 +6,10 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 
-from collectors.base import Watch
 from listener.alerts.evaluate import evaluate
 from listener.alerts.settings import AlertSettings
+from listener.model import Mention, Page, Watch
 from listener.query import parse
-from listener.records import Mention, Page
 from storage import Store
 
 START = datetime(2026, 11, 10, tzinfo=UTC)

@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import Context, Feed, Watch
+from collectors.base import Context
 from collectors.facebook import FacebookCollector, Settings, normalize_comment
 from collectors.graph import parse_usage, relative_next
 from listener.collect import collect
 from listener.demo.graphserver import GraphServer
 from listener.errors import AuthError, RateLimited, SourceUnavailable
+from listener.model import Feed, Watch
 from listener.query import parse
 from listener.records import utcnow
 from storage import Store

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import collectors
-from collectors.base import Watch
 from listener.collect import Outcome, collect
+from listener.model import Watch
 from listener.query import parse
 from storage import Store
 from tests.harness import Clock, Harness, harness

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from listener.alerts.evaluate import evaluate
 from listener.alerts.settings import AlertSettings
-from listener.records import Mention, Page
+from listener.model import Mention, Page
 from storage import Store
 
 ROME = ZoneInfo("Europe/Rome")

@@ -11,10 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from collectors.base import Context, Watch
+from collectors.base import Context
 from collectors.hackernews import HackerNewsCollector, Settings, normalize_page, to_algolia_queries
 from listener.demo.hnserver import HackerNewsServer
 from listener.errors import CollectorError, MalformedPayload, RateLimited, SourceUnavailable
+from listener.model import Watch
 from listener.query import Query, parse
 from tests.harness import Clock
 

@@ -6,15 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from collectors.base import Watch
 from collectors.facebook import Settings as FacebookSettings
 from collectors.instagram import Settings as InstagramSettings
 from listener.alerts.evaluate import detector_changes, source_runs
 from listener.alerts.health import AUTH_STREAK, HEALTH, HealthIssue, check
 from listener.collect import collect
 from listener.demo.graphserver import GraphServer
+from listener.model import Mention, Page, SaveResult, Watch
 from listener.query import parse
-from listener.records import AlertChange, Mention, Page, SaveResult
+from listener.records import AlertChange
 from storage import Store
 from tests.harness import Clock
 

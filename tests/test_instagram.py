@@ -12,13 +12,14 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from collectors.base import Context, Feed, Watch
+from collectors.base import Context
 from collectors.instagram import InstagramCollector, Settings, flatten_comments, normalize_comment
 from listener.collect import collect
 from listener.demo.graphserver import GraphServer
 from listener.errors import AuthError, RateLimited
+from listener.model import Feed, SaveResult, Watch
 from listener.query import parse
-from listener.records import SaveResult, utcnow
+from listener.records import utcnow
 from storage import Store
 from tests.harness import Clock
 

@@ -30,7 +30,8 @@ from listener.demo.xserver import XServer
 from listener.digest.build import DigestOptions, DigestSettings
 from listener.digest.send import send_digest
 from listener.errors import DeliveryError
-from listener.records import AlertChange, Mention, Page, SaveResult
+from listener.model import Mention, Page, SaveResult
+from listener.records import AlertChange
 from storage import Store
 from tests.servers import smtp_server
 

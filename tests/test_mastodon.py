@@ -12,7 +12,7 @@ import pytest
 import vcr  # type: ignore[import-untyped]
 import yaml
 
-from collectors.base import Context, Feed, Watch
+from collectors.base import Context
 from collectors.mastodon import (
     MastodonCollector,
     Settings,
@@ -23,8 +23,8 @@ from collectors.mastodon import (
 )
 from listener.demo.mastodonserver import MastodonServer
 from listener.errors import AuthError, CollectorError, RateLimited
+from listener.model import Feed, Page, Watch
 from listener.query import parse
-from listener.records import Page
 
 TOKEN = "test-mastodon-token-5d1c"
 RECORDED = "http://localhost:3000"

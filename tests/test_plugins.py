@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import pytest
 
 import collectors
-from collectors.base import Collector, Context, Feed, NetworkSettings, Watch
+from collectors.base import Collector, Context, NetworkSettings
 from listener import plugins
 from listener.alerts.evaluate import evaluate
 from listener.alerts.settings import AlertSettings
@@ -27,9 +27,9 @@ from listener.collect import collect
 from listener.config import parse_config
 from listener.cycle import after_collect
 from listener.errors import ConfigError
+from listener.model import Feed, Mention, Page, Watch
 from listener.plugins import Inputs, hookimpl
 from listener.query import parse
-from listener.records import Mention, Page
 from storage import Store
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

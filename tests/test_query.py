@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from listener.errors import QueryError
+from listener.model import Mention, Page
 from listener.query import And, Field, Not, Or, Phrase, Query, Term, is_fts, parse, render, to_fts
-from listener.records import Mention, Page
 from storage import SearchFilters, Store
 
 T0 = datetime(2026, 11, 20, tzinfo=UTC)

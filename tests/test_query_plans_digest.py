@@ -20,7 +20,8 @@ import pytest
 
 from listener.clusters import assign_clusters
 from listener.digest.build import DigestOptions, build_digest
-from listener.records import Mention, Page, SaveResult, utc_iso
+from listener.model import Mention, Page, SaveResult
+from listener.records import utc_iso
 from storage import Store
 
 T0 = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from listener.alerts.evaluate import every_source_runs
-from listener.records import Mention, Page, SaveResult
+from listener.model import Mention, Page, SaveResult
 from storage import Store
 from tests.harness import statements
 

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import storage.search
+from listener.model import Mention, Page
 from listener.query import parse
-from listener.records import Mention, Page
 from storage import SearchFilters, Store
 from tests.harness import statements
 

@@ -13,10 +13,10 @@ import pytest
 import vcr  # type: ignore[import-untyped]
 
 from collectors._common import REDACTOR
-from collectors.base import Feed, Watch
 from collectors.reddit import RedditCollector, Settings, normalize_listing, to_reddit_query
 from listener.demo.redditserver import RedditServer
 from listener.errors import AuthError
+from listener.model import Feed, Watch
 from listener.query import Query, parse
 
 ENV = {"REDDIT_CLIENT_ID": "test-client", "REDDIT_CLIENT_SECRET": "test-secret-0123456789"}

@@ -13,12 +13,12 @@ import httpx
 import pytest
 import vcr  # type: ignore[import-untyped]
 
-from collectors.base import Context, Watch
+from collectors.base import Context
 from collectors.rss import FeedProblem, RssCollector, Settings, entry_id, feed_date, normalize
 from listener.demo.rssserver import RssServer
 from listener.errors import MalformedPayload, RateLimited
+from listener.model import Page, Watch
 from listener.query import parse
-from listener.records import Page
 from tests.harness import Clock
 from tests.harness_rss import VerbatimFeeds
 

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from listener.cli import cli
 from listener.errors import ListenerError
-from listener.records import Mention, Page, use_clock
+from listener.model import Mention, Page
+from listener.records import use_clock
 from listener.scoring import backlog_line, rescore, score_in_child, score_new
 from listener.sentiment.backends import load_backend
 from storage import Store

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from listener.cli import cli
 from listener.errors import QueryError
+from listener.model import Mention, Page
 from listener.query import MAX_DEPTH, Not, Query, Term, parse, tokens, words
-from listener.records import Mention, Page
 from storage import SearchFilters, Store
 from storage.migrations import MIGRATIONS, migrate
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from listener.errors import StorageError
+from listener.model import Mention, Page, Reject
 from listener.query import parse
-from listener.records import Mention, Page, Reject
 from storage import SearchFilters, Store
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION, load, migrate
 
@@ -228,7 +228,7 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
 
 
 def test_status_reports_runs_errors_back_off_and_sources_that_never_ran(store: Store) -> None:
-    from listener.records import SaveResult
+    from listener.model import SaveResult
 
     store.sync_watches([("brand", "aurora")])
     ok = store.start_run("x", "brand", now=T0)
@@ -342,7 +342,7 @@ def _raw_runs(store: Store) -> dict[tuple[str, str], list[tuple[object, ...]]]:
 def _write_random_runs(store: Store, seed: int) -> None:
     import random
 
-    from listener.records import SaveResult
+    from listener.model import SaveResult
 
     rng = random.Random(seed)
     pending: list[tuple[int, datetime]] = []
@@ -406,7 +406,7 @@ def test_upgrading_builds_the_run_summaries_from_existing_runs(store: Store, tmp
 
 
 def test_old_runs_go_and_what_they_said_stays(store: Store) -> None:
-    from listener.records import SaveResult
+    from listener.model import SaveResult
 
     old = store.start_run("x", "brand", now=T0 - timedelta(days=40))
     store.finish_run(old, SaveResult(new=3), 7, now=T0 - timedelta(days=40))

@@ -14,10 +14,10 @@ import vcr  # type: ignore[import-untyped]
 from vcr.filters import decode_response  # type: ignore[import-untyped]
 from vcr.persisters.filesystem import FilesystemPersister  # type: ignore[import-untyped]
 
-from collectors.base import Feed, Watch
 from collectors.x import Settings, XCollector, normalize_page, to_x_query
 from listener.demo.xserver import XServer
 from listener.errors import AuthError, CollectorError
+from listener.model import Feed, Watch
 from listener.query import Query, parse
 
 TOKEN = "test-bearer-0123456789"

@@ -17,7 +17,7 @@ from googleapiclient.discovery import build_from_document  # type: ignore[import
 from googleapiclient.http import HttpMockSequence  # type: ignore[import-untyped]
 
 from collectors import youtube_quota as quota
-from collectors.base import Context, Feed, Watch
+from collectors.base import Context
 from collectors.youtube import (
     Settings,
     YouTubeCollector,
@@ -31,8 +31,8 @@ from listener.budgets import StoreLedger
 from listener.collect import collect
 from listener.demo.youtubeserver import YouTubeServer, error_body
 from listener.errors import AuthError, RateLimited, SourceUnavailable
+from listener.model import Feed, SaveResult, Watch
 from listener.query import Query, parse
-from listener.records import SaveResult
 from storage import Store
 from tests.harness import Clock
 

@@ -21,12 +21,12 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-from collectors.base import Watch
 from listener import plugins
 from listener.alerts.explain import explain
 from listener.alerts.settings import AlertSettings
 from listener.analysis import DetectorSettings, Finding, history_needed
 from listener.clusters import cluster_samples
+from listener.model import Watch
 from listener.plugins import Detector, Inputs, OwnAccount, SourceRuns
 from listener.query import Phrase, Term, tokens
 from listener.records import SEVERITY_RANK, AlertChange

@@ -233,10 +233,10 @@ def bench(count: int, folder: Path) -> None:
     """Collection rate through the local servers into SQLite: tweepy and praw over HTTP, then save_page."""
     from collectors import reddit as reddit_collector
     from collectors import x as x_collector
-    from collectors.base import Watch
     from listener.collect import collect
     from listener.demo.redditserver import RedditServer
     from listener.demo.xserver import XServer
+    from listener.model import Watch
     from listener.query import parse
     from listener.records import utcnow
     from storage import Store
