@@ -11,8 +11,10 @@ import pandas as pd
 from listener.analysis.findings import DetectorSettings
 
 __all__ = [
+    "HourlyQuantile",
     "Scores",
     "clock_sampled_quantile",
+    "hour_phase",
     "nan_median",
     "range_max",
     "rolling_sum",
@@ -150,20 +152,85 @@ def clock_sampled_quantile(
     m, n = rows.shape
     if n == 0:
         return np.full((m, 0), np.nan)
+    kept = HourlyQuantile(settings, span, q, hour_phase(index, settings))
+    kept.update(rows, 0)
+    return kept.at(rows, 0)
+
+
+def hour_phase(index: pd.DatetimeIndex, settings: DetectorSettings) -> int:
+    """How many buckets the history starts after the top of its first hour (mod an hour)."""
     step = max(1, settings.buckets(HOUR))
     first = index[0]
-    pad = int((first - first.floor("h")) // pd.Timedelta(settings.bucket)) % step
-    hours = (n + pad + step - 1) // step
-    at = np.arange(hours) * step - pad
-    samples = np.where(at >= 0, rows[:, np.clip(at, 0, n - 1)], np.nan)
-    per_sample = max(HOUR, settings.bucket)
-    roll = (
-        pd.DataFrame(samples.T)
-        .shift(1)
-        .rolling(max(1, int(span // per_sample)), min_periods=max(1, int(timedelta(days=1) // per_sample)))
-    )
-    where = (np.arange(n) + pad) // step
-    return np.asarray(roll.quantile(q).to_numpy().T[:, where], dtype=np.float64)
+    return int((first - first.floor("h")) // pd.Timedelta(settings.bucket)) % step
+
+
+class HourlyQuantile:
+    """``clock_sampled_quantile`` kept for a growing history: each hour's quantile is computed once.
+
+    Hour ``h`` samples the bucket at its top (``h * step - phase``) and its quantile reads
+    the ``window`` samples before it, so a change at bucket ``r`` only moves the hours
+    after the first sample at or past ``r``. Those few are read from their own windows
+    (the same linear interpolation between order statistics as pandas' rolling quantile,
+    bit for bit); many at once go through pandas on the slice that holds their windows.
+    """
+
+    def __init__(self, settings: DetectorSettings, span: timedelta, q: float, phase: int) -> None:
+        per_sample = max(HOUR, settings.bucket)
+        self.step = max(1, settings.buckets(HOUR))
+        self.window = max(1, int(span // per_sample))
+        self.least = max(1, int(timedelta(days=1) // per_sample))
+        self.q, self.phase = q, phase
+        self.hourly = np.empty((0, 0))
+        self.samples = np.empty((0, 0))
+
+    def update(self, rows: FloatArray, changed_from: int) -> None:
+        """Take ``rows`` (``[m, n]``), unchanged before bucket ``changed_from``; recompute what moved."""
+        m, n = rows.shape
+        step, phase = self.step, self.phase
+        hours = (n + phase + step - 1) // step
+        at = np.arange(hours) * step - phase
+        first_moved = (changed_from + phase + step - 1) // step  # the first sample at or past it
+        known = self.hourly.shape[1] if self.hourly.shape[0] == m else 0
+        lo = min(first_moved + 1, known, hours) if changed_from > 0 else 0
+        if lo == hours == known and first_moved >= hours:
+            return  # no sample moved and no hour is new
+        samples = np.full((m, hours), np.nan)
+        keep = min(first_moved, self.samples.shape[1], hours) if lo else 0
+        if keep:
+            samples[:, :keep] = self.samples[:, :keep]
+        samples[:, keep:] = np.where(at[keep:] >= 0, rows[:, np.clip(at[keep:], 0, max(n - 1, 0))], np.nan)
+        hourly = np.full((m, hours), np.nan)
+        if lo:
+            hourly[:, :lo] = self.hourly[:, :lo]
+        if hours - lo > 8:
+            s0 = max(0, lo - self.window)
+            roll = pd.DataFrame(samples[:, s0:].T).shift(1).rolling(self.window, min_periods=self.least)
+            hourly[:, lo:] = roll.quantile(self.q).to_numpy().T[:, lo - s0 :]
+        else:
+            for h in range(lo, hours):
+                hourly[:, h] = self._before(samples, h)
+        self.samples, self.hourly = samples, hourly
+
+    def _before(self, samples: FloatArray, h: int) -> FloatArray:
+        """The quantile of each row's samples in ``[h - window, h)``, as pandas interpolates it."""
+        ordered = np.sort(samples[:, max(0, h - self.window) : h], axis=1)  # NaN last
+        nobs = (~np.isnan(ordered)).sum(axis=1)
+        out = np.full(len(samples), np.nan)
+        for r in np.flatnonzero(nobs >= self.least):
+            count = int(nobs[r])
+            if count == 1:
+                out[r] = ordered[r, 0]
+                continue
+            f = self.q * (count - 1)
+            i = int(f)
+            low = ordered[r, i]
+            out[r] = low if i == f else low + (ordered[r, i + 1] - low) * (f - i)
+        return out
+
+    def at(self, rows: FloatArray, start: int) -> FloatArray:
+        """The quantile each bucket from ``start`` on reads (its hour's)."""
+        where = (np.arange(start, rows.shape[1]) + self.phase) // self.step
+        return np.asarray(self.hourly[:, where], dtype=np.float64)
 
 
 def warm_mask(n: int, settings: DetectorSettings) -> np.ndarray:

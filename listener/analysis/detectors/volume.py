@@ -40,41 +40,24 @@ the findings report mentions.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import special  # type: ignore[import-untyped]
 
 from listener.analysis.detectors.base import (
+    HourlyQuantile,
     Scores,
-    clock_sampled_quantile,
+    hour_phase,
     nan_median,
     range_max,
-    rolling_sum,
-    seasonal_lags,
-    warm_mask,
 )
 from listener.analysis.findings import DetectorSettings
 
-__all__ = ["daily_trough", "past_record", "score_volume", "seasonal_rate"]
+__all__ = ["VolumeScorer", "past_record", "score_volume"]
 
-
-def seasonal_rate(volume: np.ndarray, settings: DetectorSettings) -> np.ndarray:
-    """Mentions per bucket usually seen at this time of day, from past days only (NaN: none)."""
-    lags = seasonal_lags(volume, settings)
-    width = 2 * settings.buckets(settings.seasonal_halfwidth) + 1
-    rate = nan_median(lags) / width
-    return rate
-
-
-def daily_trough(rate: np.ndarray, settings: DetectorSettings) -> np.ndarray:
-    """The lowest usual rate of the last day (mentions per bucket, 0 before any baseline).
-
-    The trough of the seasonal profile: what the quietest hour of the day brings.
-    """
-    day = settings.per_day
-    trough = pd.Series(rate).rolling(day, min_periods=1).min().to_numpy()
-    return np.asarray(np.nan_to_num(trough), dtype=np.float64)
+DAY = timedelta(days=1)
 
 
 def past_record(
@@ -133,98 +116,234 @@ def past_record(
     return top
 
 
-def dispersion(
-    volume: np.ndarray, rate: np.ndarray, index: pd.DatetimeIndex, settings: DetectorSettings
-) -> np.ndarray:
-    """How many units of ``volume`` make one Poisson count (quasi-Poisson ``phi``) per bucket.
-
-    Mention counts vary more than Poisson counts (bots, retweet bursts, the news cycle),
-    and a metric in other units (CPU %, bytes, prices) has no count unit at all. Dividing
-    by ``phi`` puts both on the Poisson scale the tail test and the floor assume. ``phi``
-    is the squared robust spread of the one-bucket Pearson residuals ``(x - rate) /
-    sqrt(rate)`` over the past ``seasonal_days`` (median absolute residual / 0.6745,
-    which one past incident cannot inflate), carried forward where there is none. Whole
-    numbers are counts: their ``phi`` is at least 1, since at low rates most buckets are
-    0 and the median residual would call a quiet watch under-dispersed.
-    """
-    ones = np.ones(len(volume))
-    if not settings.volume_dispersion:
-        return ones
-    with np.errstate(all="ignore"):
-        pearson = np.where(rate > 0, np.abs(volume - rate) / np.sqrt(rate), np.nan)
-    span = settings.seasonal_days * timedelta(days=1)
-    spread = clock_sampled_quantile(pearson[None, :], index, settings, span, 0.5)[0]
-    with np.errstate(all="ignore"):
-        phi = np.where(spread > 0, (spread / 0.6745) ** 2, np.nan)
-    phi = pd.Series(phi).ffill().fillna(1.0).to_numpy()
-    counts = not np.any(volume % 1)
-    return np.asarray(np.fmax(phi, 1.0) if counts else phi, dtype=np.float64)
-
-
 def score_volume(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
     """Score every bucket of ``frame`` (column ``volume``) for volume surges."""
-    volume = frame["volume"].to_numpy(dtype=np.float64)
-    n = len(volume)
-    rate = seasonal_rate(volume, settings)
-    warm = warm_mask(n, settings)
-    scales = settings.volume_scales
-    shape = (len(scales), n)
-    fires = np.zeros(shape, dtype=bool)
-    actives = np.zeros(shape, dtype=bool)
-    sums = np.full(shape, np.nan)  # mentions, for the report
-    mus = np.full(shape, np.nan)
-    noise_sums = np.full(shape, np.nan)  # the same in units of the series' own noise, for the tests
-    noise_mus = np.full(shape, np.nan)
-    resids = np.full(shape, np.nan)
-    phi = dispersion(volume, rate, pd.DatetimeIndex(frame.index), settings)
-    noise_volume, noise_rate = volume / phi, rate / phi
-    prior = settings.volume_prior * daily_trough(noise_rate, settings)
-    for i, k in enumerate(scales):
-        sums[i] = rolling_sum(volume, k, counts=True)
-        mus[i] = rolling_sum(rate, k)
-        noise_sums[i] = rolling_sum(noise_volume, k)
-        noise_mus[i] = rolling_sum(noise_rate, k)
+    return VolumeScorer(settings).update(frame)
+
+
+class VolumeScorer:
+    """Volume scores over a growing history; an update recomputes from the first changed bucket.
+
+    Every quantity above depends on the buckets at or before its own (the centred
+    seasonal sums reach half an hour ahead, but only into the lags of later days), and
+    each is computed the same way for a suffix as for the whole history: counts summed
+    from one cumulative sum, other sums by one convolution per window (each sum reads
+    only its own window), medians column by column, the hourly quantiles from the
+    samples before each hour, records as maxima of ranges. So an update gives bit for
+    bit the scores of scoring the whole frame again, at the cost of what changed.
+    """
+
+    # name: (rows, dtype, fill) of the per-bucket arrays kept between updates
+    _KEPT: ClassVar[dict[str, tuple[int, str, float]]] = {
+        "volume": (0, "f8", 0.0), "centred": (0, "f8", np.nan), "rate": (0, "f8", np.nan),
+        "phi_kept": (0, "f8", 1.0), "phi": (0, "f8", 1.0), "prior": (0, "f8", 0.0),
+        "sums": (1, "f8", np.nan), "mus": (1, "f8", np.nan), "noise_sums": (1, "f8", np.nan),
+        "noise_mus": (1, "f8", np.nan), "resids": (1, "f8", np.nan),
+        "fires": (1, "?", False), "actives": (1, "?", False), "fire": (0, "?", False),
+        "active": (0, "?", False), "observed": (0, "f8", np.nan), "expected": (0, "f8", np.nan),
+        "score": (0, "f8", 0.0), "window": (0, "i8", 0), "severity": (0, "i1", 0), "nan": (0, "f8", np.nan),
+        "csum": (0, "f8", 0.0),  # one longer: csum[i] sums the buckets before i
+    }  # fmt: skip
+
+    # Views of the first n buckets of the kept arrays (see _resize), set for each update.
+    volume: np.ndarray
+    centred: np.ndarray
+    rate: np.ndarray
+    phi_kept: np.ndarray
+    phi: np.ndarray
+    prior: np.ndarray
+    sums: np.ndarray
+    mus: np.ndarray
+    noise_sums: np.ndarray
+    noise_mus: np.ndarray
+    resids: np.ndarray
+    fires: np.ndarray
+    actives: np.ndarray
+    fire: np.ndarray
+    active: np.ndarray
+    observed: np.ndarray
+    expected: np.ndarray
+    score: np.ndarray
+    window: np.ndarray
+    severity: np.ndarray
+    nan: np.ndarray
+    csum: np.ndarray
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self.settings = settings
+        self.n = 0
+        self._start: pd.Timestamp | None = None
+        self._counts = True
+        self._buffers: dict[str, np.ndarray] = {}
+        self._resize(0, 0)
+        self._spread: HourlyQuantile | None = None
+        self._usual: HourlyQuantile | None = None
+
+    def update(self, frame: pd.DataFrame, changed_from: int = 0) -> Scores:
+        """Scores of ``frame``, whose buckets before ``changed_from`` are those of the last update.
+
+        A frame that starts elsewhere, or whose volumes stop being whole numbers, is
+        scored from scratch. The arrays returned are valid until the next update.
+        """
+        index = pd.DatetimeIndex(frame.index)
+        volume = frame["volume"].to_numpy(dtype=np.float64)
+        n = len(volume)
+        start = index[0] if n else None
+        r = min(changed_from, self.n, n) if self.n and start == self._start else 0
+        # Whole numbers are counts (see ``phi``): the buckets before r are known to be.
+        counts = self._counts and not np.any(volume[r:] % 1) if r else not np.any(volume % 1)
+        if counts != self._counts:
+            r, counts = 0, not np.any(volume % 1)
+        if r == 0 and n:
+            phase = hour_phase(index, self.settings)
+            self._spread = HourlyQuantile(self.settings, self.settings.seasonal_days * DAY, 0.5, phase)
+            self._usual = HourlyQuantile(self.settings, self.settings.record_window, 0.99, phase)
+        self._start, self._counts = start, counts
+        self._resize(r, n)
+        self.volume[r:] = volume[r:]
+        self.csum[r + 1 :] = np.add.accumulate(np.concatenate((self.csum[r : r + 1], volume[r:])))[1:]
+        if n:
+            self._baseline(r)
+            self._windows(r)
+            self._tests(r)
+        return Scores(
+            fire=self.fire, active=self.active, observed=self.observed, expected=self.expected,
+            score=self.score, window=self.window, severity=self.severity,
+            observed_share=self.nan, expected_share=self.nan, share_low=self.nan, share_high=self.nan,
+        )  # fmt: skip
+
+    def _resize(self, r: int, n: int) -> None:
+        """Keep the first ``r`` buckets of every array and make room for ``n`` (capacity doubles)."""
+        scales = len(self.settings.volume_scales)
+        for name, (rows, dtype, fill) in self._KEPT.items():
+            size, kept = (n + 1, r + 1) if name == "csum" else (n, r)
+            buffer = self._buffers.get(name)
+            if buffer is None or buffer.shape[-1] < size:
+                shape = (scales, max(size, 2 * (buffer.shape[-1] if buffer is not None else 0)))
+                grown = np.full(shape if rows else shape[1:], fill, dtype=dtype)
+                if buffer is not None:
+                    grown[..., :kept] = buffer[..., :kept]
+                self._buffers[name] = buffer = grown
+            buffer[..., kept:size] = fill
+            setattr(self, name, buffer[..., :size])
+        self.n = n
+
+    def _baseline(self, r: int) -> None:
+        """Usual rate, noise unit ``phi`` and prior from bucket ``r`` on."""
+        s, n = self.settings, self.n
+        half = s.buckets(s.seasonal_halfwidth)
+        if half >= s.per_day:
+            raise ValueError("seasonal_halfwidth must be shorter than a day")
+        # Centred sums over [i - half, i + half] (NaN where that runs off either end).
+        lo = max(r - half, half)
+        self.centred[max(r - half, 0) :] = np.nan
+        if n - half > lo:
+            at = np.arange(lo, n - half)
+            self.centred[lo : n - half] = self.csum[at + half + 1] - self.csum[at - half]
+        # The seasonal lags at the same time 1..days days ago, their median per bucket.
+        at = np.arange(r, n)
+        back = at[None, :] - s.per_day * np.arange(1, s.seasonal_days + 1)[:, None]
+        lags = np.where(back >= 0, self.centred[np.clip(back, 0, None)], np.nan)
+        self.rate[r:] = nan_median(lags) / (2 * half + 1)
+        if s.volume_dispersion:
+            self._dispersion(r)
+        # The trough of the usual rate over the last day (0 before any baseline).
+        lo = max(0, r - s.per_day + 1)
+        noise_rate = self.rate[lo:] / self.phi[lo:]
+        if n - r > 32:
+            trough = pd.Series(noise_rate).rolling(s.per_day, min_periods=1).min().to_numpy()[r - lo :]
+        else:  # the same minima, window by window
+            trough = np.array(
+                [np.fmin.reduce(noise_rate[max(0, i - s.per_day + 1) : i + 1]) for i in range(r - lo, n - lo)]
+            )
+        self.prior[r:] = s.volume_prior * np.nan_to_num(trough)
+
+    def _dispersion(self, r: int) -> None:
+        """``phi``: see ``dispersion`` in the module docstring; carried forward where unknown."""
+        assert self._spread is not None
         with np.errstate(all="ignore"):
-            resids[i] = np.log((noise_sums[i] + 1.0 + k * prior) / (noise_mus[i] + 1.0 + k * prior))
-    usual = clock_sampled_quantile(
-        resids, pd.DatetimeIndex(frame.index), settings, settings.record_window, 0.99
-    )
-    for i, span in enumerate(scales):
-        total, mu, resid = noise_sums[i], noise_mus[i], resids[i]
-        counted = np.nan_to_num(total) >= settings.volume_floor
-        # The Poisson tail is the costly test: only where the cheap ones pass.
-        big = counted & (np.nan_to_num(resid, nan=-1.0) >= np.log(settings.volume_min_ratio))
-        record_ok = big & (np.nan_to_num(resid - past_record(resid, settings, span, big), nan=-1.0) > 0)
-        above = counted & (np.nan_to_num(resid - usual[i], nan=-1.0) > 0)
-        logp = np.zeros(n)
-        todo = record_ok | above
-        # P(X >= S) for X ~ Poisson(mu) is the regularised lower incomplete gamma P(S, mu).
-        tail = special.gammainc(np.fmax(total[todo], 1e-9), np.fmax(mu[todo], 1e-9))
-        logp[todo] = np.log(np.fmax(tail, 1e-300))
-        fires[i] = record_ok & (logp <= np.log(settings.volume_alpha))
-        actives[i] = above & (logp <= np.log(settings.calm_alpha))
-    fire = fires.any(axis=0) & warm
-    active = actives.any(axis=0) & warm
-    with np.errstate(all="ignore"):
-        log_ratio = np.log2((noise_sums + 1.0) / (noise_mus + 1.0))
-    # Report the firing window with the largest ratio (else the largest ratio overall).
-    ranking = np.where(fires, 1e6, 0.0) + np.nan_to_num(log_ratio, nan=-1e3)
-    best = np.argmax(ranking, axis=0)
-    cols = np.arange(n)
-    doublings = log_ratio[best, cols]
-    # info below x2, warning from x2, critical from x10 (an order of magnitude).
-    severity = np.where(doublings >= np.log2(10.0), 2, np.where(doublings >= 1.0, 1, 0)).astype(np.int8)
-    nan = np.full(n, np.nan)
-    return Scores(
-        fire=fire,
-        active=active | fire,
-        observed=sums[best, cols],
-        expected=mus[best, cols],
-        score=np.nan_to_num(doublings),
-        window=np.asarray(scales)[best],
-        severity=severity,
-        observed_share=nan,
-        expected_share=nan,
-        share_low=nan,
-        share_high=nan,
-    )
+            rate = self.rate
+            pearson = np.where(rate > 0, np.abs(self.volume - rate) / np.sqrt(rate), np.nan)
+        self._spread.update(pearson[None, :], r)
+        spread = self._spread.at(pearson[None, :], r)[0]
+        with np.errstate(all="ignore"):
+            raw = np.where(spread > 0, (spread / 0.6745) ** 2, np.nan)
+        seed = self.phi_kept[r - 1] if r else 1.0
+        known = np.flatnonzero(~np.isnan(raw))
+        last = np.full(len(raw), -1)
+        last[known] = known
+        last = np.maximum.accumulate(last)
+        self.phi_kept[r:] = np.where(last >= 0, raw[np.clip(last, 0, None)], seed)
+        self.phi[r:] = np.fmax(self.phi_kept[r:], 1.0) if self._counts else self.phi_kept[r:]
+
+    def _windows(self, r: int) -> None:
+        """Window sums and residuals per window size from bucket ``r`` on."""
+        n, csum, scales = self.n, self.csum, self.settings.volume_scales
+        first = max(0, r - max(scales) + 1)
+        noise_volume, noise_rate = (
+            self.volume[first:] / self.phi[first:],
+            self.rate[first:] / self.phi[first:],
+        )
+        for i, k in enumerate(scales):
+            lo = max(0, r - k + 1)
+            if n - lo >= k:
+                at = np.arange(max(r, k - 1), n)
+                self.sums[i, at] = csum[at + 1] - csum[at + 1 - k]
+                ones = np.ones(k)
+                self.mus[i, lo + k - 1 :] = np.convolve(self.rate[lo:], ones, mode="valid")
+                self.noise_sums[i, lo + k - 1 :] = np.convolve(noise_volume[lo - first :], ones, mode="valid")
+                self.noise_mus[i, lo + k - 1 :] = np.convolve(noise_rate[lo - first :], ones, mode="valid")
+            prior = k * self.prior[r:]
+            with np.errstate(all="ignore"):
+                self.resids[i, r:] = np.log(
+                    (self.noise_sums[i, r:] + 1.0 + prior) / (self.noise_mus[i, r:] + 1.0 + prior)
+                )
+
+    def _tests(self, r: int) -> None:
+        """The tests per window from bucket ``r`` on, and the strongest window per bucket."""
+        s, n = self.settings, self.n
+        assert self._usual is not None
+        self._usual.update(self.resids, r)
+        usual = self._usual.at(self.resids, r)
+        for i, span in enumerate(s.volume_scales):
+            total, mu, resid = self.noise_sums[i, r:], self.noise_mus[i, r:], self.resids[i, r:]
+            counted = _known(total, 0.0) >= s.volume_floor
+            # The Poisson tail is the costly test: only where the cheap ones pass.
+            big = counted & (_known(resid, -1.0) >= np.log(s.volume_min_ratio))
+            record_ok = big
+            if big.any():
+                lo = max(0, r - s.buckets(s.record_window))
+                where = np.zeros(n - lo, dtype=bool)
+                where[r - lo :] = big
+                top = past_record(self.resids[i, lo:], s, span, where)[r - lo :]
+                record_ok = big & (_known(resid - top, -1.0) > 0)
+            above = counted & (_known(resid - usual[i], -1.0) > 0)
+            logp = np.zeros(n - r)
+            todo = record_ok | above
+            # P(X >= S) for X ~ Poisson(mu) is the regularised lower incomplete gamma P(S, mu).
+            tail = special.gammainc(np.fmax(total[todo], 1e-9), np.fmax(mu[todo], 1e-9))
+            logp[todo] = np.log(np.fmax(tail, 1e-300))
+            self.fires[i, r:] = record_ok & (logp <= np.log(s.volume_alpha))
+            self.actives[i, r:] = above & (logp <= np.log(s.calm_alpha))
+        warm = np.arange(r, n) >= s.buckets(s.warmup)
+        fires = self.fires[:, r:]
+        self.fire[r:] = fires.any(axis=0) & warm
+        self.active[r:] = (self.actives[:, r:].any(axis=0) & warm) | self.fire[r:]
+        with np.errstate(all="ignore"):
+            log_ratio = np.log2((self.noise_sums[:, r:] + 1.0) / (self.noise_mus[:, r:] + 1.0))
+        # Report the firing window with the largest ratio (else the largest ratio overall).
+        ranking = np.where(fires, 1e6, 0.0) + _known(log_ratio, -1e3)
+        best = np.argmax(ranking, axis=0)
+        cols = np.arange(n - r)
+        doublings = log_ratio[best, cols]
+        # info below x2, warning from x2, critical from x10 (an order of magnitude).
+        self.severity[r:] = np.where(doublings >= np.log2(10.0), 2, np.where(doublings >= 1.0, 1, 0))
+        self.observed[r:] = self.sums[:, r:][best, cols]
+        self.expected[r:] = self.mus[:, r:][best, cols]
+        self.score[r:] = np.nan_to_num(doublings)
+        self.window[r:] = np.asarray(s.volume_scales)[best]
+
+
+def _known(values: np.ndarray, fill: float) -> np.ndarray:
+    """``values`` with NaN read as ``fill``: for comparisons with finite thresholds (as ``nan_to_num``)."""
+    return np.where(np.isnan(values), fill, values)
