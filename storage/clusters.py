@@ -116,11 +116,13 @@ class ClusterTable:
         """Forget the band keys of mentions created before ``before``: they are past any window.
 
         Only mentions created since the last prune (``cluster_pruned.low``) can have any:
-        one range of ``mention_clusters_created``, not every older mention again.
+        one range of ``mentions_day``, not every older mention again. (A mention's row here
+        has its created_at, kept by trigger, so the mentions' own time index serves; the
+        index of this table's copy went with migration 16.)
         """
         with self._write() as conn:
             gone = conn.execute(
-                "DELETE FROM cluster_bands WHERE mention_id IN (SELECT mention_id FROM mention_clusters "
+                "DELETE FROM cluster_bands WHERE mention_id IN (SELECT id FROM mentions "
                 "WHERE created_at >= (SELECT low FROM cluster_pruned) AND created_at < ?)",
                 (before,),
             ).rowcount

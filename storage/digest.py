@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from listener.records import utc_iso, utcnow
+from storage.accounts import own_post_ids
 from storage.authors import author_key_sql, own_sql
 from storage.failures import guarded
 from storage.rows import (
@@ -81,9 +82,16 @@ _ANSWERED = f"""(
     EXISTS (SELECT 1 FROM mentions r WHERE r.network = m.network AND r.in_reply_to_id = m.native_id
             AND {_own("r")})
     OR (m.conversation_id IS NOT NULL AND EXISTS (
-        SELECT 1 FROM mentions r WHERE r.network = m.network AND r.conversation_id = m.conversation_id
-          AND r.created_at > m.created_at AND {_own("r")}))
+        SELECT 1 FROM own_threads t WHERE t.network = m.network AND t.conversation_id = m.conversation_id
+          AND t.latest > m.created_at))
 )"""
+# The conversations our own posts since the day's start took part in, and the latest own post
+# of each: a handful of rows, found through the own-post lookup (storage.accounts), so that no
+# index of every mention's conversation is kept for it.
+_OWN_THREADS = """own_threads AS MATERIALIZED (
+    SELECT r.network, r.conversation_id, max(r.created_at) AS latest
+    FROM json_each(:own_posts) i JOIN mentions r ON r.id = i.value
+    WHERE r.conversation_id IS NOT NULL GROUP BY r.network, r.conversation_id)"""
 
 
 _SOURCES = "SELECT DISTINCT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:sources)"
@@ -205,14 +213,16 @@ class DigestQueries:
         Answered means an own post replying to it (``in_reply_to_id`` = its native id
         on the same network), or an own post later in the same conversation.
         """
-        params = {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "limit": limit}
+        own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
+        params = {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "limit": limit,
+                  "own_posts": json.dumps(own_posts)}  # fmt: skip
         where = (
             "m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end "
             # Without own accounts nothing is answered: no reply lookups per negative mention.
             + (f"{_not_own(own)} AND NOT {_ANSWERED}" if own else "")
         )
         rows = self.conn.execute(
-            f"SELECT {_MENTION_COLUMNS}, count(*) OVER () FROM mentions m WHERE {where} "
+            f"WITH {_OWN_THREADS} SELECT {_MENTION_COLUMNS}, count(*) OVER () FROM mentions m WHERE {where} "
             f"ORDER BY {_ENGAGEMENT} DESC, m.created_at DESC, m.id DESC LIMIT :limit",
             params,
         ).fetchall()

@@ -289,7 +289,8 @@ class MentionMethods(SQLiteBase):
         return [WindowMention(*row) for row in rows]
 
     def mention_times(self, network: str, watch: str, limit: int = 200) -> list[datetime]:
-        """Creation times of a source's latest mentions, newest first (a range of ``watch_times``)."""
+        """Creation times of a source's latest mentions, newest first (a range of ``watch_times``,
+        which keeps the newest 256 per source: ``limit`` may not be more)."""
         rows = self.conn.execute(
             "SELECT at FROM watch_times WHERE watch_id = (SELECT id FROM watches WHERE name = ?) AND network = ? "
             "ORDER BY at DESC LIMIT ?",

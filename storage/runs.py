@@ -303,16 +303,22 @@ class WatchRunMethods(SQLiteBase):
         ``expected`` adds the (network, watch) pairs the config asks for, so a source
         that never ran shows up too. Everything comes from ``source_health``; the
         mentions of the last 24 hours are the whole 5-minute buckets of ``watch_buckets``
-        plus the mentions of the first, partial one (``watch_times``).
+        plus the mentions of the first, partial one (under 5 minutes of ``mentions_day``).
         """
         now = now or utcnow()
         since = int((now - timedelta(hours=24)).timestamp())
+        whole = -(-since // BASE_BUCKET)
         rows = self.conn.execute(
             """
             WITH sources AS (
               SELECT network, watch FROM source_health
               UNION
               SELECT value ->> 0, value ->> 1 FROM json_each(:expected)
+            ),
+            edge AS MATERIALIZED (  -- the first, partial bucket: under 5 minutes of mentions
+              SELECT mw.watch_id, m.network, count(*) AS n FROM mentions m
+              JOIN mention_watches mw ON mw.mention_id = m.id
+              WHERE m.created_at >= :since_iso AND m.created_at < :whole_iso GROUP BY mw.watch_id, m.network
             ),
             limits AS (
               SELECT network, max(rate_limit_reset) AS until FROM source_health
@@ -321,8 +327,7 @@ class WatchRunMethods(SQLiteBase):
             SELECT s.network, s.watch, h.last_run_at, h.last_success_at,
               coalesce((SELECT sum(b.volume) FROM watch_buckets b WHERE b.watch_id = w.id
                  AND b.bucket >= :whole AND b.network = s.network), 0)
-              + (SELECT count(*) FROM watch_times t WHERE t.watch_id = w.id AND t.network = s.network
-                 AND t.at >= :since AND t.at < :whole * 300),
+              + coalesce((SELECT e.n FROM edge e WHERE e.watch_id = w.id AND e.network = s.network), 0),
               h.last_error_message, l.until
             FROM sources s
             LEFT JOIN source_health h ON h.network = s.network AND h.watch = s.watch
@@ -332,7 +337,9 @@ class WatchRunMethods(SQLiteBase):
             """,
             {
                 "since": since,
-                "whole": -(-since // BASE_BUCKET),
+                "whole": whole,
+                "since_iso": utc_iso(datetime.fromtimestamp(since, UTC)),
+                "whole_iso": utc_iso(datetime.fromtimestamp(whole * BASE_BUCKET, UTC)),
                 "now": utc_iso(now),
                 "expected": dumps(expected),
             },

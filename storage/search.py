@@ -36,6 +36,7 @@ __all__ = [
     "SearchFilters",
     "author_condition",
     "compile_search",
+    "handle_fts",
     "register_functions",
     "search_collapsed",
     "search_newest",
@@ -89,7 +90,7 @@ def _node(node: Node, per_row: bool = False) -> tuple[str, list[Any]]:
     raise TypeError(node)
 
 
-def _handle_fts(value: str) -> str | None:
+def handle_fts(value: str) -> str | None:
     """The full-text expression that finds every handle ``author:value`` matches (and maybe more)."""
     needle = tokens(handle_key(value))
     return 'author_handle : "' + " ".join(needle) + '"' if needle else None
@@ -104,7 +105,7 @@ def author_condition(value: str) -> tuple[str, list[Any]]:
     ``author:`` finds.
     """
     exact = "listener_handle(m.author_handle) = ?"
-    match = _handle_fts(value)
+    match = handle_fts(value)
     if match is None:  # a handle of only punctuation (author:___): nothing to look up
         return exact, [handle_key(value)]
     return f"({_FTS_SET} AND {exact})", [match, handle_key(value)]
@@ -175,7 +176,7 @@ def split_query(query: Node | None) -> tuple[str | None, Node | None]:
     if query is None or is_fts(query):
         return (to_fts(query) if query is not None else None), None
     if isinstance(query, Field) and query.name == "author":
-        return _handle_fts(query.value), query
+        return handle_fts(query.value), query
     return _split_and(query) if isinstance(query, And) else (None, query)
 
 
@@ -184,7 +185,7 @@ def _split_and(query: And) -> tuple[str | None, Node | None]:
     negations = [c for c in query.children if isinstance(c, Not) and is_fts(c.child)]
     authors = [c for c in query.children if isinstance(c, Field) and c.name == "author"]
     parts = [f"({to_fts(c)})" for c in texts]
-    parts += [f"({expr})" for c in authors if (expr := _handle_fts(c.value)) is not None]
+    parts += [f"({expr})" for c in authors if (expr := handle_fts(c.value)) is not None]
     if not parts:
         return None, query
     expr = " AND ".join(parts)

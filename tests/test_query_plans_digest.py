@@ -229,6 +229,19 @@ def test_each_day_query_reads_its_range_not_the_history(filled: Store) -> None:
     assert not any("mentions_own" in line for line in lines), lines
 
 
+def test_answered_reads_the_reply_index_and_the_own_threads(filled: Store) -> None:
+    """Per negative mention: a reply-index probe and a lookup in the own posts' conversations."""
+    start, end = T0 + timedelta(days=1), T0 + timedelta(days=2)
+    plan = plan_of(filled, lambda: filled.digest.unanswered_negative(start, end, [("x", "u1")]))
+    assert plan and bad(plan) == []
+    lines = [line for _, line in plan]
+    assert any("mentions_reply (network=? AND in_reply_to_id=?)" in line for line in lines), lines
+    assert "SEARCH t USING AUTOMATIC COVERING INDEX (network=? AND conversation_id=?)" in lines, lines
+    assert any("mentions_author_key (network=? AND <expr>=? AND created_at>?" in line for line in lines), (
+        lines
+    )
+
+
 def test_watches_reads_one_range_per_watch(filled: Store) -> None:
     plan = plan_of(filled, lambda: filled.watches(now=T0 + timedelta(days=2)))
     assert plan and bad(plan) == []
@@ -239,7 +252,8 @@ def test_the_alerts_list_and_the_cluster_prune_use_indexes(filled: Store) -> Non
     assign_clusters(filled)
     plan = plan_of(filled, lambda: filled.clusters.prune(utc_iso(T0 + timedelta(days=2))))
     assert plan and bad(plan) == []
-    assert any("mention_clusters_created" in line for _, line in plan)
+    assert any("mentions_day (created_at>? AND created_at<?)" in line for _, line in plan)
+    assert not any("mention_clusters_created" in line for _, line in plan)
     plan = plan_of(filled, lambda: filled.alerts.list(limit=50))
     assert all("SCAN alerts" not in line or "INDEX" in line for _, line in plan), plan
 

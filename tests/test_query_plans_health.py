@@ -90,7 +90,10 @@ def test_status_reads_summaries_and_a_day_of_buckets(busy: Store) -> None:
         busy, lambda: busy.status(T0 + timedelta(hours=60), expected=[("x", "brand"), ("mastodon", "brand")])
     )
     assert "SEARCH b USING PRIMARY KEY (watch_id=? AND bucket>?)" in lines  # watch_buckets
-    assert "SEARCH t USING PRIMARY KEY (watch_id=? AND network=? AND at>? AND at<?)" in lines  # watch_times
+    # The partial first bucket: under 5 minutes of mentions, counted once for every source.
+    assert "SEARCH m USING COVERING INDEX mentions_day (created_at>? AND created_at<?)" in lines
+    assert "SEARCH mw USING PRIMARY KEY (mention_id=?)" in lines
+    assert "SEARCH e USING AUTOMATIC COVERING INDEX (watch_id=? AND network=?)" in lines
 
 
 def test_rate_limits_budgets_and_feeds_read_summaries(busy: Store) -> None:
