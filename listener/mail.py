@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import io
 import re
-import smtplib
-import ssl
 import unicodedata
 from collections.abc import Mapping
 from email.generator import BytesGenerator
@@ -136,6 +134,9 @@ def send(settings: EmailSettings, message: EmailMessage, env: Mapping[str, str])
     except ValueError as exc:  # HeaderInjection, or an address the parser refused
         raise DeliveryError(f"{where}: {exc}; the message was not sent") from None
     options = ("SMTPUTF8", "BODY=8BITMIME") if international else ()
+    import smtplib  # here, not above: every command that reads the config imports this module
+    import ssl
+
     step = "connect"
     try:
         smtp_class = smtplib.SMTP_SSL if settings.security == "ssl" else smtplib.SMTP

@@ -7,6 +7,8 @@ control characters made visible, so a post cannot rewrite the user's screen.
 from __future__ import annotations
 
 import csv
+import functools
+import importlib.util
 import json
 import re
 import sys
@@ -14,9 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any, TypeVar
 
 import click
-from tabulate import tabulate
 
-__all__ = ["inert", "inert_json", "output_options", "render"]
+__all__ = ["inert", "inert_json", "output_options", "plain_table", "render"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "nl", "csv", "tsv")
@@ -77,10 +78,13 @@ def render(
     fmt: str = "table",
     out: IO[str] | None = None,
     width: int | None = 80,
+    fast: bool = False,
 ) -> None:
     """Write rows in the chosen format; ``width`` trims long cells in tables only.
 
     Text is inert in every format: escaped for tables and CSV/TSV, ``\\u`` escapes in JSON.
+    ``fast`` lays a table out with ``plain_table`` (the same bytes as tabulate, ~10x
+    sooner) when it can: for ``listener status``, thousands of rows on every call.
     """
     out = out or sys.stdout
     if fmt in ("json", "nl"):
@@ -97,7 +101,12 @@ def render(
     else:
         table = [[_cell(v, width) for v in row] for row in rows]
         headers = [inert(c, one_line=True) for c in columns]
-        out.write(tabulate(table, headers=headers, disable_numparse=True) + "\n")
+        text = plain_table(headers, table) if fast else None
+        if text is None:
+            from tabulate import tabulate  # ~20 ms to import: only for the tables that need it
+
+            text = tabulate(table, headers=headers, disable_numparse=True)
+        out.write(text + "\n")
 
 
 def _csv_cell(value: Any) -> Any:
@@ -107,3 +116,56 @@ def _csv_cell(value: Any) -> Any:
 
 def _jsonable(value: Any) -> Any:
     return value.hex() if isinstance(value, bytes) else value
+
+
+def plain_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str | None:
+    """tabulate's ``simple`` table with ``disable_numparse``, byte for byte; None where unsure.
+
+    tabulate spends ~0.2 s on 3,545 status rows deducing types that number parsing
+    off makes moot: every column is text, left-aligned, as wide as its widest cell
+    or its header plus two, cells joined by two spaces, lines right-stripped. That
+    holds for printable one-line text measured by ``len`` (ASCII, or any text when
+    tabulate has no ``wcwidth``); for anything else (bytes, ragged rows, control or
+    wide characters) this returns None and the caller asks tabulate.
+    """
+    if not headers or not _len_is_width("".join(headers)) or any(len(r) != len(headers) for r in rows):
+        return None
+    columns = [_plain_column(values) for values in zip(*rows, strict=True)] if rows else [[] for _ in headers]
+    cells = [column for column in columns if column is not None]
+    if len(cells) < len(columns):
+        return None
+    widths = [max([len(h) + 2, *map(len, column)]) for h, column in zip(headers, cells, strict=True)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)  # one format call a row: ljust cell by cell is slower
+    lines = [line.format(*headers).rstrip(), "  ".join("-" * w for w in widths)]
+    lines += [line.format(*row).rstrip() for row in zip(*cells, strict=True)]
+    return "\n".join(lines)
+
+
+def _plain_column(values: Sequence[Any]) -> list[str] | None:
+    """A column as tabulate writes it with number parsing off: ``f"{value}"`` stripped, None as empty.
+
+    None (the result) for what ``plain_table`` cannot lay out as tabulate does: bytes
+    (tabulate decodes them), text whose width is not its length.
+    """
+    if any(isinstance(v, bytes) for v in values):
+        return None
+    texts = ["" if v is None else f"{v}" for v in values]
+    return [t.strip() for t in texts] if _len_is_width("".join(texts)) else None
+
+
+def _len_is_width(text: str) -> bool:
+    """Whether tabulate measures this text by ``len`` on one line: printable (no newline,
+    escape or separator character), and ASCII or tabulate without ``wcwidth``."""
+    return text.isprintable() and (text.isascii() or not _wide_chars())
+
+
+@functools.cache
+def _wide_chars() -> bool:
+    """Whether tabulate measures text with ``wcwidth``: it does when it can import it.
+
+    Asked once, and only for non-ASCII text: importing tabulate to ask costs ~20 ms.
+    """
+    module = sys.modules.get("tabulate")
+    if module is not None:
+        return bool(module.WIDE_CHARS_MODE and module.wcwidth is not None)
+    return importlib.util.find_spec("wcwidth") is not None

@@ -120,3 +120,15 @@ def test_a_config_naming_every_network_imports_no_client_library(tmp_path: Path,
     modules = imported("-m", "listener.cli", "--config", str(config), *verb)
     assert {name.split(".")[0] for name in modules} & (CLIENTS | HEAVY) == set()
     assert not {m for m in modules if m in {f"collectors.{n}" for n in ("x", "reddit", "youtube", "rss")}}
+
+
+def test_status_imports_neither_tabulate_nor_the_smtp_client(tmp_path: Path) -> None:
+    """tabulate costs ~20 ms to import and ~0.2 s on thousands of sources: status's table is plain.
+
+    smtplib and ssl (~6 ms) wait for a message to send: reading ``[email]`` needs neither.
+    """
+    config = tmp_path / "listener.toml"
+    config.write_text(ALL_NETWORKS, encoding="utf-8")
+    modules = imported("-m", "listener.cli", "--config", str(config), "status")
+    assert {"listener.output", "listener.config", "listener.mail"} <= modules
+    assert {"tabulate", "smtplib", "ssl"} & modules == set()
