@@ -31,29 +31,31 @@ Severity from the lower Wilson bound of the window's share (counts divided by th
 dispersion factor), so a small noisy window cannot look critical: info below +10 points
 over the expected share, warning from +10, critical from +25 points and twice the
 expected share.
+
+Incremental updates (``NegativeScorer``): every step above is causal and made of
+per-bucket values and trailing window sums, each read from cumulative sums. The scorer
+keeps those cumulative sums and its per-bucket scores; when only the buckets from
+``changed_from`` on are new or changed (a poll appends a few; a late mention rewrites the
+last ones), it extends the sums from there, adding in the same order as a fresh sum, and
+scores those buckets alone. ``score_negative`` is the same code from the first bucket, so
+a daemon's updates and a backtest's one pass give bit-identical scores.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import special  # type: ignore[import-untyped]
 
-from listener.analysis.detectors.base import (
-    Scores,
-    nan_median,
-    seasonal_lags,
-    warm_mask,
-    wilson,
-)
+from listener.analysis.detectors.base import Scores, nan_median, wilson
 from listener.analysis.findings import DetectorSettings
 
-__all__ = ["bucket_evidence", "dispersion", "score_negative", "seasonal_share"]
+__all__ = ["NegativeScorer", "bucket_evidence", "dispersion", "score_negative", "seasonal_share"]
 
 LOG10 = np.log(10.0)
 # Log likelihood ratios are rounded to steps of 2**-20 and summed as whole numbers, so a
@@ -72,6 +74,7 @@ LEVEL_GAP = timedelta(hours=1)
 
 # Dispersion. Candidates 1e-4 .. 0.5, x1.7 apart; the estimate interpolates between them.
 RHO_GRID = np.geomspace(1e-4, 0.5, 17)
+LOG_GRID = np.log(RHO_GRID)
 # A bucket informs the estimate when its binomial variance is at least 5 (its residual is
 # then close to normal); a squared standard normal capped at its 95th percentile has mean
 # 0.913; at least 100 informative buckets in the past week make an estimate.
@@ -85,68 +88,57 @@ MIN_INFORMATIVE = 100
 PRIOR_RHO = 1.0 / 51.0
 
 
-def daily_rhythm(volume: np.ndarray, negative: np.ndarray, settings: DetectorSettings) -> np.ndarray:
-    """How the share at this time of day compares with its day's share: median over past days.
+class _Buffer:
+    """A growing array (along its last axis) whose tail is rewritten by each update.
 
-    For each of the last ``seasonal_days`` days: the share around the same time (within
-    ``RHYTHM_HALFWIDTH``, shrunk towards that day's share with ``share_prior``
-    pseudo-mentions, so 3 mentions cannot set it alone) over the share of the 24 hours
-    centred on it. A ratio, so a day when tone was worse all day still gives its shape;
-    the median, so one past incident does not. 1 where there is no history.
+    Its capacity doubles as it grows, so appending a few buckets copies no history.
     """
-    day = replace(settings, seasonal_halfwidth=timedelta(hours=12) - settings.bucket)
-    with np.errstate(all="ignore"):
-        day_share = seasonal_lags(negative, day) / seasonal_lags(volume, day)
-        near = replace(settings, seasonal_halfwidth=RHYTHM_HALFWIDTH)
-        local = (seasonal_lags(negative, near) + settings.share_prior * day_share) / (
-            seasonal_lags(volume, near) + settings.share_prior
-        )
-        ratio = nan_median(np.where(day_share > 0, local / day_share, np.nan))
-    return np.where(np.isnan(ratio), 1.0, ratio)
+
+    def __init__(self, rows: tuple[int, ...] = (), dtype: npt.DTypeLike = np.float64) -> None:
+        self._data = np.zeros((*rows, 64), dtype=dtype)
+
+    def write(self, start: int, values: np.ndarray) -> np.ndarray:
+        """Put ``values`` at positions ``start`` on; the array up to their end (a view)."""
+        end = start + values.shape[-1]
+        if end > self._data.shape[-1]:
+            grown = np.zeros((*self._data.shape[:-1], max(end, 2 * self._data.shape[-1])), self._data.dtype)
+            grown[..., :start] = self._data[..., :start]
+            self._data = grown
+        self._data[..., start:end] = values
+        return self._data[..., :end]
 
 
-def recent_level(
-    volume: np.ndarray, negative: np.ndarray, rhythm: np.ndarray, settings: DetectorSettings
-) -> np.ndarray:
-    """The share of the recent past with the daily rhythm taken out (NaN without history).
+class _Sums:
+    """Cumulative sums along the last axis, after a leading 0, kept over a growing history.
 
-    Tone drifts over days, so last week's share at this hour can be 30% off today's. The
-    level is read from the most recent span holding ``LEVEL_MENTIONS`` mentions (hours on a
-    busy watch, days on a quiet one, at most ``seasonal_days``), ending ``LEVEL_GAP``
-    before the bucket: a shift that began within the gap cannot raise its own baseline.
+    Values from ``start`` on are added one at a time to the kept sum at ``start``, in the
+    order a fresh ``np.cumsum`` over the whole history adds them, so the sums are
+    bit-identical to summing it all again (exact or not).
     """
-    n = len(volume)
-    gap = max(1, settings.buckets(LEVEL_GAP))
-    longest = settings.seasonal_days * settings.per_day
-    # Whole numbers of STEP, so every span's sum is exact whatever the history before it.
-    c_vol, c_neg, c_exp = (
-        np.concatenate(([0.0], np.cumsum(np.round(values * STEP)))) / STEP
-        for values in (volume, negative, volume * rhythm)
-    )
-    end = np.arange(n) - gap + 1  # exclusive end of the span, as a prefix length
-    valid = end > 0
-    end = np.clip(end, 0, n)
-    # The latest start whose span still holds LEVEL_MENTIONS mentions, within a week.
-    start = np.searchsorted(c_vol, c_vol[end] - LEVEL_MENTIONS, side="right") - 1
-    start = np.clip(start, np.maximum(end - longest, 0), None)
-    with np.errstate(all="ignore"):
-        level = (c_neg[end] - c_neg[start]) / (c_exp[end] - c_exp[start])
-    return np.where(valid & (c_vol[end] - c_vol[start] > 0), level, np.nan)
+
+    def __init__(self, rows: tuple[int, ...] = ()) -> None:
+        self._buffer = _Buffer(rows)  # position 0 is never written: the leading 0
+
+    def extend(self, start: int, values: np.ndarray) -> np.ndarray:
+        """The sums ``[..., n + 1]`` of the history whose positions from ``start`` on are ``values``."""
+        sums = self._buffer.write(start + 1, values)
+        tail = sums[..., start + 1 :]
+        if start and tail.shape[-1]:
+            tail[..., 0] += sums[..., start]
+        np.add.accumulate(tail, axis=-1, out=tail)  # what np.cumsum runs
+        return sums
 
 
-def seasonal_share(volume: np.ndarray, negative: np.ndarray, settings: DetectorSettings) -> np.ndarray:
-    """Expected negative share at each bucket: the recent level times the daily rhythm.
+def windows(sums: np.ndarray, ends: np.ndarray, spans: np.ndarray) -> np.ndarray:
+    """``[..., len(spans), len(ends)]``: sums of the ``span`` values before each end.
 
-    Buckets are weighted ``1 / (1 + (N - 1) PRIOR_RHO)``: a bucket's share is one draw of
-    the tone, so a bucket of 1,500 mentions (a volume spike) counts as ~50 mentions and
-    one of 50 as ~25; a spike cannot set the baseline alone.
+    ``sums`` are cumulative sums after a leading 0 (see ``_Sums``); an end is a prefix
+    length. A window that runs off the start of the history sums what there is.
     """
-    weight = 1.0 / (1.0 + np.fmax(volume - 1.0, 0.0) * PRIOR_RHO)
-    # Whole multiples of 1 / STEP: sums over any span are exact (see ``window_sums``).
-    volume, negative = exact(volume * weight), exact(negative * weight)
-    rhythm = daily_rhythm(volume, negative, settings)
-    level = recent_level(volume, negative, rhythm, settings)
-    return np.asarray(np.clip(level * rhythm, 0.0, 1.0), dtype=np.float64)
+    # ``take``, not ``sums[..., starts]``: numpy's fancy indexing after ``...`` is ~10x
+    # slower; its "clip" mode reads a start before the history at 0.
+    starts = sums.take(ends[None, :] - spans[:, None], axis=-1, mode="clip")
+    return np.asarray(sums.take(ends, axis=-1)[..., None, :] - starts, dtype=np.float64)
 
 
 def window_sums(values: np.ndarray, spans: Sequence[int], *, before: bool = False) -> np.ndarray:
@@ -159,21 +151,163 @@ def window_sums(values: np.ndarray, spans: Sequence[int], *, before: bool = Fals
     sums: the same bucket gets the same sum however long the history before it.
     """
     rows = np.atleast_2d(values)
-    n = rows.shape[1]
-    csum = np.zeros((len(rows), n + 1))
-    np.cumsum(rows, axis=1, out=csum[:, 1:])
-    top = csum[:, :-1] if before else csum[:, 1:]
-    out = np.empty((len(spans), len(rows), n))
-    for i, span in enumerate(spans):
-        out[i] = top
-        if span < n:
-            out[i, :, span:] -= top[:, : n - span]
+    sums = _Sums((len(rows),)).extend(0, rows)
+    ends = np.arange(rows.shape[1]) + (0 if before else 1)
+    out = np.swapaxes(windows(sums, ends, np.asarray(spans)), 0, 1)
     return out[:, 0] if np.ndim(values) == 1 else out
 
 
 def exact(values: np.ndarray) -> np.ndarray:
     """``values`` rounded to multiples of ``1 / STEP``, so that sums of them are exact."""
-    return np.asarray(np.round(values * STEP) / STEP, dtype=np.float64)
+    return np.asarray(np.rint(values * STEP) / STEP, dtype=np.float64)  # rint: round(), faster
+
+
+def rhythm_windows(settings: DetectorSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Where the windows of ``daily_rhythm`` start, back from the bucket, and their lengths.
+
+    ``[2, seasonal_days, 1]``: the 24 hours, then the ``RHYTHM_HALFWIDTH`` either side,
+    centred on the same time 1..``seasonal_days`` days before. Causal: both are less
+    than a day.
+    """
+    halves = np.array(
+        [settings.buckets(timedelta(hours=12) - settings.bucket), settings.buckets(RHYTHM_HALFWIDTH)]
+    )
+    if halves.max() >= settings.per_day:
+        raise ValueError("the daily rhythm's windows must be shorter than a day")
+    days = np.arange(1, settings.seasonal_days + 1) * settings.per_day
+    return days[None, :, None] + halves[:, None, None], 2 * halves[:, None, None] + 1
+
+
+def same_time_sums(
+    sums: np.ndarray, positions: np.ndarray, spans: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """``[rows, 2, days, len(positions)]``: the sums over the ``rhythm_windows`` of each
+    position (NaN without that history). ``sums`` as in ``windows``."""
+    back, length = spans
+    first = positions - back
+    got = sums.take(first + length, axis=-1, mode="clip") - sums.take(first, axis=-1, mode="clip")
+    return np.where(first >= 0, got, np.nan)
+
+
+class _Baseline:
+    """The expected share (``seasonal_share``) over a growing history, from ``start`` on.
+
+    Its methods divide 0 by 0 where there is no history (NaN, by design): callers run them
+    under ``np.errstate(all="ignore")``, once for all of them.
+    """
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self._rhythm_windows = rhythm_windows(settings)
+        self._share_prior = settings.share_prior
+        self._gap = max(1, settings.buckets(LEVEL_GAP))
+        self._longest = settings.seasonal_days * settings.per_day
+        self._weighted = _Sums((2,))
+        self._steps = _Sums((3,))
+
+    def extend(self, start: int, volume: np.ndarray, negative: np.ndarray) -> np.ndarray:
+        """Expected shares of the positions from ``start`` on (``volume``, ``negative``)."""
+        weight = 1.0 / (1.0 + np.fmax(volume - 1.0, 0.0) * PRIOR_RHO)
+        # Whole multiples of 1 / STEP: sums over any span are exact (see ``window_sums``).
+        volume, negative = exact(volume * weight), exact(negative * weight)
+        positions = np.arange(start, start + len(volume))
+        rhythm = self.daily_rhythm(self._weighted.extend(start, np.array((volume, negative))), positions)
+        steps = self._steps.extend(start, np.rint(np.array((volume, negative, volume * rhythm)) * STEP))
+        level = self.recent_level(steps, positions)
+        # Neither is ever -0.0, so maximum/minimum give what np.clip would, faster.
+        return np.asarray(np.minimum(np.maximum(level * rhythm, 0.0), 1.0), dtype=np.float64)
+
+    def daily_rhythm(self, sums: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """How the share at this time of day compares with its day's share: median over past days.
+
+        For each of the last ``seasonal_days`` days: the share around the same time (within
+        ``RHYTHM_HALFWIDTH``, shrunk towards that day's share with ``share_prior``
+        pseudo-mentions, so 3 mentions cannot set it alone) over the share of the 24 hours
+        centred on it. A ratio, so a day when tone was worse all day still gives its shape;
+        the median, so one past incident does not. 1 where there is no history. ``sums``:
+        of the weighted volume and negatives (rows), as in ``windows``.
+        """
+        (vol_day, vol_near), (neg_day, neg_near) = same_time_sums(sums, positions, self._rhythm_windows)
+        day_share = neg_day / vol_day
+        local = (neg_near + self._share_prior * day_share) / (vol_near + self._share_prior)
+        ratio = nan_median(np.where(day_share > 0, local / day_share, np.nan))
+        return np.where(np.isnan(ratio), 1.0, ratio)
+
+    def recent_level(self, steps: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """The share of the recent past with the daily rhythm taken out (NaN without history).
+
+        Tone drifts over days, so last week's share at this hour can be 30% off today's.
+        The level is read from the most recent span holding ``LEVEL_MENTIONS`` mentions
+        (hours on a busy watch, days on a quiet one, at most ``seasonal_days``), ending
+        ``LEVEL_GAP`` before the bucket: a shift that began within the gap cannot raise its
+        own baseline. ``steps``: cumulative sums of the weighted volume, negatives and
+        expected negatives in whole steps of ``1 / STEP``, so every span's sum is exact
+        whatever came before it.
+        """
+        c_vol = steps[0] / STEP
+        end = positions - self._gap + 1  # exclusive end of the span, as a prefix length
+        valid = end > 0
+        end = np.minimum(np.maximum(end, 0), len(c_vol) - 1)
+        # The latest start whose span still holds LEVEL_MENTIONS mentions, within a week.
+        start = np.searchsorted(c_vol, c_vol[end] - LEVEL_MENTIONS, side="right") - 1
+        start = np.maximum(start, np.maximum(end - self._longest, 0))
+        (neg_end, exp_end), (neg_start, exp_start) = (
+            steps[1:].take(at, axis=-1) / STEP for at in (end, start)
+        )
+        level = (neg_end - neg_start) / (exp_end - exp_start)
+        return np.where(valid & (c_vol[end] - c_vol[start] > 0), level, np.nan)
+
+
+def seasonal_share(volume: np.ndarray, negative: np.ndarray, settings: DetectorSettings) -> np.ndarray:
+    """Expected negative share at each bucket: the recent level times the daily rhythm.
+
+    Buckets are weighted ``1 / (1 + (N - 1) PRIOR_RHO)``: a bucket's share is one draw of
+    the tone, so a bucket of 1,500 mentions (a volume spike) counts as ~50 mentions and
+    one of 50 as ~25; a spike cannot set the baseline alone.
+    """
+    with np.errstate(all="ignore"):  # 0/0 is NaN (no history) by design
+        return _Baseline(settings).extend(0, np.asarray(volume, np.float64), np.asarray(negative, np.float64))
+
+
+class _Dispersion:
+    """The dispersion ``rho`` (see ``dispersion``) over a growing history, from ``start`` on.
+
+    Run under ``np.errstate(all="ignore")``, as ``_Baseline``.
+    """
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self._span = np.array([settings.seasonal_days * settings.per_day])
+        self._sums = _Sums((1 + len(RHO_GRID),))  # informative buckets, capped residuals per rho
+
+    def extend(self, start: int, k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """``rho`` at the positions from ``start`` on (``k`` negatives of ``n``, share ``p``)."""
+        var = n * p * (1 - p)
+        informative = var >= INFORMATIVE_VARIANCE
+        squared = np.where(informative, (k - n * p) ** 2 / np.where(informative, var, 1.0), 0.0)
+        scaled = squared[None, :] / (1.0 + (n[None, :] - 1.0) * RHO_GRID[:, None])
+        capped = np.where(informative, np.minimum(scaled, CHI2_CAP), 0.0)
+        rows = np.concatenate((informative[None, :].astype(np.float64), exact(capped)))
+        positions = np.arange(start, start + len(n))
+        sums = windows(self._sums.extend(start, rows), positions, self._span)[:, 0]
+        count = sums[0]
+        rho = fitted_rho(sums[1:] / count)
+        return np.asarray(np.where(count >= MIN_INFORMATIVE, rho, PRIOR_RHO), dtype=np.float64)
+
+
+def fitted_rho(means: np.ndarray) -> np.ndarray:
+    """Per column, the ``rho`` at which the capped mean (rows: ``RHO_GRID``) is ``CAPPED_MEAN``.
+
+    The capped mean falls as rho grows: find the first grid value at or below the target
+    and interpolate (in log rho) from the one before.
+    """
+    fits = means <= CAPPED_MEAN
+    first = np.argmax(fits, axis=0)
+    cols = np.arange(means.shape[1])
+    above = np.maximum(first - 1, 0)
+    at_above = means[above, cols]
+    part = np.clip((at_above - CAPPED_MEAN) / (at_above - means[first, cols]), 0, 1)
+    rho = np.exp(LOG_GRID[above] + part * (LOG_GRID[first] - LOG_GRID[above]))
+    rho = np.where(first == 0, RHO_GRID[0], rho)
+    return np.asarray(np.where(fits.any(axis=0), rho, RHO_GRID[-1]), dtype=np.float64)
 
 
 def dispersion(k: np.ndarray, n: np.ndarray, p: np.ndarray, settings: DetectorSettings) -> np.ndarray:
@@ -187,29 +321,8 @@ def dispersion(k: np.ndarray, n: np.ndarray, p: np.ndarray, settings: DetectorSe
     inflating it much. With fewer than ``MIN_INFORMATIVE`` informative buckets in the past
     week (a quiet watch), the prior ``PRIOR_RHO``.
     """
-    with np.errstate(all="ignore"):
-        var = n * p * (1 - p)
-        informative = var >= INFORMATIVE_VARIANCE
-        squared = np.where(informative, (k - n * p) ** 2 / np.where(informative, var, 1.0), 0.0)
-    span = (settings.seasonal_days * settings.per_day,)
-    count = window_sums(informative.astype(np.float64), span, before=True)[0]
-    with np.errstate(all="ignore"):
-        scaled = squared[None, :] / (1.0 + (n[None, :] - 1.0) * RHO_GRID[:, None])
-        capped = np.where(informative, np.minimum(scaled, CHI2_CAP), 0.0)
-        means = window_sums(exact(capped), span, before=True)[0] / count
-    # The capped mean falls as rho grows: find the first grid value at or below the
-    # target and interpolate (in log rho) from the one before.
-    fits = means <= CAPPED_MEAN
-    first = np.argmax(fits, axis=0)
-    cols = np.arange(len(n))
-    above = np.maximum(first - 1, 0)
-    with np.errstate(all="ignore"):
-        part = np.clip((means[above, cols] - CAPPED_MEAN) / (means[above, cols] - means[first, cols]), 0, 1)
-    log_grid = np.log(RHO_GRID)
-    rho = np.exp(log_grid[above] + part * (log_grid[first] - log_grid[above]))
-    rho = np.where(first == 0, RHO_GRID[0], rho)
-    rho = np.where(fits.any(axis=0), rho, RHO_GRID[-1])
-    return np.asarray(np.where(count >= MIN_INFORMATIVE, rho, PRIOR_RHO), dtype=np.float64)
+    with np.errstate(all="ignore"):  # 0/0 is NaN (no history) by design
+        return _Dispersion(settings).extend(0, *(np.asarray(a, np.float64) for a in (k, n, p)))
 
 
 def log_rising(x: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -228,66 +341,129 @@ def bucket_evidence(
     out = np.zeros((len(lifts), len(n)))
     some = np.flatnonzero((n > 0) & ~np.isnan(p0))
     k, n, rho = k[some], n[some], rho[some]
-    usual = np.clip(p0[some], 1e-4, 1 - 1e-4)
+    usual = np.minimum(np.maximum(p0[some], 1e-4), 1 - 1e-4)  # np.clip, faster
     concentration = 1.0 / rho - 1.0
     # P(K | N, p) = C(N, K) B(K + a, N - K + b) / B(a, b) with a = c p, b = c (1 - p): in a
     # ratio at the same concentration c, all but the rising factorials of a and b cancel.
     with np.errstate(all="ignore"):
         null = log_rising(concentration * usual, k) + log_rising(concentration * (1 - usual), n - k)
-        for i, lift in enumerate(lifts):
-            shifted = np.minimum(lift * usual, (1 + usual) / 2)
-            alt = log_rising(concentration * shifted, k) + log_rising(concentration * (1 - shifted), n - k)
-            out[i, some] = alt - null
+        shifted = np.minimum(np.asarray(lifts, dtype=np.float64)[:, None] * usual, (1 + usual) / 2)
+        alt = log_rising(concentration * shifted, k) + log_rising(concentration * (1 - shifted), n - k)
+        out[:, some] = alt - null
     return out
+
+
+class NegativeScorer:
+    """Negative-share scores over a growing history, recomputed only from the first changed bucket.
+
+    ``update`` takes the whole current frame (``volume``, ``negative``) and the first
+    position that may differ from the previous call's frame (earlier ones must be the
+    same buckets with the same values); the frame may have grown or shrunk. It keeps the
+    cumulative sums every window reads and the scores of the unchanged buckets, so a
+    poll that adds a few buckets costs a few buckets' work, and returns the scores of
+    the whole frame, bit-identical to ``score_negative`` on it.
+    """
+
+    def __init__(self, settings: DetectorSettings) -> None:
+        self._settings = settings
+        self._scales = np.asarray(settings.negative_scales)
+        self._sizes = self._scales.astype(np.float64)[:, None]
+        self._fires_at, self._calm_at = -np.log(settings.negative_alpha), -np.log(settings.calm_alpha)
+        # Back to normal once no window of up to an hour still favours the shift this much.
+        self._recent = self._scales[:, None] <= max(1, settings.buckets(timedelta(hours=1)))
+        self._warm_from = settings.buckets(settings.warmup)
+        self._baseline = _Baseline(settings)
+        self._dispersion = _Dispersion(settings)
+        self._evidence = _Sums((len(settings.negative_lifts),))
+        self._counts = _Sums((3,))  # mentions, negatives, expected negatives
+        # The scores by type: fire and active, window, severity, then VALUES.
+        self._kept = (
+            _Buffer((2,), bool),
+            _Buffer((), self._scales.dtype),
+            _Buffer((), np.int8),
+            _Buffer((len(VALUES),)),
+        )
+        self._first: pd.Timestamp | None = None  # None: nothing kept, start again
+        self._length = 0
+
+    def update(self, frame: pd.DataFrame, changed_from: int = 0) -> Scores:
+        """Scores of every bucket of ``frame``; buckets before ``changed_from`` are as last time."""
+        first = frame.index[0] if len(frame) else None
+        start = self._resume_at(first, changed_from, len(frame))
+        self._first = None  # until this update is complete
+        volume = frame["volume"].to_numpy(dtype=np.float64)[start:]
+        negative = np.minimum(frame["negative"].to_numpy(dtype=np.float64)[start:], volume)
+        with np.errstate(all="ignore"):  # 0/0 is NaN (no history) by design
+            p0 = self._baseline.extend(start, volume, negative)
+            rho = self._dispersion.extend(start, negative, volume, np.where(np.isnan(p0), 0.0, p0))
+            fresh = self._score(start, volume, negative, p0, rho)
+        flags, window, severity, values = (
+            kept.write(start, part).copy() for kept, part in zip(self._kept, fresh, strict=True)
+        )
+        self._first, self._length = first, len(frame)
+        return Scores(
+            fire=flags[0],
+            active=flags[1],
+            window=window,
+            severity=severity,
+            **dict(zip(VALUES, values, strict=True)),
+        )
+
+    def _resume_at(self, first: pd.Timestamp | None, changed_from: int, length: int) -> int:
+        """The first position to score: 0 unless the history starts where the kept one did."""
+        if self._first is None or first != self._first:
+            return 0
+        return max(0, min(changed_from, self._length, length))
+
+    def _score(
+        self, start: int, volume: np.ndarray, negative: np.ndarray, p0: np.ndarray, rho: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The scores of the positions from ``start`` on, by type as in ``_kept``."""
+        settings, scales = self._settings, self._scales
+        positions = np.arange(start, start + len(volume))
+        llr = bucket_evidence(negative, volume, p0, rho, settings.negative_lifts)
+        # A mixture over the shift sizes looked for: the mean of their likelihood ratios.
+        per_lift = windows(self._evidence.extend(start, exact(llr)), positions + 1, scales)
+        evidence = functools.reduce(np.logaddexp, per_lift) - np.log(len(llr))
+        counts = np.array((volume, negative, exact(volume * np.where(np.isnan(p0), 0.0, p0))))
+        n_all, k_all, e_all = windows(self._counts.extend(start, counts), positions + 1, scales)
+        floor = k_all >= settings.negative_floor
+        passes = (evidence >= self._fires_at) & floor
+        warm = (positions >= self._warm_from) & ~np.isnan(p0)
+        fire = passes.any(axis=0) & warm
+        active = ((evidence >= self._calm_at) & floor & self._recent).any(axis=0) & warm
+        best = np.argmax(np.where(passes, evidence + 1e6, evidence), axis=0)
+        cols = np.arange(len(volume))
+        obs_k, obs_n, exp_k = k_all[best, cols], n_all[best, cols], e_all[best, cols]
+        # The window's dispersion factor at its mean bucket size, for the share interval.
+        phi = 1.0 + np.fmax(obs_n / self._sizes[best, 0] - 1.0, 0.0) * rho
+        severity, *share = shares(obs_k, obs_n, exp_k, phi, settings)
+        values = np.array((obs_k, exp_k, evidence[best, cols] / LOG10, *share))
+        return np.array((fire, active | fire)), scales[best], severity, values
+
+
+# The float fields of ``Scores``, in the order ``NegativeScorer`` keeps them.
+VALUES = ("observed", "expected", "score", "observed_share", "expected_share", "share_low", "share_high")
+
+
+def shares(
+    obs_k: np.ndarray, obs_n: np.ndarray, exp_k: np.ndarray, phi: np.ndarray, settings: DetectorSettings
+) -> tuple[np.ndarray, ...]:
+    """Severity, then the window's share, expected share and interval (low, high).
+
+    The interval is Wilson's on the counts divided by the dispersion factor ``phi``;
+    severity reads its lower bound, so a noisy small window cannot look critical. Run
+    under ``np.errstate(all="ignore")``: an empty window's share is NaN.
+    """
+    share = np.where(obs_n > 0, obs_k / obs_n, np.nan)
+    exp_p = np.where(obs_n > 0, exp_k / obs_n, np.nan)
+    low, high = wilson(obs_k / phi, obs_n / phi, settings.share_confidence)
+    severity = np.where(
+        (low >= 2 * exp_p) & (low - exp_p >= 0.25), 2, np.where(low - exp_p >= 0.10, 1, 0)
+    ).astype(np.int8)
+    return severity, share, exp_p, low, high
 
 
 def score_negative(frame: pd.DataFrame, settings: DetectorSettings) -> Scores:
     """Score every bucket of ``frame`` (``volume``, ``negative``) for negative-share shifts."""
-    volume = frame["volume"].to_numpy(dtype=np.float64)
-    negative = np.minimum(frame["negative"].to_numpy(dtype=np.float64), volume)
-    n = len(volume)
-    p0 = seasonal_share(volume, negative, settings)
-    warm = warm_mask(n, settings) & ~np.isnan(p0)
-    rho = dispersion(negative, volume, np.nan_to_num(p0), settings)
-    scales = settings.negative_scales
-    llr = bucket_evidence(negative, volume, p0, rho, settings.negative_lifts)
-    # A mixture over the shift sizes looked for: the mean of their likelihood ratios.
-    per_lift = np.stack([window_sums(exact(row), scales) for row in llr])
-    evidence = functools.reduce(np.logaddexp, per_lift) - np.log(len(llr))
-    n_all = window_sums(volume, scales)
-    k_all = window_sums(negative, scales)
-    e_all = window_sums(exact(volume * np.nan_to_num(p0)), scales)
-    # Each window's dispersion factor at its mean bucket size, for the share interval.
-    mean_size = n_all / np.asarray(scales, dtype=np.float64)[:, None]
-    phi_all = 1.0 + np.fmax(mean_size - 1.0, 0.0) * rho
-    floor = k_all >= settings.negative_floor
-    passes = (evidence >= -np.log(settings.negative_alpha)) & floor
-    fire = passes.any(axis=0) & warm
-    # Back to normal once no window of up to an hour still favours the shift this much.
-    recent = np.asarray(scales)[:, None] <= max(1, settings.buckets(timedelta(hours=1)))
-    calm_pass = (evidence >= -np.log(settings.calm_alpha)) & floor & recent
-    active = calm_pass.any(axis=0) & warm
-    best = np.argmax(np.where(passes, evidence + 1e6, evidence), axis=0)
-    cols = np.arange(n)
-    obs_k, obs_n, exp_k, phi = k_all[best, cols], n_all[best, cols], e_all[best, cols], phi_all[best, cols]
-    with np.errstate(all="ignore"):
-        share = np.where(obs_n > 0, obs_k / obs_n, np.nan)
-        exp_p = np.where(obs_n > 0, exp_k / obs_n, np.nan)
-    low, high = wilson(obs_k / phi, obs_n / phi, settings.share_confidence)
-    # Severity by the lower bound, so a noisy small window cannot look critical.
-    severity = np.where(
-        (low >= 2 * exp_p) & (low - exp_p >= 0.25), 2, np.where(low - exp_p >= 0.10, 1, 0)
-    ).astype(np.int8)
-    return Scores(
-        fire=fire,
-        active=active | fire,
-        observed=obs_k,
-        expected=exp_k,
-        score=evidence[best, cols] / LOG10,
-        window=np.asarray(scales)[best],
-        severity=severity,
-        observed_share=share,
-        expected_share=exp_p,
-        share_low=low,
-        share_high=high,
-    )
+    return NegativeScorer(settings).update(frame)
