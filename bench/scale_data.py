@@ -12,7 +12,10 @@
   (hundreds of posts each at 1M mentions; their number grows with ``mentions``).
 - Replies: 20% of mentions reply to an earlier mention of the same network
   (``in_reply_to_id``, ``conversation_id`` = the thread's root).
-- Sentiment on ~90% of mentions (``Store.set_sentiment``, scattered at random; ``scored``).
+- Sentiment on ~90% of mentions (``Store.set_sentiment``, scattered at random; ``scored``),
+  then ``catch_up``: the scorer has labelled every mention older than ``UNSCORED_FOR``, as
+  in a running daemon (the detectors read the fully scored buckets, and the negative-share
+  detector does its whole work; scattered unscored mentions would hold it back at the first).
 - The runs history of a daemon that polled every source every 15 minutes for ``days``
   days: (network, watch) for the 7 searching networks and the first ``run_watches``
   watches (default: all), plus ~45 feeds (RSS, a Facebook page, subreddit streams);
@@ -52,9 +55,11 @@ __all__ = [
     "LANGUAGES",
     "NETWORKS",
     "SEARCHING",
+    "UNSCORED_FOR",
     "Spec",
     "build",
     "cache_name",
+    "catch_up",
     "feeds",
     "watch_list",
 ]
@@ -65,6 +70,7 @@ SLICE = 45_000  # every buffered page is flushed after this many mentions (ids f
 COMMIT_EVERY = 50_000  # mentions or runs per outer transaction
 TICK = timedelta(minutes=15)
 MODEL = "bench-scale:1"  # the sentiment_model written (no model is loaded)
+UNSCORED_FOR = timedelta(hours=1)  # the scorer's lag behind collection, after catch_up
 
 NETWORKS = {  # network: share of mentions
     "x": 0.30, "reddit": 0.15, "bluesky": 0.12, "mastodon": 0.10, "facebook": 0.08,
@@ -384,6 +390,37 @@ def _store_mentions(store: Store, spec: Spec, rng: random.Random,
     say("mentions", done, spec.mentions, started)
 
 
+def catch_up(store: Store, seed: int = 0, say: Callable[[str, int, int, float], None] | None = None) -> int:
+    """Label every unscored mention created before ``END - UNSCORED_FOR``; returns how many.
+
+    Idempotent, so a cache built before this step existed is brought up to date on open.
+    Reads ``mentions_unscored`` (the scorer's own index) in id order, as the daemon does.
+    """
+    rng = random.Random(seed + 1)
+    cutoff = (END - UNSCORED_FOR).isoformat()
+    started, done, after = time.monotonic(), 0, 0
+    total = store.scoring_backlog()[0]
+    while True:
+        rows = store.conn.execute(
+            "SELECT id, created_at, language FROM mentions INDEXED BY mentions_unscored "
+            "WHERE sentiment_label IS NULL AND id > ? ORDER BY id LIMIT 5000",
+            (after,),
+        ).fetchall()
+        if not rows:
+            return done
+        after = rows[-1][0]
+        scores = []
+        for mention_id, created_at, language in rows:
+            if created_at < cutoff:
+                label, centre = _label(rng.random())
+                score = round(max(-1.0, min(1.0, centre + rng.uniform(-0.3, 0.3))), 4)
+                scores.append((mention_id, label, score, MODEL, language))
+        store.set_sentiment(scores)
+        if say is not None and (done + len(scores)) // 100_000 > done // 100_000:
+            say("catch-up", done + len(scores), total, started)
+        done += len(scores)
+
+
 def _store_runs(store: Store, spec: Spec, rng: random.Random, sources: list[tuple[str, str]],
                 say: Callable[[str, int, int, float], None]) -> int:  # fmt: skip
     """Every source every 15 minutes, in time order; returns how many runs."""
@@ -477,6 +514,7 @@ def build(path: Path, mentions: int, watches: int = 500, days: int = 30, seed: i
         limit = len(chosen) if run_watches is None else run_watches
         sources = [(n, name) for name, _, _, _ in chosen[:limit] for n in SEARCHING] + feeds()
         runs = _store_runs(store, spec, rng, sources, say)
+        catch_up(store, seed)
         _store_rest(store, spec, rng, chosen, sources)
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from listener.alerts.channels import build_channels
 from listener.alerts.deliver import deliver_pending
 from listener.alerts.evaluate import evaluate
+from listener.alerts.memory import SeriesMemory
 from listener.clusters import assign_clusters
 from listener.config import Config
 from storage import Store
@@ -64,8 +65,10 @@ def after_collect(
     now: datetime,
     since: datetime | None = None,
     scorer: Callable[[Store], int] | None = None,
+    memory: SeriesMemory | None = None,
 ) -> CycleReport:
-    """Score, detect, deliver. ``scorer`` replaces in-process scoring (the daemon scores in a child)."""
+    """Score, detect, deliver. ``scorer`` replaces in-process scoring (the daemon scores in a child);
+    ``memory`` keeps the watches' series from cycle to cycle (the daemon's)."""
     store.authors.set_own_accounts(config.own_accounts())
     scored = (scorer or _score_here)(store) if store.unscored(1) else 0
     assign_clusters(store)  # before alerts: their examples count a near-duplicate story once
@@ -77,6 +80,7 @@ def after_collect(
         now,
         since=since,
         accounts=config.own_accounts(),
+        memory=memory,
     )
     channels = build_channels(config.alerts, config.email, env)
     language = config.email.language if config.email else "en"

@@ -44,6 +44,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from listener.alerts.evaluate import LOOKBACK
+from listener.alerts.memory import SeriesMemory
 from listener.collect import Outcome, Pass, Source
 from listener.config import Config
 from listener.cycle import after_collect
@@ -98,6 +99,7 @@ class Daemon:
         self.interval_seconds = interval_seconds  # overrides every network's interval (demo, tests)
         self.stop = threading.Event()
         self.dirty = threading.Event()  # something new was stored since the last cycle
+        self.memory = SeriesMemory()  # the watches' series and scores, kept from cycle to cycle
         self.last_cycle: datetime | None = None
         self.lock = DaemonLock(database)
         self.scorer: Callable[[Store], int] | None = self._score_in_child
@@ -252,7 +254,9 @@ class Daemon:
         # After a long pause (a busy machine, a suspended laptop) look back to the last cycle.
         since = self.last_cycle if self.last_cycle and self.last_cycle < now - LOOKBACK else None
         try:
-            report = after_collect(self.analysis, self.config, self.env, now, since=since, scorer=self.scorer)
+            report = after_collect(
+                self.analysis, self.config, self.env, now, since=since, scorer=self.scorer, memory=self.memory
+            )
         except ListenerError as exc:
             log.error("alerts: %s", exc)
             return False

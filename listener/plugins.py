@@ -142,7 +142,9 @@ class Inputs:
     created since ``since`` (or its ``history``), newest first, as explanations read them
     (``text``, ``created_at`` ISO text, ``sentiment_label``...). ``sources``: every
     configured source and the feeds their networks ran this week. ``open_alerts``: the
-    detector's own unresolved alerts. ``account``: one own account.
+    detector's own unresolved alerts. ``account``: one own account. ``kept``: in the daemon,
+    the watch's ``listener.alerts.memory.KeptSeries`` (``series`` is then its complete
+    buckets, and ``kept.scores(kind, frame)`` its scorers' state brought up to date).
     """
 
     since: datetime
@@ -155,6 +157,7 @@ class Inputs:
     sources: Sequence[SourceRuns] = ()
     open_alerts: Sequence[Any] = ()
     account: OwnAccount | None = None
+    kept: Any = None
 
 
 class Detector(Protocol):

@@ -22,6 +22,7 @@ from listener.records import AlertChange
 from storage.rows import (
     AlertRow,
     AuthorRow,
+    BucketChanges,
     ClusterHit,
     DigestRow,
     DigestWatchDay,
@@ -88,6 +89,14 @@ class MentionStore(Protocol):
         self, watch: str, start: datetime, end: datetime, bucket_seconds: int, network: str = ""
     ) -> list[tuple[int, int, int, int]]:
         """(bucket start in epoch seconds, volume, negative, unscored); buckets multiples of 300 s."""
+        ...
+
+    def bucket_changes(self, after: int) -> BucketChanges:
+        """Watches whose buckets changed after change number ``after``, from which bucket on."""
+        ...
+
+    def forget_bucket_changes(self, upto: int) -> None:
+        """Drop the changes up to ``upto`` (the one reader that keeps series has read them)."""
         ...
 
     def window(

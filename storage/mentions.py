@@ -17,7 +17,7 @@ from listener.query import Node
 from listener.records import utc_iso, utcnow
 from storage.base import SQLiteBase, chunks, dumps
 from storage.failures import guarded
-from storage.rows import Hit, SearchFilters, WindowMention
+from storage.rows import BucketChanges, Hit, SearchFilters, WindowMention
 from storage.search import author_condition, search_newest
 
 __all__ = ["BASE_BUCKET", "MentionMethods"]
@@ -267,6 +267,28 @@ class MentionMethods(SQLiteBase):
              "start": int(start.timestamp()) // BASE_BUCKET, "end": -(-int(end.timestamp()) // BASE_BUCKET)},
         )  # fmt: skip
         return rows.fetchall()
+
+    def bucket_changes(self, after: int) -> BucketChanges:
+        """The watches whose buckets changed after change ``after`` (see ``bucket_changes`` in 017.sql)."""
+        latest = self.conn.execute(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bucket_changes'), 0)"
+        ).fetchone()[0]
+        rows = self.conn.execute(
+            "SELECT w.name, min(c.bucket) * 300 FROM bucket_changes c "
+            "JOIN watches w ON w.id = c.watch_id WHERE c.seq > ? GROUP BY c.watch_id",
+            (after,),
+        ).fetchall()
+        # Every change after ``after`` is still there if the next one is (removed watches included).
+        next_kept = self.conn.execute(
+            "SELECT min(seq) FROM bucket_changes WHERE seq > ?", (after,)
+        ).fetchone()[0]
+        complete = latest <= after or next_kept == after + 1
+        return BucketChanges(int(latest), complete, {name: int(at) for name, at in rows})
+
+    def forget_bucket_changes(self, upto: int) -> None:
+        """Drop the changes up to ``upto``: the one reader has them."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM bucket_changes WHERE seq <= ?", (upto,))
 
     def window(
         self, watch: str, start: datetime, end: datetime, network: str = "", limit: int = 5000

@@ -18,6 +18,7 @@ __all__ = [
     "ALERT_COLUMNS",
     "AlertRow",
     "AuthorRow",
+    "BucketChanges",
     "ClusterHit",
     "DigestRow",
     "DigestWatchDay",
@@ -48,6 +49,21 @@ class SearchFilters:
     network: str | None = None
     lang: str | None = None
     watch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BucketChanges:
+    """Watches whose 5-minute buckets changed after a change number, from which bucket on.
+
+    ``latest``: the newest change number (ask after it next time). ``complete``: false
+    when some changes after the one asked about were dropped (read elsewhere, or capped):
+    every kept series must then be read again. ``since``: watch name -> the start, in
+    epoch seconds, of its earliest changed bucket.
+    """
+
+    latest: int
+    complete: bool
+    since: dict[str, int]
 
 
 @dataclass(frozen=True, slots=True)

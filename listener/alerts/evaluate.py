@@ -23,6 +23,7 @@ import pandas as pd
 
 from listener import plugins
 from listener.alerts.explain import explain
+from listener.alerts.memory import SeriesMemory
 from listener.alerts.settings import AlertSettings
 from listener.analysis import DetectorSettings, Finding, history_needed
 from listener.clusters import cluster_samples
@@ -235,15 +236,23 @@ def _account_inputs(
 
 
 def _watch_inputs(
-    store: Store, found: Sequence[Detector], base: Inputs, watch: Watch, now: datetime
+    store: Store,
+    found: Sequence[Detector],
+    base: Inputs,
+    watch: Watch,
+    now: datetime,
+    memory: SeriesMemory | None,
 ) -> Inputs:
     """The watch's bucket series and recent mentions, each loaded only if a detector reads it."""
     inputs = replace(base, watch=watch)
     series_readers = [d for d in found if "series" in d.inputs]
     if series_readers:
         start = now - plugins.reach(series_readers, base, history_needed(base.detector))
-        frame, scored = series(store, watch.name, start, now, base.detector.bucket)
-        inputs = replace(inputs, series=frame, scored=scored)
+        if memory is None:
+            frame, scored = series(store, watch.name, start, now, base.detector.bucket)
+            inputs = replace(inputs, series=frame, scored=scored)
+        elif (kept := memory.series(store, watch.name, start, now, base.detector)) is not None:
+            inputs = replace(inputs, series=kept.frame(), scored=kept.scored(), kept=kept)
     mention_readers = [d for d in found if "mentions" in d.inputs]
     if mention_readers:
         start = now - plugins.reach(mention_readers, base, now - base.since)
@@ -254,7 +263,7 @@ def _watch_inputs(
 def _only(inputs: Inputs, detector: Detector) -> Inputs:
     """A watch's inputs as one detector declared them: the others' are left out."""
     if "series" not in detector.inputs:
-        inputs = replace(inputs, series=None, scored=0)
+        inputs = replace(inputs, series=None, scored=0, kept=None)
     if "mentions" not in detector.inputs:
         inputs = replace(inputs, mentions=())
     return inputs
@@ -282,12 +291,15 @@ def _changes(
     sources: Sequence[tuple[str, str]],
     accounts: Sequence[tuple[str, str]],
     now: datetime,
+    memory: SeriesMemory | None = None,
 ) -> Iterable[AlertChange]:
     """Every detector's alert changes: the watches' first, then the others in registration order."""
     per_watch = [d for d in found if plugins.scope(d) == "watch"]
     owner = {d.name: d for d in per_watch}
+    if memory is not None and per_watch:
+        memory.begin(store)
     for watch in watches if per_watch else ():
-        inputs = _watch_inputs(store, per_watch, base, watch, now)
+        inputs = _watch_inputs(store, per_watch, base, watch, now, memory)
         findings = [f for d in per_watch for f in _run(d, _only(inputs, d), now)]
         for f in latest_per_incident(findings):
             by = owner[f.kind.partition(":")[0]]
@@ -327,17 +339,20 @@ def evaluate(
     since: datetime | None = None,
     detector: DetectorSettings | None = None,
     accounts: Sequence[tuple[str, str]] = (),
+    memory: SeriesMemory | None = None,
 ) -> AlertPass:
     """Detect, explain and record; queue a message per channel for news at or above ``min_severity``.
 
     Buckets that ended after ``since`` (default: ``LOOKBACK`` ago) are examined; the
     same incident found twice is stored once, so overlapping passes are harmless.
+    ``memory`` (the daemon's, kept from pass to pass) makes a pass read and score only
+    what changed since the last one.
     """
     since = since or now - LOOKBACK
     detector = detector or DetectorSettings(bucket=timedelta(minutes=settings.bucket_minutes))
     base = Inputs(since, settings, detector)
     found = list(plugins.detectors().values())
-    changes = list(_changes(store, found, base, watches, sources, accounts, now))
+    changes = list(_changes(store, found, base, watches, sources, accounts, now, memory))
     rows, news = [], 0
     for change in changes:
         loud = SEVERITY_RANK[change.severity] >= SEVERITY_RANK[settings.min_severity]

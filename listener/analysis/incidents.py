@@ -17,7 +17,7 @@ on it restricted to the latest buckets unless an incident was open across that c
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -26,7 +26,7 @@ import pandas as pd
 from listener.analysis.detectors import SCORERS, Scores
 from listener.analysis.findings import SEVERITIES, DetectorSettings, Finding, Kind, State
 
-__all__ = ["available_kinds", "detect", "history_needed", "run", "score", "sent"]
+__all__ = ["available_kinds", "detect", "history_needed", "replay", "run", "score", "sent"]
 
 
 def available_kinds(frame: pd.DataFrame) -> tuple[Kind, ...]:
@@ -196,15 +196,38 @@ def detect(
     done = complete(frame, now, settings.bucket)
     if done.empty:
         return []
-    # A bucket is new if it ended after ``since`` (default: only the latest bucket is new).
-    first = done.index[-1] if since is None else pd.Timestamp(since) - pd.Timedelta(settings.bucket)
+    first = _first_new(pd.DatetimeIndex(done.index), settings, since)
     found: list[Finding] = []
     for kind in tuple(kinds) if kinds is not None else available_kinds(done):
         # Each detector replays only the history it needs: a longer one changes nothing
         # about the latest buckets and costs time on every poll.
         needed = done[done.index >= min(first, done.index[-1]) - pd.Timedelta(history_needed(settings, kind))]
-        for f in run(needed, settings, (kind,)):
-            if pd.Timestamp(f.at) > first or (since is None and pd.Timestamp(f.at) >= first):
-                found.append(f)
+        found.extend(_after(run(needed, settings, (kind,)), first, since))
     found.sort(key=lambda f: (f.at, f.kind))
     return found
+
+
+def replay(
+    kind: Kind, scores: Scores, index: pd.DatetimeIndex, settings: DetectorSettings, since: datetime | None
+) -> list[Finding]:
+    """``detect`` for scores already computed over ``index`` (complete buckets, a kept series).
+
+    The incidents are replayed over the same last ``history_needed`` as ``detect`` does;
+    the scores come from however long the kept history is, which the latest buckets'
+    scores do not depend on.
+    """
+    if not len(index):
+        return []
+    first = _first_new(index, settings, since)
+    start = index.searchsorted(min(first, index[-1]) - pd.Timedelta(history_needed(settings, kind)))
+    tail = Scores(*(getattr(scores, f.name)[start:] for f in fields(Scores)))
+    return _after(incidents(kind, tail, index[start:], settings), first, since)
+
+
+def _first_new(index: pd.DatetimeIndex, settings: DetectorSettings, since: datetime | None) -> pd.Timestamp:
+    """A bucket is new if it ended after ``since`` (default: only the latest bucket is new)."""
+    return index[-1] if since is None else pd.Timestamp(since) - pd.Timedelta(settings.bucket)
+
+
+def _after(found: Iterable[Finding], first: pd.Timestamp, since: datetime | None) -> list[Finding]:
+    return [f for f in found if pd.Timestamp(f.at) > first or (since is None and pd.Timestamp(f.at) >= first)]

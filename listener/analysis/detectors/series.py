@@ -13,8 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from listener.analysis.findings import Finding
-from listener.analysis.incidents import detect, history_needed
+from listener.analysis.incidents import detect, history_needed, replay
 
 if TYPE_CHECKING:
     from listener.plugins import Inputs
@@ -61,7 +63,11 @@ class SeriesDetector:
             return []
         if self.scored_only:
             frame = frame.iloc[: inputs.scored]
-        found = detect(frame, now, inputs.detector, since=inputs.since, kinds=[self.name])
+        if inputs.kept is not None:
+            scores = inputs.kept.scores(self.name, frame)
+            found = replay(self.name, scores, pd.DatetimeIndex(frame.index), inputs.detector, inputs.since)
+        else:
+            found = detect(frame, now, inputs.detector, since=inputs.since, kinds=[self.name])
         return [replace(f, watch=watch.name, summary=self.summary(watch.name, f)) for f in found]
 
 

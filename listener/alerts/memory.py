@@ -1,0 +1,156 @@
+"""What the daemon keeps between alert passes: each watch's bucket series and its scorers.
+
+Without it, a pass reads about a month of 5-minute buckets per watch and scores them all
+(``evaluate.series``): 500 watches cost seconds whatever changed. With it, a pass reads
+only the buckets changed since the last one (``Store.bucket_changes``: new mentions, late
+ones, sentiment arriving, erasure) and each scorer recomputes from the first changed
+bucket (``VolumeScorer.update``), which gives the same scores at the cost of what changed.
+
+A kept series begins where its first pass began it and grows; once it holds a day more
+than the detectors read, it is read and scored again from the pass's own start (each
+watch at its own hour of the day, so that no pass pays for every watch). The scores of
+the latest buckets do not depend on how much older history there is (``history_needed``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from listener.analysis import DetectorSettings
+from listener.analysis.detectors import KEPT_SCORERS, SCORERS, Scores
+from storage import Store
+
+__all__ = ["KeptSeries", "SeriesMemory"]
+
+SLACK = timedelta(days=1)  # how much older than needed a kept series may grow before it is cut
+
+
+@dataclass(slots=True)
+class KeptSeries:
+    """One watch's complete buckets from ``first`` (epoch seconds) on, and its scorers' state.
+
+    ``counts`` holds volume, negative and unscored per bucket; ``dirty[kind]`` is the first
+    bucket that kind's scorer has not scored as it now is.
+    """
+
+    first: int
+    counts: np.ndarray
+    settings: DetectorSettings
+    dirty: dict[str, int] = field(default_factory=dict)
+    scorers: dict[str, Any] = field(default_factory=dict)
+
+    def frame(self) -> pd.DataFrame:
+        index = pd.date_range(
+            pd.Timestamp(self.first, unit="s", tz="UTC"), periods=len(self.counts), freq=self.settings.bucket,
+            name="bucket",
+        )  # fmt: skip
+        return pd.DataFrame({"volume": self.counts[:, 0], "negative": self.counts[:, 1]}, index=index)
+
+    def scored(self) -> int:
+        """How many buckets, from the first, have every mention's sentiment."""
+        pending = np.flatnonzero(self.counts[:, 2] > 0)
+        return int(pending[0]) if len(pending) else len(self.counts)
+
+    def scores(self, kind: str, frame: pd.DataFrame) -> Scores:
+        """``kind``'s scores of ``frame`` (this series, or its first buckets), updated from the first change."""
+        make = KEPT_SCORERS.get(kind)
+        if make is None:
+            return SCORERS[kind](frame, self.settings)
+        scorer = self.scorers.get(kind)
+        if scorer is None:
+            scorer = self.scorers[kind] = make(self.settings)
+        found: Scores = scorer.update(frame, self.dirty.get(kind, 0))
+        self.dirty[kind] = len(self.counts)
+        return found
+
+
+class SeriesMemory:
+    """Kept series per watch, brought up to date from the changes since the last pass."""
+
+    def __init__(self) -> None:
+        self._seen = 0
+        self._series: dict[str, KeptSeries] = {}
+        self._changed: dict[str, int] = {}
+
+    def begin(self, store: Store) -> None:
+        """Read which watches changed since the last pass; once per pass, before the watches."""
+        changes = store.bucket_changes(self._seen)
+        if not changes.complete:
+            self._series.clear()
+            self._changed.clear()
+        for name, at in changes.since.items():
+            self._changed[name] = min(at, self._changed.get(name, at))
+        store.forget_bucket_changes(changes.latest)
+        self._seen = changes.latest
+
+    def series(
+        self, store: Store, watch: str, start: datetime, now: datetime, settings: DetectorSettings
+    ) -> KeptSeries | None:
+        """``watch``'s complete buckets since ``start`` (or its first mention), kept; None without any."""
+        size = int(settings.bucket.total_seconds())
+        end = int(now.timestamp()) // size * size
+        kept = self._series.get(watch)
+        changed = self._changed.pop(watch, None)
+        if kept is not None and (kept.settings != settings or self._too_old(kept, watch, start)):
+            kept = None
+        if kept is not None and changed is not None and changed < kept.first:
+            kept = None  # a mention older than the series' start: read it all again
+        if kept is None:
+            kept = self._load(store, watch, start, end, settings)
+        else:
+            self._extend(store, watch, kept, end, changed)
+        if kept is None:
+            self._series.pop(watch, None)
+            return None
+        self._series[watch] = kept
+        return kept
+
+    def _too_old(self, kept: KeptSeries, watch: str, start: datetime) -> bool:
+        """Past its day of slack (spread over the day by the watch's name, so watches are cut apart)."""
+        stagger = timedelta(minutes=zlib.crc32(watch.encode()) % (24 * 60))
+        return kept.first < (start - SLACK - stagger).timestamp()
+
+    def _load(
+        self, store: Store, watch: str, start: datetime, end: int, settings: DetectorSettings
+    ) -> KeptSeries | None:
+        size = int(settings.bucket.total_seconds())
+        rows = store.bucket_counts(watch, start, datetime.fromtimestamp(end, UTC), size)
+        if not rows or rows[0][0] >= end:
+            return None
+        first = int(rows[0][0])
+        kept = KeptSeries(first, np.zeros(((end - first) // size, 3), dtype=np.int64), settings)
+        _fill(kept, rows, size)
+        return kept
+
+    def _extend(self, store: Store, watch: str, kept: KeptSeries, end: int, changed: int | None) -> None:
+        """Read the buckets from the earliest change (or the old end) to ``end`` into ``kept``."""
+        size = int(kept.settings.bucket.total_seconds())
+        old_end = kept.first + len(kept.counts) * size
+        lo = old_end if changed is None else min(old_end, changed // size * size)
+        if lo >= end and len(kept.counts) == (end - kept.first) // size:
+            return
+        at = (lo - kept.first) // size
+        counts = np.zeros(((end - kept.first) // size, 3), dtype=np.int64)
+        counts[:at] = kept.counts[:at]
+        kept.counts = counts
+        rows = store.bucket_counts(
+            watch, datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(end, UTC), size
+        )  # fmt: skip
+        _fill(kept, rows, size)
+        for kind in kept.dirty:
+            kept.dirty[kind] = min(kept.dirty[kind], at)
+
+
+def _fill(kept: KeptSeries, rows: list[tuple[int, int, int, int]], size: int) -> None:
+    if not rows:
+        return
+    counts = np.asarray(rows, dtype=np.int64)
+    at = (counts[:, 0] - kept.first) // size
+    inside = (at >= 0) & (at < len(kept.counts))
+    kept.counts[at[inside]] = counts[inside, 1:]
