@@ -207,6 +207,7 @@ def alert_poll(b: Bench) -> Timing:
     timing = timed(
         lambda: evaluate(b.store, b.watches, b.sources, settings, now, memory=memory), 7, setup=arrive
     )
+    b.extra["poll_memory_mb"] = memory.nbytes / 1e6
     b.store.forget_author("x", handle)
     return timing
 
@@ -515,6 +516,7 @@ def measure(spec: Spec, path: Path, only: set[str] | None = None) -> dict[str, A
         results["bytes_per_mention"] = ours
         results["bytes_per_mention_without_runs"] = without_runs
         results["bare_bytes_per_mention"] = bare
+        results["poll_memory_mb"] = b.extra.get("poll_memory_mb", float("nan"))
     finally:
         b.store.close()
         b.raw.close()
@@ -558,6 +560,8 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.append([label, *(f"{x:.0f}" for x in bpm), f"{bpm[-1] / bpm[0]:.2f}" if len(bpm) > 1 else "",
                       f"<= {1.2 * bare:.0f}" if judged else "",
                       ("pass" if bpm[-1] <= 1.2 * bare else "FAIL") if judged else ""])  # fmt: skip
+    memory = [r.get("poll_memory_mb", float("nan")) for r in results]
+    lines.append(["alert poll: series kept (MB)", *(f"{m:.0f}" for m in memory), "", "", ""])
     widths = [max(len(str(line[c])) for line in lines) for c in range(len(header))]
     return "\n".join(
         "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)) for line in lines

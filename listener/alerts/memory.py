@@ -78,6 +78,14 @@ class SeriesMemory:
         self._series: dict[str, KeptSeries] = {}
         self._changed: dict[str, int] = {}
 
+    @property
+    def nbytes(self) -> int:
+        """Memory kept for every watch: its bucket counts and its scorers' arrays."""
+        return sum(
+            kept.counts.nbytes + sum(getattr(scorer, "nbytes", 0) for scorer in kept.scorers.values())
+            for kept in self._series.values()
+        )
+
     def begin(self, store: Store) -> None:
         """Read which watches changed since the last pass; once per pass, before the watches."""
         changes = store.bucket_changes(self._seen)
@@ -124,7 +132,7 @@ class SeriesMemory:
         if not rows or rows[0][0] >= end:
             return None
         first = int(rows[0][0])
-        kept = KeptSeries(first, np.zeros(((end - first) // size, 3), dtype=np.int64), settings)
+        kept = KeptSeries(first, np.zeros(((end - first) // size, 3), dtype=np.int32), settings)
         _fill(kept, rows, size)
         return kept
 
@@ -136,7 +144,7 @@ class SeriesMemory:
         if lo >= end and len(kept.counts) == (end - kept.first) // size:
             return
         at = (lo - kept.first) // size
-        counts = np.zeros(((end - kept.first) // size, 3), dtype=np.int64)
+        counts = np.zeros(((end - kept.first) // size, 3), dtype=np.int32)
         counts[:at] = kept.counts[:at]
         kept.counts = counts
         rows = store.bucket_counts(
@@ -151,6 +159,6 @@ def _fill(kept: KeptSeries, rows: list[tuple[int, int, int, int]], size: int) ->
     if not rows:
         return
     counts = np.asarray(rows, dtype=np.int64)
-    at = (counts[:, 0] - kept.first) // size
+    at = (counts[:, 0] - kept.first) // size  # epoch seconds need 64 bits; counts fit in 32
     inside = (at >= 0) & (at < len(kept.counts))
     kept.counts[at[inside]] = counts[inside, 1:]

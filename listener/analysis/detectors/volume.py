@@ -131,34 +131,26 @@ class VolumeScorer:
     only its own window), medians column by column, the hourly quantiles from the
     samples before each hour, records as maxima of ranges. So an update gives bit for
     bit the scores of scoring the whole frame again, at the cost of what changed.
+
+    Kept per bucket: what a later update reads back (the cumulative counts, the usual
+    rate, the noise unit, the residuals the records compare with) and the scores; the
+    window sums are recomputed over their own windows.
     """
 
-    # name: (rows, dtype, fill) of the per-bucket arrays kept between updates
-    _KEPT: ClassVar[dict[str, tuple[int, str, float]]] = {
-        "volume": (0, "f8", 0.0), "centred": (0, "f8", np.nan), "rate": (0, "f8", np.nan),
-        "phi_kept": (0, "f8", 1.0), "phi": (0, "f8", 1.0), "prior": (0, "f8", 0.0),
-        "sums": (1, "f8", np.nan), "mus": (1, "f8", np.nan), "noise_sums": (1, "f8", np.nan),
-        "noise_mus": (1, "f8", np.nan), "resids": (1, "f8", np.nan),
-        "fires": (1, "?", False), "actives": (1, "?", False), "fire": (0, "?", False),
-        "active": (0, "?", False), "observed": (0, "f8", np.nan), "expected": (0, "f8", np.nan),
-        "score": (0, "f8", 0.0), "window": (0, "i8", 0), "severity": (0, "i1", 0), "nan": (0, "f8", np.nan),
-        "csum": (0, "f8", 0.0),  # one longer: csum[i] sums the buckets before i
+    # name: (one row per window size?, dtype, fill) of the per-bucket arrays kept between updates
+    _KEPT: ClassVar[dict[str, tuple[bool, str, float]]] = {
+        "csum": (False, "f8", 0.0), "rate": (False, "f8", np.nan), "phi_kept": (False, "f8", 1.0),
+        "resids": (True, "f8", np.nan), "fire": (False, "?", False), "active": (False, "?", False),
+        "observed": (False, "f8", np.nan), "expected": (False, "f8", np.nan), "score": (False, "f8", 0.0),
+        "window": (False, "i8", 0), "severity": (False, "i1", 0),
     }  # fmt: skip
+    GROWTH = 288  # buckets of room added at a time (a day of 5-minute buckets: one copy a day)
 
-    # Views of the first n buckets of the kept arrays (see _resize), set for each update.
-    volume: np.ndarray
-    centred: np.ndarray
+    # Views of the first n buckets (csum: n + 1) of the kept arrays, set by _resize.
+    csum: np.ndarray
     rate: np.ndarray
     phi_kept: np.ndarray
-    phi: np.ndarray
-    prior: np.ndarray
-    sums: np.ndarray
-    mus: np.ndarray
-    noise_sums: np.ndarray
-    noise_mus: np.ndarray
     resids: np.ndarray
-    fires: np.ndarray
-    actives: np.ndarray
     fire: np.ndarray
     active: np.ndarray
     observed: np.ndarray
@@ -166,8 +158,6 @@ class VolumeScorer:
     score: np.ndarray
     window: np.ndarray
     severity: np.ndarray
-    nan: np.ndarray
-    csum: np.ndarray
 
     def __init__(self, settings: DetectorSettings) -> None:
         self.settings = settings
@@ -178,6 +168,12 @@ class VolumeScorer:
         self._resize(0, 0)
         self._spread: HourlyQuantile | None = None
         self._usual: HourlyQuantile | None = None
+
+    @property
+    def nbytes(self) -> int:
+        """Memory kept between updates (the buffers, with their room to grow)."""
+        hourly = sum(q.hourly.nbytes + q.samples.nbytes for q in (self._spread, self._usual) if q is not None)
+        return sum(b.nbytes for b in self._buffers.values()) + hourly
 
     def update(self, frame: pd.DataFrame, changed_from: int = 0) -> Scores:
         """Scores of ``frame``, whose buckets before ``changed_from`` are those of the last update.
@@ -200,27 +196,26 @@ class VolumeScorer:
             self._usual = HourlyQuantile(self.settings, self.settings.record_window, 0.99, phase)
         self._start, self._counts = start, counts
         self._resize(r, n)
-        self.volume[r:] = volume[r:]
         self.csum[r + 1 :] = np.add.accumulate(np.concatenate((self.csum[r : r + 1], volume[r:])))[1:]
         if n:
-            self._baseline(r)
-            self._windows(r)
-            self._tests(r)
+            self._baseline(r, volume)
+            self._tests(r, *self._windows(r, volume))
+        nan = np.broadcast_to(np.float64(np.nan), (n,))
         return Scores(
             fire=self.fire, active=self.active, observed=self.observed, expected=self.expected,
             score=self.score, window=self.window, severity=self.severity,
-            observed_share=self.nan, expected_share=self.nan, share_low=self.nan, share_high=self.nan,
+            observed_share=nan, expected_share=nan, share_low=nan, share_high=nan,
         )  # fmt: skip
 
     def _resize(self, r: int, n: int) -> None:
-        """Keep the first ``r`` buckets of every array and make room for ``n`` (capacity doubles)."""
+        """Keep the first ``r`` buckets of every array and make room for ``n`` (a day at a time)."""
         scales = len(self.settings.volume_scales)
-        for name, (rows, dtype, fill) in self._KEPT.items():
+        for name, (per_scale, dtype, fill) in self._KEPT.items():
             size, kept = (n + 1, r + 1) if name == "csum" else (n, r)
             buffer = self._buffers.get(name)
             if buffer is None or buffer.shape[-1] < size:
-                shape = (scales, max(size, 2 * (buffer.shape[-1] if buffer is not None else 0)))
-                grown = np.full(shape if rows else shape[1:], fill, dtype=dtype)
+                room = size + (self.GROWTH if buffer is not None else 0)
+                grown = np.full((scales, room) if per_scale else (room,), fill, dtype=dtype)
                 if buffer is not None:
                     grown[..., :kept] = buffer[..., :kept]
                 self._buffers[name] = buffer = grown
@@ -228,42 +223,35 @@ class VolumeScorer:
             setattr(self, name, buffer[..., :size])
         self.n = n
 
-    def _baseline(self, r: int) -> None:
-        """Usual rate, noise unit ``phi`` and prior from bucket ``r`` on."""
+    def _phi(self, lo: int) -> np.ndarray:
+        """The noise unit from bucket ``lo`` on (whole numbers: at least 1)."""
+        kept = self.phi_kept[lo:]
+        return np.fmax(kept, 1.0) if self._counts and self.settings.volume_dispersion else kept
+
+    def _baseline(self, r: int, volume: np.ndarray) -> None:
+        """Usual rate and noise unit ``phi`` from bucket ``r`` on."""
         s, n = self.settings, self.n
         half = s.buckets(s.seasonal_halfwidth)
         if half >= s.per_day:
             raise ValueError("seasonal_halfwidth must be shorter than a day")
-        # Centred sums over [i - half, i + half] (NaN where that runs off either end).
-        lo = max(r - half, half)
-        self.centred[max(r - half, 0) :] = np.nan
-        if n - half > lo:
-            at = np.arange(lo, n - half)
-            self.centred[lo : n - half] = self.csum[at + half + 1] - self.csum[at - half]
-        # The seasonal lags at the same time 1..days days ago, their median per bucket.
+        # The centred sums over [j - half, j + half] at the same time 1..days days ago (NaN
+        # where that runs off the start), and their median per bucket.
         at = np.arange(r, n)
         back = at[None, :] - s.per_day * np.arange(1, s.seasonal_days + 1)[:, None]
-        lags = np.where(back >= 0, self.centred[np.clip(back, 0, None)], np.nan)
+        lags = np.full(back.shape, np.nan)
+        if n > 2 * half:  # a lag reaches back a day: its window never runs off the end
+            inside = np.clip(back, half, n - half - 1)
+            lags = np.where(back >= half, self.csum[inside + half + 1] - self.csum[inside - half], np.nan)
         self.rate[r:] = nan_median(lags) / (2 * half + 1)
         if s.volume_dispersion:
-            self._dispersion(r)
-        # The trough of the usual rate over the last day (0 before any baseline).
-        lo = max(0, r - s.per_day + 1)
-        noise_rate = self.rate[lo:] / self.phi[lo:]
-        if n - r > 32:
-            trough = pd.Series(noise_rate).rolling(s.per_day, min_periods=1).min().to_numpy()[r - lo :]
-        else:  # the same minima, window by window
-            trough = np.array(
-                [np.fmin.reduce(noise_rate[max(0, i - s.per_day + 1) : i + 1]) for i in range(r - lo, n - lo)]
-            )
-        self.prior[r:] = s.volume_prior * np.nan_to_num(trough)
+            self._dispersion(r, volume)
 
-    def _dispersion(self, r: int) -> None:
+    def _dispersion(self, r: int, volume: np.ndarray) -> None:
         """``phi``: see ``dispersion`` in the module docstring; carried forward where unknown."""
         assert self._spread is not None
         with np.errstate(all="ignore"):
             rate = self.rate
-            pearson = np.where(rate > 0, np.abs(self.volume - rate) / np.sqrt(rate), np.nan)
+            pearson = np.where(rate > 0, np.abs(volume - rate) / np.sqrt(rate), np.nan)
         self._spread.update(pearson[None, :], r)
         spread = self._spread.at(pearson[None, :], r)[0]
         with np.errstate(all="ignore"):
@@ -274,39 +262,50 @@ class VolumeScorer:
         last[known] = known
         last = np.maximum.accumulate(last)
         self.phi_kept[r:] = np.where(last >= 0, raw[np.clip(last, 0, None)], seed)
-        self.phi[r:] = np.fmax(self.phi_kept[r:], 1.0) if self._counts else self.phi_kept[r:]
 
-    def _windows(self, r: int) -> None:
-        """Window sums and residuals per window size from bucket ``r`` on."""
-        n, csum, scales = self.n, self.csum, self.settings.volume_scales
-        first = max(0, r - max(scales) + 1)
-        noise_volume, noise_rate = (
-            self.volume[first:] / self.phi[first:],
-            self.rate[first:] / self.phi[first:],
-        )
+    def _windows(self, r: int, volume: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per window size from bucket ``r`` on: mentions, expected, and both in noise units; residuals."""
+        s, n, csum, scales = self.settings, self.n, self.csum, self.settings.volume_scales
+        first = max(0, r - max(max(scales), s.per_day) + 1)
+        phi = self._phi(first)
+        noise_volume, noise_rate = volume[first:] / phi, self.rate[first:] / phi
+        # The trough of the usual rate over the last day (0 before any baseline).
+        lo = max(0, r - s.per_day + 1)
+        window = noise_rate[lo - first :]
+        if n - r > 32:
+            trough = pd.Series(window).rolling(s.per_day, min_periods=1).min().to_numpy()[r - lo :]
+        else:  # the same minima, window by window
+            trough = np.array(
+                [np.fmin.reduce(window[max(0, i - s.per_day + 1) : i + 1]) for i in range(r - lo, n - lo)]
+            )
+        prior = s.volume_prior * np.nan_to_num(trough)
+        sums, mus, noise_sums, noise_mus = (np.full((len(scales), n - r), np.nan) for _ in range(4))
         for i, k in enumerate(scales):
             lo = max(0, r - k + 1)
             if n - lo >= k:
                 at = np.arange(max(r, k - 1), n)
-                self.sums[i, at] = csum[at + 1] - csum[at + 1 - k]
-                ones = np.ones(k)
-                self.mus[i, lo + k - 1 :] = np.convolve(self.rate[lo:], ones, mode="valid")
-                self.noise_sums[i, lo + k - 1 :] = np.convolve(noise_volume[lo - first :], ones, mode="valid")
-                self.noise_mus[i, lo + k - 1 :] = np.convolve(noise_rate[lo - first :], ones, mode="valid")
-            prior = k * self.prior[r:]
+                sums[i, at - r] = csum[at + 1] - csum[at + 1 - k]
+                ones, part = np.ones(k), slice(max(r, k - 1) - r, None)
+                mus[i, part] = np.convolve(self.rate[lo:], ones, mode="valid")
+                noise_sums[i, part] = np.convolve(noise_volume[lo - first :], ones, mode="valid")
+                noise_mus[i, part] = np.convolve(noise_rate[lo - first :], ones, mode="valid")
             with np.errstate(all="ignore"):
                 self.resids[i, r:] = np.log(
-                    (self.noise_sums[i, r:] + 1.0 + prior) / (self.noise_mus[i, r:] + 1.0 + prior)
+                    (noise_sums[i] + 1.0 + k * prior) / (noise_mus[i] + 1.0 + k * prior)
                 )
+        return sums, mus, noise_sums, noise_mus
 
-    def _tests(self, r: int) -> None:
+    def _tests(
+        self, r: int, sums: np.ndarray, mus: np.ndarray, noise_sums: np.ndarray, noise_mus: np.ndarray
+    ) -> None:
         """The tests per window from bucket ``r`` on, and the strongest window per bucket."""
         s, n = self.settings, self.n
         assert self._usual is not None
         self._usual.update(self.resids, r)
         usual = self._usual.at(self.resids, r)
+        fires, actives = np.zeros((2, len(s.volume_scales), n - r), dtype=bool)
         for i, span in enumerate(s.volume_scales):
-            total, mu, resid = self.noise_sums[i, r:], self.noise_mus[i, r:], self.resids[i, r:]
+            total, mu, resid = noise_sums[i], noise_mus[i], self.resids[i, r:]
             counted = _known(total, 0.0) >= s.volume_floor
             # The Poisson tail is the costly test: only where the cheap ones pass.
             big = counted & (_known(resid, -1.0) >= np.log(s.volume_min_ratio))
@@ -323,14 +322,13 @@ class VolumeScorer:
             # P(X >= S) for X ~ Poisson(mu) is the regularised lower incomplete gamma P(S, mu).
             tail = special.gammainc(np.fmax(total[todo], 1e-9), np.fmax(mu[todo], 1e-9))
             logp[todo] = np.log(np.fmax(tail, 1e-300))
-            self.fires[i, r:] = record_ok & (logp <= np.log(s.volume_alpha))
-            self.actives[i, r:] = above & (logp <= np.log(s.calm_alpha))
+            fires[i] = record_ok & (logp <= np.log(s.volume_alpha))
+            actives[i] = above & (logp <= np.log(s.calm_alpha))
         warm = np.arange(r, n) >= s.buckets(s.warmup)
-        fires = self.fires[:, r:]
         self.fire[r:] = fires.any(axis=0) & warm
-        self.active[r:] = (self.actives[:, r:].any(axis=0) & warm) | self.fire[r:]
+        self.active[r:] = (actives.any(axis=0) & warm) | self.fire[r:]
         with np.errstate(all="ignore"):
-            log_ratio = np.log2((self.noise_sums[:, r:] + 1.0) / (self.noise_mus[:, r:] + 1.0))
+            log_ratio = np.log2((noise_sums + 1.0) / (noise_mus + 1.0))
         # Report the firing window with the largest ratio (else the largest ratio overall).
         ranking = np.where(fires, 1e6, 0.0) + _known(log_ratio, -1e3)
         best = np.argmax(ranking, axis=0)
@@ -338,8 +336,8 @@ class VolumeScorer:
         doublings = log_ratio[best, cols]
         # info below x2, warning from x2, critical from x10 (an order of magnitude).
         self.severity[r:] = np.where(doublings >= np.log2(10.0), 2, np.where(doublings >= 1.0, 1, 0))
-        self.observed[r:] = self.sums[:, r:][best, cols]
-        self.expected[r:] = self.mus[:, r:][best, cols]
+        self.observed[r:] = sums[best, cols]
+        self.expected[r:] = mus[best, cols]
         self.score[r:] = np.nan_to_num(doublings)
         self.window[r:] = np.asarray(s.volume_scales)[best]
 
