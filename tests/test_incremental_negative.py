@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from listener.analysis.detectors.base import Scores
-from listener.analysis.detectors.negative import NegativeScorer, score_negative
+from listener.analysis.detectors.negative import LATE_ROOM, NegativeScorer, score_negative
 from listener.analysis.findings import DetectorSettings
 
 DAY = 288  # five-minute buckets
@@ -125,18 +125,113 @@ def test_a_long_run_of_single_bucket_polls() -> None:
     assert_same(got, frame, settings)
 
 
-def test_returned_scores_do_not_change_with_later_updates() -> None:
+def test_returned_scores_are_valid_until_the_next_update() -> None:
+    """The documented contract: the arrays are the scores as returned; a caller that keeps
+    them past the next update copies them, and its copies stay the old frame's scores."""
     rng = np.random.default_rng(5)
     settings = DetectorSettings()
     watch = Watch(rng, 4 * DAY)
     scorer = NegativeScorer(settings)
-    frame = watch.frame(0, 3 * DAY, settings.bucket)
-    first = scorer.update(frame)
-    kept = {f.name: getattr(first, f.name).copy() for f in fields(Scores)}
+    old = watch.frame(0, 3 * DAY, settings.bucket)
+    got = scorer.update(old)
+    assert_same(got, old, settings)
+    kept = Scores(*(getattr(got, f.name).copy() for f in fields(Scores)))
     watch.redraw(DAY)
-    scorer.update(watch.frame(0, 4 * DAY, settings.bucket), DAY)
-    for name, values in kept.items():
-        assert np.array_equal(getattr(first, name), values, equal_nan=values.dtype.kind == "f"), name
+    new = watch.frame(0, 4 * DAY, settings.bucket)
+    assert_same(scorer.update(new, DAY), new, settings)
+    assert_same(kept, old, settings)
+
+
+def poison_below_kept(scorer: NegativeScorer) -> None:
+    """Put back one NaN sum before each kept horizon: a read beyond ``reach`` shows up."""
+    for sums in scorer._sums:
+        kept = sums._buffer
+        data = np.full((*kept._data.shape[:-1], kept._data.shape[-1] + 1), np.nan)
+        data[..., 1:] = kept._data
+        kept._data, kept._end = data, kept._end + 1
+        sums.offset -= 1
+        sums.reach += 1  # ``holds`` as before
+
+
+def test_the_kept_reach_is_what_the_windows_read() -> None:
+    """Worked out from the windows: the daily rhythm's oldest (12 hours before the same time
+    ``seasonal_days`` back), the level's (``seasonal_days`` before an end an hour back), the
+    dispersion's (``seasonal_days``), the negative windows' (the longest, to the bucket)."""
+    settings = DetectorSettings()
+    week = settings.seasonal_days * DAY
+    scorer = NegativeScorer(settings)
+    reach = [sums.reach for sums in scorer._sums]
+    windows = max(settings.negative_scales) - 1  # the evidence and the counts
+    assert reach == [week + 12 * 12 - 1, week + 12 - 1, week, windows, windows]
+
+
+@pytest.mark.parametrize("style", ["busy", "sparse", "quiet"])
+@pytest.mark.parametrize("inside", [True, False])
+def test_a_change_at_the_edge_of_the_kept_sums(
+    inside: bool, style: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change just inside what is kept is scored from there, reading nothing older than
+    what is kept; one just outside from the first bucket; both give what scoring the whole
+    frame does."""
+    rng = np.random.default_rng(11)
+    settings = DetectorSettings()
+    watch = Watch(rng, 25 * DAY)
+    watch.style = style
+    watch.redraw(0)
+    end = 24 * DAY
+    edge = end - settings.buckets(LATE_ROOM)  # the oldest change the scorer can take
+    # Every window at the edge counts: mentions in its bucket, all negative for 5 hours.
+    shift = slice(edge - 60, edge + 1)
+    watch.volume[shift] = np.maximum(watch.volume[shift], 3)
+    watch.negative[shift] = watch.volume[shift]
+    scorer = NegativeScorer(settings)
+    scorer.update(watch.frame(0, end, settings.bucket))
+    for _ in range(5):  # the daemon's steady state: a bucket at a time
+        end += 1
+        scorer.update(watch.frame(0, end, settings.bucket), end - 1)
+    # Each kept sum is cut where its own reach ends, so all are at their edge at once.
+    assert {sums.offset + sums.reach for sums in scorer._sums} == {edge}
+    changed = edge if inside else edge - 1
+    if inside:
+        poison_below_kept(scorer)
+    starts: list[int] = []
+    resume_at = NegativeScorer._resume_at
+
+    def spy(self: NegativeScorer, *args: object) -> int:
+        start = resume_at(self, *args)  # type: ignore[arg-type]
+        if self is scorer:  # not the whole-frame scoring it is compared with
+            starts.append(start)
+        return start
+
+    monkeypatch.setattr(NegativeScorer, "_resume_at", spy)
+    watch.redraw(changed)
+    watch.volume[changed] = watch.negative[changed] = max(3, watch.volume[changed])
+    end += 1
+    frame = watch.frame(0, end, settings.bucket)
+    assert_same(scorer.update(frame, changed), frame, settings)
+    assert starts == [changed if inside else 0]
+    end += 1  # and it goes on from there
+    frame = watch.frame(0, end, settings.bucket)
+    assert_same(scorer.update(frame, end - 1), frame, settings)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_late_changes_in_a_long_history(seed: int) -> None:
+    """Histories longer than the kept sums; changes a few buckets, days, or over a week late."""
+    rng = np.random.default_rng(100 + seed)
+    settings = DetectorSettings()
+    watch = Watch(rng, 30 * DAY)
+    end = int(rng.integers(16 * DAY, 22 * DAY))
+    scorer = NegativeScorer(settings)
+    frame = watch.frame(0, end, settings.bucket)
+    assert_same(scorer.update(frame), frame, settings)
+    for _ in range(6):
+        end += int(rng.choice([1, 1, 3, 40]))
+        late = int(rng.choice([2, DAY, 6 * DAY, 7 * DAY + 200, 9 * DAY]) + rng.integers(0, 50))
+        changed = max(0, end - late)
+        watch.redraw(changed)
+        frame = watch.frame(0, end, settings.bucket)
+        assert_same(scorer.update(frame, changed), frame, settings)
 
 
 def test_an_empty_frame_and_back() -> None:

@@ -34,10 +34,10 @@ expected share.
 
 Incremental updates (``NegativeScorer``): every step above is causal and made of
 per-bucket values and trailing window sums, each read from cumulative sums. The scorer
-keeps those cumulative sums and its per-bucket scores; when only the buckets from
-``changed_from`` on are new or changed (a poll appends a few; a late mention rewrites the
-last ones), it extends the sums from there, adding in the same order as a fresh sum, and
-scores those buckets alone. ``score_negative`` is the same code from the first bucket, so
+keeps those cumulative sums (over the last ``LATE_ROOM`` and the longest window before
+it) and its per-bucket scores; when only the buckets from ``changed_from`` on are new or
+changed (a poll appends a few; a late mention rewrites the last ones), it extends the sums
+from there, adding in the same order as a fresh sum, and scores those buckets alone. ``score_negative`` is the same code from the first bucket, so
 a daemon's updates and a backtest's one pass give bit-identical scores.
 """
 
@@ -48,11 +48,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from scipy import special  # type: ignore[import-untyped]
 
 from listener.analysis.detectors.base import Scores, nan_median, wilson
+from listener.analysis.detectors.negative_state import Buffer, Sums, windows
 from listener.analysis.findings import DetectorSettings
 
 __all__ = ["NegativeScorer", "bucket_evidence", "dispersion", "score_negative", "seasonal_share"]
@@ -87,58 +87,9 @@ MIN_INFORMATIVE = 100
 # spike); it also weighs buckets in the baseline.
 PRIOR_RHO = 1.0 / 51.0
 
-
-class _Buffer:
-    """A growing array (along its last axis) whose tail is rewritten by each update.
-
-    Its capacity doubles as it grows, so appending a few buckets copies no history.
-    """
-
-    def __init__(self, rows: tuple[int, ...] = (), dtype: npt.DTypeLike = np.float64) -> None:
-        self._data = np.zeros((*rows, 64), dtype=dtype)
-
-    def write(self, start: int, values: np.ndarray) -> np.ndarray:
-        """Put ``values`` at positions ``start`` on; the array up to their end (a view)."""
-        end = start + values.shape[-1]
-        if end > self._data.shape[-1]:
-            grown = np.zeros((*self._data.shape[:-1], max(end, 2 * self._data.shape[-1])), self._data.dtype)
-            grown[..., :start] = self._data[..., :start]
-            self._data = grown
-        self._data[..., start:end] = values
-        return self._data[..., :end]
-
-
-class _Sums:
-    """Cumulative sums along the last axis, after a leading 0, kept over a growing history.
-
-    Values from ``start`` on are added one at a time to the kept sum at ``start``, in the
-    order a fresh ``np.cumsum`` over the whole history adds them, so the sums are
-    bit-identical to summing it all again (exact or not).
-    """
-
-    def __init__(self, rows: tuple[int, ...] = ()) -> None:
-        self._buffer = _Buffer(rows)  # position 0 is never written: the leading 0
-
-    def extend(self, start: int, values: np.ndarray) -> np.ndarray:
-        """The sums ``[..., n + 1]`` of the history whose positions from ``start`` on are ``values``."""
-        sums = self._buffer.write(start + 1, values)
-        tail = sums[..., start + 1 :]
-        if start and tail.shape[-1]:
-            tail[..., 0] += sums[..., start]
-        np.add.accumulate(tail, axis=-1, out=tail)  # what np.cumsum runs
-        return sums
-
-
-def windows(sums: np.ndarray, ends: np.ndarray, spans: np.ndarray) -> np.ndarray:
-    """``[..., len(spans), len(ends)]``: sums of the ``span`` values before each end.
-
-    ``sums`` are cumulative sums after a leading 0 (see ``_Sums``); an end is a prefix
-    length. A window that runs off the start of the history sums what there is.
-    """
-    # ``take``, not ``sums[..., starts]``: numpy's fancy indexing after ``...`` is ~10x
-    # slower; its "clip" mode reads a start before the history at 0.
-    starts = sums.take(ends[None, :] - spans[:, None], axis=-1, mode="clip")
-    return np.asarray(sums.take(ends, axis=-1)[..., None, :] - starts, dtype=np.float64)
+# Incremental updates: a change up to a week back is scored from there; an older one (a
+# mention more than a week late, a rescore) from the first bucket.
+LATE_ROOM = timedelta(days=7)
 
 
 def window_sums(values: np.ndarray, spans: Sequence[int], *, before: bool = False) -> np.ndarray:
@@ -151,7 +102,7 @@ def window_sums(values: np.ndarray, spans: Sequence[int], *, before: bool = Fals
     sums: the same bucket gets the same sum however long the history before it.
     """
     rows = np.atleast_2d(values)
-    sums = _Sums((len(rows),)).extend(0, rows)
+    sums = Sums((len(rows),), 0).extend(0, rows)
     ends = np.arange(rows.shape[1]) + (0 if before else 1)
     out = np.swapaxes(windows(sums, ends, np.asarray(spans)), 0, 1)
     return out[:, 0] if np.ndim(values) == 1 else out
@@ -179,13 +130,14 @@ def rhythm_windows(settings: DetectorSettings) -> tuple[np.ndarray, np.ndarray]:
 
 
 def same_time_sums(
-    sums: np.ndarray, positions: np.ndarray, spans: tuple[np.ndarray, np.ndarray]
+    sums: np.ndarray, positions: np.ndarray, spans: tuple[np.ndarray, np.ndarray], offset: int = 0
 ) -> np.ndarray:
     """``[rows, 2, days, len(positions)]``: the sums over the ``rhythm_windows`` of each
-    position (NaN without that history). ``sums`` as in ``windows``."""
+    position (NaN without that history). ``sums`` as in ``windows``, from ``offset`` on."""
     back, length = spans
     first = positions - back
-    got = sums.take(first + length, axis=-1, mode="clip") - sums.take(first, axis=-1, mode="clip")
+    at = first - offset
+    got = sums.take(at + length, axis=-1, mode="clip") - sums.take(at, axis=-1, mode="clip")
     return np.where(first >= 0, got, np.nan)
 
 
@@ -201,8 +153,12 @@ class _Baseline:
         self._share_prior = settings.share_prior
         self._gap = max(1, settings.buckets(LEVEL_GAP))
         self._longest = settings.seasonal_days * settings.per_day
-        self._weighted = _Sums((2,))
-        self._steps = _Sums((3,))
+        # How far back before a bucket its windows read (see ``negative_state``): the
+        # rhythm's oldest window starts 12 hours before the same time ``seasonal_days``
+        # days back; the level's oldest span starts ``seasonal_days`` before its end,
+        # which is ``LEVEL_GAP`` before the bucket.
+        self._weighted = Sums((2,), int(self._rhythm_windows[0].max()))
+        self._steps = Sums((3,), self._longest + self._gap - 1)
 
     def extend(self, start: int, volume: np.ndarray, negative: np.ndarray) -> np.ndarray:
         """Expected shares of the positions from ``start`` on (``volume``, ``negative``)."""
@@ -226,7 +182,9 @@ class _Baseline:
         the median, so one past incident does not. 1 where there is no history. ``sums``:
         of the weighted volume and negatives (rows), as in ``windows``.
         """
-        (vol_day, vol_near), (neg_day, neg_near) = same_time_sums(sums, positions, self._rhythm_windows)
+        (vol_day, vol_near), (neg_day, neg_near) = same_time_sums(
+            sums, positions, self._rhythm_windows, self._weighted.offset
+        )
         day_share = neg_day / vol_day
         local = (neg_near + self._share_prior * day_share) / (vol_near + self._share_prior)
         ratio = nan_median(np.where(day_share > 0, local / day_share, np.nan))
@@ -241,15 +199,16 @@ class _Baseline:
         ``LEVEL_GAP`` before the bucket: a shift that began within the gap cannot raise its
         own baseline. ``steps``: cumulative sums of the weighted volume, negatives and
         expected negatives in whole steps of ``1 / STEP``, so every span's sum is exact
-        whatever came before it.
+        whatever came before it (from the kept sums' offset on). The volume is compared in
+        steps: scaling by a power of 2 changes no comparison and no rounding.
         """
-        c_vol = steps[0] / STEP
+        c_vol, offset = steps[0], self._steps.offset
         end = positions - self._gap + 1  # exclusive end of the span, as a prefix length
         valid = end > 0
-        end = np.minimum(np.maximum(end, 0), len(c_vol) - 1)
+        end = np.minimum(np.maximum(end, 0), offset + len(c_vol) - 1) - offset
         # The latest start whose span still holds LEVEL_MENTIONS mentions, within a week.
-        start = np.searchsorted(c_vol, c_vol[end] - LEVEL_MENTIONS, side="right") - 1
-        start = np.maximum(start, np.maximum(end - self._longest, 0))
+        start = np.searchsorted(c_vol, c_vol[end] - LEVEL_MENTIONS * STEP, side="right") - 1
+        start = np.maximum(start, np.maximum(end + offset - self._longest, 0) - offset)
         (neg_end, exp_end), (neg_start, exp_start) = (
             steps[1:].take(at, axis=-1) / STEP for at in (end, start)
         )
@@ -276,7 +235,8 @@ class _Dispersion:
 
     def __init__(self, settings: DetectorSettings) -> None:
         self._span = np.array([settings.seasonal_days * settings.per_day])
-        self._sums = _Sums((1 + len(RHO_GRID),))  # informative buckets, capped residuals per rho
+        # Informative buckets, capped residuals per rho; a window reads ``span`` back.
+        self._sums = Sums((1 + len(RHO_GRID),), int(self._span[0]))
 
     def extend(self, start: int, k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
         """``rho`` at the positions from ``start`` on (``k`` negatives of ``n``, share ``p``)."""
@@ -287,7 +247,7 @@ class _Dispersion:
         capped = np.where(informative, np.minimum(scaled, CHI2_CAP), 0.0)
         rows = np.concatenate((informative[None, :].astype(np.float64), exact(capped)))
         positions = np.arange(start, start + len(n))
-        sums = windows(self._sums.extend(start, rows), positions, self._span)[:, 0]
+        sums = windows(self._sums.extend(start, rows), positions - self._sums.offset, self._span)[:, 0]
         count = sums[0]
         rho = fitted_rho(sums[1:] / count)
         return np.asarray(np.where(count >= MIN_INFORMATIVE, rho, PRIOR_RHO), dtype=np.float64)
@@ -359,9 +319,12 @@ class NegativeScorer:
     ``update`` takes the whole current frame (``volume``, ``negative``) and the first
     position that may differ from the previous call's frame (earlier ones must be the
     same buckets with the same values); the frame may have grown or shrunk. It keeps the
-    cumulative sums every window reads and the scores of the unchanged buckets, so a
-    poll that adds a few buckets costs a few buckets' work, and returns the scores of
-    the whole frame, bit-identical to ``score_negative`` on it.
+    scores of every bucket, and the cumulative sums the windows read over the last
+    ``LATE_ROOM`` and the longest window before it (``negative_state``), so a poll that
+    adds a few buckets costs a few buckets' work; a change older than ``LATE_ROOM``, or a
+    new first bucket, is scored from the first bucket again. It returns the scores of the
+    whole frame, bit-identical to ``score_negative`` on it; the arrays are valid until
+    the next update (views of the kept scores: copy them to keep them longer).
     """
 
     def __init__(self, settings: DetectorSettings) -> None:
@@ -374,37 +337,55 @@ class NegativeScorer:
         self._warm_from = settings.buckets(settings.warmup)
         self._baseline = _Baseline(settings)
         self._dispersion = _Dispersion(settings)
-        self._evidence = _Sums((len(settings.negative_lifts),))
-        self._counts = _Sums((3,))  # mentions, negatives, expected negatives
-        # The scores by type: fire and active, window, severity, then VALUES.
+        # Windows of up to the longest scale end at the bucket.
+        reach = int(self._scales.max()) - 1
+        self._evidence = Sums((len(settings.negative_lifts),), reach)
+        self._counts = Sums((3,), reach)  # mentions, negatives, expected negatives
+        self._sums = (
+            self._baseline._weighted,
+            self._baseline._steps,
+            self._dispersion._sums,
+            self._evidence,
+            self._counts,
+        )
+        self._room, self._step = settings.buckets(LATE_ROOM), max(1, settings.per_day)
+        # The scores by type: fire and active, window (the index of its scale), severity,
+        # then VALUES.
         self._kept = (
-            _Buffer((2,), bool),
-            _Buffer((), self._scales.dtype),
-            _Buffer((), np.int8),
-            _Buffer((len(VALUES),)),
+            Buffer((2,), bool),
+            Buffer((), np.int8 if len(self._scales) <= 127 else np.int16),
+            Buffer((), np.int8),
+            Buffer((len(VALUES),)),
         )
         self._first: pd.Timestamp | None = None  # None: nothing kept, start again
         self._length = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Memory kept between updates (the buffers, with their room to grow)."""
+        return sum(kept.nbytes for kept in (*self._kept, *self._sums))
 
     def update(self, frame: pd.DataFrame, changed_from: int = 0) -> Scores:
         """Scores of every bucket of ``frame``; buckets before ``changed_from`` are as last time."""
         first = frame.index[0] if len(frame) else None
         start = self._resume_at(first, changed_from, len(frame))
         self._first = None  # until this update is complete
-        volume = frame["volume"].to_numpy(dtype=np.float64)[start:]
-        negative = np.minimum(frame["negative"].to_numpy(dtype=np.float64)[start:], volume)
+        volume = np.asarray(frame["volume"].to_numpy()[start:], dtype=np.float64)
+        negative = np.minimum(np.asarray(frame["negative"].to_numpy()[start:], dtype=np.float64), volume)
         with np.errstate(all="ignore"):  # 0/0 is NaN (no history) by design
             p0 = self._baseline.extend(start, volume, negative)
             rho = self._dispersion.extend(start, negative, volume, np.where(np.isnan(p0), 0.0, p0))
             fresh = self._score(start, volume, negative, p0, rho)
         flags, window, severity, values = (
-            kept.write(start, part).copy() for kept, part in zip(self._kept, fresh, strict=True)
+            kept.write(start, part) for kept, part in zip(self._kept, fresh, strict=True)
         )
+        for sums in self._sums:
+            sums.keep(len(frame), self._room, self._step)
         self._first, self._length = first, len(frame)
         return Scores(
             fire=flags[0],
             active=flags[1],
-            window=window,
+            window=self._scales.take(window),
             severity=severity,
             **dict(zip(VALUES, values, strict=True)),
         )
@@ -413,7 +394,8 @@ class NegativeScorer:
         """The first position to score: 0 unless the history starts where the kept one did."""
         if self._first is None or first != self._first:
             return 0
-        return max(0, min(changed_from, self._length, length))
+        start = max(0, min(changed_from, self._length, length))
+        return start if all(sums.holds(start) for sums in self._sums) else 0
 
     def _score(
         self, start: int, volume: np.ndarray, negative: np.ndarray, p0: np.ndarray, rho: np.ndarray
@@ -423,10 +405,12 @@ class NegativeScorer:
         positions = np.arange(start, start + len(volume))
         llr = bucket_evidence(negative, volume, p0, rho, settings.negative_lifts)
         # A mixture over the shift sizes looked for: the mean of their likelihood ratios.
-        per_lift = windows(self._evidence.extend(start, exact(llr)), positions + 1, scales)
+        sums = self._evidence.extend(start, exact(llr))
+        per_lift = windows(sums, positions + 1 - self._evidence.offset, scales)
         evidence = functools.reduce(np.logaddexp, per_lift) - np.log(len(llr))
         counts = np.array((volume, negative, exact(volume * np.where(np.isnan(p0), 0.0, p0))))
-        n_all, k_all, e_all = windows(self._counts.extend(start, counts), positions + 1, scales)
+        sums = self._counts.extend(start, counts)
+        n_all, k_all, e_all = windows(sums, positions + 1 - self._counts.offset, scales)
         floor = k_all >= settings.negative_floor
         passes = (evidence >= self._fires_at) & floor
         warm = (positions >= self._warm_from) & ~np.isnan(p0)
@@ -439,7 +423,7 @@ class NegativeScorer:
         phi = 1.0 + np.fmax(obs_n / self._sizes[best, 0] - 1.0, 0.0) * rho
         severity, *share = shares(obs_k, obs_n, exp_k, phi, settings)
         values = np.array((obs_k, exp_k, evidence[best, cols] / LOG10, *share))
-        return np.array((fire, active | fire)), scales[best], severity, values
+        return np.array((fire, active | fire)), best.astype(self._kept[1].dtype), severity, values
 
 
 # The float fields of ``Scores``, in the order ``NegativeScorer`` keeps them.
