@@ -15,7 +15,7 @@ from pathlib import Path
 from listener.alerts.evaluate import evaluate
 from listener.alerts.memory import SeriesMemory
 from listener.alerts.settings import AlertSettings
-from listener.model import Mention, Page
+from listener.model import Mention, Page, SaveResult
 from storage import Store
 from tests.test_evaluate import SURGE, WATCH, history, store_all, surge
 
@@ -114,5 +114,31 @@ def test_a_memory_that_missed_changes_reads_everything_again(tmp_path: Path) -> 
     found = changes(evaluate(kept, [WATCH], [], settings, now, memory=memory))
     assert found == changes(evaluate(fresh, [WATCH], [], settings, now))
     assert any(kind == "volume" for kind, *_ in found)
+    kept.close()
+    fresh.close()
+
+
+def test_kept_mention_times_find_the_same_silence_and_are_read_once(tmp_path: Path) -> None:
+    """A source falls silent: health says so with the memory as without, reading its times once."""
+    kept, fresh = Store.open(tmp_path / "kept.db"), Store.open(tmp_path / "fresh.db")
+    rng = random.Random(3)  # a quiet watch: a mention every half hour or so for a week, then nothing
+    start = SURGE - timedelta(days=9)
+    calm = [(Mention("x", f"q{i}", "aurora caffè", start + timedelta(minutes=30 * i + rng.random() * 20)), "neutral")
+            for i in range(7 * 48)]  # fmt: skip
+    for store in (kept, fresh):
+        store_all(store, calm)
+    reads: list[str] = []
+    kept.conn.set_trace_callback(lambda sql: reads.append(sql) if "FROM watch_times WHERE" in sql else None)
+    memory, settings = SeriesMemory(), AlertSettings()
+    now, opened = SURGE - timedelta(days=2), []
+    while now < SURGE:
+        now += timedelta(hours=1)
+        for store in (kept, fresh):  # the collector keeps looking; nothing new comes
+            store.finish_run(store.start_run("x", "brand", now=now), SaveResult(), 0, now=now)
+        a = evaluate(kept, [WATCH], [("x", "brand")], settings, now, memory=memory)
+        assert changes(a) == changes(evaluate(fresh, [WATCH], [("x", "brand")], settings, now)), now
+        opened += [c.kind for c in a.changes if c.state == "open"]
+    assert "health:quiet" in opened
+    assert len(reads) == 1
     kept.close()
     fresh.close()

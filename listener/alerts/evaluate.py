@@ -23,6 +23,7 @@ import pandas as pd
 
 from listener import plugins
 from listener.alerts.explain import explain
+from listener.alerts.health import usual_gap
 from listener.alerts.memory import SeriesMemory
 from listener.alerts.settings import AlertSettings
 from listener.analysis import DetectorSettings, Finding, history_needed
@@ -159,14 +160,27 @@ class MentionTimes(Sequence[datetime]):
     """A source's latest mention times, newest first, read from storage on first use past the newest.
 
     Most sources' newest mention says enough (health: it is too recent for silence
-    to count), so the other 199 are read only for a source that asks for them.
+    to count), so the other 199 are read only for a source that asks for them. The
+    daemon keeps them from pass to pass while the source's watch gets nothing new
+    (``SeriesMemory``), and with them their usual gap.
     """
 
-    __slots__ = ("_load", "_newest", "_times")
+    __slots__ = ("_gap", "_load", "_newest", "_times")
 
     def __init__(self, newest: datetime | None, load: Callable[[], list[datetime]]) -> None:
         self._newest, self._load = newest, load
         self._times: list[datetime] | None = None if newest is not None else []
+        self._gap: tuple[timedelta | None] | None = None
+
+    @property
+    def newest(self) -> datetime | None:
+        return self._newest
+
+    def usual_gap(self) -> timedelta | None:
+        """``health.usual_gap`` of these times, computed once."""
+        if self._gap is None:
+            self._gap = (usual_gap(self),)
+        return self._gap[0]
 
     def _all(self) -> list[datetime]:
         if self._times is None:
@@ -194,32 +208,44 @@ def source_runs(store: Store, network: str, watch: str, now: datetime) -> Source
     )  # fmt: skip
 
 
-def every_source_runs(store: Store, sources: Sequence[tuple[str, str]], now: datetime) -> list[SourceRuns]:
+def every_source_runs(
+    store: Store, sources: Sequence[tuple[str, str]], now: datetime, memory: SeriesMemory | None = None
+) -> list[SourceRuns]:
     """``source_runs`` of many sources from one read of each summary, not one per source."""
     runs = store.latest_runs(sources, RUNS)
     limits = store.rate_limits(now)
     newest = store.newest_mentions(sources)
+
+    def times(network: str, watch: str) -> MentionTimes:
+        latest = newest.get((network, watch))
+        kept = memory.times(network, watch) if memory is not None else None
+        if kept is not None and kept.newest == latest:
+            return kept  # type: ignore[no-any-return]
+        fresh = MentionTimes(latest, partial(store.mention_times, network, watch))
+        if memory is not None:
+            memory.keep_times(network, watch, fresh)
+        return fresh
+
     return [
-        SourceRuns(
-            network,
-            watch,
-            runs.get((network, watch), []),
-            limits.get(network),
-            MentionTimes(newest.get((network, watch)), partial(store.mention_times, network, watch)),
-        )
+        SourceRuns(network, watch, runs.get((network, watch), []), limits.get(network), times(network, watch))
         for network, watch in sources
     ]
 
 
 def _pass_inputs(
-    store: Store, detector: Detector, base: Inputs, sources: Sequence[tuple[str, str]], now: datetime
+    store: Store,
+    detector: Detector,
+    base: Inputs,
+    sources: Sequence[tuple[str, str]],
+    now: datetime,
+    memory: SeriesMemory | None = None,
 ) -> Inputs:
     """Every configured source and the feeds their networks ran; the detector's own open alerts."""
     found: list[SourceRuns] = []
     if "runs" in detector.inputs:
         networks = sorted({network for network, _ in sources})
         every = dict.fromkeys([*sources, *store.feed_sources(networks, now - FEED_MEMORY)])
-        found = every_source_runs(store, list(every), now)
+        found = every_source_runs(store, list(every), now, memory)
     open_alerts: list[AlertRow] = []
     if "open_alerts" in detector.inputs:
         open_alerts = [a for a in store.alerts.list(unresolved=True) if plugins.owns(detector, a.kind)]
@@ -296,8 +322,8 @@ def _changes(
     """Every detector's alert changes: the watches' first, then the others in registration order."""
     per_watch = [d for d in found if plugins.scope(d) == "watch"]
     owner = {d.name: d for d in per_watch}
-    if memory is not None and per_watch:
-        memory.begin(store)
+    if memory is not None:
+        memory.begin(store, [w.name for w in watches])
     for watch in watches if per_watch else ():
         inputs = _watch_inputs(store, per_watch, base, watch, now, memory)
         findings = [f for d in per_watch for f in _run(d, _only(inputs, d), now)]
@@ -306,7 +332,8 @@ def _changes(
             yield _watch_change(store, watch, f, base.detector.bucket, by)
     for detector in found:
         if plugins.scope(detector) == "pass":
-            yield from map(_change, _run(detector, _pass_inputs(store, detector, base, sources, now), now))
+            inputs = _pass_inputs(store, detector, base, sources, now, memory)
+            yield from map(_change, _run(detector, inputs, now))
         elif plugins.scope(detector) == "account":
             for network, key in accounts:
                 inputs = _account_inputs(store, [detector], base, network, key, now)

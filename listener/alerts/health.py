@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from listener.analysis.findings import Finding
 from listener.plugins import Inputs, SourceRuns
 
-__all__ = ["HEALTH", "HealthDetector", "HealthIssue", "check"]
+__all__ = ["HEALTH", "HealthDetector", "HealthIssue", "check", "usual_gap"]
 
 AUTH_STREAK = 3
 REJECT_SHARE = 0.2
@@ -75,21 +75,27 @@ def check(source: SourceRuns, now: datetime) -> list[HealthIssue]:
 
 
 def _quiet_since(times: Sequence[datetime], looked: datetime) -> datetime | None:
-    """When the source went quiet, if it was quieter than ever before when we ``looked``; else ``None``.
-
-    "Usual" is the longer of three 95th-percentile gaps and the longest gap on
-    record: a watch that lives in bursts (complaints) falls silent between them,
-    and that silence is news no one needs.
-    """
+    """When the source went quiet, if it was quieter than ever before when we ``looked``; else ``None``."""
     newest = next(iter(times), None)
     if newest is None or looked - newest <= QUIET_FLOOR:
         return None  # silence under the floor never counts: no need to read the rest
+    kept = getattr(times, "usual_gap", None)  # the daemon's times remember it (evaluate.MentionTimes)
+    limit = kept() if kept is not None else usual_gap(times)
+    return times[0] if limit is not None and looked - times[0] > limit else None
+
+
+def usual_gap(times: Sequence[datetime]) -> timedelta | None:
+    """The longest silence that is still usual for these times (newest first); None: too few to say.
+
+    The longer of three 95th-percentile gaps and the longest gap on record: a watch that
+    lives in bursts (complaints) falls silent between them, and that silence is news no
+    one needs.
+    """
     if len(times) < QUIET_HISTORY or times[0] - times[-1] < QUIET_SPAN:
         return None
     gaps = sorted((a - b).total_seconds() for a, b in itertools.pairwise(times))
     p95 = statistics.quantiles(gaps, n=20)[-1] if len(gaps) >= 2 else gaps[0]
-    limit = max(timedelta(seconds=max(p95 * QUIET_FACTOR, gaps[-1])), QUIET_FLOOR)
-    return times[0] if looked - times[0] > limit else None
+    return max(timedelta(seconds=max(p95 * QUIET_FACTOR, gaps[-1])), QUIET_FLOOR)
 
 
 def _finding(network: str, watch: str, kind: str, state: str, severity: str, started: datetime,

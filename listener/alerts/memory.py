@@ -15,6 +15,7 @@ the latest buckets do not depend on how much older history there is (``history_n
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -77,6 +78,8 @@ class SeriesMemory:
         self._seen = 0
         self._series: dict[str, KeptSeries] = {}
         self._changed: dict[str, int] = {}
+        self._times: dict[tuple[str, str], Any] = {}
+        self._watches: frozenset[str] = frozenset()
 
     @property
     def nbytes(self) -> int:
@@ -86,16 +89,28 @@ class SeriesMemory:
             for kept in self._series.values()
         )
 
-    def begin(self, store: Store) -> None:
-        """Read which watches changed since the last pass; once per pass, before the watches."""
+    def begin(self, store: Store, watches: Sequence[str] = ()) -> None:
+        """Read which watches changed since the last pass; once per pass, before anything else."""
         changes = store.bucket_changes(self._seen)
         if not changes.complete:
             self._series.clear()
             self._changed.clear()
+            self._times.clear()
         for name, at in changes.since.items():
             self._changed[name] = min(at, self._changed.get(name, at))
+        self._times = {key: t for key, t in self._times.items() if key[1] not in changes.since}
+        self._watches = frozenset(watches)
         store.forget_bucket_changes(changes.latest)
         self._seen = changes.latest
+
+    def times(self, network: str, watch: str) -> Any:
+        """A source's mention times kept from an earlier pass, if its watch got nothing since."""
+        return self._times.get((network, watch))
+
+    def keep_times(self, network: str, watch: str, times: Any) -> None:
+        """Keep a watch's source's mention times (a feed's are not: no change of theirs is logged)."""
+        if watch in self._watches:
+            self._times[(network, watch)] = times
 
     def series(
         self, store: Store, watch: str, start: datetime, now: datetime, settings: DetectorSettings

@@ -220,6 +220,8 @@ def replay(
         return []
     first = _first_new(index, settings, since)
     start = index.searchsorted(min(first, index[-1]) - pd.Timedelta(history_needed(settings, kind)))
+    if not scores.fire[start:].any():
+        return []  # no bucket opens an incident: nothing to replay
     tail = Scores(*(getattr(scores, f.name)[start:] for f in fields(Scores)))
     return _after(incidents(kind, tail, index[start:], settings), first, since)
 
