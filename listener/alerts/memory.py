@@ -51,7 +51,7 @@ class KeptSeries:
             pd.Timestamp(self.first, unit="s", tz="UTC"), periods=len(self.counts), freq=self.settings.bucket,
             name="bucket",
         )  # fmt: skip
-        return pd.DataFrame({"volume": self.counts[:, 0], "negative": self.counts[:, 1]}, index=index)
+        return pd.DataFrame(self.counts[:, :2], index=index, columns=["volume", "negative"], copy=False)
 
     def scored(self) -> int:
         """How many buckets, from the first, have every mention's sentiment."""

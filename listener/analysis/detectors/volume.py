@@ -165,6 +165,16 @@ class VolumeScorer:
         self._start: pd.Timestamp | None = None
         self._counts = True
         self._buffers: dict[str, np.ndarray] = {}
+        # The settings read on every update, worked out once.
+        self._scales = settings.volume_scales
+        self._day, self._half = settings.per_day, settings.buckets(settings.seasonal_halfwidth)
+        self._warm_from, self._record = (
+            settings.buckets(settings.warmup),
+            settings.buckets(settings.record_window),
+        )
+        self._thresholds = tuple(
+            np.log((settings.volume_min_ratio, settings.volume_alpha, settings.calm_alpha))
+        )
         self._resize(0, 0)
         self._spread: HourlyQuantile | None = None
         self._usual: HourlyQuantile | None = None
@@ -209,7 +219,7 @@ class VolumeScorer:
 
     def _resize(self, r: int, n: int) -> None:
         """Keep the first ``r`` buckets of every array and make room for ``n`` (a day at a time)."""
-        scales = len(self.settings.volume_scales)
+        scales = len(self._scales)
         for name, (per_scale, dtype, fill) in self._KEPT.items():
             size, kept = (n + 1, r + 1) if name == "csum" else (n, r)
             buffer = self._buffers.get(name)
@@ -230,14 +240,13 @@ class VolumeScorer:
 
     def _baseline(self, r: int, volume: np.ndarray) -> None:
         """Usual rate and noise unit ``phi`` from bucket ``r`` on."""
-        s, n = self.settings, self.n
-        half = s.buckets(s.seasonal_halfwidth)
-        if half >= s.per_day:
+        s, n, half = self.settings, self.n, self._half
+        if half >= self._day:
             raise ValueError("seasonal_halfwidth must be shorter than a day")
         # The centred sums over [j - half, j + half] at the same time 1..days days ago (NaN
         # where that runs off the start), and their median per bucket.
         at = np.arange(r, n)
-        back = at[None, :] - s.per_day * np.arange(1, s.seasonal_days + 1)[:, None]
+        back = at[None, :] - self._day * np.arange(1, s.seasonal_days + 1)[:, None]
         lags = np.full(back.shape, np.nan)
         if n > 2 * half:  # a lag reaches back a day: its window never runs off the end
             inside = np.clip(back, half, n - half - 1)
@@ -265,18 +274,18 @@ class VolumeScorer:
 
     def _windows(self, r: int, volume: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per window size from bucket ``r`` on: mentions, expected, and both in noise units; residuals."""
-        s, n, csum, scales = self.settings, self.n, self.csum, self.settings.volume_scales
-        first = max(0, r - max(max(scales), s.per_day) + 1)
+        s, n, csum, scales, day = self.settings, self.n, self.csum, self._scales, self._day
+        first = max(0, r - max(max(scales), day) + 1)
         phi = self._phi(first)
         noise_volume, noise_rate = volume[first:] / phi, self.rate[first:] / phi
         # The trough of the usual rate over the last day (0 before any baseline).
-        lo = max(0, r - s.per_day + 1)
+        lo = max(0, r - day + 1)
         window = noise_rate[lo - first :]
         if n - r > 32:
-            trough = pd.Series(window).rolling(s.per_day, min_periods=1).min().to_numpy()[r - lo :]
+            trough = pd.Series(window).rolling(day, min_periods=1).min().to_numpy()[r - lo :]
         else:  # the same minima, window by window
             trough = np.array(
-                [np.fmin.reduce(window[max(0, i - s.per_day + 1) : i + 1]) for i in range(r - lo, n - lo)]
+                [np.fmin.reduce(window[max(0, i - day + 1) : i + 1]) for i in range(r - lo, n - lo)]
             )
         prior = s.volume_prior * np.nan_to_num(trough)
         sums, mus, noise_sums, noise_mus = (np.full((len(scales), n - r), np.nan) for _ in range(4))
@@ -303,15 +312,16 @@ class VolumeScorer:
         assert self._usual is not None
         self._usual.update(self.resids, r)
         usual = self._usual.at(self.resids, r)
-        fires, actives = np.zeros((2, len(s.volume_scales), n - r), dtype=bool)
-        for i, span in enumerate(s.volume_scales):
+        big_at, fire_at, calm_at = self._thresholds
+        fires, actives = np.zeros((2, len(self._scales), n - r), dtype=bool)
+        for i, span in enumerate(self._scales):
             total, mu, resid = noise_sums[i], noise_mus[i], self.resids[i, r:]
             counted = _known(total, 0.0) >= s.volume_floor
             # The Poisson tail is the costly test: only where the cheap ones pass.
-            big = counted & (_known(resid, -1.0) >= np.log(s.volume_min_ratio))
+            big = counted & (_known(resid, -1.0) >= big_at)
             record_ok = big
             if big.any():
-                lo = max(0, r - s.buckets(s.record_window))
+                lo = max(0, r - self._record)
                 where = np.zeros(n - lo, dtype=bool)
                 where[r - lo :] = big
                 top = past_record(self.resids[i, lo:], s, span, where)[r - lo :]
@@ -322,9 +332,9 @@ class VolumeScorer:
             # P(X >= S) for X ~ Poisson(mu) is the regularised lower incomplete gamma P(S, mu).
             tail = special.gammainc(np.fmax(total[todo], 1e-9), np.fmax(mu[todo], 1e-9))
             logp[todo] = np.log(np.fmax(tail, 1e-300))
-            fires[i] = record_ok & (logp <= np.log(s.volume_alpha))
-            actives[i] = above & (logp <= np.log(s.calm_alpha))
-        warm = np.arange(r, n) >= s.buckets(s.warmup)
+            fires[i] = record_ok & (logp <= fire_at)
+            actives[i] = above & (logp <= calm_at)
+        warm = np.arange(r, n) >= self._warm_from
         self.fire[r:] = fires.any(axis=0) & warm
         self.active[r:] = (actives.any(axis=0) & warm) | self.fire[r:]
         with np.errstate(all="ignore"):
@@ -339,7 +349,7 @@ class VolumeScorer:
         self.observed[r:] = sums[best, cols]
         self.expected[r:] = mus[best, cols]
         self.score[r:] = np.nan_to_num(doublings)
-        self.window[r:] = np.asarray(s.volume_scales)[best]
+        self.window[r:] = np.asarray(self._scales)[best]
 
 
 def _known(values: np.ndarray, fill: float) -> np.ndarray:
