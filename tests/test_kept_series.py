@@ -142,3 +142,14 @@ def test_kept_mention_times_find_the_same_silence_and_are_read_once(tmp_path: Pa
     assert len(reads) == 1
     kept.close()
     fresh.close()
+
+
+def test_a_watch_gone_from_the_config_leaves_nothing_kept(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "kept.db")
+    store_all(store, history(random.Random(5)))
+    memory, settings = SeriesMemory(), AlertSettings()
+    evaluate(store, [WATCH], [], settings, SURGE, memory=memory)
+    assert memory.nbytes > 100_000  # nine days of 5-minute buckets and two detectors' state
+    evaluate(store, [], [], settings, SURGE + STEP, memory=memory)
+    assert memory.nbytes == 0
+    store.close()

@@ -98,8 +98,13 @@ class SeriesMemory:
             self._times.clear()
         for name, at in changes.since.items():
             self._changed[name] = min(at, self._changed.get(name, at))
-        self._times = {key: t for key, t in self._times.items() if key[1] not in changes.since}
         self._watches = frozenset(watches)
+        # A watch gone from the config leaves nothing behind; a changed one's times are read again.
+        self._series = {name: kept for name, kept in self._series.items() if name in self._watches}
+        self._changed = {name: at for name, at in self._changed.items() if name in self._watches}
+        self._times = {
+            key: t for key, t in self._times.items() if key[1] in self._watches - changes.since.keys()
+        }
         store.forget_bucket_changes(changes.latest)
         self._seen = changes.latest
 
