@@ -35,7 +35,7 @@ def own_sql(alias: str) -> str:
 _REPLIES = f"""(
     SELECT count(*) FROM mentions p
     JOIN mentions r ON r.network = p.network AND r.in_reply_to_id = p.native_id
-    WHERE p.network = a.network AND {author_key_sql("p")} = a.author_key AND {own_sql("r")}
+    WHERE p.network = a.network AND {author_key_sql("p")} = +a.author_key AND {own_sql("r")}
 )"""
 _IS_OWN = (
     "EXISTS (SELECT 1 FROM own_accounts o WHERE o.network = a.network "

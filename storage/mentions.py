@@ -15,6 +15,7 @@ from listener.errors import StorageError
 from listener.model import Mention, Page, SaveResult
 from listener.query import Node
 from listener.records import utc_iso, utcnow
+from storage.authors import author_key_sql
 from storage.base import SQLiteBase, chunks, dumps
 from storage.failures import guarded
 from storage.rows import BucketChanges, Hit, SearchFilters, WindowMention
@@ -150,9 +151,11 @@ class MentionMethods(SQLiteBase):
         # An empty key (``""``, ``"@"``) would match every mention without a handle: never that.
         by_handle, params = author_condition(author) if author.lstrip("@") else ("0", [])
         with self._write() as conn:
+            # Two indexed lookups (the handle's words, the author key), not one OR that scans.
             ids = [row[0] for row in conn.execute(
-                f"SELECT m.id FROM mentions m WHERE m.network = ? AND ({by_handle} OR m.author_id = ?)",
-                (network, *params, author),
+                f"SELECT m.id FROM mentions m WHERE +m.network = ? AND {by_handle} UNION "  # from the words
+                f"SELECT m.id FROM mentions m WHERE m.network = ? AND {author_key_sql('m')} = ? AND m.author_id = ?",
+                (network, *params, network, author, author),
             )]  # fmt: skip
             for chunk in chunks(ids):
                 marks = ", ".join("?" * len(chunk))

@@ -242,3 +242,30 @@ def test_by_network_counts(store: Store) -> None:
     for a in store.authors.top(network="reddit"):
         per[a.network] += a.mentions
     assert dict(per) == {"reddit": 1}
+
+
+def test_forgetting_an_author_costs_what_they_posted_not_the_whole_table(tmp_path: Path) -> None:
+    """Each lookup goes through an index: ten times the other mentions, about the same work."""
+
+    def work(others: int) -> int:
+        store = Store.open(tmp_path / f"{others}.db")
+        start = datetime(2026, 3, 1, tzinfo=UTC)
+        mentions = [
+            Mention(
+                "x", f"o{i}", "caffè aurora", start + timedelta(seconds=i), author_handle=f"someone{i % 97}"
+            )
+            for i in range(others)
+        ] + [
+            Mention("x", f"g{i}", "caffè aurora", start + timedelta(minutes=i), author_handle="Gone")
+            for i in range(40)
+        ]
+        store.save_page(Page("x", "brand", mentions))
+        steps = [0]
+        store.conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 100)
+        assert store.forget_author("x", "@gone") == 40
+        store.conn.set_progress_handler(None, 0)
+        store.close()
+        return steps[0]
+
+    small, large = work(400), work(4000)
+    assert large < 1.5 * small, (small, large)
