@@ -24,6 +24,22 @@ from storage.search import author_condition, search_newest
 __all__ = ["BASE_BUCKET", "MentionMethods"]
 
 BASE_BUCKET = 300  # seconds: the granularity of watch_buckets
+_WINDOW_COLUMNS = """
+    SELECT m.network, m.author_handle, m.text, m.url, m.language,
+      coalesce(m.like_count, 0) + coalesce(m.repost_count, 0) + coalesce(m.reply_count, 0)
+        + coalesce(m.quote_count, 0),
+      m.created_at, m.sentiment_label, m.id"""
+_WINDOW_WHERE = """
+    WHERE w.name = ? AND m.created_at >= ? AND m.created_at < ? AND (? = '' OR m.network = ?)
+    ORDER BY m.created_at DESC, m.id DESC LIMIT ?"""
+_WINDOW_BY_WATCH = (  # the watch's mentions, then sorted
+    f"{_WINDOW_COLUMNS} FROM watches w CROSS JOIN mention_watches mw INDEXED BY mention_watches_watch "
+    f"ON mw.watch_id = w.id CROSS JOIN mentions m ON m.id = mw.mention_id {_WINDOW_WHERE}"
+)
+_WINDOW_BY_TIME = (  # every mention newest first, kept if it is the watch's
+    f"{_WINDOW_COLUMNS} FROM mentions m INDEXED BY mentions_day CROSS JOIN watches w "
+    f"CROSS JOIN mention_watches mw ON mw.mention_id = m.id AND mw.watch_id = w.id {_WINDOW_WHERE}"
+)
 _METRICS = ("like_count", "repost_count", "reply_count", "quote_count", "view_count")
 _COLUMNS = (
     "network", "native_id", "url", "author_id", "author_handle", "author_name", "text",
@@ -296,21 +312,24 @@ class MentionMethods(SQLiteBase):
     def window(
         self, watch: str, start: datetime, end: datetime, network: str = "", limit: int = 5000
     ) -> list[WindowMention]:
-        """Mentions of a watch created in [start, end), newest first (for explanations)."""
-        rows = self.conn.execute(
-            """
-            SELECT m.network, m.author_handle, m.text, m.url, m.language,
-              coalesce(m.like_count, 0) + coalesce(m.repost_count, 0) + coalesce(m.reply_count, 0)
-                + coalesce(m.quote_count, 0),
-              m.created_at, m.sentiment_label, m.id
-            FROM mentions m
-            JOIN mention_watches mw ON mw.mention_id = m.id
-            JOIN watches w ON w.id = mw.watch_id
-            WHERE w.name = ? AND m.created_at >= ? AND m.created_at < ? AND (? = '' OR m.network = ?)
-            ORDER BY m.created_at DESC LIMIT ?
-            """,
-            (watch, utc_iso(start), utc_iso(end), network, network, limit),
-        )
+        """Mentions of a watch created in [start, end), newest first (for explanations).
+
+        Two plans give the same rows: walking the watch's own mentions (a quiet watch),
+        or every mention of the range newest first until ``limit`` of the watch's turn
+        up (a busy one). The one that reads fewer rows is chosen from the kept counts.
+        """
+        own, every, ever = self.conn.execute(
+            "SELECT (SELECT coalesce(sum(h.volume), 0) FROM watch_hours h WHERE h.watch_id = w.id "
+            "AND h.hour BETWEEN ? AND ?), (SELECT coalesce(sum(volume), 0) FROM mention_buckets "
+            "WHERE bucket BETWEEN ? AND ?), (SELECT coalesce(sum(t.mentions), 0) FROM watch_totals t "
+            "WHERE t.watch_id = w.id) FROM watches w WHERE w.name = ?",
+            (int(start.timestamp()) // 3600, int(end.timestamp()) // 3600,
+             int(start.timestamp()) // 300, int(end.timestamp()) // 300, watch),
+        ).fetchone() or (0, 0, 0)  # fmt: skip
+        # Rows each plan reads: the watch's mentions of all time; or the range's, until limit are its.
+        by_time = every if own <= limit else limit * every / own
+        walk = _WINDOW_BY_WATCH if ever <= by_time else _WINDOW_BY_TIME
+        rows = self.conn.execute(walk, (watch, utc_iso(start), utc_iso(end), network, network, limit))
         return [WindowMention(*row) for row in rows]
 
     def mention_times(self, network: str, watch: str, limit: int = 200) -> list[datetime]:

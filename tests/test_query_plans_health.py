@@ -17,6 +17,7 @@ import pytest
 from listener.alerts.evaluate import every_source_runs
 from listener.model import Mention, Page, SaveResult
 from storage import Store
+from storage.rows import WindowMention
 from tests.harness import statements
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -130,3 +131,27 @@ def test_trace_gives_bound_values(store: Store) -> None:
         store.conn.execute("SELECT ?", (42,))
     assert seen == ["SELECT 42"], "this sqlite3 module traces unexpanded SQL: plans would not be checked"
     assert sqlite3.sqlite_version_info >= (3, 38)
+
+
+def test_an_explanation_window_walks_the_cheaper_way_and_finds_the_same_rows(store: Store) -> None:
+    """A quiet watch's mentions are walked directly; a busy one's by time until the limit is met."""
+    from storage.mentions import _WINDOW_BY_TIME, _WINDOW_BY_WATCH
+
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    store.sync_watches([("busy", "aurora"), ("quiet", "rara")])
+    mentions = [Mention("x", f"b{i}", "aurora", start + timedelta(minutes=i % 997)) for i in range(3000)]
+    mentions += [Mention("x", f"q{i}", "rara", start + timedelta(minutes=7 * i)) for i in range(20)]
+    store.save_page(Page("x", "busy", mentions, matches={m.native_id: [(m.text == "aurora" and "busy") or "quiet"]
+                                                         for m in mentions}))  # fmt: skip
+    end = start + timedelta(days=1)
+    seen: list[str] = []
+    store.conn.set_trace_callback(seen.append)
+    for watch, walked in (("quiet", "mention_watches_watch ON"), ("busy", "INDEXED BY mentions_day")):
+        seen.clear()
+        got = store.window(watch, start, end, limit=500)
+        assert any(walked in sql for sql in seen), watch
+        params = (watch, start.isoformat(), end.isoformat(), "", "", 500)
+        for walk in (_WINDOW_BY_WATCH, _WINDOW_BY_TIME):
+            assert [WindowMention(*r) for r in store.conn.execute(walk, params)] == got
+        assert len(got) == (500 if watch == "busy" else 20)
+    store.conn.set_trace_callback(None)
