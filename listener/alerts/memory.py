@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from listener.analysis import DetectorSettings
-from listener.analysis.detectors import KEPT_SCORERS, SCORERS, Scores
+from listener.analysis.detectors import KEPT_SCORERS, Scores
 from storage import Store
 
 __all__ = ["KeptSeries", "SeriesMemory"]
@@ -60,12 +60,9 @@ class KeptSeries:
 
     def scores(self, kind: str, frame: pd.DataFrame) -> Scores:
         """``kind``'s scores of ``frame`` (this series, or its first buckets), updated from the first change."""
-        make = KEPT_SCORERS.get(kind)
-        if make is None:
-            return SCORERS[kind](frame, self.settings)
         scorer = self.scorers.get(kind)
         if scorer is None:
-            scorer = self.scorers[kind] = make(self.settings)
+            scorer = self.scorers[kind] = KEPT_SCORERS[kind](self.settings)
         found: Scores = scorer.update(frame, self.dirty.get(kind, 0))
         self.dirty[kind] = len(self.counts)
         return found

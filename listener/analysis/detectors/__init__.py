@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from listener.analysis.detectors.base import Scores, seasonal_lags, wilson
+from listener.analysis.detectors.base import Scores, wilson
 from listener.analysis.detectors.negative import NegativeScorer, score_negative
 from listener.analysis.detectors.volume import VolumeScorer, score_volume
 from listener.analysis.findings import DetectorSettings
@@ -27,7 +27,6 @@ __all__ = [
     "Scores",
     "score_negative",
     "score_volume",
-    "seasonal_lags",
     "wilson",
 ]
 

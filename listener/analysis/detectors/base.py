@@ -1,4 +1,4 @@
-"""Pieces shared by the scorers: per-bucket evidence, seasonal lags, Wilson intervals."""
+"""Pieces shared by the scorers: per-bucket evidence, range maxima, hourly quantiles, Wilson intervals."""
 
 from __future__ import annotations
 
@@ -13,13 +13,9 @@ from listener.analysis.findings import DetectorSettings
 __all__ = [
     "HourlyQuantile",
     "Scores",
-    "clock_sampled_quantile",
     "hour_phase",
     "nan_median",
     "range_max",
-    "rolling_sum",
-    "seasonal_lags",
-    "warm_mask",
     "wilson",
 ]
 
@@ -50,25 +46,6 @@ class Scores:
     share_high: FloatArray
 
 
-def rolling_sum(values: FloatArray, k: int, *, counts: bool = False) -> FloatArray:
-    """Trailing sum of ``k`` buckets ending at each bucket (NaN until ``k`` exist, or on NaN).
-
-    ``counts`` (integers, no NaN) are summed exactly through a cumulative sum. Other
-    values are summed window by window (a convolution), so each sum depends only on its
-    own window: the daemon's shorter history gives bit-identical sums to a backtest.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    out = np.full(len(values), np.nan)
-    if len(values) < k:
-        return out
-    if counts:
-        csum = np.concatenate(([0.0], np.cumsum(values)))
-        out[k - 1 :] = csum[k:] - csum[:-k]
-        return out
-    out[k - 1 :] = np.convolve(values, np.ones(k), mode="valid")
-    return out
-
-
 def range_max(values: FloatArray, lo: np.ndarray, hi: np.ndarray) -> FloatArray:
     """``max(values[lo:hi])`` for each pair of bounds, NaN ignored (NaN if all are NaN).
 
@@ -94,35 +71,6 @@ def range_max(values: FloatArray, lo: np.ndarray, hi: np.ndarray) -> FloatArray:
     return out
 
 
-def centred_sum(values: FloatArray, half: int, *, counts: bool = False) -> FloatArray:
-    """Sum over ``[i - half, i + half]`` (NaN where that runs off either end)."""
-    out = np.full(len(values), np.nan)
-    trailing = rolling_sum(values, 2 * half + 1, counts=counts)
-    if len(values) > 2 * half:
-        out[half : len(values) - half] = trailing[2 * half :]
-    return out
-
-
-def seasonal_lags(values: FloatArray, settings: DetectorSettings, *, counts: bool = True) -> FloatArray:
-    """Matrix ``[days, n]``: the centred window sum around the same time 1..days days ago.
-
-    Row ``d-1`` at bucket ``t`` sums buckets ``t - d*day +/- halfwidth``; it is causal
-    because the half-width is far less than a day. Missing history is NaN.
-    """
-    per_day = settings.per_day
-    half = settings.buckets(settings.seasonal_halfwidth)
-    if half >= per_day:
-        raise ValueError("seasonal_halfwidth must be shorter than a day")
-    centred = centred_sum(np.asarray(values, dtype=np.float64), half, counts=counts)
-    n = len(values)
-    lags = np.full((settings.seasonal_days, n), np.nan)
-    for d in range(1, settings.seasonal_days + 1):
-        shift = d * per_day
-        if shift < n:
-            lags[d - 1, shift:] = centred[: n - shift]
-    return lags
-
-
 def nan_median(matrix: FloatArray) -> FloatArray:
     """Median down the columns ignoring NaN; NaN for an all-NaN column.
 
@@ -138,25 +86,6 @@ def nan_median(matrix: FloatArray) -> FloatArray:
     return np.where(valid > 0, out, np.nan)
 
 
-def clock_sampled_quantile(
-    rows: FloatArray, index: pd.DatetimeIndex, settings: DetectorSettings, span: timedelta, q: float
-) -> FloatArray:
-    """Per row of ``rows`` (shape ``[m, n]``), the ``q`` quantile over the previous ``span``.
-
-    Estimated from one value per clock hour (336 over two weeks): enough for a percentile
-    at 1/12 of the cost of a per-bucket rolling quantile. Which buckets are sampled
-    depends on the clock, not on where the history starts, so the daemon's window of
-    history and a backtest agree. Each bucket uses the samples taken before its hour;
-    NaN until a day of samples exists.
-    """
-    m, n = rows.shape
-    if n == 0:
-        return np.full((m, 0), np.nan)
-    kept = HourlyQuantile(settings, span, q, hour_phase(index, settings))
-    kept.update(rows, 0)
-    return kept.at(rows, 0)
-
-
 def hour_phase(index: pd.DatetimeIndex, settings: DetectorSettings) -> int:
     """How many buckets the history starts after the top of its first hour (mod an hour)."""
     step = max(1, settings.buckets(HOUR))
@@ -165,7 +94,13 @@ def hour_phase(index: pd.DatetimeIndex, settings: DetectorSettings) -> int:
 
 
 class HourlyQuantile:
-    """``clock_sampled_quantile`` kept for a growing history: each hour's quantile is computed once.
+    """Per row, the ``q`` quantile over the previous ``span``, from one sample per clock hour, kept.
+
+    One value per clock hour (336 over two weeks) is enough for a percentile at 1/12 of
+    the cost of a per-bucket rolling quantile, and which buckets are sampled depends on
+    the clock, not on where the history starts, so the daemon and a backtest agree.
+    Each bucket uses the samples taken before its hour; NaN until a day of samples
+    exists. Each hour's quantile is computed once, as the history grows.
 
     Hour ``h`` samples the bucket at its top (``h * step - phase``) and its quantile reads
     the ``window`` samples before it, so a change at bucket ``r`` only moves the hours
@@ -231,13 +166,6 @@ class HourlyQuantile:
         """The quantile each bucket from ``start`` on reads (its hour's)."""
         where = (np.arange(start, rows.shape[1]) + self.phase) // self.step
         return np.asarray(self.hourly[:, where], dtype=np.float64)
-
-
-def warm_mask(n: int, settings: DetectorSettings) -> np.ndarray:
-    """True from the first bucket after the warm-up period of this history."""
-    mask = np.zeros(n, dtype=bool)
-    mask[settings.buckets(settings.warmup) :] = True
-    return mask
 
 
 def wilson(k: FloatArray, n: FloatArray, z: float) -> tuple[FloatArray, FloatArray]:
