@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from listener.model import SaveResult
@@ -24,6 +25,15 @@ __all__ = ["RECENT", "RUNS_KEPT", "WatchRunMethods"]
 
 RECENT = 10  # finished runs per source that source_health keeps
 RUNS_KEPT = timedelta(days=35)  # raw runs older than this go: a month of budget plus a margin
+
+
+@lru_cache(maxsize=16_384)
+def _recent(kept: str) -> tuple[RunRow, ...]:
+    """``source_health.recent`` parsed; each pass reads every source's, and few have changed.
+
+    Keyed by the JSON text itself, so a changed row is parsed again; the rows are frozen.
+    """
+    return tuple(RunRow(*r[1:]) for r in json.loads(kept))
 
 
 @guarded
@@ -193,10 +203,7 @@ class WatchRunMethods(SQLiteBase):
             "ON h.network = s.value ->> 0 AND h.watch = s.value ->> 1",
             (dumps(sources),),
         )
-        return {
-            (network, watch): [RunRow(*r[1:]) for r in json.loads(recent)[:limit]]
-            for network, watch, recent in rows
-        }
+        return {(network, watch): list(_recent(recent)[:limit]) for network, watch, recent in rows}
 
     # -- rate limits and budgets -----------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from listener.alerts.explain import driving_terms, explain
+from listener.alerts.explain import Terms, driving_terms, explain
 from storage.store import WindowMention
 
 
@@ -22,7 +22,9 @@ def wm(text: str, lang: str, author: str = "a", engagement: int = 0) -> WindowMe
 def test_driving_terms_rank_what_is_new_against_the_baseline() -> None:
     baseline = ["il caffè aurora è buono"] * 50 + ["aurora apre a milano"] * 20
     window = ["aurora rimborso negato, vergogna"] * 10 + ["il caffè aurora è buono"] * 5
-    terms = [t["term"] for t in driving_terms(window, baseline, exclude=frozenset({"aurora"}))]
+    terms = [
+        t["term"] for t in driving_terms(Terms.of(window), Terms.of(baseline), exclude=frozenset({"aurora"}))
+    ]
     assert terms[:3] == ["rimborso", "negato", "vergogna"] or set(terms[:3]) == {
         "rimborso",
         "negato",
@@ -37,7 +39,7 @@ def test_an_english_wave_on_an_italian_brand_does_not_list_filler_words() -> Non
         wm(f"the aurora app and the refund are a joke #AuroraDown {i}", "en", f"u{i % 3}", i)
         for i in range(12)
     ]
-    found = explain(window, baseline, {"metric": "volume"}, frozenset({"aurora"}))
+    found = explain(window, Terms.of(m.text for m in baseline), {"metric": "volume"}, frozenset({"aurora"}))
     terms = [t["term"] for t in found["terms"]]
     assert {"refund", "app", "joke"} <= set(terms)
     assert not {"the", "and", "are", "auroradown"} & set(terms)

@@ -9,6 +9,7 @@ other from scratch each time; every pass must record the same alert changes.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -57,9 +58,20 @@ def score(store: Store, items: list[tuple[Mention, str]]) -> None:
 
 def changes(found: object) -> list[tuple[object, ...]]:
     return [
-        (c.kind, c.state, c.severity, c.started_at, c.resolved_at, c.observed, c.expected, c.summary)
+        (c.kind, c.state, c.severity, c.started_at, c.resolved_at, c.observed, c.expected, c.summary,
+         c.explanation)
         for c in found.changes  # type: ignore[attr-defined]
+    ]  # fmt: skip
+
+
+def edit_baseline(store: Store, calm: list[tuple[Mention, str]]) -> None:
+    """The last calm day's posts are edited to say what the surge says (the explanation's baseline moves)."""
+    edited = [
+        replace(m, text="aurora rimborso negato vergogna")
+        for m, _ in calm
+        if m.created_at > SURGE - timedelta(days=1)
     ]
+    save(store, [(m, "neutral") for m in edited])
 
 
 def test_kept_series_record_what_a_full_pass_records(tmp_path: Path) -> None:
@@ -88,6 +100,8 @@ def test_kept_series_record_what_a_full_pass_records(tmp_path: Path) -> None:
             save(store, arrived)
             if now == SURGE + timedelta(hours=4):
                 store.forget_author("x", "late7")  # an erasure request mid-incident
+            if now == SURGE + timedelta(hours=2):
+                edit_baseline(store, calm)
         unscored = arrived
         a = evaluate(kept, [WATCH], [], settings, now, memory=memory)
         b = evaluate(fresh, [WATCH], [], settings, now)

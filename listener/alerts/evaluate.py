@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from listener import plugins
-from listener.alerts.explain import explain
+from listener.alerts.explain import Terms, explain
 from listener.alerts.health import usual_gap
 from listener.alerts.memory import SeriesMemory
 from listener.alerts.settings import AlertSettings
@@ -101,7 +101,9 @@ def _summary(watch: str, f: Finding) -> str:
     return f"{watch}: {f.kind} {f.observed:g} vs {f.expected:.1f} expected{ratio}"
 
 
-def _watch_change(store: Store, watch: Watch, f: Finding, bucket: timedelta, by: Detector) -> AlertChange:
+def _watch_change(
+    store: Store, watch: Watch, f: Finding, bucket: timedelta, by: Detector, memory: SeriesMemory | None
+) -> AlertChange:
     """A watch's finding as an alert change, explained from the incident's mentions unless it came explained."""
     what = {
         "metric": f.kind, "observed": f.observed, "expected": f.expected, "share": f.observed_share,
@@ -117,8 +119,13 @@ def _watch_change(store: Store, watch: Watch, f: Finding, bucket: timedelta, by:
         keep = getattr(by, "explains", None)
         if keep is not None:
             window = [m for m in window if keep(m)]
-        baseline = store.window(watch.name, f.incident_start - BASELINE, f.incident_start)
-        explanation = explain(window, baseline, what, _query_terms(watch))
+
+        def baseline() -> Terms:
+            before = store.window(watch.name, f.incident_start - BASELINE, f.incident_start)
+            return Terms.of(m.text for m in before)
+
+        terms = baseline() if memory is None else memory.baseline(watch.name, f.incident_start, baseline)
+        explanation = explain(window, terms, what, _query_terms(watch))
         explanation["samples"] = cluster_samples(store, window, explanation["samples"])
     return AlertChange(
         watch=watch.name, network=f.network, kind=f.kind, state=f.state, severity=f.severity,
@@ -329,7 +336,7 @@ def _changes(
         findings = [f for d in per_watch for f in _run(d, _only(inputs, d), now)]
         for f in latest_per_incident(findings):
             by = owner[f.kind.partition(":")[0]]
-            yield _watch_change(store, watch, f, base.detector.bucket, by)
+            yield _watch_change(store, watch, f, base.detector.bucket, by, memory)
     for detector in found:
         if plugins.scope(detector) == "pass":
             inputs = _pass_inputs(store, detector, base, sources, now, memory)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from listener.query import tokens
 from storage.store import WindowMention
 
-__all__ = ["driving_terms", "explain"]
+__all__ = ["Terms", "driving_terms", "explain"]
 
 _HASHTAG = re.compile(r"#\w+", re.UNICODE)
 
@@ -26,12 +27,36 @@ def _is_word(token: str) -> bool:
     return len(token) >= 3 and not token.isdigit()
 
 
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """One side of the comparison: how many posts carry each word and each hashtag.
+
+    Counted once per side; the daemon keeps an incident's baseline side from pass to
+    pass (``SeriesMemory.baseline``), since its week of posts does not move.
+    """
+
+    words: Counter[str]
+    tags: Counter[str]
+    posts: int
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Terms:
+        words: Counter[str] = Counter()
+        tags: Counter[str] = Counter()
+        posts = 0
+        for text in texts:
+            words.update(t for t in set(tokens(text)) if _is_word(t))
+            tags.update(h.lower() for h in set(_HASHTAG.findall(text)))
+            posts += 1
+        return cls(words, tags, posts)
+
+
 def driving_terms(
-    window: Sequence[str], baseline: Sequence[str], top: int = 8, exclude: frozenset[str] = frozenset()
+    window: Terms, baseline: Terms, top: int = 8, exclude: frozenset[str] = frozenset()
 ) -> list[dict[str, Any]]:
     """Terms over-represented in ``window`` against ``baseline``, by z-scored log-odds."""
-    win = Counter(t for text in window for t in set(tokens(text)) if _is_word(t) and t not in exclude)
-    base = Counter(t for text in baseline for t in set(tokens(text)) if _is_word(t) and t not in exclude)
+    win = Counter({t: n for t, n in window.words.items() if t not in exclude})
+    base = Counter({t: n for t, n in baseline.words.items() if t not in exclude})
     n_win, n_base = sum(win.values()), sum(base.values())
     if not n_win:
         return []
@@ -72,26 +97,26 @@ def _function_words(window: Sequence[WindowMention]) -> frozenset[str]:
 
 def explain(
     window: Sequence[WindowMention],
-    baseline: Sequence[WindowMention],
+    baseline: Terms,
     what: dict[str, Any],
     query_terms: frozenset[str] = frozenset(),
     top: int = 5,
 ) -> dict[str, Any]:
     """The explanation stored with an alert (JSON): plain data, rendered by ``message``."""
-    tags_win = Counter(h.lower() for m in window for h in set(_HASHTAG.findall(m.text)))
-    tags_base = Counter(h.lower() for m in baseline for h in set(_HASHTAG.findall(m.text)))
+    terms = Terms.of(m.text for m in window)
+    tags_win, tags_base = terms.tags, baseline.tags
     authors = Counter((m.network, m.author_handle) for m in window if m.author_handle)
     samples = sorted(window, key=lambda m: (m.engagement, m.created_at), reverse=True)[:3]
-    hashtags = [
+    hashtags: list[dict[str, Any]] = [
         {"tag": tag, "window": n, "baseline": tags_base[tag]}
         for tag, n in sorted(tags_win.items(), key=lambda kv: (-kv[1], kv[0]))[:top]  # ties by name
-        if n > 1 and n / max(len(window), 1) > 2 * tags_base[tag] / max(len(baseline), 1)
+        if n > 1 and n / max(len(window), 1) > 2 * tags_base[tag] / max(baseline.posts, 1)
     ]
     # A rising hashtag is shown once, as a hashtag, not again as a word.
     tag_words = query_terms | {t for h in hashtags for t in tokens(h["tag"])} | _function_words(window)
     return {
         "what": what,
-        "terms": driving_terms([m.text for m in window], [m.text for m in baseline], top + 3, tag_words),
+        "terms": driving_terms(terms, baseline, top + 3, tag_words),
         "hashtags": hashtags,
         "authors": [
             {"network": net, "handle": handle, "count": n}

@@ -15,7 +15,7 @@ the latest buckets do not depend on how much older history there is (``history_n
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from listener.alerts.explain import Terms
 from listener.analysis import DetectorSettings
 from listener.analysis.detectors import KEPT_SCORERS, Scores
 from storage import Store
@@ -37,21 +38,42 @@ class KeptSeries:
     """One watch's complete buckets from ``first`` (epoch seconds) on, and its scorers' state.
 
     ``counts`` holds volume, negative and unscored per bucket; ``dirty[kind]`` is the first
-    bucket that kind's scorer has not scored as it now is.
+    bucket that kind's scorer has not scored as it now is. The counts live in a buffer with a
+    day of room, under one frame built once per buffer: a pass adds a bucket without copying
+    the history or building a frame.
     """
 
     first: int
-    counts: np.ndarray
     settings: DetectorSettings
+    n: int = 0
     dirty: dict[str, int] = field(default_factory=dict)
     scorers: dict[str, Any] = field(default_factory=dict)
+    buffer: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int32))
+    _frame: pd.DataFrame | None = None
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self.buffer[: self.n]
+
+    def resize(self, n: int, keep: int) -> None:
+        """Keep the first ``keep`` buckets and zero the others up to ``n``."""
+        if n > len(self.buffer):
+            grown = np.zeros((n + self.settings.per_day, 3), dtype=np.int32)
+            grown[:keep] = self.buffer[:keep]
+            self.buffer, self._frame = grown, None
+        self.buffer[keep:n] = 0
+        self.n = n
 
     def frame(self) -> pd.DataFrame:
-        index = pd.date_range(
-            pd.Timestamp(self.first, unit="s", tz="UTC"), periods=len(self.counts), freq=self.settings.bucket,
-            name="bucket",
-        )  # fmt: skip
-        return pd.DataFrame(self.counts[:, :2], index=index, columns=["volume", "negative"], copy=False)
+        if self._frame is None:
+            index = pd.date_range(
+                pd.Timestamp(self.first, unit="s", tz="UTC"), periods=len(self.buffer),
+                freq=self.settings.bucket, name="bucket",
+            )  # fmt: skip
+            self._frame = pd.DataFrame(
+                self.buffer[:, :2], index=index, columns=["volume", "negative"], copy=False
+            )
+        return self._frame.iloc[: self.n]
 
     def scored(self) -> int:
         """How many buckets, from the first, have every mention's sentiment."""
@@ -77,12 +99,15 @@ class SeriesMemory:
         self._changed: dict[str, int] = {}
         self._times: dict[tuple[str, str], Any] = {}
         self._watches: frozenset[str] = frozenset()
+        # Open incidents' baseline terms by (watch, incident start), and those read this pass.
+        self._baselines: dict[tuple[str, int], Terms] = {}
+        self._used: set[tuple[str, int]] = set()
 
     @property
     def nbytes(self) -> int:
         """Memory kept for every watch: its bucket counts and its scorers' arrays."""
         return sum(
-            kept.counts.nbytes + sum(getattr(scorer, "nbytes", 0) for scorer in kept.scorers.values())
+            kept.buffer.nbytes + sum(getattr(scorer, "nbytes", 0) for scorer in kept.scorers.values())
             for kept in self._series.values()
         )
 
@@ -102,8 +127,26 @@ class SeriesMemory:
         self._times = {
             key: t for key, t in self._times.items() if key[1] in self._watches - changes.since.keys()
         }
+        # A baseline lasts while its incident is explained pass after pass and nothing before
+        # the incident's start changes (a count, or a text: migration 19).
+        self._baselines = {
+            key: terms
+            for key, terms in self._baselines.items()
+            if changes.complete and key in self._used and key[0] in self._watches
+            and changes.since.get(key[0], key[1]) >= key[1]
+        }  # fmt: skip
+        self._used = set()
         store.forget_bucket_changes(changes.latest)
         self._seen = changes.latest
+
+    def baseline(self, watch: str, start: datetime, count: Callable[[], Terms]) -> Terms:
+        """The terms of the week before an incident of ``watch`` that began at ``start``, counted once."""
+        key = (watch, int(start.timestamp()))
+        terms = self._baselines.get(key)
+        if terms is None:
+            terms = self._baselines[key] = count()
+        self._used.add(key)
+        return terms
 
     def times(self, network: str, watch: str) -> Any:
         """A source's mention times kept from an earlier pass, if its watch got nothing since."""
@@ -149,7 +192,8 @@ class SeriesMemory:
         if not rows or rows[0][0] >= end:
             return None
         first = int(rows[0][0])
-        kept = KeptSeries(first, np.zeros(((end - first) // size, 3), dtype=np.int32), settings)
+        kept = KeptSeries(first, settings)
+        kept.resize((end - first) // size, 0)
         _fill(kept, rows, size)
         return kept
 
@@ -161,9 +205,7 @@ class SeriesMemory:
         if lo >= end and len(kept.counts) == (end - kept.first) // size:
             return
         at = (lo - kept.first) // size
-        counts = np.zeros(((end - kept.first) // size, 3), dtype=np.int32)
-        counts[:at] = kept.counts[:at]
-        kept.counts = counts
+        kept.resize((end - kept.first) // size, at)
         rows = store.bucket_counts(
             watch, datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(end, UTC), size
         )  # fmt: skip

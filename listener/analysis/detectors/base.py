@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -118,9 +119,12 @@ class HourlyQuantile:
         self.hourly = np.empty((0, 0))
         self.samples = np.empty((0, 0))
 
-    def update(self, rows: FloatArray, changed_from: int) -> None:
-        """Take ``rows`` (``[m, n]``), unchanged before bucket ``changed_from``; recompute what moved."""
-        m, n = rows.shape
+    def update(self, rows: Callable[[np.ndarray], FloatArray], m: int, n: int, changed_from: int) -> None:
+        """Take ``m`` rows of ``n`` buckets, unchanged before bucket ``changed_from``; recompute what moved.
+
+        ``rows(at)`` gives the rows' values at the buckets ``at`` (``[m, len(at)]``): only the
+        hours' samples are read, so a caller computes them only there.
+        """
         step, phase = self.step, self.phase
         hours = (n + phase + step - 1) // step
         at = np.arange(hours) * step - phase
@@ -133,7 +137,7 @@ class HourlyQuantile:
         keep = min(first_moved, self.samples.shape[1], hours) if lo else 0
         if keep:
             samples[:, :keep] = self.samples[:, :keep]
-        samples[:, keep:] = np.where(at[keep:] >= 0, rows[:, np.clip(at[keep:], 0, max(n - 1, 0))], np.nan)
+        samples[:, keep:] = np.where(at[keep:] >= 0, rows(np.clip(at[keep:], 0, max(n - 1, 0))), np.nan)
         hourly = np.full((m, hours), np.nan)
         if lo:
             hourly[:, :lo] = self.hourly[:, :lo]
@@ -162,9 +166,9 @@ class HourlyQuantile:
             out[r] = low if i == f else low + (ordered[r, i + 1] - low) * (f - i)
         return out
 
-    def at(self, rows: FloatArray, start: int) -> FloatArray:
-        """The quantile each bucket from ``start`` on reads (its hour's)."""
-        where = (np.arange(start, rows.shape[1]) + self.phase) // self.step
+    def at(self, n: int, start: int) -> FloatArray:
+        """The quantile each bucket from ``start`` to ``n`` reads (its hour's)."""
+        where = (np.arange(start, n) + self.phase) // self.step
         return np.asarray(self.hourly[:, where], dtype=np.float64)
 
 

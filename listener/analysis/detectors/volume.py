@@ -258,11 +258,17 @@ class VolumeScorer:
     def _dispersion(self, r: int, volume: np.ndarray) -> None:
         """``phi``: see ``dispersion`` in the module docstring; carried forward where unknown."""
         assert self._spread is not None
-        with np.errstate(all="ignore"):
-            rate = self.rate
-            pearson = np.where(rate > 0, np.abs(volume - rate) / np.sqrt(rate), np.nan)
-        self._spread.update(pearson[None, :], r)
-        spread = self._spread.at(pearson[None, :], r)[0]
+        rate = self.rate
+
+        def pearson(at: np.ndarray) -> np.ndarray:
+            """Pearson residuals at ``at`` (only the hours' samples are read)."""
+            with np.errstate(all="ignore"):
+                return np.where(rate[at] > 0, np.abs(volume[at] - rate[at]) / np.sqrt(rate[at]), np.nan)[
+                    None, :
+                ]
+
+        self._spread.update(pearson, 1, self.n, r)
+        spread = self._spread.at(self.n, r)[0]
         with np.errstate(all="ignore"):
             raw = np.where(spread > 0, (spread / 0.6745) ** 2, np.nan)
         seed = self.phi_kept[r - 1] if r else 1.0
@@ -310,8 +316,8 @@ class VolumeScorer:
         """The tests per window from bucket ``r`` on, and the strongest window per bucket."""
         s, n = self.settings, self.n
         assert self._usual is not None
-        self._usual.update(self.resids, r)
-        usual = self._usual.at(self.resids, r)
+        self._usual.update(lambda at: self.resids[:, at], len(self._scales), n, r)
+        usual = self._usual.at(n, r)
         big_at, fire_at, calm_at = self._thresholds
         fires, actives = np.zeros((2, len(self._scales), n - r), dtype=bool)
         for i, span in enumerate(self._scales):
