@@ -3,10 +3,11 @@
 Every query is bounded by one local day (or the eight days up to it) and reads
 through an index or a kept aggregate: per-watch counts from ``watch_hours`` (hours)
 and ``watch_buckets`` (the 5-minute edges of a day that starts off the hour), daily
-totals from ``mention_buckets``, lists of mentions from ``mentions`` by
-``created_at``, and "has one of our accounts answered?" is an index lookup per
-negative mention, never a scan. The aggregates came with migration 14, the indexes
-with migration 6.
+totals from ``mention_buckets``, the day's most engaged mentions from the parts of
+``mentions_engaged`` (``storage.day_parts``: 192 short walks a day, however busy), its
+negative authors from ``mentions_negative_day``, and "has one of our accounts
+answered?" is an index lookup per negative mention, never a scan. The aggregates came
+with migration 14, the indexes with migrations 6 and 20.
 
 "Own accounts" are passed as (network, lowercased handle or author id) pairs.
 """
@@ -23,6 +24,19 @@ from typing import Any
 from listener.records import utc_iso, utcnow
 from storage.accounts import own_post_ids
 from storage.authors import author_key_sql, own_sql
+from storage.day_parts import (
+    BLOCK,
+    LATEST,
+    MAX_ID,
+    ORDER,
+    PARTS,
+    block_sql,
+    day_blocks,
+    engagement_sql,
+    negative_sql,
+    part_top,
+    parts_json,
+)
 from storage.failures import guarded
 from storage.rows import (
     ALERT_COLUMNS,
@@ -47,10 +61,7 @@ __all__ = [
 
 BUCKET = 300  # seconds: watch_buckets and mention_buckets
 HOUR = 12  # buckets: watch_hours
-_ENGAGEMENT = (
-    "coalesce(m.like_count, 0) + coalesce(m.repost_count, 0) + coalesce(m.reply_count, 0) "
-    "+ coalesce(m.quote_count, 0)"
-)
+_ENGAGEMENT = engagement_sql("m")
 
 
 def _own(alias: str) -> str:
@@ -65,9 +76,9 @@ def _own(alias: str) -> str:
     )
 
 
-def _not_own(own: Sequence[tuple[str, str]]) -> str:
-    """``AND NOT`` own for mention ``m``; nothing to check without own accounts."""
-    return f"AND NOT {_own('m')}" if own else ""
+def _not_own(own: Sequence[tuple[str, str]], alias: str = "m") -> str:
+    """``AND NOT`` own for mention ``alias``; nothing to check without own accounts."""
+    return f"AND NOT {_own(alias)}" if own else ""
 
 
 _WATCHES_OF = (
@@ -78,13 +89,20 @@ _MENTION_COLUMNS = (
     f"m.id, m.network, m.native_id, m.url, m.author_handle, m.text, m.created_at, m.sentiment_label, "
     f"{_ENGAGEMENT}, {_WATCHES_OF}"
 )
-_ANSWERED = f"""(
-    EXISTS (SELECT 1 FROM mentions r WHERE r.network = m.network AND r.in_reply_to_id = m.native_id
+
+
+def _answered(alias: str) -> str:
+    """SQL true when one of our own accounts answered the mention ``alias`` (needs ``_OWN_THREADS``)."""
+    return f"""(
+    EXISTS (SELECT 1 FROM mentions r WHERE r.network = {alias}.network AND r.in_reply_to_id = {alias}.native_id
             AND {_own("r")})
-    OR (m.conversation_id IS NOT NULL AND EXISTS (
-        SELECT 1 FROM own_threads t WHERE t.network = m.network AND t.conversation_id = m.conversation_id
-          AND t.latest > m.created_at))
+    OR ({alias}.conversation_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM own_threads t WHERE t.network = {alias}.network
+          AND t.conversation_id = {alias}.conversation_id AND t.latest > {alias}.created_at))
 )"""
+
+
+_ANSWERED = _answered("m")
 # The conversations our own posts since the day's start took part in, and the latest own post
 # of each: a handful of rows, found through the own-post lookup (storage.accounts), so that no
 # index of every mention's conversation is kept for it.
@@ -92,6 +110,17 @@ _OWN_THREADS = """own_threads AS MATERIALIZED (
     SELECT r.network, r.conversation_id, max(r.created_at) AS latest
     FROM json_each(:own_posts) i JOIN mentions r ON r.id = i.value
     WHERE r.conversation_id IS NOT NULL GROUP BY r.network, r.conversation_id)"""
+
+
+def _top_of_parts(where: str) -> str:
+    """``top``: the ids of the ``:limit`` most engaged mentions of the parts, over ``PARTS``."""
+    return (
+        f"top AS MATERIALIZED (SELECT m.id FROM parts p JOIN mentions m ON m.id IN ({part_top(where)}) "
+        f"ORDER BY {_ENGAGEMENT} {ORDER.format(a='m')} LIMIT :limit)"
+    )
+
+
+_TOP_ROWS = f"SELECT {_MENTION_COLUMNS} FROM top t JOIN mentions m ON m.id = t.id ORDER BY {_ENGAGEMENT} {ORDER.format(a='m')}"
 
 
 _SOURCES = "SELECT DISTINCT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:sources)"
@@ -196,13 +225,26 @@ class DigestQueries:
     def top_mentions(
         self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], limit: int = 10
     ) -> list[TopMention]:
-        """The day's most engaged mentions by others than our own accounts."""
-        rows = self.conn.execute(
-            f"SELECT {_MENTION_COLUMNS} FROM mentions m "
-            f"WHERE m.created_at >= :start AND m.created_at < :end {_not_own(own)} "
-            f"ORDER BY {_ENGAGEMENT} DESC, m.created_at DESC, m.id DESC LIMIT :limit",
-            {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "limit": limit},
-        )
+        """The day's most engaged mentions by others than our own accounts.
+
+        Read part by part of ``mentions_engaged`` (``PARTS``), our own posts skipped during
+        each walk so that every part still gives its top ``limit`` of the others: the cost
+        is the day's 192 parts, not its mentions.
+        """
+        params = {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "limit": limit}
+        blocks = day_blocks(start, end)
+        if blocks is None:  # not a day: off the quarter hours, every mention of the range
+            rows = self.conn.execute(
+                f"SELECT {_MENTION_COLUMNS} FROM mentions m "
+                f"WHERE m.created_at >= :start AND m.created_at < :end {_not_own(own)} "
+                f"ORDER BY {_ENGAGEMENT} {ORDER.format(a='m')} LIMIT :limit",
+                params,
+            )
+        else:
+            rows = self.conn.execute(
+                f"WITH {PARTS}, {_top_of_parts(_not_own(own, 'w'))} {_TOP_ROWS}",
+                {**params, "parts": parts_json(blocks)},
+            )
         return [TopMention(*row) for row in rows]
 
     def unanswered_negative(
@@ -211,19 +253,54 @@ class DigestQueries:
         """The day's negative mentions none of our accounts answered: how many, and the most engaged.
 
         Answered means an own post replying to it (``in_reply_to_id`` = its native id
-        on the same network), or an own post later in the same conversation.
+        on the same network), or an own post later in the same conversation. The list
+        walks the negative parts of ``mentions_engaged`` as ``top_mentions`` does. The
+        count, without own accounts, is the day's negatives kept in ``mention_buckets``;
+        with them, each negative mention of the day is checked (the negative parts only).
         """
         own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
         params = {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "limit": limit,
                   "own_posts": json.dumps(own_posts)}  # fmt: skip
-        where = (
-            "m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end "
-            # Without own accounts nothing is answered: no reply lookups per negative mention.
-            + (f"{_not_own(own)} AND NOT {_ANSWERED}" if own else "")
+        blocks = day_blocks(start, end)
+        if blocks is None:  # not a day: off the quarter hours, every negative mention of the range
+            return self._unanswered_in_range(own, params)
+        # Without own accounts nothing is answered: no reply lookups per negative mention.
+        unanswered = f"{_not_own(own, 'w')} AND NOT {_answered('w')}" if own else ""
+        rows = self.conn.execute(
+            f"WITH {_OWN_THREADS}, {PARTS}, {_top_of_parts(unanswered)} {_TOP_ROWS}",
+            {**params, "parts": parts_json(blocks, negative=(1,))},
+        ).fetchall()
+        return self._unanswered_count(blocks, own, params), [TopMention(*row) for row in rows]
+
+    def _unanswered_count(
+        self, blocks: Sequence[int], own: Sequence[tuple[str, str]], params: dict[str, Any]
+    ) -> int:
+        """How many of the day's negative mentions (``blocks``) no own account answered."""
+        if not own:  # every negative mention of the day, from its 5-minute buckets
+            lo, hi = (blocks[0] * BLOCK // BUCKET, (blocks[-1] + 1) * BLOCK // BUCKET) if blocks else (0, 0)
+            (total,) = self.conn.execute(
+                "SELECT coalesce(sum(negative), 0) FROM mention_buckets WHERE bucket >= ? AND bucket < ?",
+                (lo, hi),
+            ).fetchone()
+            return int(total)
+        (total,) = self.conn.execute(
+            f"WITH {_OWN_THREADS} SELECT count(*) FROM mentions m "
+            f"WHERE {block_sql('m')} IN (SELECT value FROM json_each(:blocks)) AND {negative_sql('m')} = 1 "
+            f"{_not_own(own)} AND NOT {_ANSWERED}",
+            {**params, "blocks": json.dumps(list(blocks))},
+        ).fetchone()
+        return int(total)
+
+    def _unanswered_in_range(
+        self, own: Sequence[tuple[str, str]], params: dict[str, Any]
+    ) -> tuple[int, list[TopMention]]:
+        """``unanswered_negative`` of a range off the quarter hours: its negative mentions, each checked."""
+        where = "m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end " + (
+            f"{_not_own(own)} AND NOT {_ANSWERED}" if own else ""
         )
         rows = self.conn.execute(
             f"WITH {_OWN_THREADS} SELECT {_MENTION_COLUMNS}, count(*) OVER () FROM mentions m WHERE {where} "
-            f"ORDER BY {_ENGAGEMENT} DESC, m.created_at DESC, m.id DESC LIMIT :limit",
+            f"ORDER BY {_ENGAGEMENT} {ORDER.format(a='m')} LIMIT :limit",
             params,
         ).fetchall()
         total = int(rows[0][-1]) if rows else 0
@@ -237,21 +314,35 @@ class DigestQueries:
         at_least: int = 3,
         limit: int = 10,
     ) -> list[NegativeAuthor]:
-        """Authors with ``at_least`` negative mentions in the range: possible trolls."""
+        """Authors with ``at_least`` negative mentions in the range: possible trolls, with the
+        link of their latest one (the first by id of equally late ones).
+
+        A day reads only its negative mentions, from the partial ``mentions_negative_day``
+        alone (no row but the latest's); a range off the quarter hours, ``mentions_day``. The
+        latest is chosen explicitly (``LATEST``): SQLite's bare column beside max() takes
+        any of the equally late rows, whichever its grouping sort meets first.
+        """
+        blocks = day_blocks(start, end)
+        where = (
+            "m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end"
+            if blocks is None
+            else f"{block_sql('m')} IN (SELECT value FROM json_each(:blocks)) AND m.sentiment_label = 'negative'"
+        )
         rows = self.conn.execute(
             f"""
-            SELECT m.network, m.author_handle, count(*) AS n, max(m.created_at), m.url
-            FROM mentions m
-            WHERE m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end
-              AND m.author_handle IS NOT NULL {_not_own(own)}
-            GROUP BY m.network, m.author_handle HAVING n >= :at_least
-            ORDER BY n DESC, m.network, m.author_handle LIMIT :limit
+            SELECT g.network, g.author_handle, g.n, m.url FROM (
+              SELECT m.network, m.author_handle, count(*) AS n, max({LATEST}) AS latest
+              FROM mentions m {"" if blocks is None else "INDEXED BY mentions_negative_day"}
+              WHERE {where} AND m.author_handle IS NOT NULL {_not_own(own)}
+              GROUP BY m.network, m.author_handle HAVING n >= :at_least
+              ORDER BY n DESC, m.network, m.author_handle LIMIT :limit) g
+            JOIN mentions m ON m.id = {MAX_ID} - CAST(substr(g.latest, -20) AS INTEGER)
+            ORDER BY g.n DESC, g.network, g.author_handle
             """,
             {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "at_least": at_least,
-             "limit": limit},
+             "limit": limit, "blocks": json.dumps(blocks or [])},
         )  # fmt: skip
-        # max() makes SQLite take the bare column m.url from the latest row.
-        return [NegativeAuthor(net, handle, n, url) for net, handle, n, _, url in rows]
+        return [NegativeAuthor(net, handle, n, url) for net, handle, n, url in rows]
 
     def repeat_authors(
         self, start: datetime, end: datetime, at_least: int = 3, limit: int = 5

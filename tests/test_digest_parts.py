@@ -1,0 +1,292 @@
+"""The digest's lists of a day read ``mentions_engaged`` part by part (migration 20) and say
+exactly what a plain query over the day's rows says.
+
+The reference queries below are the digest's earlier statements, written out: every mention
+of the range, filtered and sorted whole. They are compared with ``store.digest`` on random
+histories (ties in engagement and in time, handles in mixed case, own accounts by handle and
+by id, own replies and own posts in threads) after late engagement updates, re-scoring and
+deletions, for days in time zones that start on the hour, the half hour and the quarter hour,
+and for a range off the quarter hours. Then: the walk's cost does not follow the day's mentions.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from listener.digest.build import day_bounds
+from listener.model import Mention, Page
+from listener.records import utc_iso
+from storage import Store
+from storage.rows import NegativeAuthor, TopMention
+
+T0 = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)
+NETWORKS = ("x", "mastodon", "reddit")
+HANDLES = ("Brand", "brand", "fan1", "Fan1", "fan2", "troll", "TROLL", "t3", "t4", None)
+IDS = (None, None, "77", "8", "9")
+LABELS = ("negative", "negative", "neutral", "positive", None)
+OWNS: tuple[tuple[tuple[str, str], ...], ...] = ((), (("x", "Brand"),), (("x", "brand"), ("mastodon", "77")))
+ZONES = ("UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/St_Johns", "Europe/Rome")
+DAYS = (date(2026, 10, 31), date(2026, 11, 1))  # Europe/Rome's 1 November follows a 25-hour day
+
+_ENGAGEMENT = (
+    "coalesce(m.like_count, 0) + coalesce(m.repost_count, 0) + coalesce(m.reply_count, 0) "
+    "+ coalesce(m.quote_count, 0)"
+)
+_COLUMNS = (
+    f"m.id, m.network, m.native_id, m.url, m.author_handle, m.text, m.created_at, m.sentiment_label, "
+    f"{_ENGAGEMENT}, (SELECT group_concat(w.name, ', ') FROM mention_watches mw JOIN watches w ON w.id = "
+    "mw.watch_id WHERE mw.mention_id = m.id)"
+)
+_OWN = (
+    "(ifnull({a}.network || char(31) || lower({a}.author_handle) IN (SELECT value FROM json_each(:own)), 0) "
+    "OR ifnull({a}.network || char(31) || {a}.author_id IN (SELECT value FROM json_each(:own)), 0))"
+)
+_ORDER = f"ORDER BY {_ENGAGEMENT} DESC, m.created_at DESC, m.id DESC LIMIT :limit"
+
+
+def mention(rng: random.Random, network: str, i: int, span_minutes: int) -> Mention:
+    """Coarse times and small counts, so that engagement and time tie often."""
+    return Mention(
+        network, f"{network}{i}", f"aurora {i}", T0 + timedelta(minutes=rng.randrange(span_minutes)),
+        url=f"https://{network}.test/{i}", author_handle=rng.choice(HANDLES), author_id=rng.choice(IDS),
+        in_reply_to_id=f"{network}{rng.randrange(i)}" if i and rng.random() < 0.3 else None,
+        conversation_id=f"c{rng.randrange(25)}" if rng.random() < 0.8 else None,
+        like_count=rng.choice((None, 0, 1, 2, 3, 5)), repost_count=rng.choice((None, 0, 1)),
+        reply_count=rng.choice((None, 0, 2)), quote_count=rng.choice((None, None, 1)),
+    )  # fmt: skip
+
+
+def history(store: Store, n: int = 700, seed: int = 11) -> None:
+    """``n`` mentions a network over two and a half days, scored (mostly), matched by two watches."""
+    rng = random.Random(seed)
+    store.sync_watches([("a", "aurora"), ("b", "aurora")])
+    for network in NETWORKS:
+        ms = [mention(rng, network, i, 60 * 60) for i in range(n)]
+        store.save_page(
+            Page(network, "a", ms, matches={m.native_id: rng.sample("ab", rng.randint(1, 2)) for m in ms})
+        )
+    ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions")]
+    store.set_sentiment([(i, rng.choice(LABELS[:4]), 0.9, "test", None) for i in ids if rng.random() < 0.9])
+
+
+def late_engagement(store: Store, seed: int) -> None:
+    """Upserts of known mentions with new counts, some lower than before."""
+    rng = random.Random(seed)
+    for network in NETWORKS:
+        known = store.conn.execute(
+            "SELECT native_id, text, created_at FROM mentions WHERE network = ?", (network,)
+        ).fetchall()
+        ms = [
+            Mention(network, native, text, datetime.fromisoformat(created),
+                    like_count=rng.randrange(12), repost_count=rng.choice((None, 0, 4)), reply_count=rng.randrange(3))
+            for native, text, created in rng.sample(known, len(known) // 3)
+        ]  # fmt: skip
+        store.save_page(Page(network, "a", ms))
+
+
+def rescore(store: Store, seed: int) -> None:
+    rng = random.Random(seed)
+    ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions")]
+    store.set_sentiment(
+        [(i, rng.choice(LABELS[:4]), 0.7, "test2", None) for i in rng.sample(ids, len(ids) // 4)]
+    )
+
+
+def delete_some(store: Store, seed: int) -> None:
+    """An author forgotten, and a few mentions deleted outright (with their links)."""
+    rng = random.Random(seed)
+    store.forget_author("mastodon", "troll")
+    ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions")]
+    gone = rng.sample(ids, len(ids) // 20)
+    with store.conn:
+        for table, column in (
+            ("mention_versions", "mention_id"),
+            ("mention_watches", "mention_id"),
+            ("mentions", "id"),
+        ):
+            store.conn.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in gone])
+
+
+def own_keys(own: Sequence[tuple[str, str]]) -> str:
+    return json.dumps(sorted({f"{network}\x1f{name.lower()}" for network, name in own}))
+
+
+def reference_top(
+    store: Store, start: str, end: str, own: Sequence[tuple[str, str]], limit: int
+) -> list[TopMention]:
+    not_own = f"AND NOT {_OWN.format(a='m')}" if own else ""
+    rows = store.conn.execute(
+        f"SELECT {_COLUMNS} FROM mentions m NOT INDEXED WHERE m.created_at >= :start AND m.created_at < :end "
+        f"{not_own} {_ORDER}",
+        {"start": start, "end": end, "own": own_keys(own), "limit": limit},
+    )
+    return [TopMention(*row) for row in rows]
+
+
+def reference_unanswered(
+    store: Store, start: str, end: str, own: Sequence[tuple[str, str]], limit: int
+) -> tuple[int, list[TopMention]]:
+    """Negative, not ours, with no own reply and no later own post in its conversation."""
+    own_posts = [row[0] for row in store.conn.execute(
+        "SELECT id FROM mentions NOT INDEXED WHERE created_at >= :start AND (network || char(31) || "
+        "lower(author_handle) IN (SELECT value FROM json_each(:own)) OR network || char(31) || author_id IN "
+        "(SELECT value FROM json_each(:own)))",
+        {"start": start, "own": own_keys(own)},
+    )]  # fmt: skip
+    answered = f"""AND NOT {_OWN.format(a="m")} AND NOT (
+        EXISTS (SELECT 1 FROM mentions r NOT INDEXED WHERE r.network = m.network AND r.in_reply_to_id = m.native_id
+                AND {_OWN.format(a="r")})
+        OR (m.conversation_id IS NOT NULL AND EXISTS (
+            SELECT 1 FROM mentions o WHERE o.id IN (SELECT value FROM json_each(:own_posts))
+              AND o.network = m.network AND o.conversation_id = m.conversation_id AND o.created_at > m.created_at)))"""
+    rows = store.conn.execute(
+        f"SELECT {_COLUMNS}, count(*) OVER () FROM mentions m NOT INDEXED WHERE m.sentiment_label = 'negative' "
+        f"AND m.created_at >= :start AND m.created_at < :end {answered if own else ''} {_ORDER}",
+        {
+            "start": start,
+            "end": end,
+            "own": own_keys(own),
+            "limit": limit,
+            "own_posts": json.dumps(own_posts),
+        },
+    ).fetchall()
+    return (int(rows[0][-1]) if rows else 0), [TopMention(*row[:-1]) for row in rows]
+
+
+def reference_authors(
+    store: Store, start: str, end: str, own: Sequence[tuple[str, str]], at_least: int, limit: int
+) -> list[NegativeAuthor]:
+    """Grouped by network and handle as written; the url is that of the latest mention (the
+    earliest id among equally late ones, as the grouping sorter met them in the day's index)."""
+    not_own = f"AND NOT {_OWN.format(a='m')}" if own else ""
+    rows = store.conn.execute(
+        f"""SELECT g.network, g.author_handle, g.n, g.latest,
+              (SELECT l.url FROM mentions l NOT INDEXED WHERE l.network = g.network AND l.author_handle = g.author_handle
+               AND l.sentiment_label = 'negative' AND l.created_at = g.latest ORDER BY l.id LIMIT 1)
+            FROM (SELECT m.network, m.author_handle, count(*) AS n, max(m.created_at) AS latest
+                  FROM mentions m NOT INDEXED
+                  WHERE m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end
+                    AND m.author_handle IS NOT NULL {not_own}
+                  GROUP BY m.network, m.author_handle HAVING n >= :at_least) g
+            ORDER BY g.n DESC, g.network, g.author_handle LIMIT :limit""",
+        {"start": start, "end": end, "own": own_keys(own), "at_least": at_least, "limit": limit},
+    )
+    return [NegativeAuthor(net, handle, n, url) for net, handle, n, _, url in rows]
+
+
+def ranges() -> list[tuple[datetime, datetime]]:
+    days = [day_bounds(day, ZoneInfo(zone)) for zone in ZONES for day in DAYS]
+    return [
+        *days,
+        (T0 + timedelta(hours=7, minutes=7), T0 + timedelta(hours=30, minutes=7)),
+    ]  # off the quarter hours
+
+
+def check(store: Store) -> None:
+    for start, end in ranges():
+        lo, hi = utc_iso(start), utc_iso(end)
+        for own in OWNS:
+            for limit in (4, 30):
+                assert store.digest.top_mentions(start, end, own, limit) == reference_top(
+                    store, lo, hi, own, limit
+                )
+                assert store.digest.unanswered_negative(start, end, own, limit) == reference_unanswered(
+                    store, lo, hi, own, limit
+                ), (start, own, limit)
+            for at_least, limit in ((2, 3), (3, 10)):
+                assert store.digest.negative_authors(start, end, own, at_least, limit) == reference_authors(
+                    store, lo, hi, own, at_least, limit
+                ), (start, own)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_the_day_lists_equal_a_plain_query_through_updates_rescores_and_deletes(
+    store: Store, seed: int
+) -> None:
+    history(store, seed=seed)
+    start, end = day_bounds(DAYS[0], ZoneInfo("UTC"))
+    assert len(store.digest.top_mentions(start, end, (), 30)) == 30  # a day that fills the lists
+    assert store.digest.unanswered_negative(start, end, OWNS[2], 30)[0] > 30
+    check(store)
+    late_engagement(store, seed)
+    check(store)
+    rescore(store, seed)
+    check(store)
+    delete_some(store, seed)
+    check(store)
+
+
+def vm_steps(store: Store, call: Any) -> int:
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0
+
+    store.conn.set_progress_handler(tick, 1)
+    try:
+        call()
+    finally:
+        store.conn.set_progress_handler(None, 1)
+    return steps[0]
+
+
+def test_a_day_ten_times_denser_costs_the_lists_about_the_same(store: Store) -> None:
+    """Top mentions and unanswered negatives (list and count, no own accounts) read the day's
+    parts, not its mentions: ten times the mentions of a day, about the same SQLite work. (A
+    part holds more than the list's length on both days, as at 1M and 10M with the digest's 30
+    and 60: on a quieter day a walk reads its whole part.)"""
+    rng = random.Random(3)
+    store.sync_watches([("a", "aurora")])
+    quiet, busy = date(2026, 11, 2), date(2026, 11, 3)
+    for day, n in ((quiet, 2000), (busy, 20000)):
+        start = datetime.combine(day, datetime.min.time(), UTC)
+        ms = [Mention("x", f"{day}-{i}", "aurora", start + timedelta(seconds=rng.randrange(86400)),
+                      like_count=rng.randrange(400)) for i in range(n)]  # fmt: skip
+        store.save_page(Page("x", "a", ms, matches={m.native_id: ["a"] for m in ms}))
+    ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions")]
+    store.set_sentiment([(i, rng.choice(LABELS[:4]), 0.9, "test", None) for i in ids])
+    cost = {}
+    for day in (quiet, busy):
+        start, end = day_bounds(day, ZoneInfo("UTC"))
+        cost[day] = (
+            vm_steps(store, lambda s=start, e=end: store.digest.top_mentions(s, e, (), 3)),  # type: ignore[misc]
+            vm_steps(store, lambda s=start, e=end: store.digest.unanswered_negative(s, e, (), 3)),  # type: ignore[misc]
+        )
+        assert store.digest.top_mentions(start, end, (), 30) == reference_top(
+            store, utc_iso(start), utc_iso(end), (), 30
+        )
+    for quiet_cost, busy_cost in zip(cost[quiet], cost[busy], strict=True):
+        assert busy_cost < 1.5 * quiet_cost, cost
+
+
+def test_the_day_lists_walk_mentions_engaged(store: Store) -> None:
+    history(store, n=200)
+    start, end = day_bounds(DAYS[0], ZoneInfo("Asia/Kathmandu"))
+    own = OWNS[2]
+    for call in (
+        lambda: store.digest.top_mentions(start, end, own, 30),
+        lambda: store.digest.unanswered_negative(start, end, own, 30),
+        lambda: store.digest.negative_authors(start, end, own),
+    ):
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        try:
+            call()
+        finally:
+            store.conn.set_trace_callback(None)
+        lines = [str(row[3]) for sql in statements if sql.lstrip().startswith(("WITH", "SELECT"))
+                 for row in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]  # fmt: skip
+        walked = (
+            "USING INDEX mentions_engaged (<expr>=? AND <expr>=?)",
+            "USING COVERING INDEX mentions_negative_day",
+        )
+        assert any(w in line for line in lines for w in walked), lines
+        assert not any(line.startswith("SCAN m ") or "mentions_day" in line for line in lines), lines
