@@ -25,6 +25,7 @@ __all__ = ["RECENT", "RUNS_KEPT", "WatchRunMethods"]
 
 RECENT = 10  # finished runs per source that source_health keeps
 RUNS_KEPT = timedelta(days=35)  # raw runs older than this go: a month of budget plus a margin
+HOUR_BUCKETS = 12  # 5-minute buckets in an hour of source_hours
 
 
 @lru_cache(maxsize=16_384)
@@ -308,13 +309,14 @@ class WatchRunMethods(SQLiteBase):
         """Per network and watch: last run, last success, mentions in 24 h, last error.
 
         ``expected`` adds the (network, watch) pairs the config asks for, so a source
-        that never ran shows up too. Everything comes from ``source_health``; the
-        mentions of the last 24 hours are the whole 5-minute buckets of ``watch_buckets``
-        plus the mentions of the first, partial one (under 5 minutes of ``mentions_day``).
+        that never ran shows up too. Everything comes from ``source_health``. The
+        mentions of the last 24 hours are the source's whole hours (a key range of
+        ``source_hours``, at most 24 rows) and, before the first whole hour, under 12
+        5-minute buckets of ``watch_buckets`` (read once per watch, for all its networks)
+        and the mentions of the partial first bucket (under 5 minutes of ``mentions_day``).
+        So the cost is the sources', not how full their buckets are (#20).
         """
         now = now or utcnow()
-        since = int((now - timedelta(hours=24)).timestamp())
-        whole = -(-since // BASE_BUCKET)
         rows = self.conn.execute(
             """
             WITH sources AS (
@@ -322,19 +324,24 @@ class WatchRunMethods(SQLiteBase):
               UNION
               SELECT value ->> 0, value ->> 1 FROM json_each(:expected)
             ),
-            edge AS MATERIALIZED (  -- the first, partial bucket: under 5 minutes of mentions
-              SELECT mw.watch_id, m.network, count(*) AS n FROM mentions m
-              JOIN mention_watches mw ON mw.mention_id = m.id
-              WHERE m.created_at >= :since_iso AND m.created_at < :whole_iso GROUP BY mw.watch_id, m.network
+            chosen (id) AS MATERIALIZED (
+              SELECT DISTINCT w.id FROM sources s CROSS JOIN watches w ON w.name = s.watch
+            ),
+            edge (watch_id, network, n) AS MATERIALIZED (  -- under an hour before the first whole one
+              SELECT b.watch_id, b.network, b.volume FROM chosen c CROSS JOIN watch_buckets b
+                ON b.watch_id = c.id AND b.bucket >= :whole AND b.bucket < :hour_bucket
+              UNION ALL
+              SELECT mw.watch_id, m.network, 1 FROM mentions m JOIN mention_watches mw ON mw.mention_id = m.id
+              WHERE m.created_at >= :since_iso AND m.created_at < :whole_iso
             ),
             limits AS (
               SELECT network, max(rate_limit_reset) AS until FROM source_health
               WHERE rate_limit_reset > :now GROUP BY network
             )
             SELECT s.network, s.watch, h.last_run_at, h.last_success_at,
-              coalesce((SELECT sum(b.volume) FROM watch_buckets b WHERE b.watch_id = w.id
-                 AND b.bucket >= :whole AND b.network = s.network), 0)
-              + coalesce((SELECT e.n FROM edge e WHERE e.watch_id = w.id AND e.network = s.network), 0),
+              coalesce((SELECT sum(t.volume) FROM source_hours t WHERE t.watch_id = w.id
+                 AND t.network = s.network AND t.hour >= :hour), 0)
+              + coalesce((SELECT sum(e.n) FROM edge e WHERE e.watch_id = w.id AND e.network = s.network), 0),
               h.last_error_message, l.until
             FROM sources s
             LEFT JOIN source_health h ON h.network = s.network AND h.watch = s.watch
@@ -342,13 +349,25 @@ class WatchRunMethods(SQLiteBase):
             LEFT JOIN limits l ON l.network = s.network
             ORDER BY s.network, s.watch
             """,
-            {
-                "since": since,
-                "whole": whole,
-                "since_iso": utc_iso(datetime.fromtimestamp(since, UTC)),
-                "whole_iso": utc_iso(datetime.fromtimestamp(whole * BASE_BUCKET, UTC)),
-                "now": utc_iso(now),
-                "expected": dumps(expected),
-            },
+            {**window_marks(now - timedelta(hours=24)), "now": utc_iso(now), "expected": dumps(expected)},
         )
         return [StatusRow(*row) for row in rows]
+
+
+def window_marks(since: datetime) -> dict[str, int | str]:
+    """Where a window that starts at ``since`` (to the second) changes from one table to the next.
+
+    Mentions from ``since_iso`` to ``whole_iso``, the start of the first 5-minute bucket
+    ``whole``; buckets from ``whole`` to ``hour_bucket``, the first bucket of the first
+    whole ``hour``; hours from ``hour`` on.
+    """
+    start = int(since.timestamp())
+    whole = -(-start // BASE_BUCKET)
+    hour = -(-whole // HOUR_BUCKETS)
+    return {
+        "since_iso": utc_iso(datetime.fromtimestamp(start, UTC)),
+        "whole_iso": utc_iso(datetime.fromtimestamp(whole * BASE_BUCKET, UTC)),
+        "whole": whole,
+        "hour_bucket": hour * HOUR_BUCKETS,
+        "hour": hour,
+    }

@@ -22,8 +22,9 @@ from tests.harness import statements
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 # What a plan may scan whole: the sources (a json_each list, the ``sources`` and ``limits``
-# CTEs, ``source_health``), as these statements name them (aliases ``s``, ``h``, ``l``).
-SMALL = {"source_health", "sources", "limits", "s", "h", "l", "CONSTANT"}
+# CTEs, ``source_health``) and their watches (status's ``chosen``), as these statements
+# name them (aliases ``s``, ``h``, ``l``, ``c``).
+SMALL = {"source_health", "sources", "limits", "chosen", "s", "h", "l", "c", "CONSTANT"}
 
 
 @pytest.fixture
@@ -86,12 +87,15 @@ def test_mention_times_are_a_range_of_the_newest(busy: Store) -> None:
     assert busy.mention_times("x", "brand", 3) == [T0 + timedelta(hours=n) for n in (59, 58, 57)]
 
 
-def test_status_reads_summaries_and_a_day_of_buckets(busy: Store) -> None:
+def test_status_reads_summaries_and_a_day_of_hours(busy: Store) -> None:
     lines = assert_bounded(
         busy, lambda: busy.status(T0 + timedelta(hours=60), expected=[("x", "brand"), ("mastodon", "brand")])
     )
-    assert "SEARCH b USING PRIMARY KEY (watch_id=? AND bucket>?)" in lines  # watch_buckets
-    # The partial first bucket: under 5 minutes of mentions, counted once for every source.
+    # Each source's whole hours: one key range of at most 24 rows.
+    assert "SEARCH t USING PRIMARY KEY (watch_id=? AND network=? AND hour>?)" in lines  # source_hours
+    # Before the first whole hour: its 5-minute buckets once per watch, then under 5 minutes
+    # of mentions, counted once for every source.
+    assert "SEARCH b USING PRIMARY KEY (watch_id=? AND bucket>? AND bucket<?)" in lines  # watch_buckets
     assert "SEARCH m USING COVERING INDEX mentions_day (created_at>? AND created_at<?)" in lines
     assert "SEARCH mw USING PRIMARY KEY (mention_id=?)" in lines
     assert "SEARCH e USING AUTOMATIC COVERING INDEX (watch_id=? AND network=?)" in lines
