@@ -1,4 +1,4 @@
-"""``listener status`` counts 24 hours from per-source hours (migration 21), to the second.
+"""``listener status`` counts 24 hours from per-source hours (``source_hours``), to the second.
 
 ``source_hours`` must equal a GROUP BY over ``watch_buckets`` whatever happens to the
 mentions, an upgraded database must have it filled, and each source's count of the
@@ -19,6 +19,8 @@ from storage import Store
 from storage.migrations import MIGRATIONS
 
 T0 = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+# The migration that adds source_hours, found by its text: its number may shift on a merge.
+SOURCE_HOURS = next(i for i, sql in enumerate(MIGRATIONS) if "CREATE TABLE IF NOT EXISTS source_hours" in sql)
 NETWORKS = ("x", "reddit", "mastodon")
 WATCHES = ("a", "b", "c")
 # Windows that start: off the hour and the 5 minutes; on the 5 minutes only; on the hour;
@@ -122,15 +124,15 @@ def test_upgrading_fills_source_hours_and_running_it_again_changes_nothing(db_pa
     with Store.open(db_path) as store:
         fill(store)
         before = store.conn.execute("SELECT * FROM source_hours ORDER BY 1, 2, 3").fetchall()
-        with store.conn:  # the database as migration 18 left it
+        with store.conn:  # the database as the migration before it left it
             for trigger in ("insert", "update", "moved", "delete"):
                 store.conn.execute(f"DROP TRIGGER source_hours_{trigger}")
             store.conn.execute("DROP TABLE source_hours")
-            store.conn.execute("PRAGMA user_version = 18")
+            store.conn.execute(f"PRAGMA user_version = {SOURCE_HOURS}")
     with Store.open(db_path) as store:
         assert store.conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
         assert store.conn.execute("SELECT * FROM source_hours ORDER BY 1, 2, 3").fetchall() == before
-        store.conn.executescript(MIGRATIONS[18])  # should the numbering shift under a database
+        store.conn.executescript(MIGRATIONS[SOURCE_HOURS])  # should the numbering shift under a database
         assert store.conn.execute("SELECT * FROM source_hours ORDER BY 1, 2, 3").fetchall() == before
         triggers = store.conn.execute(
             "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'source_hours_%'"
