@@ -14,6 +14,7 @@ from listener.analysis.findings import DetectorSettings
 __all__ = [
     "HourlyQuantile",
     "Scores",
+    "first_instant",
     "hour_phase",
     "nan_median",
     "range_max",
@@ -85,6 +86,17 @@ def nan_median(matrix: FloatArray) -> FloatArray:
     cols = np.arange(matrix.shape[1])
     out = (ordered[low, cols] + ordered[high, cols]) / 2.0
     return np.where(valid > 0, out, np.nan)
+
+
+def first_instant(index: pd.Index) -> int | None:
+    """The first bucket's time in nanoseconds (None if empty): how an update recognises its history.
+
+    An integer, read without building a Timestamp or a new index on every update.
+    """
+    if not len(index):
+        return None
+    times = index if isinstance(index, pd.DatetimeIndex) else pd.DatetimeIndex(index[:1])
+    return int(times.asi8[0])
 
 
 def hour_phase(index: pd.DatetimeIndex, settings: DetectorSettings) -> int:

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy import special  # type: ignore[import-untyped]
 
-from listener.analysis.detectors.base import Scores, nan_median, wilson
+from listener.analysis.detectors.base import Scores, first_instant, nan_median, wilson
 from listener.analysis.detectors.negative_state import Buffer, Sums, windows
 from listener.analysis.findings import DetectorSettings
 
@@ -358,7 +358,7 @@ class NegativeScorer:
             Buffer((), np.int8),
             Buffer((len(VALUES),)),
         )
-        self._first: pd.Timestamp | None = None  # None: nothing kept, start again
+        self._first: int | None = None  # None: nothing kept, start again
         self._length = 0
 
     @property
@@ -368,7 +368,7 @@ class NegativeScorer:
 
     def update(self, frame: pd.DataFrame, changed_from: int = 0) -> Scores:
         """Scores of every bucket of ``frame``; buckets before ``changed_from`` are as last time."""
-        first = frame.index[0] if len(frame) else None
+        first = first_instant(frame.index)
         start = self._resume_at(first, changed_from, len(frame))
         self._first = None  # until this update is complete
         volume = np.asarray(frame["volume"].to_numpy()[start:], dtype=np.float64)
@@ -391,7 +391,7 @@ class NegativeScorer:
             **dict(zip(VALUES, values, strict=True)),
         )
 
-    def _resume_at(self, first: pd.Timestamp | None, changed_from: int, length: int) -> int:
+    def _resume_at(self, first: int | None, changed_from: int, length: int) -> int:
         """The first position to score: 0 unless the history starts where the kept one did."""
         if self._first is None or first != self._first:
             return 0

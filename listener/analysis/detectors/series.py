@@ -65,7 +65,10 @@ class SeriesDetector:
             frame = frame.iloc[: inputs.scored]
         if inputs.kept is not None:
             scores = inputs.kept.scores(self.name, frame)
-            found = replay(self.name, scores, pd.DatetimeIndex(frame.index), inputs.detector, inputs.since)
+            index = (
+                frame.index if isinstance(frame.index, pd.DatetimeIndex) else pd.DatetimeIndex(frame.index)
+            )
+            found = replay(self.name, scores, index, inputs.detector, inputs.since)
         else:
             found = detect(frame, now, inputs.detector, since=inputs.since, kinds=[self.name])
         return [replace(f, watch=watch.name, summary=self.summary(watch.name, f)) for f in found]

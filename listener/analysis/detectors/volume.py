@@ -49,6 +49,7 @@ from scipy import special  # type: ignore[import-untyped]
 from listener.analysis.detectors.base import (
     HourlyQuantile,
     Scores,
+    first_instant,
     hour_phase,
     nan_median,
     range_max,
@@ -162,7 +163,7 @@ class VolumeScorer:
     def __init__(self, settings: DetectorSettings) -> None:
         self.settings = settings
         self.n = 0
-        self._start: pd.Timestamp | None = None
+        self._start: int | None = None
         self._counts = True
         self._buffers: dict[str, np.ndarray] = {}
         # The settings read on every update, worked out once.
@@ -191,17 +192,16 @@ class VolumeScorer:
         A frame that starts elsewhere, or whose volumes stop being whole numbers, is
         scored from scratch. The arrays returned are valid until the next update.
         """
-        index = pd.DatetimeIndex(frame.index)
         volume = frame["volume"].to_numpy(dtype=np.float64)
         n = len(volume)
-        start = index[0] if n else None
+        start = first_instant(frame.index)
         r = min(changed_from, self.n, n) if self.n and start == self._start else 0
         # Whole numbers are counts (see ``phi``): the buckets before r are known to be.
         counts = self._counts and not np.any(volume[r:] % 1) if r else not np.any(volume % 1)
         if counts != self._counts:
             r, counts = 0, not np.any(volume % 1)
         if r == 0 and n:
-            phase = hour_phase(index, self.settings)
+            phase = hour_phase(pd.DatetimeIndex(frame.index), self.settings)
             self._spread = HourlyQuantile(self.settings, self.settings.seasonal_days * DAY, 0.5, phase)
             self._usual = HourlyQuantile(self.settings, self.settings.record_window, 0.99, phase)
         self._start, self._counts = start, counts
