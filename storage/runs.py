@@ -25,7 +25,7 @@ __all__ = ["RECENT", "RUNS_KEPT", "WatchRunMethods"]
 
 RECENT = 10  # finished runs per source that source_health keeps
 RUNS_KEPT = timedelta(days=35)  # raw runs older than this go: a month of budget plus a margin
-HOUR_BUCKETS = 12  # 5-minute buckets in an hour of source_hours
+HOUR_BUCKETS = 12  # 5-minute buckets in an hour of source_hours and watch_hours
 
 
 @lru_cache(maxsize=16_384)
@@ -59,28 +59,27 @@ class WatchRunMethods(SQLiteBase):
     def watches(self, now: datetime | None = None) -> list[WatchRow]:
         """Each watch with its mentions ever (``watch_totals``) and of the last 24 hours.
 
-        The last 24 hours are the whole 5-minute buckets of ``watch_buckets`` plus the
-        mentions of the first, partial bucket: one key range per watch and a few minutes
-        of ``mentions_created_at``, however long the history.
+        The last 24 hours are the watch's whole hours (a key range of ``watch_hours``,
+        summed over networks, at most 25 rows), the 5-minute buckets of ``watch_buckets``
+        before the first whole hour (under 12 per network) and the mentions of the partial
+        first bucket (under 5 minutes of ``mentions_day``), split where ``window_marks``
+        says, as ``status`` does. So the cost is the watches', not how full their buckets
+        are: 288 buckets per network grew with mention density (#20).
         """
-        since = (now or utcnow()) - timedelta(hours=24)
-        edge = -(-int(since.timestamp()) // 300)  # the first whole bucket at or after ``since``
         rows = self.conn.execute(
             """
             WITH partial (watch_id, n) AS MATERIALIZED (
               SELECT mw.watch_id, count(*) FROM mentions m JOIN mention_watches mw ON mw.mention_id = m.id
-              WHERE m.created_at >= :since AND m.created_at < :edge_at GROUP BY mw.watch_id)
+              WHERE m.created_at >= :since_iso AND m.created_at < :whole_iso GROUP BY mw.watch_id)
             SELECT w.name, w.query, coalesce(t.mentions, 0),
-              coalesce((SELECT sum(b.volume) FROM watch_buckets b WHERE b.watch_id = w.id AND b.bucket >= :edge), 0)
+              coalesce((SELECT sum(h.volume) FROM watch_hours h WHERE h.watch_id = w.id AND h.hour >= :hour), 0)
+              + coalesce((SELECT sum(b.volume) FROM watch_buckets b WHERE b.watch_id = w.id
+                 AND b.bucket >= :whole AND b.bucket < :hour_bucket), 0)
               + coalesce(p.n, 0)
             FROM watches w LEFT JOIN watch_totals t ON t.watch_id = w.id LEFT JOIN partial p ON p.watch_id = w.id
             ORDER BY w.name
             """,
-            {
-                "since": utc_iso(since),
-                "edge": edge,
-                "edge_at": utc_iso(datetime.fromtimestamp(edge * 300, UTC)),
-            },
+            window_marks((now or utcnow()) - timedelta(hours=24)),
         )
         return [WatchRow(*row) for row in rows]
 

@@ -242,10 +242,14 @@ def test_answered_reads_the_reply_index_and_the_own_threads(filled: Store) -> No
     )
 
 
-def test_watches_reads_one_range_per_watch(filled: Store) -> None:
-    plan = plan_of(filled, lambda: filled.watches(now=T0 + timedelta(days=2)))
+def test_watches_reads_hours_and_the_first_hours_buckets_per_watch(filled: Store) -> None:
+    """Whole hours from ``watch_hours``; of ``watch_buckets`` only those before the first whole hour."""
+    plan = plan_of(filled, lambda: filled.watches(now=T0 + timedelta(days=2, minutes=7)))
     assert plan and bad(plan) == []
-    assert any("USING PRIMARY KEY (watch_id=? AND bucket>?)" in line for _, line in plan)
+    lines = [line for _, line in plan]
+    assert any("h USING PRIMARY KEY (watch_id=? AND hour>?)" in line for line in lines), lines
+    assert any("b USING PRIMARY KEY (watch_id=? AND bucket>? AND bucket<?)" in line for line in lines), lines
+    assert not any("USING PRIMARY KEY (watch_id=? AND bucket>?)" in line for line in lines), lines
 
 
 def test_the_alerts_list_and_the_cluster_prune_use_indexes(filled: Store) -> None:

@@ -1,9 +1,10 @@
-"""``listener status`` counts 24 hours from per-source hours (``source_hours``), to the second.
+"""``listener status`` and ``listener watches`` count 24 hours from hours, to the second.
 
-``source_hours`` must equal a GROUP BY over ``watch_buckets`` whatever happens to the
-mentions, an upgraded database must have it filled, and each source's count of the
-last 24 hours must equal counting its mentions, for windows that start off the hour
-and off the 5 minutes.
+``status`` reads per-source hours (``source_hours``), ``watches`` per-watch hours
+(``watch_hours``). ``source_hours`` must equal a GROUP BY over ``watch_buckets`` whatever
+happens to the mentions, an upgraded database must have it filled, and each source's
+and each watch's count of the last 24 hours must equal counting its mentions, for
+windows that start off the hour and off the 5 minutes.
 """
 
 from __future__ import annotations
@@ -67,6 +68,16 @@ def counted(store: Store, since: datetime) -> dict[tuple[str, str], int]:
     return {(network, watch): n for network, watch, n in rows}
 
 
+def counted_per_watch(store: Store, since: datetime) -> dict[str, int]:
+    """Each watch's mentions (on any network) created at or after ``since``, counted one by one."""
+    rows = store.conn.execute(
+        "SELECT w.name, count(m.id) FROM watches w LEFT JOIN mention_watches mw ON mw.watch_id = w.id "
+        "LEFT JOIN mentions m ON m.id = mw.mention_id AND m.created_at >= ? GROUP BY w.id",
+        (utc_iso(since),),
+    )
+    return dict(rows)
+
+
 def hours_match_buckets(conn: sqlite3.Connection) -> bool:
     kept = set(conn.execute("SELECT watch_id, network, hour, volume FROM source_hours WHERE volume <> 0"))
     grouped = set(
@@ -88,6 +99,18 @@ def test_the_24_hours_of_each_source_equal_counting_its_mentions(store: Store) -
         assert all(got[(network, "a")] > 0 for network in NETWORKS)
 
 
+def test_the_24_hours_of_each_watch_equal_counting_its_mentions(store: Store) -> None:
+    fill(store)
+    store.sync_watches([("quiet", "quiet")])  # a watch that matched nothing
+    totals = counted_per_watch(store, T0 - timedelta(days=1))
+    for now in NOWS:
+        expected = counted_per_watch(store, now - timedelta(hours=24))
+        rows = store.watches(now)
+        assert {r.name: r.last_24h for r in rows} == expected, now
+        assert {r.name: r.mentions for r in rows} == totals
+        assert all(expected[watch] > 0 for watch in WATCHES) and expected["quiet"] == 0
+
+
 def test_source_hours_follow_matches_rescores_unmatches_deletes_and_moves(store: Store) -> None:
     fill(store)
     assert hours_match_buckets(store.conn)
@@ -107,6 +130,8 @@ def test_source_hours_follow_matches_rescores_unmatches_deletes_and_moves(store:
         expected = counted(store, now - timedelta(hours=24))
         got = {(r.network, r.watch): r.mentions_24h for r in store.status(now, expected=sources)}
         assert got == {source: expected.get(source, 0) for source in sources}, now
+        per_watch = {r.name: r.last_24h for r in store.watches(now)}
+        assert per_watch == counted_per_watch(store, now - timedelta(hours=24)), now
     with store.conn:  # a bucket row given another key: nothing does this today, the triggers follow
         store.conn.execute(
             "UPDATE watch_buckets SET bucket = bucket + 105120 WHERE network = 'x' AND watch_id = 1"
