@@ -103,9 +103,13 @@ def test_kept_series_record_what_a_full_pass_records(tmp_path: Path) -> None:
             if now == SURGE + timedelta(hours=2):
                 edit_baseline(store, calm)
         unscored = arrived
-        a = evaluate(kept, [WATCH], [], settings, now, memory=memory)
-        b = evaluate(fresh, [WATCH], [], settings, now)
+        for store in (kept, fresh):  # the source's runs, for the health checks' kept times
+            store.finish_run(store.start_run("x", "brand", now=now), SaveResult(), 0, now=now)
+        a = evaluate(kept, [WATCH], [("x", "brand")], settings, now, memory=memory)
+        b = evaluate(fresh, [WATCH], [("x", "brand")], settings, now)
         assert changes(a) == changes(b), now
+        times = memory.times("x", "brand")  # kept only while the watch gets nothing new
+        assert times is None or times.newest == fresh.newest_mentions([("x", "brand")])[("x", "brand")]
         total += len(a.changes)
     assert total >= 3  # the surge opened, grew and resolved: the comparison covered incidents
     assert kept.bucket_changes(0).since == {}  # the memory read its changes and let them go

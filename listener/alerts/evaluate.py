@@ -221,14 +221,14 @@ def every_source_runs(
     """``source_runs`` of many sources from one read of each summary, not one per source."""
     runs = store.latest_runs(sources, RUNS)
     limits = store.rate_limits(now)
-    newest = store.newest_mentions(sources)
+    # Times kept from an earlier pass are still right: the memory lets them go when their watch changes.
+    kept = {s: t for s in sources if memory is not None and (t := memory.times(*s)) is not None}
+    newest = store.newest_mentions([s for s in sources if s not in kept])
 
     def times(network: str, watch: str) -> MentionTimes:
-        latest = newest.get((network, watch))
-        kept = memory.times(network, watch) if memory is not None else None
-        if kept is not None and kept.newest == latest:
-            return kept  # type: ignore[no-any-return]
-        fresh = MentionTimes(latest, partial(store.mention_times, network, watch))
+        if (network, watch) in kept:
+            return kept[(network, watch)]  # type: ignore[no-any-return]
+        fresh = MentionTimes(newest.get((network, watch)), partial(store.mention_times, network, watch))
         if memory is not None:
             memory.keep_times(network, watch, fresh)
         return fresh

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from listener.analysis.detectors import SCORERS, Scores
 from listener.analysis.findings import SEVERITIES, DetectorSettings, Finding, Kind, State
 
 __all__ = ["available_kinds", "detect", "history_needed", "replay", "run", "score", "sent"]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def available_kinds(frame: pd.DataFrame) -> tuple[Kind, ...]:
@@ -218,10 +221,14 @@ def replay(
     """
     if not len(index):
         return []
-    first = _first_new(index, settings, since)
-    start = index.searchsorted(min(first, index[-1]) - pd.Timedelta(history_needed(settings, kind)))
+    # In integer nanoseconds: this runs per watch and kind on every pass, mostly to find nothing.
+    times, micro = index.asi8, timedelta(microseconds=1)
+    last = int(times[-1])
+    new = last if since is None else (since - _EPOCH) // micro * 1000 - settings.bucket // micro * 1000
+    start = int(np.searchsorted(times, min(new, last) - history_needed(settings, kind) // micro * 1000))
     if not scores.fire[start:].any():
         return []  # no bucket opens an incident: nothing to replay
+    first = _first_new(index, settings, since)
     tail = Scores(*(getattr(scores, f.name)[start:] for f in fields(Scores)))
     return _after(incidents(kind, tail, index[start:], settings), first, since)
 
