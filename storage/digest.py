@@ -6,8 +6,9 @@ and ``watch_buckets`` (the 5-minute edges of a day that starts off the hour), da
 totals from ``mention_buckets``, the day's most engaged mentions from the parts of
 ``mentions_engaged`` (``storage.day_parts``: 192 short walks a day, however busy), its
 negative authors from ``mentions_negative_day``, and "has one of our accounts
-answered?" is an index lookup per negative mention, never a scan. The aggregates came
-with migration 14, the indexes with migrations 6 and 20.
+answered?" starts from our own posts (few): the mentions they reply to, and the day's
+negatives of their conversations (``mentions_negative_conversation``). The aggregates came
+with migration 14, the indexes with migrations 20 and 21.
 
 "Own accounts" are passed as (network, lowercased handle or author id) pairs.
 """
@@ -23,6 +24,7 @@ from typing import Any
 
 from listener.records import utc_iso, utcnow
 from storage.accounts import own_post_ids
+from storage.answered import OWN_ANSWERS, SETTLED, answered_sql
 from storage.authors import author_key_sql, own_sql
 from storage.day_parts import (
     BLOCK,
@@ -33,7 +35,6 @@ from storage.day_parts import (
     block_sql,
     day_blocks,
     engagement_sql,
-    negative_sql,
     part_top,
     parts_json,
 )
@@ -89,27 +90,6 @@ _MENTION_COLUMNS = (
     f"m.id, m.network, m.native_id, m.url, m.author_handle, m.text, m.created_at, m.sentiment_label, "
     f"{_ENGAGEMENT}, {_WATCHES_OF}"
 )
-
-
-def _answered(alias: str) -> str:
-    """SQL true when one of our own accounts answered the mention ``alias`` (needs ``_OWN_THREADS``)."""
-    return f"""(
-    EXISTS (SELECT 1 FROM mentions r WHERE r.network = {alias}.network AND r.in_reply_to_id = {alias}.native_id
-            AND {_own("r")})
-    OR ({alias}.conversation_id IS NOT NULL AND EXISTS (
-        SELECT 1 FROM own_threads t WHERE t.network = {alias}.network
-          AND t.conversation_id = {alias}.conversation_id AND t.latest > {alias}.created_at))
-)"""
-
-
-_ANSWERED = _answered("m")
-# The conversations our own posts since the day's start took part in, and the latest own post
-# of each: a handful of rows, found through the own-post lookup (storage.accounts), so that no
-# index of every mention's conversation is kept for it.
-_OWN_THREADS = """own_threads AS MATERIALIZED (
-    SELECT r.network, r.conversation_id, max(r.created_at) AS latest
-    FROM json_each(:own_posts) i JOIN mentions r ON r.id = i.value
-    WHERE r.conversation_id IS NOT NULL GROUP BY r.network, r.conversation_id)"""
 
 
 def _top_of_parts(where: str) -> str:
@@ -252,11 +232,11 @@ class DigestQueries:
     ) -> tuple[int, list[TopMention]]:
         """The day's negative mentions none of our accounts answered: how many, and the most engaged.
 
-        Answered means an own post replying to it (``in_reply_to_id`` = its native id
-        on the same network), or an own post later in the same conversation. The list
-        walks the negative parts of ``mentions_engaged`` as ``top_mentions`` does. The
-        count, without own accounts, is the day's negatives kept in ``mention_buckets``;
-        with them, each negative mention of the day is checked (the negative parts only).
+        Answered means an own post since the day's start replying to it (``in_reply_to_id``
+        = its native id on the same network), or an own post later in the same conversation
+        (``storage.answered``). The list walks the negative parts of ``mentions_engaged`` as
+        ``top_mentions`` does. The count is the day's negatives kept in ``mention_buckets``
+        less our own and the answered ones, found from our own posts (``SETTLED``).
         """
         own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
         params = {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "limit": limit,
@@ -265,9 +245,9 @@ class DigestQueries:
         if blocks is None:  # not a day: off the quarter hours, every negative mention of the range
             return self._unanswered_in_range(own, params)
         # Without own accounts nothing is answered: no reply lookups per negative mention.
-        unanswered = f"{_not_own(own, 'w')} AND NOT {_answered('w')}" if own else ""
+        unanswered = f"{_not_own(own, 'w')} AND NOT {answered_sql('w')}" if own else ""
         rows = self.conn.execute(
-            f"WITH {_OWN_THREADS}, {PARTS}, {_top_of_parts(unanswered)} {_TOP_ROWS}",
+            f"WITH {OWN_ANSWERS}, {PARTS}, {_top_of_parts(unanswered)} {_TOP_ROWS}",
             {**params, "parts": parts_json(blocks, negative=(1,))},
         ).fetchall()
         return self._unanswered_count(blocks, own, params), [TopMention(*row) for row in rows]
@@ -275,31 +255,32 @@ class DigestQueries:
     def _unanswered_count(
         self, blocks: Sequence[int], own: Sequence[tuple[str, str]], params: dict[str, Any]
     ) -> int:
-        """How many of the day's negative mentions (``blocks``) no own account answered."""
-        if not own:  # every negative mention of the day, from its 5-minute buckets
-            lo, hi = (blocks[0] * BLOCK // BUCKET, (blocks[-1] + 1) * BLOCK // BUCKET) if blocks else (0, 0)
-            (total,) = self.conn.execute(
-                "SELECT coalesce(sum(negative), 0) FROM mention_buckets WHERE bucket >= ? AND bucket < ?",
-                (lo, hi),
-            ).fetchone()
-            return int(total)
-        (total,) = self.conn.execute(
-            f"WITH {_OWN_THREADS} SELECT count(*) FROM mentions m "
-            f"WHERE {block_sql('m')} IN (SELECT value FROM json_each(:blocks)) AND {negative_sql('m')} = 1 "
-            f"{_not_own(own)} AND NOT {_ANSWERED}",
-            {**params, "blocks": json.dumps(list(blocks))},
+        """How many of the day's negative mentions (``blocks``) are neither ours nor answered.
+
+        The day's negatives from its 5-minute buckets, less those ``SETTLED`` finds from our
+        own posts: the cost is the day's buckets and our own posting, not the day's mentions.
+        """
+        lo, hi = (blocks[0] * BLOCK // BUCKET, (blocks[-1] + 1) * BLOCK // BUCKET) if blocks else (0, 0)
+        (negatives,) = self.conn.execute(
+            "SELECT coalesce(sum(negative), 0) FROM mention_buckets WHERE bucket >= ? AND bucket < ?",
+            (lo, hi),
         ).fetchone()
-        return int(total)
+        if not own:  # nothing is ours, nothing answered
+            return int(negatives)
+        (settled,) = self.conn.execute(
+            f"WITH {OWN_ANSWERS}, {SETTLED} SELECT count(*) FROM settled", params
+        ).fetchone()
+        return int(negatives) - int(settled)
 
     def _unanswered_in_range(
         self, own: Sequence[tuple[str, str]], params: dict[str, Any]
     ) -> tuple[int, list[TopMention]]:
         """``unanswered_negative`` of a range off the quarter hours: its negative mentions, each checked."""
         where = "m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end " + (
-            f"{_not_own(own)} AND NOT {_ANSWERED}" if own else ""
+            f"{_not_own(own)} AND NOT {answered_sql('m')}" if own else ""
         )
         rows = self.conn.execute(
-            f"WITH {_OWN_THREADS} SELECT {_MENTION_COLUMNS}, count(*) OVER () FROM mentions m WHERE {where} "
+            f"WITH {OWN_ANSWERS} SELECT {_MENTION_COLUMNS}, count(*) OVER () FROM mentions m WHERE {where} "
             f"ORDER BY {_ENGAGEMENT} {ORDER.format(a='m')} LIMIT :limit",
             params,
         ).fetchall()

@@ -15,6 +15,7 @@ import json
 import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -133,7 +134,9 @@ def reference_top(
 def reference_unanswered(
     store: Store, start: str, end: str, own: Sequence[tuple[str, str]], limit: int
 ) -> tuple[int, list[TopMention]]:
-    """Negative, not ours, with no own reply and no later own post in its conversation."""
+    """Negative, not ours, with no own reply since the day's start and no later own post in its
+    conversation. (A reply cannot precede what it answers: own posts before the day answer none
+    of its mentions, replies as threads; the random histories do hold such replies.)"""
     own_posts = [row[0] for row in store.conn.execute(
         "SELECT id FROM mentions NOT INDEXED WHERE created_at >= :start AND (network || char(31) || "
         "lower(author_handle) IN (SELECT value FROM json_each(:own)) OR network || char(31) || author_id IN "
@@ -142,7 +145,7 @@ def reference_unanswered(
     )]  # fmt: skip
     answered = f"""AND NOT {_OWN.format(a="m")} AND NOT (
         EXISTS (SELECT 1 FROM mentions r NOT INDEXED WHERE r.network = m.network AND r.in_reply_to_id = m.native_id
-                AND {_OWN.format(a="r")})
+                AND r.created_at >= :start AND {_OWN.format(a="r")})
         OR (m.conversation_id IS NOT NULL AND EXISTS (
             SELECT 1 FROM mentions o WHERE o.id IN (SELECT value FROM json_each(:own_posts))
               AND o.network = m.network AND o.conversation_id = m.conversation_id AND o.created_at > m.created_at)))"""
@@ -181,6 +184,30 @@ def reference_authors(
     return [NegativeAuthor(net, handle, n, url) for net, handle, n, _, url in rows]
 
 
+def answer_kinds(store: Store, start: str, end: str, own: Sequence[tuple[str, str]]) -> dict[str, int]:
+    """How many of the day's negatives are of each kind the unanswered count must tell apart."""
+    reply = f"""EXISTS (SELECT 1 FROM mentions r WHERE r.network = m.network AND r.in_reply_to_id = m.native_id
+        AND {_OWN.format(a="r")} AND r.created_at {{}} :start)"""
+    thread = f"""EXISTS (SELECT 1 FROM mentions o WHERE o.network = m.network AND o.conversation_id = m.conversation_id
+        AND {_OWN.format(a="o")} AND o.created_at > m.created_at)"""
+    kinds = {
+        "own": _OWN.format(a="m"),
+        "reply only": f"NOT {_OWN.format(a='m')} AND {reply.format('>=')} AND NOT {thread}",
+        "thread only": f"NOT {_OWN.format(a='m')} AND NOT {reply.format('>=')} AND {thread}",
+        "answered twice": f"NOT {_OWN.format(a='m')} AND {reply.format('>=')} AND {thread}",
+        "own and answered": f"{_OWN.format(a='m')} AND ({reply.format('>=')} OR {thread})",
+        "replied before the day only": f"{reply.format('<')} AND NOT {reply.format('>=')} AND NOT {thread}",
+    }
+    return {
+        kind: store.conn.execute(
+            f"SELECT count(*) FROM mentions m WHERE m.sentiment_label = 'negative' AND m.created_at >= :start "
+            f"AND m.created_at < :end AND {where}",
+            {"start": start, "end": end, "own": own_keys(own)},
+        ).fetchone()[0]
+        for kind, where in kinds.items()
+    }
+
+
 def ranges() -> list[tuple[datetime, datetime]]:
     days = [day_bounds(day, ZoneInfo(zone)) for zone in ZONES for day in DAYS]
     return [
@@ -214,6 +241,8 @@ def test_the_day_lists_equal_a_plain_query_through_updates_rescores_and_deletes(
     start, end = day_bounds(DAYS[0], ZoneInfo("UTC"))
     assert len(store.digest.top_mentions(start, end, (), 30)) == 30  # a day that fills the lists
     assert store.digest.unanswered_negative(start, end, OWNS[2], 30)[0] > 30
+    kinds = [answer_kinds(store, utc_iso(s), utc_iso(e), OWNS[2]) for s, e in ranges()[:2]]  # UTC's two days
+    assert all(sum(k[kind] for k in kinds) > 0 for kind in kinds[0]), kinds  # every case is compared
     check(store)
     late_engagement(store, seed)
     check(store)
@@ -290,3 +319,102 @@ def test_the_day_lists_walk_mentions_engaged(store: Store) -> None:
         )
         assert any(w in line for line in lines for w in walked), lines
         assert not any(line.startswith("SCAN m ") or "mentions_day" in line for line in lines), lines
+
+
+def test_the_unanswered_count_settles_each_negative_once(store: Store) -> None:
+    """Answered by an own reply and again in its thread, ours and answered: settled once each; an
+    own post before the day (a reply, a thread post) or on another network answers nothing; an
+    own reply of the next morning does. Then replies, answers and owed mentions deleted or re-scored."""
+    day = date(2026, 11, 2)
+    at = datetime.combine(day, datetime.min.time(), UTC)
+    store.sync_watches([("a", "aurora")])
+
+    def post(native: str, hour: float, handle: str = "carla", reply: str | None = None,
+             thread: str | None = None, network: str = "x") -> Mention:  # fmt: skip
+        return Mention(network, native, f"aurora {native}", at + timedelta(hours=hour), url=f"https://t/{native}",
+                       author_handle=handle, in_reply_to_id=reply, conversation_id=thread)  # fmt: skip
+
+    negatives = [
+        post("n1", 10, thread="c1"),  # replied to at 11, and own thread post at 12: answered twice
+        post("n2", 10, thread="c2"),  # own thread post at 9: before it, owed
+        post("n3", 10),  # replied to the evening before: owed
+        post("n4", 13, handle="Brand"),  # our own, and replied to by ourselves
+        post("n5", 12.5, thread="c1"),  # after our latest post in c1: owed
+        post("n6", 14),  # replied to the next morning: answered
+        post("n8", 10, thread="c3"),  # an own post in "c3" of another network: owed
+        post("n9", 15),  # replied to; the reply is deleted later
+        post("n10", 15, thread="c4"),  # answered in its thread, then re-scored neutral
+        post("n11", 16),  # replied to, then deleted
+        post("n12", 16),  # owed, then deleted
+    ]
+    ours = [
+        post("o1", 11, "Brand", reply="n1"), post("o2", 12, "brand", thread="c1"),
+        post("o3", 9, "Brand", thread="c2"), post("o4", -1, "Brand", reply="n3"),
+        post("o5", 14, "Brand", reply="n4"), post("o6", 32, "Brand", reply="n6"),
+        post("o8", 11, "Brand", thread="c3", network="mastodon"), post("o7", 16, "Brand", reply="n9"),
+        post("o9", 17, "Brand", thread="c4"), post("o10", 17, "Brand", reply="n11"),
+    ]  # fmt: skip
+    for network in ("x", "mastodon"):
+        mine = [m for m in [*negatives, *ours, post("n7", 10)] if m.network == network]
+        store.save_page(Page(network, "a", mine))
+    ids = dict(store.conn.execute("SELECT native_id, id FROM mentions").fetchall())
+    store.set_sentiment([(ids[m.native_id], "negative", 0.9, "test", None) for m in negatives])
+    store.set_sentiment([(ids["n7"], "neutral", 0.9, "test", None)])
+    start, end = day_bounds(day, ZoneInfo("UTC"))
+    own = (("x", "Brand"),)
+
+    def owed() -> tuple[int, list[str]]:
+        count, rows = store.digest.unanswered_negative(start, end, own, 30)
+        assert (count, rows) == reference_unanswered(store, utc_iso(start), utc_iso(end), own, 30)
+        return count, sorted(r.native_id for r in rows)
+
+    def delete(native: str) -> None:
+        with store.conn:
+            store.conn.execute("DELETE FROM mention_watches WHERE mention_id = ?", (ids[native],))
+            store.conn.execute("DELETE FROM mention_versions WHERE mention_id = ?", (ids[native],))
+            store.conn.execute("DELETE FROM mentions WHERE id = ?", (ids[native],))
+
+    assert owed() == (5, ["n12", "n2", "n3", "n5", "n8"])
+    delete("o7")  # the reply to n9 is gone: n9 is owed again
+    assert owed() == (6, ["n12", "n2", "n3", "n5", "n8", "n9"])
+    store.set_sentiment(
+        [(ids["n10"], "neutral", 0.9, "test", None), (ids["n2"], "positive", 0.9, "test", None)]
+    )
+    assert owed() == (5, ["n12", "n3", "n5", "n8", "n9"])
+    delete("n11")  # answered, gone: nothing changes
+    assert owed() == (5, ["n12", "n3", "n5", "n8", "n9"])
+    delete("n12")  # owed, gone
+    assert owed() == (4, ["n3", "n5", "n8", "n9"])
+
+
+def test_a_day_ten_times_denser_costs_the_unanswered_count_with_own_accounts_about_the_same(
+    tmp_path: Path,
+) -> None:
+    """The same day with 2,000 and with 20,000 mentions, our own account posting the same on
+    both (replies and thread posts) and conversations of the same size: the unanswered count
+    and list with own accounts cost about the same SQLite work, and equal the plain query."""
+    day = date(2026, 11, 2)
+    start, end = day_bounds(day, ZoneInfo("UTC"))
+    own = (("x", "Brand"),)
+    cost = []
+    for n in (2000, 20000):
+        rng = random.Random(5)
+        with Store.open(tmp_path / f"{n}.db") as store:
+            store.sync_watches([("a", "aurora")])
+            ms = [Mention("x", f"m{i}", "aurora", start + timedelta(seconds=rng.randrange(86400)),
+                          conversation_id=f"c{rng.randrange(n // 5)}" if rng.random() < 0.5 else None,
+                          like_count=rng.randrange(400)) for i in range(n)]  # fmt: skip
+            ours = [Mention("x", f"o{i}", "aurora", start + timedelta(seconds=rng.randrange(86400)),
+                            author_handle="Brand", in_reply_to_id=f"m{rng.randrange(n)}" if i % 2 else None,
+                            conversation_id=None if i % 2 else f"c{rng.randrange(n // 5)}") for i in range(40)]  # fmt: skip
+            store.save_page(Page("x", "a", [*ms, *ours]))
+            ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions")]
+            store.set_sentiment([(i, rng.choice(LABELS[:4]), 0.9, "test", None) for i in ids])
+            if n == 2000:  # the plain query reads every mention per negative one: the quiet day only
+                kinds = answer_kinds(store, utc_iso(start), utc_iso(end), own)
+                assert kinds["reply only"] and kinds["thread only"] and kinds["own"], kinds
+                assert store.digest.unanswered_negative(start, end, own, 30) == reference_unanswered(
+                    store, utc_iso(start), utc_iso(end), own, 30
+                )
+            cost.append(vm_steps(store, lambda s=store: s.digest.unanswered_negative(start, end, own, 3)))  # type: ignore[misc]
+    assert cost[1] < 1.5 * cost[0], cost

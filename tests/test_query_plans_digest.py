@@ -229,17 +229,31 @@ def test_each_day_query_reads_its_range_not_the_history(filled: Store) -> None:
     assert not any("mentions_own" in line for line in lines), lines
 
 
-def test_answered_reads_the_reply_index_and_the_own_threads(filled: Store) -> None:
-    """Per negative mention: a reply-index probe and a lookup in the own posts' conversations."""
+def test_answered_reads_the_own_posts_and_what_they_answered(filled: Store) -> None:
+    """The own posts since the day's start (the author key's range), then what they answered:
+    their reply targets by the (network, native_id) key, their conversations' negatives in the
+    partial mentions_negative_conversation. The list's walk looks each entry up in the own
+    replies and threads (automatic indexes over a handful of rows); the count reads the day's
+    negatives from mention_buckets, never a mention of the day that we did not answer."""
     start, end = T0 + timedelta(days=1), T0 + timedelta(days=2)
     plan = plan_of(filled, lambda: filled.digest.unanswered_negative(start, end, [("x", "u1")]))
     assert plan and bad(plan) == []
     lines = [line for _, line in plan]
-    assert any("mentions_reply (network=? AND in_reply_to_id=?)" in line for line in lines), lines
-    assert "SEARCH t USING AUTOMATIC COVERING INDEX (network=? AND conversation_id=?)" in lines, lines
     assert any("mentions_author_key (network=? AND <expr>=? AND created_at>?" in line for line in lines), (
         lines
     )
+    assert "SEARCH o USING AUTOMATIC COVERING INDEX (network=? AND target=?)" in lines, lines
+    assert "SEARCH t USING AUTOMATIC COVERING INDEX (network=? AND conversation_id=?)" in lines, lines
+    count = [line for sql, line in plan if "settled" in sql]
+    assert "SEARCH m USING INDEX sqlite_autoindex_mentions_1 (network=? AND native_id=?)" in count, count
+    assert (
+        "SEARCH m USING INDEX mentions_negative_conversation "
+        "(network=? AND conversation_id=? AND created_at>? AND created_at<?)"
+    ) in count, count
+    assert not any(
+        index in line for line in count for index in ("mentions_engaged", "mentions_day", "reply")
+    ), count
+    assert any("mention_buckets USING PRIMARY KEY (bucket>? AND bucket<?)" in line for line in lines), lines
 
 
 def test_watches_reads_hours_and_the_first_hours_buckets_per_watch(filled: Store) -> None:
