@@ -117,7 +117,7 @@ def cached(spec: Spec, cache: Path) -> Path:
     path = cache / cache_name(spec)
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        print(f"building {path} ...", flush=True)
+        print(f"building {path} ...", file=sys.stderr, flush=True)
         build(
             path,
             spec.mentions,
@@ -133,7 +133,7 @@ def cached(spec: Spec, cache: Path) -> Path:
     finally:
         store.close()
     if caught:
-        print(f"caught up: {caught:,} mentions scored (all but the last hour's)", flush=True)
+        print(f"caught up: {caught:,} mentions scored (all but the last hour's)", file=sys.stderr, flush=True)
     return path
 
 

@@ -217,7 +217,7 @@ def search_newest(
         return _hits(
             conn, f"m.id IN (SELECT value FROM json_each(?)) AND {where}", [json.dumps(found), *params], limit
         )
-    return _walk_blocks(conn, expr, where, params, filters, limit)
+    return _walk_blocks(conn, expr, where, params, filters, limit, found[0] >> BLOCK_BITS)
 
 
 def _hits(conn: sqlite3.Connection, where: str, params: list[Any], limit: int) -> list[Hit]:
@@ -241,15 +241,22 @@ def _walk_time(conn: sqlite3.Connection, rest: Node | None, filters: SearchFilte
 
 
 def _walk_blocks(
-    conn: sqlite3.Connection, expr: str, where: str, params: list[Any], filters: SearchFilters, limit: int
+    conn: sqlite3.Connection,
+    expr: str,
+    where: str,
+    params: list[Any],
+    filters: SearchFilters,
+    limit: int,
+    last_hit: int,
 ) -> list[Hit]:
     """Many full-text hits: block by block, newest block first, keeping the newest ``limit``.
 
     A block whose latest mention is older than the ``limit``-th hit found (or than
-    ``--since``) cannot hold a better one, and neither can any block after it. Each
-    full-text query has a fixed cost (a lookup per index segment), so the blocks are
-    read 1, 2, 4, ... at a time, each run of neighbours in one query: at most twice
-    the hits needed, in a few queries.
+    ``--since``) cannot hold a better one, and neither can any block after it; a block
+    after ``last_hit`` (the block of the highest id that matches) holds none, however
+    new its mentions. Each full-text query has a fixed cost (a lookup per index
+    segment), so the blocks are read 1, 2, 4, ... at a time, each run of neighbours in
+    one query: at most twice the hits needed, in a few queries.
     """
     best: list[tuple[str, int]] = []  # a min-heap of (created_at, id): best[0] is the limit-th newest
     blocks = conn.execute(
@@ -258,9 +265,13 @@ def _walk_blocks(
     )
     size = 1
     while chunk := blocks.fetchmany(size):
-        wanted = sorted(block for block, latest in chunk if len(best) < limit or latest >= best[0][0])
-        if not wanted:
-            break
+        if len(best) == limit and chunk[0][1] < best[0][0]:
+            break  # the blocks come newest first: none left can hold a better hit
+        wanted = sorted(
+            block
+            for block, latest in chunk
+            if block <= last_hit and (len(best) < limit or latest >= best[0][0])
+        )
         for first, last in _runs(wanted):
             rows = conn.execute(
                 "SELECT m.created_at, m.id FROM mentions_fts CROSS JOIN mentions m ON m.id = mentions_fts.rowid "

@@ -10,6 +10,7 @@ bounded list of ids (or the ties of one ``created_at``).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -91,6 +92,23 @@ def test_a_mention_moved_later_is_found_first(spread: Store) -> None:
     any_word = parse(" OR ".join(VOCABULARY))
     assert [h.id for h in spread.search(any_word, SearchFilters(), 1)] == [42]
     assert [h.id for h in spread.search(None, SearchFilters(), 1)] == [42]
+
+
+def test_blocks_after_the_last_hit_cost_no_query(spread: Store) -> None:
+    """Newer mentions in later blocks that hold no hit (other words, or erased ones) are not read."""
+    later = (T0 + timedelta(days=20)).isoformat()
+    with spread._write() as conn:
+        conn.executemany(
+            "INSERT INTO mentions (id, network, native_id, text, created_at, collected_at, raw) "
+            "VALUES (?, 'x', ?, 'nulla da vedere', ?, ?, '{}')",
+            [(110_000 + 4096 * k, f"late{k}", later, later) for k in range(4)],  # after the tie, id 99,999
+        )
+    every = everything(spread, "aurora", SearchFilters())
+    with statements(spread.conn) as seen:
+        found = [h.id for h in spread.search(parse("aurora"), SearchFilters(), 3)]
+    assert found == every[:3]
+    ranges = [tuple(map(int, m)) for s in seen for m in re.findall(r"BETWEEN (\d+) AND (\d+)", s)]
+    assert ranges and all(high < 110_000 for _, high in ranges), ranges
 
 
 def test_the_index_stays_exact_through_edits_and_erasure(spread: Store) -> None:
