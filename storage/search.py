@@ -10,12 +10,14 @@ matcher keeps it. ``search_collapsed`` shows one row per near-duplicate cluster
 (``mention_clusters``, migration 9).
 
 ``search_newest`` reads the newest ``limit`` hits without sorting every match
-(migration 13). A query with a full-text part lets the index find its hits: few
-are read whole and sorted; many are read block by block (4096 mention ids, whose
-latest ``created_at`` ``search_blocks`` keeps), newest block first, until no block
-left can hold a hit newer than the ``limit``-th found, so ``--since`` skips
-older blocks outright. A query without one walks ``mentions_day`` newest first
-and checks each mention. Both give exactly ``ORDER BY created_at DESC, id DESC``.
+(migration 13). A query with a full-text part lets the index find its hits:
+newest id first until ``limit`` are kept, then block by block (4096 mention ids,
+whose latest ``created_at`` ``search_blocks`` keeps), the block with the newest
+mention first, until no block left can hold a hit newer than the ``limit``-th
+found; so ``--since`` skips older blocks outright, and what a search reads does
+not grow with the term's history (#20). A query without one walks
+``mentions_day`` newest first and checks each mention. Both give exactly
+``ORDER BY created_at DESC, id DESC``.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 BLOCK_BITS = 12  # search_blocks holds the latest created_at of each 2**12 mention ids (migration 13)
-ALL_HITS = 500  # at most this many full-text hits are read whole and sorted; more, block by block
+ALL_HITS = 500  # a limit above this reads every match and sorts it
 _FTS_SET = "m.id IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)"
 _FTS_ROW = "EXISTS (SELECT 1 FROM mentions_fts WHERE mentions_fts MATCH ? AND rowid = m.id)"
 _HIT = "m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language, m.sentiment_label"
@@ -209,15 +211,7 @@ def search_newest(
     if expr is None:
         return _walk_time(conn, rest, filters, limit)
     where, params = compile_search(rest, filters, per_row=True)
-    found = [row[0] for row in conn.execute(
-        "SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
-        (expr, ALL_HITS + 1),
-    )]  # fmt: skip
-    if len(found) <= ALL_HITS:  # few: read them all, sort them
-        return _hits(
-            conn, f"m.id IN (SELECT value FROM json_each(?)) AND {where}", [json.dumps(found), *params], limit
-        )
-    return _walk_blocks(conn, expr, where, params, filters, limit, found[0] >> BLOCK_BITS)
+    return _walk_ids(conn, expr, where, params, filters, limit)
 
 
 def _hits(conn: sqlite3.Connection, where: str, params: list[Any], limit: int) -> list[Hit]:
@@ -240,52 +234,90 @@ def _walk_time(conn: sqlite3.Connection, rest: Node | None, filters: SearchFilte
     return _hits(conn, where, params, limit)
 
 
+def _walk_ids(
+    conn: sqlite3.Connection, expr: str, where: str, params: list[Any], filters: SearchFilters, limit: int
+) -> list[Hit]:
+    """Full-text hits: the newest ids first, in one query, until ``limit`` are kept; then block by block.
+
+    Ids follow collection, not creation, so the newest ids need not hold the newest
+    hits: a block's latest ``created_at`` (``search_blocks``) bounds what it can hold.
+    The first query reads down the ids from the newest until it keeps ``limit`` hits
+    (or reaches a block older than ``--since``): one query, however thinly the hits
+    spread over blocks. ``_walk_blocks`` then reads the blocks below that can still
+    hold a newer hit (in the steady state the rest of the last block read, or none).
+    Read block by block from the start, an author with a few posts per block cost
+    more queries the more blocks their newest ``limit`` spanned (#20).
+    """
+    best: list[tuple[str, int]] = []  # a min-heap of (created_at, id): best[0] is the limit-th newest
+    since = utc_iso(filters.since) if filters.since else ""
+    low = 0  # no hit below this id counts: those of blocks older than --since, down from the newest
+    if since:
+        sql = (  # down from the newest block to the first older than --since
+            "SELECT block FROM search_blocks WHERE block <= (SELECT max(block) FROM search_blocks) "
+            "AND +latest < ? ORDER BY block DESC LIMIT 1"
+        )
+        older = conn.execute(sql, (since,)).fetchone()
+        low = 0 if older is None else (older[0] + 1) << BLOCK_BITS
+    rows = conn.execute(
+        "SELECT mentions_fts.rowid, m.created_at FROM mentions_fts "
+        "CROSS JOIN mentions m ON m.id = mentions_fts.rowid "
+        f"WHERE mentions_fts MATCH ? AND mentions_fts.rowid >= ? AND {where} "
+        "ORDER BY mentions_fts.rowid DESC",
+        (expr, low, *params),
+    )
+    read = low  # every hit from this id up is read
+    for row_id, created in rows:
+        heapq.heappush(best, (created, row_id))
+        if len(best) == limit:
+            read = row_id
+            break
+    rows.close()
+    if read > 0:
+        _walk_blocks(conn, expr, where, params, since, limit, best, read)
+    found = json.dumps([mention_id for _, mention_id in best])
+    return _hits(conn, "m.id IN (SELECT value FROM json_each(?))", [found], limit)
+
+
 def _walk_blocks(
     conn: sqlite3.Connection,
     expr: str,
     where: str,
     params: list[Any],
-    filters: SearchFilters,
+    since: str,
     limit: int,
-    last_hit: int,
-) -> list[Hit]:
-    """Many full-text hits: block by block, newest block first, keeping the newest ``limit``.
+    best: list[tuple[str, int]],
+    read: int,
+) -> None:
+    """The hits of ids below ``read`` into ``best``: block by block, the block with the newest mention first.
 
     A block whose latest mention is older than the ``limit``-th hit found (or than
-    ``--since``) cannot hold a better one, and neither can any block after it; a block
-    after ``last_hit`` (the block of the highest id that matches) holds none, however
-    new its mentions. Each full-text query has a fixed cost (a lookup per index
-    segment), so the blocks are read 1, 2, 4, ... at a time, each run of neighbours in
-    one query: at most twice the hits needed, in a few queries.
+    ``--since``) cannot hold a better one, and neither can any block after it. Each
+    full-text query has a fixed cost (a lookup per index segment), so the blocks are
+    read 1, 2, 4, ... at a time, each run of neighbours in one query, in id order
+    (a query down the ids from below the newest would first step over every hit above).
     """
-    best: list[tuple[str, int]] = []  # a min-heap of (created_at, id): best[0] is the limit-th newest
     blocks = conn.execute(
-        "SELECT block, latest FROM search_blocks WHERE latest >= ? ORDER BY latest DESC",
-        (utc_iso(filters.since) if filters.since else "",),
+        "SELECT block, latest FROM search_blocks WHERE latest >= ? ORDER BY latest DESC", (since,)
     )
     size = 1
     while chunk := blocks.fetchmany(size):
-        if len(best) == limit and chunk[0][1] < best[0][0]:
-            break  # the blocks come newest first: none left can hold a better hit
-        wanted = sorted(
-            block
-            for block, latest in chunk
-            if block <= last_hit and (len(best) < limit or latest >= best[0][0])
-        )
+        floor = best[0][0] if len(best) >= limit else since
+        wanted = sorted(block for block, latest in chunk if latest >= floor and block << BLOCK_BITS < read)
         for first, last in _runs(wanted):
             rows = conn.execute(
                 "SELECT m.created_at, m.id FROM mentions_fts CROSS JOIN mentions m ON m.id = mentions_fts.rowid "
                 f"WHERE mentions_fts MATCH ? AND mentions_fts.rowid BETWEEN ? AND ? AND {where}",
-                (expr, first << BLOCK_BITS, ((last + 1) << BLOCK_BITS) - 1, *params),
+                (expr, first << BLOCK_BITS, min((last + 1) << BLOCK_BITS, read) - 1, *params),
             )
             for row in rows:
                 if len(best) < limit:
                     heapq.heappush(best, row)
                 elif row > best[0]:
                     heapq.heapreplace(best, row)
+        if chunk[-1][1] < floor:
+            break
         size = min(size * 2, 64)
     blocks.close()
-    return _hits(conn, "m.id IN (SELECT value FROM json_each(?))", [json.dumps([i for _, i in best])], limit)
 
 
 def _runs(blocks: list[int]) -> list[tuple[int, int]]:

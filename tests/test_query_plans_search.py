@@ -1,6 +1,6 @@
 """Search reads what its newest rows cost; the scoring check reads what waits (issue #20).
 
-The newest-first plans (a few full-text hits sorted, many read block by block, no
+The newest-first plans (full-text hits read down the ids in runs of blocks, no
 full-text part walked in time order) must give exactly what sorting every match
 gives, and every statement they run is captured with its values and its EXPLAIN
 QUERY PLAN asserted: no scan of ``mentions``, no temporary B-tree but over a
@@ -43,7 +43,7 @@ FILTERS = [
 def spread(store: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
     """1,200 mentions whose ids span 12 blocks, created in an order ids do not follow.
 
-    Few hits are "many" here (``ALL_HITS`` = 20), so the block walk runs too.
+    ``ALL_HITS`` = 20: a limit above it sorts every match (``everything``), at most 20 walks.
     """
     monkeypatch.setattr(storage.search, "ALL_HITS", 20)
     rng = random.Random(20)
@@ -152,10 +152,13 @@ def test_search_plans_read_what_the_newest_cost(spread: Store, analyzed: bool) -
     for query in ["aurora", '"caffè aurora"', "(aurora OR zenith) -promo", "aurora lang:it", "author:mario"]:
         for filters in (SearchFilters(), day, SearchFilters(network="x")):
             lines = planned(spread, lambda q=query, f=filters: spread.search(parse(q), f, 5))  # type: ignore[misc]
-            assert any(line.startswith("SCAN mentions_fts VIRTUAL TABLE") for line in lines)
+            # 192: the index gives its hits in rowid order (64), descending (128): no sort, stops when told
+            assert any(line.startswith("SCAN mentions_fts VIRTUAL TABLE INDEX 192:") for line in lines), lines
     blocks = planned(spread, lambda: spread.search(parse("aurora"), day, 5))
     assert "SEARCH search_blocks USING COVERING INDEX search_blocks_latest (latest>?)" in blocks
     assert "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)" in blocks
+    # --since: the first query stops at the newest block older than it, found down from the newest
+    assert "SEARCH search_blocks USING INTEGER PRIMARY KEY (rowid<?)" in blocks
     for query in [None, "lang:it", "-aurora", "author:mario OR zenith"]:
         for filters in (SearchFilters(), day, SearchFilters(network="x", watch="brand")):
             lines = planned(spread, lambda q=query, f=filters: spread.search(parse(q) if q else None, f, 5))  # type: ignore[misc]
