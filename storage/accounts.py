@@ -24,7 +24,7 @@ from storage.failures import guarded
 from storage.rows import OwnPost
 from storage.search import BLOCK_BITS, handle_fts
 
-__all__ = ["AccountQueries", "OwnPost", "own_post_ids"]
+__all__ = ["AccountQueries", "OwnPost", "not_own_sql", "own_key_sql", "own_keys", "own_post_ids"]
 
 FOREVER = "9999"  # sorts after every created_at: a range with no end
 
@@ -45,6 +45,28 @@ _BY_HANDLE_SCAN = (
     "SELECT m.id FROM mentions m WHERE m.created_at >= :since AND m.created_at < :until "
     "AND m.network = :network AND lower(m.author_handle) = :handle"
 )
+
+
+def own_keys(own: Sequence[tuple[str, str]]) -> str:
+    """``:own`` for ``own_key_sql``: the (network, name) pairs as ``network<US>lowercased name`` keys."""
+    return json.dumps(sorted({f"{network}\x1f{name.lower()}" for network, name in own}))
+
+
+def own_key_sql(alias: str) -> str:
+    """SQL true (1, never NULL) when the mention ``alias`` was posted by one of our own accounts.
+
+    ``:own`` holds ``own_keys``: ``IN`` builds their index once per statement, where a
+    correlated ``json_each`` would be walked for every row.
+    """
+    return (
+        f"(ifnull({alias}.network || char(31) || lower({alias}.author_handle) IN (SELECT value FROM json_each(:own)), 0) "
+        f"OR ifnull({alias}.network || char(31) || {alias}.author_id IN (SELECT value FROM json_each(:own)), 0))"
+    )
+
+
+def not_own_sql(own: Sequence[tuple[str, str]], alias: str = "m") -> str:
+    """``AND NOT`` own for mention ``alias``; nothing to check without own accounts."""
+    return f"AND NOT {own_key_sql(alias)}" if own else ""
 
 
 def _floor(conn: sqlite3.Connection, since: str) -> int | None:

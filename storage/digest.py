@@ -5,10 +5,10 @@ through an index or a kept aggregate: per-watch counts from ``watch_hours`` (hou
 and ``watch_buckets`` (the 5-minute edges of a day that starts off the hour), daily
 totals from ``mention_buckets``, the day's most engaged mentions from the parts of
 ``mentions_engaged`` (``storage.day_parts``: 192 short walks a day, however busy), its
-negative authors from ``mentions_negative_day``, and "has one of our accounts
-answered?" starts from our own posts (few): the mentions they reply to, and the day's
-negatives of their conversations (``mentions_negative_conversation``). The aggregates came
-with migration 14, the indexes with migrations 20 and 21.
+negative authors from ``mentions_negative_day`` (``storage.negative_authors``), and "has
+one of our accounts answered?" starts from our own posts (few): the mentions they reply
+to, and the day's negatives of their conversations (``mentions_negative_conversation``).
+The aggregates came with migration 14, the indexes with migrations 20 and 21.
 
 "Own accounts" are passed as (network, lowercased handle or author id) pairs.
 """
@@ -23,22 +23,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from listener.records import utc_iso, utcnow
-from storage.accounts import own_post_ids
+from storage.accounts import not_own_sql, own_keys, own_post_ids
 from storage.answered import OWN_ANSWERS, SETTLED, answered_sql
 from storage.authors import author_key_sql, own_sql
 from storage.day_parts import (
     BLOCK,
-    LATEST,
-    MAX_ID,
     ORDER,
     PARTS,
-    block_sql,
     day_blocks,
     engagement_sql,
     part_top,
     parts_json,
 )
 from storage.failures import guarded
+from storage.negative_authors import negative_authors
 from storage.rows import (
     ALERT_COLUMNS,
     AlertRow,
@@ -63,23 +61,6 @@ __all__ = [
 BUCKET = 300  # seconds: watch_buckets and mention_buckets
 HOUR = 12  # buckets: watch_hours
 _ENGAGEMENT = engagement_sql("m")
-
-
-def _own(alias: str) -> str:
-    """SQL true (1, never NULL) when the mention ``alias`` was posted by one of our own accounts.
-
-    ``:own`` holds ``network<US>name`` keys (``_pairs``): ``IN`` builds their index once
-    per statement, where a correlated ``json_each`` would be walked for every row.
-    """
-    return (
-        f"(ifnull({alias}.network || char(31) || lower({alias}.author_handle) IN (SELECT value FROM json_each(:own)), 0) "
-        f"OR ifnull({alias}.network || char(31) || {alias}.author_id IN (SELECT value FROM json_each(:own)), 0))"
-    )
-
-
-def _not_own(own: Sequence[tuple[str, str]], alias: str = "m") -> str:
-    """``AND NOT`` own for mention ``alias``; nothing to check without own accounts."""
-    return f"AND NOT {_own(alias)}" if own else ""
 
 
 _WATCHES_OF = (
@@ -211,18 +192,18 @@ class DigestQueries:
         each walk so that every part still gives its top ``limit`` of the others: the cost
         is the day's 192 parts, not its mentions.
         """
-        params = {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "limit": limit}
+        params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own), "limit": limit}
         blocks = day_blocks(start, end)
         if blocks is None:  # not a day: off the quarter hours, every mention of the range
             rows = self.conn.execute(
                 f"SELECT {_MENTION_COLUMNS} FROM mentions m "
-                f"WHERE m.created_at >= :start AND m.created_at < :end {_not_own(own)} "
+                f"WHERE m.created_at >= :start AND m.created_at < :end {not_own_sql(own)} "
                 f"ORDER BY {_ENGAGEMENT} {ORDER.format(a='m')} LIMIT :limit",
                 params,
             )
         else:
             rows = self.conn.execute(
-                f"WITH {PARTS}, {_top_of_parts(_not_own(own, 'w'))} {_TOP_ROWS}",
+                f"WITH {PARTS}, {_top_of_parts(not_own_sql(own, 'w'))} {_TOP_ROWS}",
                 {**params, "parts": parts_json(blocks)},
             )
         return [TopMention(*row) for row in rows]
@@ -239,13 +220,13 @@ class DigestQueries:
         less our own and the answered ones, found from our own posts (``SETTLED``).
         """
         own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
-        params = {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "limit": limit,
+        params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own), "limit": limit,
                   "own_posts": json.dumps(own_posts)}  # fmt: skip
         blocks = day_blocks(start, end)
         if blocks is None:  # not a day: off the quarter hours, every negative mention of the range
             return self._unanswered_in_range(own, params)
         # Without own accounts nothing is answered: no reply lookups per negative mention.
-        unanswered = f"{_not_own(own, 'w')} AND NOT {answered_sql('w')}" if own else ""
+        unanswered = f"{not_own_sql(own, 'w')} AND NOT {answered_sql('w')}" if own else ""
         rows = self.conn.execute(
             f"WITH {OWN_ANSWERS}, {PARTS}, {_top_of_parts(unanswered)} {_TOP_ROWS}",
             {**params, "parts": parts_json(blocks, negative=(1,))},
@@ -277,7 +258,7 @@ class DigestQueries:
     ) -> tuple[int, list[TopMention]]:
         """``unanswered_negative`` of a range off the quarter hours: its negative mentions, each checked."""
         where = "m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end " + (
-            f"{_not_own(own)} AND NOT {answered_sql('m')}" if own else ""
+            f"{not_own_sql(own)} AND NOT {answered_sql('m')}" if own else ""
         )
         rows = self.conn.execute(
             f"WITH {OWN_ANSWERS} SELECT {_MENTION_COLUMNS}, count(*) OVER () FROM mentions m WHERE {where} "
@@ -298,32 +279,10 @@ class DigestQueries:
         """Authors with ``at_least`` negative mentions in the range: possible trolls, with the
         link of their latest one (the first by id of equally late ones).
 
-        A day reads only its negative mentions, from the partial ``mentions_negative_day``
-        alone (no row but the latest's); a range off the quarter hours, ``mentions_day``. The
-        latest is chosen explicitly (``LATEST``): SQLite's bare column beside max() takes
-        any of the equally late rows, whichever its grouping sort meets first.
+        A day groups its negatives in ``mentions_negative_day`` with a bare count and subtracts
+        our own accounts from our own posts of the day (``storage.negative_authors``).
         """
-        blocks = day_blocks(start, end)
-        where = (
-            "m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end"
-            if blocks is None
-            else f"{block_sql('m')} IN (SELECT value FROM json_each(:blocks)) AND m.sentiment_label = 'negative'"
-        )
-        rows = self.conn.execute(
-            f"""
-            SELECT g.network, g.author_handle, g.n, m.url FROM (
-              SELECT m.network, m.author_handle, count(*) AS n, max({LATEST}) AS latest
-              FROM mentions m {"" if blocks is None else "INDEXED BY mentions_negative_day"}
-              WHERE {where} AND m.author_handle IS NOT NULL {_not_own(own)}
-              GROUP BY m.network, m.author_handle HAVING n >= :at_least
-              ORDER BY n DESC, m.network, m.author_handle LIMIT :limit) g
-            JOIN mentions m ON m.id = {MAX_ID} - CAST(substr(g.latest, -20) AS INTEGER)
-            ORDER BY g.n DESC, g.network, g.author_handle
-            """,
-            {"start": utc_iso(start), "end": utc_iso(end), "own": _pairs(own), "at_least": at_least,
-             "limit": limit, "blocks": json.dumps(blocks or [])},
-        )  # fmt: skip
-        return [NegativeAuthor(net, handle, n, url) for net, handle, n, url in rows]
+        return negative_authors(self.conn, start, end, own, at_least, limit)
 
     def repeat_authors(
         self, start: datetime, end: datetime, at_least: int = 3, limit: int = 5
@@ -463,8 +422,3 @@ class DigestQueries:
                 "message_id = excluded.message_id, subject = excluded.subject",
                 (day, recipients, utc_iso(now or utcnow()), message_id, subject),
             )
-
-
-def _pairs(own: Sequence[tuple[str, str]]) -> str:
-    """``:own`` for ``_own``: the pairs as ``network<US>lowercased name`` keys."""
-    return json.dumps(sorted({f"{network}\x1f{name.lower()}" for network, name in own}))

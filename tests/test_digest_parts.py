@@ -166,13 +166,13 @@ def reference_unanswered(
 def reference_authors(
     store: Store, start: str, end: str, own: Sequence[tuple[str, str]], at_least: int, limit: int
 ) -> list[NegativeAuthor]:
-    """Grouped by network and handle as written; the url is that of the latest mention (the
-    earliest id among equally late ones, as the grouping sorter met them in the day's index)."""
-    not_own = f"AND NOT {_OWN.format(a='m')}" if own else ""
+    """Grouped by network and handle as written; the url is that of the latest mention counted
+    (the earliest id among equally late ones not ours)."""
+    not_own, not_own_l = (f"AND NOT {_OWN.format(a=a)}" if own else "" for a in "ml")
     rows = store.conn.execute(
         f"""SELECT g.network, g.author_handle, g.n, g.latest,
               (SELECT l.url FROM mentions l NOT INDEXED WHERE l.network = g.network AND l.author_handle = g.author_handle
-               AND l.sentiment_label = 'negative' AND l.created_at = g.latest ORDER BY l.id LIMIT 1)
+               AND l.sentiment_label = 'negative' AND l.created_at = g.latest {not_own_l} ORDER BY l.id LIMIT 1)
             FROM (SELECT m.network, m.author_handle, count(*) AS n, max(m.created_at) AS latest
                   FROM mentions m NOT INDEXED
                   WHERE m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end
@@ -182,6 +182,49 @@ def reference_authors(
         {"start": start, "end": end, "own": own_keys(own), "at_least": at_least, "limit": limit},
     )
     return [NegativeAuthor(net, handle, n, url) for net, handle, n, _, url in rows]
+
+
+def test_negative_authors_subtract_our_own_negatives_exactly(store: Store) -> None:
+    """Our own negatives leave the groups they fall in, found from our own posts of the day: by
+    handle ("Brand" and "BRAND", both ours, leave whole), by author id under another handle (a
+    group shared with others, that drops below ``at_least``, or whose latest was ours), and
+    equally late ones (the lowest id not ours, though ours is lower). A group that drops lets one
+    ranked below it in the plain count into the list; a range off the quarter hours agrees."""
+    day = date(2026, 11, 2)
+    at = datetime.combine(day, datetime.min.time(), UTC)
+
+    def neg(native: str, hour: int, handle: str, author_id: str | None = None) -> Mention:
+        return Mention("x", native, f"aurora {native}", at + timedelta(hours=hour), url=f"https://t/{native}",
+                       author_handle=handle, author_id=author_id)  # fmt: skip
+
+    store.sync_watches([("a", "aurora")])
+    store.save_page(Page("x", "a", [
+        *(neg(f"f{i}", i, "fan1", "77" if i > 2 else None) for i in range(1, 6)),  # 5, of which 3 ours: 2
+        neg("t0", 9, "troll", "77"), neg("t1", 6, "troll"), neg("t2", 9, "troll"), neg("t3", 9, "troll"),
+        *(neg(f"m{i}", i, "mixed") for i in range(1, 5)), neg("m5", 8, "mixed", "77"),  # ours the latest
+        *(neg(f"p{i}", i, "plain") for i in range(3)),
+        *(neg(f"b{i}", i, "Brand") for i in range(4)), *(neg(f"B{i}", i, "BRAND") for i in range(3)),
+    ]))  # fmt: skip
+    ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions")]
+    store.set_sentiment([(i, "negative", 0.9, "test", None) for i in ids])
+    own = (("x", "brand"), ("x", "77"))
+    day_range = day_bounds(day, ZoneInfo("UTC"))
+    off_quarter = (day_range[0] - timedelta(minutes=7), day_range[1] - timedelta(minutes=7))
+
+    def row(handle: str, n: int, native: str) -> NegativeAuthor:
+        return NegativeAuthor("x", handle, n, f"https://t/{native}")
+
+    expected = {
+        (3, 10): [row("mixed", 4, "m4"), row("plain", 3, "p2"), row("troll", 3, "t2")],
+        (2, 2): [row("mixed", 4, "m4"), row("plain", 3, "p2")],  # fan1 and Brand counted 5 and 4, not ours
+        (0, 10): [row("mixed", 4, "m4"), row("plain", 3, "p2"), row("troll", 3, "t2"), row("fan1", 2, "f2")],
+    }
+    for start, end in (day_range, off_quarter):
+        for (at_least, limit), authors in expected.items():
+            got = store.digest.negative_authors(start, end, own, at_least, limit)
+            assert (
+                got == authors == reference_authors(store, utc_iso(start), utc_iso(end), own, at_least, limit)
+            )
 
 
 def answer_kinds(store: Store, start: str, end: str, own: Sequence[tuple[str, str]]) -> dict[str, int]:
