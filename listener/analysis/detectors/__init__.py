@@ -33,7 +33,8 @@ __all__ = [
 Scorer = Callable[[pd.DataFrame, DetectorSettings], Scores]
 SCORERS: dict[str, Scorer] = {"volume": score_volume, "negative": score_negative}
 # The scorers that keep their state between updates (``update(frame, changed_from)``), for
-# the daemon's kept series (``listener.alerts.memory``); the others score the whole frame.
+# the daemon's kept series (``listener.alerts.memory``): every kind has one, and
+# ``SCORERS`` is the update from the first bucket (backtest and daemon share the code).
 KEPT_SCORERS: dict[str, Callable[[DetectorSettings], Any]] = {
     "volume": VolumeScorer,
     "negative": NegativeScorer,
