@@ -19,7 +19,7 @@ import collectors
 from collectors.base import NetworkSettings
 from listener.demo.wire import WireServer
 
-__all__ = ["Clock", "Harness", "harness"]
+__all__ = ["Clock", "Harness", "harness", "statements", "vm_steps"]
 
 
 class Clock:
@@ -76,3 +76,19 @@ def statements(conn: sqlite3.Connection) -> Iterator[list[str]]:
         yield seen
     finally:
         conn.set_trace_callback(None)
+
+
+def vm_steps(conn: sqlite3.Connection, call: Callable[[], object]) -> int:
+    """SQLite virtual-machine steps ``call`` costs on ``conn``: work counted without a clock."""
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 1
+        return 0
+
+    conn.set_progress_handler(tick, 1)
+    try:
+        call()
+    finally:
+        conn.set_progress_handler(None, 1)
+    return steps[0]

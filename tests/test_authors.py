@@ -17,6 +17,7 @@ from listener.cli import cli
 from listener.model import Mention, Page
 from storage import Store
 from storage.authors import AuthorRow
+from tests.harness import vm_steps
 
 T0 = datetime(2024, 5, 2, 8, tzinfo=UTC)
 LABELS = (None, "negative", "neutral", "positive")
@@ -260,12 +261,11 @@ def test_forgetting_an_author_costs_what_they_posted_not_the_whole_table(tmp_pat
             for i in range(40)
         ]
         store.save_page(Page("x", "brand", mentions))
-        steps = [0]
-        store.conn.set_progress_handler(lambda: steps.__setitem__(0, steps[0] + 1) or 0, 100)
-        assert store.forget_author("x", "@gone") == 40
-        store.conn.set_progress_handler(None, 0)
+        gone: list[int] = []
+        steps = vm_steps(store.conn, lambda: gone.append(store.forget_author("x", "@gone")))
+        assert gone == [40]
         store.close()
-        return steps[0]
+        return steps
 
     small, large = work(400), work(4000)
     assert large < 1.5 * small, (small, large)

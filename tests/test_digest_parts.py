@@ -16,7 +16,6 @@ import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,6 +25,8 @@ from listener.model import Mention, Page
 from listener.records import utc_iso
 from storage import Store
 from storage.rows import NegativeAuthor, TopMention
+from tests.harness import vm_steps
+from tests.test_query_plans_digest import plan_of
 
 T0 = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)
 NETWORKS = ("x", "mastodon", "reddit")
@@ -295,21 +296,6 @@ def test_the_day_lists_equal_a_plain_query_through_updates_rescores_and_deletes(
     check(store)
 
 
-def vm_steps(store: Store, call: Any) -> int:
-    steps = [0]
-
-    def tick() -> int:
-        steps[0] += 1
-        return 0
-
-    store.conn.set_progress_handler(tick, 1)
-    try:
-        call()
-    finally:
-        store.conn.set_progress_handler(None, 1)
-    return steps[0]
-
-
 def test_a_day_ten_times_denser_costs_the_lists_about_the_same(store: Store) -> None:
     """Top mentions and unanswered negatives (list and count, no own accounts) read the day's
     parts, not its mentions: ten times the mentions of a day, about the same SQLite work. (A
@@ -329,8 +315,8 @@ def test_a_day_ten_times_denser_costs_the_lists_about_the_same(store: Store) -> 
     for day in (quiet, busy):
         start, end = day_bounds(day, ZoneInfo("UTC"))
         cost[day] = (
-            vm_steps(store, lambda s=start, e=end: store.digest.top_mentions(s, e, (), 3)),  # type: ignore[misc]
-            vm_steps(store, lambda s=start, e=end: store.digest.unanswered_negative(s, e, (), 3)),  # type: ignore[misc]
+            vm_steps(store.conn, lambda s=start, e=end: store.digest.top_mentions(s, e, (), 3)),  # type: ignore[misc]
+            vm_steps(store.conn, lambda s=start, e=end: store.digest.unanswered_negative(s, e, (), 3)),  # type: ignore[misc]
         )
         assert store.digest.top_mentions(start, end, (), 30) == reference_top(
             store, utc_iso(start), utc_iso(end), (), 30
@@ -348,14 +334,7 @@ def test_the_day_lists_walk_mentions_engaged(store: Store) -> None:
         lambda: store.digest.unanswered_negative(start, end, own, 30),
         lambda: store.digest.negative_authors(start, end, own),
     ):
-        statements: list[str] = []
-        store.conn.set_trace_callback(statements.append)
-        try:
-            call()
-        finally:
-            store.conn.set_trace_callback(None)
-        lines = [str(row[3]) for sql in statements if sql.lstrip().startswith(("WITH", "SELECT"))
-                 for row in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]  # fmt: skip
+        lines = [line for _, line in plan_of(store, call)]
         walked = (
             "USING INDEX mentions_engaged (<expr>=? AND <expr>=?)",
             "USING COVERING INDEX mentions_negative_day",
@@ -459,5 +438,7 @@ def test_a_day_ten_times_denser_costs_the_unanswered_count_with_own_accounts_abo
                 assert store.digest.unanswered_negative(start, end, own, 30) == reference_unanswered(
                     store, utc_iso(start), utc_iso(end), own, 30
                 )
-            cost.append(vm_steps(store, lambda s=store: s.digest.unanswered_negative(start, end, own, 3)))  # type: ignore[misc]
+            cost.append(
+                vm_steps(store.conn, lambda s=store: s.digest.unanswered_negative(start, end, own, 3))
+            )  # type: ignore[misc]
     assert cost[1] < 1.5 * cost[0], cost

@@ -23,6 +23,7 @@ from listener.digest.build import DigestOptions, build_digest
 from listener.model import Mention, Page, SaveResult
 from listener.records import utc_iso
 from storage import Store
+from tests.harness import statements
 
 T0 = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
 NETWORKS = ("x", "reddit", "mastodon")
@@ -174,14 +175,10 @@ BIG = (
 
 def plan_of(store: Store, call: Callable[[], Any]) -> list[tuple[str, str]]:
     """(statement, plan line) of every statement ``call`` runs, read off a trace."""
-    statements: list[str] = []
-    store.conn.set_trace_callback(statements.append)
-    try:
+    with statements(store.conn) as seen:
         call()
-    finally:
-        store.conn.set_trace_callback(None)
     out = []
-    for sql in statements:
+    for sql in seen:
         if not sql.lstrip().upper().startswith(("SELECT", "WITH", "DELETE")):
             continue
         for row in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}"):

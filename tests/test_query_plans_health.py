@@ -148,14 +148,11 @@ def test_an_explanation_window_walks_the_cheaper_way_and_finds_the_same_rows(sto
     store.save_page(Page("x", "busy", mentions, matches={m.native_id: [(m.text == "aurora" and "busy") or "quiet"]
                                                          for m in mentions}))  # fmt: skip
     end = start + timedelta(days=1)
-    seen: list[str] = []
-    store.conn.set_trace_callback(seen.append)
     for watch, walked in (("quiet", "mention_watches_watch ON"), ("busy", "INDEXED BY mentions_day")):
-        seen.clear()
-        got = store.window(watch, start, end, limit=500)
+        with statements(store.conn) as seen:
+            got = store.window(watch, start, end, limit=500)
         assert any(walked in sql for sql in seen), watch
         params = (watch, start.isoformat(), end.isoformat(), "", "", 500)
         for walk in (_WINDOW_BY_WATCH, _WINDOW_BY_TIME):
             assert [WindowMention(*r) for r in store.conn.execute(walk, params)] == got
         assert len(got) == (500 if watch == "busy" else 20)
-    store.conn.set_trace_callback(None)

@@ -19,7 +19,7 @@ import pytest
 from listener.query import parse
 from storage import SearchFilters, Store
 from storage.search import BLOCK_BITS
-from tests.harness import statements
+from tests.harness import statements, vm_steps
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 BLOCK = 1 << BLOCK_BITS
@@ -65,18 +65,11 @@ def authors(store: Store) -> Store:
 
 def steps(store: Store, query: str, limit: int = 50) -> tuple[int, list[int]]:
     """SQLite VM steps of one newest-first search, and the ids it found."""
-    count = [0]
-
-    def tick() -> int:
-        count[0] += 1
-        return 0
-
-    store.conn.set_progress_handler(tick, 1)
-    try:
-        found = [h.id for h in store.search(parse(query), SearchFilters(), limit)]
-    finally:
-        store.conn.set_progress_handler(None, 1)
-    return count[0], found
+    found: list[int] = []
+    cost = vm_steps(
+        store.conn, lambda: found.extend(h.id for h in store.search(parse(query), SearchFilters(), limit))
+    )
+    return cost, found
 
 
 def test_a_ten_times_busier_author_costs_the_same(authors: Store) -> None:
