@@ -26,6 +26,16 @@ __all__ = ["RECENT", "RUNS_KEPT", "WatchRunMethods"]
 RECENT = 10  # finished runs per source that source_health keeps
 RUNS_KEPT = timedelta(days=35)  # raw runs older than this go: a month of budget plus a margin
 HOUR_BUCKETS = 12  # 5-minute buckets in an hour of source_hours and watch_hours
+# What a watch owns by id, its mention links last (``prune_watches``). Its ``bucket_changes``
+# stay: the reader drops a removed watch's, and a gap in them would force a full reread.
+_OWNED_BY_ID = (
+    "watch_buckets",
+    "watch_hours",
+    "source_hours",
+    "watch_times",
+    "watch_totals",
+    "mention_watches",
+)
 
 
 @lru_cache(maxsize=16_384)
@@ -82,6 +92,47 @@ class WatchRunMethods(SQLiteBase):
             window_marks((now or utcnow()) - timedelta(hours=24)),
         )
         return [WatchRow(*row) for row in rows]
+
+    def networks_seen(self) -> list[str]:
+        """Every network with a stored mention or a run, for telling a typo from a quiet network.
+
+        A skip over the ``(network, native_id)`` key: one lookup per network, however many mentions.
+        """
+        rows = self.conn.execute(
+            """
+            WITH RECURSIVE seen (network) AS (
+              SELECT min(network) FROM mentions
+              UNION ALL SELECT (SELECT min(network) FROM mentions WHERE network > seen.network)
+              FROM seen WHERE seen.network IS NOT NULL)
+            SELECT network FROM seen WHERE network IS NOT NULL
+            UNION SELECT network FROM source_health ORDER BY 1
+            """
+        )
+        return [row[0] for row in rows]
+
+    def prune_watches(self, keep: Sequence[str]) -> list[tuple[str, int]]:
+        """Delete the watches not named in ``keep`` (gone from the config), with all a watch owns.
+
+        A watch owns its row, its links to mentions (``mention_watches``), the counts
+        triggers keep per watch (buckets, hours, totals, match times)
+        and, by name, its cursors and source health. The mentions stay, and so do
+        runs and alerts, which are history. Returns (name, mention links removed).
+        """
+        marks = ", ".join("?" * len(keep))
+        with self._write() as conn:
+            gone = conn.execute(
+                f"SELECT w.id, w.name, coalesce(t.mentions, 0) FROM watches w "
+                f"LEFT JOIN watch_totals t ON t.watch_id = w.id WHERE w.name NOT IN ({marks}) ORDER BY w.name",
+                list(keep),
+            ).fetchall()
+            for watch_id, name, _ in gone:
+                # The counts first: the unmatch triggers then find nothing left to update.
+                for table in _OWNED_BY_ID:
+                    conn.execute(f"DELETE FROM {table} WHERE watch_id = ?", (watch_id,))
+                for table in ("cursors", "source_health"):
+                    conn.execute(f"DELETE FROM {table} WHERE watch = ?", (name,))
+                conn.execute("DELETE FROM watches WHERE id = ?", (watch_id,))
+        return [(name, links) for _, name, links in gone]
 
     # -- cursors and runs ----------------------------------------------------
 

@@ -47,7 +47,10 @@ def authors(
         listener authors --network x --min 5 --json
     """
     at_least = at_least if at_least is not None else (2 if negative else 1)
+    from listener.cli.names import check_network
+
     with app.open_store(sync=False) as store:
+        network = check_network(app, store, network)
         rows = store.authors.top(negative=negative, network=network, at_least=at_least, limit=limit)
     render(COLUMNS, [_row(a, fmt) for a in rows], fmt)
     if fmt == "table" and not rows:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from listener.cli.app import EXIT_ERROR, EXIT_PARTIAL, App
+from listener.cli.names import UnknownName, resolve
 from listener.output import output_options, render
 from listener.records import utcnow
 
@@ -50,17 +51,15 @@ def collect(app: App, network: str | None, watch: str | None, no_alerts: bool, f
     enabled = config.enabled_networks()
     if not enabled:
         raise click.ClickException("no network is enabled: add a [networks.<name>] section to the config")
-    if network is not None and network not in enabled:
-        raise click.BadParameter(f"{network!r} is not an enabled network; choose from {', '.join(enabled)}")
+    network = _enabled(network, enabled)
     with app.open_store() as store:
         run = Pass(
             store, config.networks, config.watches, env=dict(os.environ), watch_networks=config.watch_networks
         )
-        sources = run.sources(network, watch)
-        if not sources:
-            raise click.BadParameter(
-                f"no watch or feed named {watch!r}; see 'listener watches'", param_hint="--watch"
-            )
+        sources = run.sources(network)
+        if watch is not None:
+            watch = resolve("watch", watch, {s.name for s in sources})
+            sources = [s for s in sources if s.name == watch]
         outcomes = []
         with click.progressbar(
             sources,
@@ -75,6 +74,25 @@ def collect(app: App, network: str | None, watch: str | None, no_alerts: bool, f
     code = _exit_status(outcomes, cycle)
     if code:
         sys.exit(code)
+
+
+def _enabled(network: str | None, enabled: list[str]) -> str | None:
+    """``--network`` as an enabled network (an alias mended); a known but disabled one says so."""
+    if network is None:
+        return None
+    try:
+        return resolve("network", network, enabled)
+    except UnknownName:
+        import collectors
+        from listener.config import _NETWORK_ALIASES
+
+        network = _NETWORK_ALIASES.get(network.lower(), network.lower())
+        if network not in collectors.REGISTRY:
+            raise
+        raise UnknownName(
+            f"network {network!r} is not enabled; add a [networks.{network}] section to the config "
+            f"(enabled: {', '.join(enabled)})"
+        ) from None
 
 
 def _report(outcomes: Sequence[Outcome], cycle: CycleReport | None, fmt: str) -> None:

@@ -25,8 +25,16 @@ def forget(app: App, network: str, author: str, yes: bool) -> None:
     Example:
         listener forget x some_handle --yes
     """
-    if not yes:
-        click.confirm(f"Delete every mention by {author} on {network}?", abort=True)
+    from listener.cli.names import UnknownName, check_network
+
     with app.open_store(sync=False) as store:
+        network = check_network(app, store, network) or network
+        if not yes:
+            click.confirm(f"Delete every mention by {author} on {network}?", abort=True)
         count = store.forget_author(network, author)
+    if not count:  # a typo must not read as "done": nothing was deleted
+        raise UnknownName(
+            f"unknown author {author!r} on {network}: no mention by that handle or author id; "
+            f"see 'listener authors --network {network}' or 'listener search author:HANDLE'"
+        )
     click.echo(f"Deleted {count} mentions by {author} on {network}.")

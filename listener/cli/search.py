@@ -50,12 +50,14 @@ def search(
         listener search 'author:aurora_official' --network x --json
         listener search richiamo --since 7d --collapse
     """
+    from listener.cli.names import check_network, check_watch
     from listener.query import parse
     from storage import SearchFilters
 
     now = utcnow()
-    filters = SearchFilters(_since(since, now), _since(until, now), network, lang, watch)
     with app.open_store() as store:
+        network, watch = check_network(app, store, network), check_watch(app, store, watch)
+        filters = SearchFilters(_since(since, now), _since(until, now), network, lang, watch)
         if collapse:
             stories = store.clusters.search(parse(query) if query else None, filters, limit)
             render(
