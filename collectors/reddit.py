@@ -70,6 +70,8 @@ def _reddit_leaf(node: Leaf) -> tuple[Lowered, bool]:
             return value == "reddit", True
         case Field("lang", _):
             return True, False  # Reddit does not know a post's language
+        case Field("sentiment", _):
+            return True, False  # known only once stored and scored (a watch's config refuses it)
     raise TypeError(node)
 
 

@@ -96,6 +96,8 @@ def _x_leaf(node: Leaf) -> tuple[Lowered, bool]:
             return f'url:"{value}"', False  # url: matches anywhere in the link, not only the host
         case Field("network", value):
             return value == "x", True
+        case Field("sentiment", _):
+            return True, False  # known only once stored and scored (a watch's config refuses it)
     raise TypeError(node)
 
 

@@ -25,7 +25,7 @@ from listener.digest.settings import DigestSettings
 from listener.errors import ConfigError, QueryError
 from listener.mail import EmailSettings
 from listener.model import Watch
-from listener.query import parse
+from listener.query import parse, uses_field
 
 __all__ = ["Config", "config_path", "load_config", "parse_config"]
 
@@ -176,6 +176,12 @@ def _check_watches(path: Path, watches: Sequence[_Watch], networks: Mapping[str,
                 f"{path}: watches[{i}].name: {watch.name!r} is used twice; give each watch its own name"
             )
         seen.add(watch.name)
+        if uses_field(parse(watch.query), "sentiment"):  # matched when collected, scored only later
+            raise ConfigError(
+                f"{path}: watches[{i}].query: sentiment: cannot select what a watch collects (mentions are "
+                "scored after they are stored); remove it, and filter with 'listener search \"... "
+                "sentiment:negative\"'"
+            )
         for j, network in enumerate(watch.networks or []):
             if network not in networks:
                 choices = networks or collectors.REGISTRY

@@ -3,7 +3,9 @@
     "caffè acme" OR #acme -lavoro lang:it (network:reddit OR site:acme.it)
 
 Words, "exact phrases", ``word*`` prefixes, OR, AND (implicit), NOT / -word,
-parentheses, and the fields ``lang:``, ``author:``, ``network:`` and ``site:``.
+parentheses, and the fields ``lang:``, ``author:``, ``network:``, ``site:`` and
+``sentiment:`` (the stored label: for searches only, a watch cannot use it, since
+mentions are matched when collected, before they are scored).
 A query compiles to a local matcher (``Query.matches``), to an FTS5 MATCH
 expression (``to_fts``) and, in each collector, to the network's own syntax by
 walking the same tree. Words match whole tokens, accent- and case-insensitively.
@@ -28,6 +30,7 @@ from listener.tokens import handle_key, normalize, tokens, undecodable, words
 __all__ = [
     "FIELDS",
     "MAX_DEPTH",
+    "SENTIMENTS",
     "And",
     "Field",
     "Node",
@@ -43,11 +46,13 @@ __all__ = [
     "to_fts",
     "tokens",
     "undecodable",
+    "uses_field",
     "words",
 ]
 
-FIELDS = ("lang", "author", "network", "site")
-FieldName = Literal["lang", "author", "network", "site"]
+FIELDS = ("lang", "author", "network", "site", "sentiment")
+FieldName = Literal["lang", "author", "network", "site", "sentiment"]
+SENTIMENTS = ("negative", "neutral", "positive")  # mentions.sentiment_label
 _KEYWORDS = {"OR", "AND", "NOT"}
 MAX_DEPTH = 20  # parentheses and NOTs inside one another; SQLite 3.40 overflows its parser near 30
 # -- the tree ----------------------------------------------------------------
@@ -249,10 +254,15 @@ class _Parser:
             value = value.lstrip("@")
         if not value:  # author:"" or author:@ would mean "no author" here and "nothing" in SQL
             raise self.error(f"{name}: needs a value, e.g. {_EXAMPLES[name]}", column)
+        if name == "sentiment" and value.lower() not in SENTIMENTS:
+            raise self.error(f"sentiment: is one of {', '.join(SENTIMENTS)}, not {value!r}", column)
         return Field(name, value.lower() if name != "author" else value)  # type: ignore[arg-type]
 
 
-_EXAMPLES = {"lang": "lang:it", "author": "author:acme", "network": "network:reddit", "site": "site:acme.it"}
+_EXAMPLES = {
+    "lang": "lang:it", "author": "author:acme", "network": "network:reddit", "site": "site:acme.it",
+    "sentiment": "sentiment:negative",
+}  # fmt: skip
 
 
 def _join(kind: type[And] | type[Or], children: list[Node]) -> Node:
@@ -266,6 +276,18 @@ def _join(kind: type[And] | type[Or], children: list[Node]) -> Node:
 def parse(source: str) -> Node:
     """Parse a query; a syntax error is a ``QueryError`` carrying the column."""
     return _Parser(source).parse()
+
+
+def uses_field(node: Node, name: str) -> bool:
+    """Whether ``name:`` appears anywhere in the tree (a watch may not use ``sentiment:``)."""
+    match node:
+        case Field(field_name, _):
+            return field_name == name
+        case Not(child):
+            return uses_field(child, name)
+        case And(children) | Or(children):
+            return any(uses_field(c, name) for c in children)
+    return False
 
 
 # -- rendering ---------------------------------------------------------------
@@ -408,6 +430,8 @@ class _Evaluator:
                 return m.network == value
             case Field("site", value):
                 return host_matches(m.url, value)
+            case Field("sentiment", value):  # None until scored: what the search's SQL says too
+                return getattr(m, "sentiment_label", None) == value
             case Not(child):
                 return not self(child)
             case And(children):

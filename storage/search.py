@@ -82,6 +82,8 @@ def _node(node: Node, per_row: bool = False) -> tuple[str, list[Any]]:
             return ("+m.network = ?" if per_row else "m.network = ?"), [value]
         case Field("site", value):
             return "listener_site(m.url, ?)", [value]
+        case Field("sentiment", value):  # not yet scored: no label, and never NULL
+            return "coalesce(m.sentiment_label, '') = ?", [value]
         case Not(child):
             sql, params = _node(child, per_row)
             return f"NOT ({sql})", params

@@ -68,7 +68,7 @@ BROKEN = [
     ),
     (
         '[[watches]]\nname = "brand"\nquery = "aurora foo:bar"\n',
-        "watches[0].query: unknown field 'foo': use lang:, author:, network:, site: or put it in quotes "
+        "watches[0].query: unknown field 'foo': use lang:, author:, network:, site:, sentiment: or put it in quotes "
         "at column 8; fix the query 'aurora foo:bar'",
     ),
     (
