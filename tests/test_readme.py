@@ -180,5 +180,5 @@ def test_the_readme_names_only_real_commands() -> None:
     from listener.cli import cli
 
     table = README.split("## Commands")[1].split("\n## ")[0]
-    named = set(re.findall(r"`listener (\w+)", table))
+    named = set(re.findall(r"`listener ([\w-]+)", table))
     assert named == set(cli.commands)

@@ -154,12 +154,19 @@ def read_series_csv(path: str | Path) -> pd.DataFrame:
 
 
 def row_step(index: pd.DatetimeIndex) -> timedelta:
-    """The usual spacing of the rows: the median of the positive gaps between them."""
+    """The usual spacing of the rows: the commonest positive gap between them (the shortest of a tie).
+
+    Not the median: a sparse file, which leaves empty buckets out, has gaps of many
+    steps, and their median is no step at all (70 minutes for a watch with a post
+    every hour or so), while one step stays the commonest gap. On a regular file,
+    NAB's included, both are the same.
+    """
     gaps = pd.Series(index).diff().dropna()
     gaps = gaps[gaps > pd.Timedelta(0)]
     if gaps.empty:
         raise ValueError("needs at least two rows with different timestamps")
-    return pd.Timedelta(gaps.median()).to_pytimedelta()
+    counts = gaps.value_counts()
+    return pd.Timedelta(counts[counts == counts.max()].index.min()).to_pytimedelta()
 
 
 def regular_buckets(rows: pd.DataFrame, bucket: timedelta) -> pd.DataFrame:

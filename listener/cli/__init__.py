@@ -29,6 +29,7 @@ COMMANDS: Mapping[str, str] = {
     "collect": "listener.cli.collect:collect",
     "demo": "listener.cli.demo:demo",
     "digest": "listener.cli.digest:digest",
+    "export-series": "listener.cli.export_series:export_series",
     "forget": "listener.cli.forget:forget",
     "init": "listener.cli.init:init",
     "rescore": "listener.cli.rescore:rescore",
