@@ -148,12 +148,37 @@ def run_one(world: World, command: str) -> None:
 
 
 def systemd(world: World, words: list[str]) -> None:
-    """The unit's ExecStart, with this machine's paths, is a daemon that logs JSON (what journalctl shows)."""
+    """The install commands name what the unit uses; its ExecStart, with this machine's paths, is a
+    daemon that logs JSON (what journalctl shows). ``tests/test_systemd.py`` checks the unit itself."""
     unit = (ROOT / "contrib" / "listener.service").read_text(encoding="utf-8")
+    setting = {k: v for k, v in re.findall(r"^(\w+)=(.*)$", unit, re.M)}
+    start = shlex.split(setting["ExecStart"])
+    venv = start[0].removesuffix("/bin/listener")
     if words[1] == "cp":
         assert (ROOT / words[2]).is_file() and "[Service]" in unit
         return
-    start = shlex.split(re.search(r"^ExecStart=(.*)$", unit, re.M)[1])  # type: ignore[index]
+    if words[1] == "useradd":  # the unit's user, whose home is the one folder it may write
+        assert words[-1] == setting["User"] and "--system" in words
+        assert (
+            words[words.index("--home-dir") + 1] == setting["WorkingDirectory"] == setting["ReadWritePaths"]
+        )
+        return
+    if words[1:] == ["systemctl", "daemon-reload"]:
+        assert setting["WantedBy"] == "multi-user.target"  # what 'enable' links it from
+        return
+    if words[1:4] == ["python3", "-m", "venv"]:
+        assert words[4] == venv
+        return
+    if words[1].endswith("/pip"):
+        assert words[1:] == [f"{venv}/bin/pip", "install", "."] and (ROOT / "pyproject.toml").is_file()
+        return
+    if (
+        words[1] == "install"
+    ):  # the config's folder and file, and the secrets' file, where the unit reads them
+        target = Path(words[-1])
+        assert "listener" in words[words.index("-g") + 1]
+        assert str(target) in (str(Path(start[2]).parent), start[2], setting["EnvironmentFile"])
+        return
     assert start[0] == "/opt/listener/.venv/bin/listener" and start[1:3] == [
         "--config",
         "/etc/listener/listener.toml",
