@@ -25,6 +25,7 @@ FORMATS = ("table", "json", "nl", "csv", "tsv")
 # Tab and newline are kept; ``one_line`` escapes the newline too.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UTC_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\d\+00:00$")
 # What json.dumps(ensure_ascii=False) leaves raw: it escapes C0 only.
 _JSON_RAW = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -79,12 +80,16 @@ def render(
     out: IO[str] | None = None,
     width: int | None = 80,
     fast: bool = False,
+    fitted: bool = True,
 ) -> None:
-    """Write rows in the chosen format; ``width`` trims long cells in tables only.
+    """Write rows in the chosen format.
 
     Text is inert in every format: escaped for tables and CSV/TSV, ``\\u`` escapes in JSON.
-    ``fast`` lays a table out with ``plain_table`` (the same bytes as tabulate, ~10x
-    sooner) when it can: for ``listener status``, thousands of rows on every call.
+    A table is ``fitted`` to the terminal (``listener.tables``: text wrapped, links
+    whole). With ``fitted=False`` it is tabulate's, cells trimmed to ``width``: the
+    format of ``listener sql``, a contract; ``fast`` lays that out with ``plain_table``
+    (the same bytes, ~10x sooner) when it can: for ``listener status``, thousands of
+    rows on every call.
     """
     out = out or sys.stdout
     if fmt in ("json", "nl"):
@@ -98,15 +103,37 @@ def render(
         writer = csv.writer(out, dialect="excel" if fmt == "csv" else "excel-tab", lineterminator="\n")
         writer.writerow([inert(c) for c in columns])
         writer.writerows([_csv_cell(v) for v in row] for row in rows)
-    else:
-        table = [[_cell(v, width) for v in row] for row in rows]
-        headers = [inert(c, one_line=True) for c in columns]
-        text = plain_table(headers, table) if fast else None
-        if text is None:
-            from tabulate import tabulate  # ~20 ms to import: only for the tables that need it
+    elif fitted:
+        from listener.tables import print_table
 
-            text = tabulate(table, headers=headers, disable_numparse=True)
-        out.write(text + "\n")
+        print_table(
+            [inert(c, one_line=True) for c in columns], [[_fitted_cell(v) for v in row] for row in rows], out
+        )
+    else:
+        out.write(_tabulated(columns, rows, width, fast) + "\n")
+
+
+def _tabulated(columns: Sequence[str], rows: Sequence[Sequence[Any]], width: int | None, fast: bool) -> str:
+    """tabulate's ``simple`` table, cells trimmed to ``width`` (``plain_table`` when ``fast`` and it can)."""
+    table = [[_cell(v, width) for v in row] for row in rows]
+    headers = [inert(c, one_line=True) for c in columns]
+    text = plain_table(headers, table) if fast else None
+    if text is None:
+        from tabulate import tabulate  # ~20 ms to import: only for the tables that need it
+
+        text = tabulate(table, headers=headers, disable_numparse=True)
+    return text
+
+
+def _fitted_cell(value: Any) -> str:
+    """A cell of a fitted table: one line of inert text (a newline or tab in a post is a space).
+
+    A stored UTC time (``2026-12-04T09:40:12+00:00``) reads ``2026-12-04 09:40``.
+    """
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    text = "" if value is None else inert(" ".join(str(value).split()))
+    return _UTC_TIME.sub(r"\1 \2", text) if len(text) == 25 else text
 
 
 def _csv_cell(value: Any) -> Any:

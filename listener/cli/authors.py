@@ -26,6 +26,15 @@ def _row(a: AuthorRow, fmt: str) -> tuple[object, ...]:
             a.replies_received, a.first_seen, a.last_seen, a.author_key)  # fmt: skip
 
 
+PEOPLE = ["network", "handle", "names", "mentions", "neg", "neu", "pos", "replies", "first_seen", "last_seen"]
+
+
+def _person(a: AuthorRow) -> tuple[object, ...]:
+    """A row for people: sentiment counts short, first and last seen as days (UTC)."""
+    return (a.network, a.handle, ", ".join(a.names), a.mentions, a.negative, a.neutral, a.positive,
+            a.replies_received, a.first_seen[:10], a.last_seen[:10])  # fmt: skip
+
+
 @click.command()
 @click.option("--negative", is_flag=True, help="Repeat-negative authors: ordered by negative mentions.")
 @click.option("--network", help="Only this network.")
@@ -52,7 +61,10 @@ def authors(
     with app.open_store(sync=False) as store:
         network = check_network(app, store, network)
         rows = store.authors.top(negative=negative, network=network, at_least=at_least, limit=limit)
-    render(COLUMNS, [_row(a, fmt) for a in rows], fmt)
+    if fmt == "table":  # what a person compares, in the terminal's width
+        render(PEOPLE, [_person(a) for a in rows], fmt)
+    else:
+        render(COLUMNS, [_row(a, fmt) for a in rows], fmt)
     if fmt == "table" and not rows:
         what = "repeat-negative authors" if negative else "authors"
         click.echo(f"No {what} with at least {at_least} mentions yet.", err=True)

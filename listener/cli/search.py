@@ -60,12 +60,22 @@ def search(
         filters = SearchFilters(_since(since, now), _since(until, now), network, lang, watch)
         if collapse:
             stories = store.clusters.search(parse(query) if query else None, filters, limit)
-            render(
-                *_rows(stories)
-                if stories
-                else (["id", "created_at", "network", "copies", "networks", "text"], []),
-                fmt,
-            )
+            _print(stories, STORY_COLUMNS, fmt, ["id", "created_at", "network", "copies", "networks", "text"])
             return
         hits = store.search(parse(query) if query else None, filters, limit)
-    render(*_rows(hits) if hits else (["id", "created_at", "network", "author_handle", "text"], []), fmt)
+    _print(hits, HIT_COLUMNS, fmt, ["id", "created_at", "network", "author_handle", "text"])
+
+
+# What a person reads of a hit, in the terminal's width: the machine formats carry every field.
+HIT_COLUMNS = {"id": "id", "created_at": "created_at", "network": "network", "author_handle": "author",
+               "language": "lang", "sentiment_label": "sentiment", "text": "text", "url": "url"}  # fmt: skip
+STORY_COLUMNS = {"id": "id", "latest": "latest", "copies": "copies", "networks": "networks",
+                 "author_handle": "author", "sentiment_label": "sentiment", "text": "text", "url": "url"}  # fmt: skip
+
+
+def _print(items: list[Any], people: dict[str, str], fmt: str, empty: list[str]) -> None:
+    """Every field for machines (``empty``'s header when nothing matched); ``people``'s for people."""
+    if fmt != "table":
+        render(*_rows(items) if items else (empty, []), fmt)
+        return
+    render(list(people.values()), [[getattr(item, name) for name in people] for item in items], fmt)

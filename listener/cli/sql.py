@@ -51,7 +51,7 @@ def sql(
     result = run_readonly(
         app.db_path(), query, dict(params), timeout=timeout, max_rows=max_rows, max_bytes=max_bytes
     )
-    render(result.columns, result.rows, fmt, width=None if fmt != "table" else 80)
+    render(result.columns, result.rows, fmt, width=None if fmt != "table" else 80, fitted=False)
     if result.stopped:
         click.secho(f"Stopped: {result.stopped}", fg="yellow", err=True)
         sys.exit(EXIT_PARTIAL)

@@ -51,7 +51,6 @@ def watches(app: App, prune: bool, yes: bool, fmt: str) -> None:
         ["name", "query", "mentions", "last_24h", "state"],
         [(*astuple(r), s) for r, s in zip(rows, state, strict=True)],
         fmt,
-        width=None,
     )
 
 
