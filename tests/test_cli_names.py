@@ -57,7 +57,7 @@ def run(config: Path, *args: str, input: str | None = None) -> Result:
         (["collect", "--network", "nope"], "Error: unknown network 'nope' (networks: bluesky, hackernews"),
         (
             ["collect", "--network", "twitter"],
-            "Error: network 'x' is not enabled; add a [networks.x] section",
+            "Error: 'x' is not an enabled network; add a [networks.x] section",
         ),
     ],
 )

@@ -90,7 +90,7 @@ def _enabled(network: str | None, enabled: list[str]) -> str | None:
         if network not in collectors.REGISTRY:
             raise
         raise UnknownName(
-            f"network {network!r} is not enabled; add a [networks.{network}] section to the config "
+            f"{network!r} is not an enabled network; add a [networks.{network}] section to the config "
             f"(enabled: {', '.join(enabled)})"
         ) from None
 
