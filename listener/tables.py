@@ -26,6 +26,7 @@ NOT_A_TERMINAL = 100  # columns when the output is a file or a pipe and $COLUMNS
 MIN_WIDTH = 8  # a column narrowed to fit keeps at least this many (or its own, if fewer)
 READABLE = 30  # prose narrower than this makes the other columns give way first
 GAP = 2  # spaces between columns
+INDENT = "    "  # before a prose column printed under its row
 
 
 def table_width(out: IO[str]) -> int:
@@ -80,34 +81,62 @@ def _capped(natural: Sequence[int], floors: Sequence[int], available: int) -> li
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: IO[str]) -> None:
     """Write ``rows`` (cells already inert text) under ``headers``, fitted to the output's width.
 
-    A column of numbers is right-aligned; a link column is printed under each row.
+    A column of numbers is right-aligned; a link column is printed under each row,
+    whole; so is a prose column that would get fewer than ``READABLE`` columns in
+    the grid, wrapped to the whole width instead.
     """
     import io
 
     from rich.cells import cell_len
     from rich.console import Console
+    from rich.padding import Padding
+    from rich.text import Text
 
+    width = table_width(out)
     links = [i for i, name in enumerate(headers) if is_link_column(name)]
-    grid = [i for i in range(len(headers)) if i not in links]
-    widths, gap = _layout(
-        [headers[i] for i in grid], [[row[i] for i in grid] for row in rows], table_width(out)
+    grid, below, widths, gap = _arrange(
+        headers, rows, [i for i in range(len(headers)) if i not in links], width
     )
     right = [bool(rows) and all(_is_number(row[i]) for row in rows if row[i]) for i in grid]
     buffer = io.StringIO()  # plain text: no colour codes, lines right-stripped as tabulate's were
     console = Console(
-        file=buffer, width=sum(widths) + gap * len(grid), color_system=None, markup=False, emoji=False,
-        highlight=False,
+        file=buffer, width=max(width, sum(widths) + gap * len(grid)), color_system=None, markup=False,
+        emoji=False, highlight=False,
     )  # fmt: skip
     heads = [
         headers[i] if cell_len(headers[i]) <= w else headers[i].replace("_", "_\n")
         for i, w in zip(grid, widths, strict=True)
     ]
     console.print(_grid(heads, widths, right, gap))
+    buffer.writelines(f"{INDENT}{headers[i]}\n" for i in below)
     buffer.write((" " * gap).join("-" * w for w in widths) + "\n")
     for row in rows:
         console.print(_grid([row[i] for i in grid], widths, right, gap))
+        for i in below:
+            console.print(Padding(Text(row[i], overflow="fold"), (0, 0, 0, len(INDENT))))
         buffer.writelines(f"  {row[i]}\n" for i in links if row[i])  # whole, however long
     out.writelines(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def _arrange(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], columns: list[int], width: int
+) -> tuple[list[int], list[int], list[int], int]:
+    """(the grid's columns, the prose columns printed below each row, the grid's widths, its gap)."""
+    widths, gap = _layout([headers[i] for i in columns], [[row[i] for i in columns] for row in rows], width)
+    below = [
+        i for i, w in zip(columns, widths, strict=True)
+        if w < READABLE and _is_prose(rows, i) and any(len(row[i]) > w for row in rows)
+    ]  # fmt: skip
+    if not below or len(below) == len(columns):
+        return columns, [], widths, gap
+    grid = [i for i in columns if i not in below]
+    widths, gap = _layout([headers[i] for i in grid], [[row[i] for i in grid] for row in rows], width)
+    return grid, below, widths, gap
+
+
+def _is_prose(rows: Sequence[Sequence[str]], column: int) -> bool:
+    """Text of three words or more somewhere in the column (``2026-12-04 09:40`` is one value)."""
+    return any(row[column].count(" ") > 1 for row in rows)
 
 
 def _layout(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> tuple[list[int], int]:
@@ -120,9 +149,7 @@ def _layout(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int) -
         max([*(cell_len(part) for part in re.findall(r"[^_]*_|[^_]+$", h)), *c])
         for h, c in zip(headers, cells, strict=True)
     ]
-    prose = [
-        any(row[i].count(" ") > 1 for row in rows) for i in range(len(headers))
-    ]  # not "2026-12-04 09:40"
+    prose = [_is_prose(rows, i) for i in range(len(headers))]
     for gap in (GAP, 1):  # one space between columns rather than a one-word cell cut
         widths = fit(natural, width - gap * (len(headers) - 1), least, prose)
         if widths is not None:

@@ -169,3 +169,29 @@ def test_the_version_imports_no_rich_and_a_table_does(tmp_path: Path) -> None:
     assert "rich" not in modules("--db", str(db), "sql", "SELECT 1")
     assert "rich" not in modules("--db", str(db), "search", "aurora", "--json")
     assert "rich" in modules("--db", str(db), "search", "aurora")
+
+
+def test_prose_that_would_be_squeezed_goes_under_its_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    from listener.tables import print_table
+
+    headers = ["id", "severity", "state", "kind", "watch", "network", "started_at", "updated_at", "summary"]
+    summary = "@caffe_aurora on x: 4 post(s) that do not look like the account: posted at 03:10, " * 2
+    row = [
+        "3",
+        "critical",
+        "open",
+        "own-account",
+        "@caffe_aurora",
+        "x",
+        "2026-12-05 02:10",
+        "2026-12-05 08:00",
+    ]
+    out = io.StringIO()
+    monkeypatch.setenv("COLUMNS", "100")
+    print_table(headers, [[*row, summary.strip()]], out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].split() == headers[:-1] and lines[1] == "    summary"
+    assert lines[3].split() == " ".join(row).split()  # every one-word cell whole, on one line
+    below = lines[4:]
+    assert all(line.startswith("    ") and len(line) <= 100 for line in below)
+    assert " ".join(line.strip() for line in below) == summary.strip()
