@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +26,16 @@ from listener.records import utc_iso
 from storage.accounts import not_own_sql, own_keys, own_post_ids
 from storage.answered import OWN_ANSWERS, answered_sql
 from storage.authors import author_key_sql
-from storage.day_parts import ORDER, PARTS, day_blocks, engagement_sql, negative_sql, part_top, parts_json
+from storage.day_parts import (
+    MAX_ID,
+    ORDER,
+    PARTS,
+    day_blocks,
+    engagement_sql,
+    negative_sql,
+    part_top,
+    parts_json,
+)
 from storage.failures import guarded
 from storage.rows import (
     NO_FILTERS,
@@ -90,11 +98,8 @@ def _sides(filters: StoryFilters) -> tuple[int, ...]:
 class StoryQueries:
     """Stories of a range and authors' negative history; attached to ``Store`` as ``stories``."""
 
-    def __init__(
-        self, conn: sqlite3.Connection, write: Callable[[], AbstractContextManager[sqlite3.Connection]]
-    ) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self._write = write
 
     def stories(
         self,
@@ -229,11 +234,14 @@ class StoryQueries:
         """The stories ``keys`` (cluster ids; a lone mention's id negated): members in the range and all."""
         params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own),
                   "clusters": json.dumps([k for k in keys if k > 0]),
-                  "lone": json.dumps([-k for k in keys if k < 0])}  # fmt: skip
+                  "lone": json.dumps([-k for k in keys if k < 0]), "floor": self._floor(utc_iso(start))}  # fmt: skip
+        # A cluster's members from the first mention id that can be in the range on: the cluster
+        # index's entries end with the mention id, so a long-lived story's older copies are skipped.
         rows = self.conn.execute(
             f"""
             SELECT c.cluster_id, {_STORY_COLUMNS} FROM json_each(:clusters) i
-            JOIN mention_clusters c ON c.cluster_id = i.value JOIN mentions m ON m.id = c.mention_id
+            JOIN mention_clusters c ON c.cluster_id = i.value AND c.mention_id >= :floor
+            JOIN mentions m ON m.id = c.mention_id
             WHERE c.created_at >= :start AND c.created_at < :end {not_own_sql(own)}
             UNION ALL
             SELECT -m.id, {_STORY_COLUMNS} FROM json_each(:lone) i JOIN mentions m ON m.id = i.value
@@ -247,6 +255,13 @@ class StoryQueries:
         answered = self._answered(member_ids, own_posts)
         states = self._states(member_ids)
         return [_row(story, answered, states) for story in stories.values() if story.members]
+
+    def _floor(self, since: str) -> int:
+        """The first mention id that can have been created at ``since`` or later (``search_blocks``)."""
+        (block,) = self.conn.execute(
+            "SELECT min(block) FROM search_blocks WHERE latest >= ?", (since,)
+        ).fetchone()
+        return MAX_ID if block is None else int(block) << BLOCK_BITS
 
     def _answered(self, ids: list[int], own_posts: list[int]) -> set[int]:
         """The mentions among ``ids`` one of our own posts (``own_posts``) answered."""
@@ -294,16 +309,13 @@ class StoryQueries:
         ).fetchone():
             return [name]
         match = handle_fts(name.lower())
-        (block,) = self.conn.execute(
-            "SELECT min(block) FROM search_blocks WHERE latest >= ?", (since,)
-        ).fetchone()
-        if match is None or block is None:
+        if match is None:
             return []
         rows = self.conn.execute(
             f"SELECT DISTINCT {author_key_sql('m')} FROM mentions m WHERE m.id IN (SELECT rowid FROM mentions_fts "
             "WHERE mentions_fts MATCH ? AND rowid >= ?) AND +m.network = ? AND lower(m.author_handle) = ? "
             "AND +m.created_at >= ?",
-            (match, int(block) << BLOCK_BITS, network, name.lower(), since),
+            (match, self._floor(since), network, name.lower(), since),
         )
         return sorted(row[0] for row in rows if row[0] is not None)
 
