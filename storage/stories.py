@@ -1,13 +1,22 @@
 """The stories of a range: its mentions grouped by near-duplicate cluster, for the inbox and the digest (#21).
 
-A range's candidates are its most engaged mentions and its most engaged negative ones,
-read as the digest reads them (``storage.day_parts``: part by part of ``mentions_engaged``,
-each part's walk stopping at the limit), at most ``CANDIDATES`` times the stories asked
-per kind, never the range's every mention. A parsed query finds its candidates through
-search (``storage.search.search_newest``: the newest hits of the range). The candidates
-are grouped by cluster (``mention_clusters``), and only the stories shown are filled in:
-their members in the range (the cluster index), whether our own accounts answered any
-(``storage.answered``: from our own posts, a handful), and their triage state.
+A range's candidates are its most engaged negative mentions and its most engaged others,
+``CANDIDATES`` times the stories asked of each, read as the digest reads its lists
+(``storage.day_parts``: part by part of ``mentions_engaged``, each part's walk stopping at
+that many), never the range's every mention. The facets, our own accounts and mentions
+already handled or ignored are checked during the walk, so they cost a key probe each and
+take no candidate's place. A parsed query finds its candidates through search
+(``storage.search.search_newest``: the range's newest hits). The candidates are grouped by
+cluster (``mention_clusters``), and only the stories shown are filled in: their members of
+the range (the cluster index, from the range's first mention id on), whether our own
+accounts answered any (``storage.answered``: from our own posts, a handful), and their
+triage state (the latest action among the members). A story found by a facet keeps all its
+members of the range: where it spread is the point.
+
+Measured on bench/scale.py's databases (a UTC day, 50 stories, two busy own accounts,
+warm): 1M mentions 55 ms (1.5M VM steps), 10M 91 ms (1.9M). A facet that few mentions meet
+walks further into each part: at 10M ``network = x`` 470 ms, ``lang = it`` 310 ms (cold
+pages); ``negative`` 45 ms.
 
 ``author_history`` reads a few authors' negative days through ``mentions_author_key``.
 """
@@ -112,8 +121,9 @@ class StoryQueries:
     ) -> list[StoryRow]:
         """The range's stories with a negative or much engaged member, by others than ``own``.
 
-        Ordered negative-and-unanswered first, then by engagement; handled and ignored
-        ones only with ``include_done``.
+        At most ``limit``: those with an unanswered negative member first, then by
+        engagement (``listener.stories.answer_first`` ranks them for people); handled
+        and ignored ones only with ``include_done``.
         """
         if limit <= 0:
             return []
