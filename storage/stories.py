@@ -130,14 +130,11 @@ class StoryQueries:
         candidates = self._candidates(start, end, own, filters, limit * CANDIDATES, include_done)
         groups = self._group(candidates)
         own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
-        out: list[StoryRow] = []
-        for first in range(0, len(groups), limit):
-            batch = groups[first : first + limit]
-            for story in self._fill(batch, start, end, own, own_posts):
-                if include_done or story.state is None or story.state.state not in DONE:
-                    out.append(story)
-            if len(out) >= limit:
-                break
+        out = [
+            story
+            for story in self._fill(groups, start, end, own, own_posts)
+            if include_done or story.state is None or story.state.state not in DONE
+        ]
         out.sort(key=lambda s: (not (s.negative and not s.answered), -s.engagement, s.key))
         return out[:limit]
 
