@@ -1,6 +1,7 @@
 """The stories of a range: its mentions grouped by near-duplicate cluster, for the inbox and the digest (#21).
 
-A range's candidates are its most engaged negative mentions and its most engaged others,
+A range's candidates are its escalated mentions (``triage``, a row per decision, small),
+its most engaged negative mentions and its most engaged others,
 ``CANDIDATES`` times the stories asked of each, read as the digest reads its lists
 (``storage.day_parts``: part by part of ``mentions_engaged``, each part's walk stopping at
 that many), never the range's every mention. The facets, our own accounts and mentions
@@ -55,7 +56,7 @@ from storage.rows import (
     StoryRow,
     TriageState,
 )
-from storage.search import BLOCK_BITS, handle_fts, search_newest
+from storage.search import BLOCK_BITS, compile_search, handle_fts, search_newest
 
 __all__ = ["CANDIDATES", "AuthorHistory", "StoryFilters", "StoryMention", "StoryQueries", "StoryRow"]
 
@@ -121,7 +122,7 @@ class StoryQueries:
     ) -> list[StoryRow]:
         """The range's stories with a negative or much engaged member, by others than ``own``.
 
-        At most ``limit``: those with an unanswered negative member first, then by
+        At most ``limit``: escalated ones first, then those with an unanswered negative member, then by
         engagement (``listener.stories.answer_first`` ranks them for people); handled
         and ignored ones only with ``include_done``.
         """
@@ -135,7 +136,7 @@ class StoryQueries:
             for story in self._fill(groups, start, end, own, own_posts)
             if include_done or story.state is None or story.state.state not in DONE
         ]
-        out.sort(key=lambda s: (not (s.negative and not s.answered), -s.engagement, s.key))
+        out.sort(key=lambda s: (not _escalated(s), not (s.negative and not s.answered), -s.engagement, s.key))
         return out[:limit]
 
     # -- candidates ---------------------------------------------------------------
@@ -149,18 +150,45 @@ class StoryQueries:
         n: int,
         include_done: bool,
     ) -> list[int]:
-        """Ids of the range's ``n`` most engaged negative mentions, then of its ``n`` most engaged others.
+        """Ids of the range's escalated mentions, its ``n`` most engaged negative ones, then its ``n``
+        most engaged others (or the query's ``n`` newest hits).
 
         The two sides are disjoint parts of ``mentions_engaged``: together they hold the
         range's ``n`` most engaged mentions, each part walked once.
         """
+        found = self._escalated(start, end, own, filters)
         if filters.query is not None:
-            return self._searched(start, end, own, filters, n)
+            return found + self._searched(start, end, own, filters, n)
         params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own), "limit": n}
-        return [
+        return found + [
             i
             for side in _sides(filters)
             for i in self._top(start, end, own, filters, params, side, include_done)
+        ]
+
+    def _escalated(
+        self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], filters: StoryFilters
+    ) -> list[int]:
+        """The range's escalated mentions that meet the filters: they stay on top whatever their engagement.
+
+        ``triage`` holds what people decided (a row per action, not per mention collected):
+        read whole, it is small.
+        """
+        search = SearchFilters(network=filters.network, lang=filters.language, watch=filters.watch)
+        where, params = compile_search(filters.query, search, per_row=True, times=False)
+        if filters.sentiment:
+            where += " AND m.sentiment_label IS ?"
+            params.append(filters.sentiment)
+        rows = self.conn.execute(
+            "SELECT m.id, m.network, m.author_handle, m.author_id FROM triage t CROSS JOIN mentions m ON m.id = t.mention_id "
+            f"WHERE t.state = 'escalated' AND m.created_at >= ? AND m.created_at < ? AND {where} ORDER BY m.id",
+            (utc_iso(start), utc_iso(end), *params),
+        )
+        keys = {(network, name.lower()) for network, name in own}
+        return [
+            i
+            for i, network, handle, author in rows
+            if not {(network, (handle or "").lower()), (network, author)} & keys
         ]
 
     def _top(
@@ -223,12 +251,7 @@ class StoryQueries:
             "JOIN mention_clusters c ON c.mention_id = i.value WHERE c.cluster_id IS NOT NULL",
             (json.dumps(ids),),
         ).fetchall())  # fmt: skip
-        keys: list[int] = []
-        for mention_id in ids:
-            key = clusters.get(mention_id, -mention_id)  # negative: a lone mention
-            if key not in keys:
-                keys.append(key)
-        return keys
+        return list(dict.fromkeys(clusters.get(i, -i) for i in ids))  # negative: a lone mention
 
     def _fill(
         self,
@@ -352,6 +375,10 @@ class StoryQueries:
             ):
                 days.add(datetime.fromisoformat(created).astimezone(tz).date().isoformat())
         return AuthorHistory(network, name, mentions, negative, len(days), first_seen or "", first_negative)
+
+
+def _escalated(story: StoryRow) -> bool:
+    return story.state is not None and story.state.state == "escalated"
 
 
 def _row(story: _Story, answered: set[int], states: dict[int, TriageState]) -> StoryRow:

@@ -190,6 +190,35 @@ def test_done_stories_leave_room_for_others(store: Store, ids: dict[str, int]) -
     assert len(second) == 2 and not {s.key for s in first} & {s.key for s in second}
 
 
+def test_an_escalated_mention_is_a_candidate_whatever_its_engagement(store: Store) -> None:
+    """Ten more engaged posts push the quiet question out of the walk; escalated, it comes first."""
+    fans = [
+        (Mention("x", f"70{i}", f"Caffè Aurora fan post number {i} with its own words {i * 7}", at(13),
+                 author_id=f"f{i}", author_handle=f"fan{i}", like_count=100 + i), "positive", ("brand",))
+        for i in range(10)
+    ]  # fmt: skip
+    ids = build(store, fans)
+    assert "mastodon.uno/3001" not in by_lead(store.stories.stories(START, END, OWN, limit=2))
+    store.triage.set([ids["mastodon.uno/3001"]], "escalated", "ask the Brera shop", now=NOW)
+    first = store.stories.stories(START, END, OWN, limit=2)
+    assert first[0].lead.native_id == "mastodon.uno/3001" and len(first) == 2
+    assert "mastodon.uno/3001" in by_lead(
+        store.stories.stories(START, END, OWN, StoryFilters(network="mastodon"))
+    )
+    assert "mastodon.uno/3001" in by_lead(
+        store.stories.stories(START, END, OWN, StoryFilters(query=parse("brera")))
+    )
+    for filters in (
+        StoryFilters(network="x"),
+        StoryFilters(sentiment="negative"),
+        StoryFilters(query=parse("scam")),
+    ):
+        assert "mastodon.uno/3001" not in by_lead(store.stories.stories(START, END, OWN, filters, limit=2))
+    assert "mastodon.uno/3001" not in by_lead(
+        store.stories.stories(START, END, (("mastodon", "anna@mastodon.uno"),))
+    )
+
+
 def test_a_range_off_the_quarter_hours_reads_the_same_stories(store: Store, ids: dict[str, int]) -> None:
     day = {s.key: s for s in store.stories.stories(START, END, OWN)}
     odd = {s.key: s for s in store.stories.stories(START + timedelta(minutes=7), END, OWN)}
@@ -306,6 +335,10 @@ def test_a_day_reads_through_the_indexes(store: Store, ids: dict[str, int]) -> N
     assert "SEARCH c USING INDEX mention_clusters_cluster (cluster_id=? AND rowid>?)" in lines, lines
     assert "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)" in lines, lines  # triage, by mention id
     assert not any("mentions_day" in line or "mentions_created" in line for line in lines), lines
+    escalated = [line for sql, line in plans["stories"] if "FROM triage t CROSS JOIN" in sql]
+    assert escalated[:2] == ["SCAN t", "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)"], (
+        escalated
+    )  # people's decisions
     assert any("mentions_fts" in line for _, line in plans["search"])
     authors = [line for _, line in plans["authors"]]
     assert "SEARCH m USING INDEX mentions_author_key (network=? AND <expr>=? AND created_at>?)" in authors, (
