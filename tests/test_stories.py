@@ -8,6 +8,7 @@ SQLite, real clustering: nothing of ours is faked.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -282,6 +283,10 @@ def test_answer_first_order(store: Store, ids: dict[str, int]) -> None:
         top.reasons
     )
     assert top.open_url == "https://www.reddit.com/r/italy/comments/abc1/x/" == top.reply_url
+    # the formula of listener.stories, by hand: need 4 + 3 + 1, size, halved every 24 h (22 h old)
+    size = math.log10(1 + 56) + 0.5 * math.log10(1 + 5000) + 0.5 * (3 - 1)
+    assert top.priority == pytest.approx((4 + 3 + 1 + size) * 0.5 ** (22 / 24))
+    assert "22 h ago" in top.reasons
     troll = ranked[order.index("1005")]
     assert (
         troll.author == "troll"
@@ -289,9 +294,11 @@ def test_answer_first_order(store: Store, ids: dict[str, int]) -> None:
         and "unanswered" not in troll.reasons
     )
     assert troll.reply_url == "https://x.com/intent/post?in_reply_to=1005"
+    answered = ranked[order.index("1003")]
     assert (
-        ranked[order.index("1003")].author == "customer"
-        and "unanswered" not in ranked[order.index("1003")].reasons
+        answered.author == "customer"
+        and "answered" in answered.reasons
+        and "unanswered" not in answered.reasons
     )
     assert all(ranked[i].priority >= ranked[i + 1].priority for i in range(len(ranked) - 1))
 
