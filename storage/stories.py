@@ -4,7 +4,9 @@ A range's candidates are its escalated mentions (``triage``, a row per decision,
 its most engaged negative mentions and its most engaged others,
 ``CANDIDATES`` times the stories asked of each, read as the digest reads its lists
 (``storage.day_parts``: part by part of ``mentions_engaged``, each part's walk stopping at
-that many), never the range's every mention. The facets, our own accounts and mentions
+that many), never the range's every mention. A range longer than a day asks each part for
+its share only (``_per_part``), so a week costs about what a day does; the ragged ends of a
+range off the quarter hours ("the last 7 days" from now) are read through ``mentions_day``. The facets, our own accounts and mentions
 already handled or ignored are checked during the walk, so they cost a key probe each and
 take no candidate's place. A parsed query finds its candidates through search
 (``storage.search.search_newest``: the range's newest hits). The candidates are grouped by
@@ -28,7 +30,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,16 +38,7 @@ from listener.records import utc_iso
 from storage.accounts import not_own_sql, own_keys, own_post_ids
 from storage.answered import OWN_ANSWERS, answered_sql
 from storage.authors import author_key_sql
-from storage.day_parts import (
-    MAX_ID,
-    ORDER,
-    PARTS,
-    day_blocks,
-    engagement_sql,
-    negative_sql,
-    part_top,
-    parts_json,
-)
+from storage.day_parts import BLOCK, MAX_ID, ORDER, PARTS, block_sql, engagement_sql, negative_sql, parts_json
 from storage.failures import guarded
 from storage.rows import (
     NO_FILTERS,
@@ -102,6 +95,37 @@ def _sides(filters: StoryFilters) -> tuple[int, ...]:
     if filters.sentiment is None:
         return (1, 0)
     return (1,) if filters.sentiment == "negative" else (0,)
+
+
+# A part's best :per_part of the mentions meeting {where} (``w``), then the best :limit of them all.
+_PART_TOP = (
+    f"WITH {PARTS} SELECT m.id, {engagement_sql('m')}, m.created_at FROM parts p JOIN mentions m ON m.id IN ("
+    f"SELECT w.id FROM mentions w WHERE {block_sql('w')} = p.block "
+    f"AND {negative_sql('w')} = p.negative {{where}} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} "
+    f"LIMIT :per_part) ORDER BY {engagement_sql('m')} {ORDER.format(a='m')} LIMIT :limit"
+)
+# The best :limit of a range under 15 minutes (a ragged end), through mentions_day.
+_RANGE_TOP = (
+    f"SELECT w.id, {engagement_sql('w')}, w.created_at FROM mentions w WHERE w.created_at >= :lo "
+    f"AND w.created_at < :hi {{where}} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} LIMIT :limit"
+)
+DAY = 96  # 15-minute blocks
+PART_MIN = 3  # the least a part of a long range gives
+
+
+def _per_part(n: int, parts: int) -> int:
+    """How many a part gives: all ``n`` up to a day (the exact top ``n``), then its share of them.
+
+    Past a day, a part gives ``n`` times a day's parts over the range's (at least
+    ``PART_MIN``): a week reads about what a day does. The top ``n`` is then inexact
+    only where one quarter hour held more than its share of it, and near-duplicates
+    (a crisis's copies) make few stories of many mentions anyway.
+    """
+    return n if parts <= DAY else max(PART_MIN, -(-n * DAY // parts))
+
+
+def _at(block: int) -> datetime:
+    return datetime.fromtimestamp(block * BLOCK, UTC)
 
 
 @guarded
@@ -201,25 +225,37 @@ class StoryQueries:
         negative: int,
         include_done: bool,
     ) -> list[int]:
+        """The ``:limit`` most engaged mentions of one side (negative or not) of [start, end).
+
+        The whole 15-minute blocks inside the range through their parts (``_PART_TOP``), each
+        giving its share (``_per_part``); the ragged ends (a range off the quarter hours, as
+        "the last 7 days" from now is) through ``mentions_day``, under 15 minutes each.
+        """
         where, extra = _filter_sql(filters, "w")
-        where += f" {not_own_sql(own, 'w')}"
+        where += f" {not_own_sql(own, 'w')} AND {negative_sql('w')} = {negative}"
         if not include_done:  # a done mention would take a candidate's place: skip it (a key probe)
             where += (
                 f" AND NOT EXISTS (SELECT 1 FROM triage t WHERE t.mention_id = w.id AND t.state IN {DONE})"
             )
-        blocks = day_blocks(start, end)
-        if blocks is None:  # not a day: off the quarter hours, every mention of the range
-            sql = (
-                f"SELECT w.id FROM mentions w WHERE w.created_at >= :start AND w.created_at < :end {where}"
-                f" AND {negative_sql('w')} = {negative} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} LIMIT :limit"
-            )
-            return [row[0] for row in self.conn.execute(sql, {**params, **extra})]
-        sql = (
-            f"WITH {PARTS} SELECT m.id FROM parts p JOIN mentions m ON m.id IN ({part_top(where)}) "
-            f"ORDER BY {engagement_sql('m')} {ORDER.format(a='m')} LIMIT :limit"
-        )
-        parts = parts_json(blocks, (negative,))
-        return [row[0] for row in self.conn.execute(sql, {**params, **extra, "parts": parts})]
+        params = {**params, **extra}
+        first, last = -(-int(start.timestamp()) // BLOCK), int(end.timestamp()) // BLOCK
+        rows: list[tuple[int, int, str]] = []
+        edges = [(start, end)]
+        if first < last:
+            blocks = list(range(first, last))
+            per_part = _per_part(params["limit"], len(blocks))
+            rows += self.conn.execute(
+                _PART_TOP.format(where=where),
+                {**params, "parts": parts_json(blocks, (negative,)), "per_part": per_part},
+            ).fetchall()
+            edges = [(start, _at(first)), (_at(last), end)]
+        for lo, hi in edges:
+            if lo < hi:
+                rows += self.conn.execute(
+                    _RANGE_TOP.format(where=where), {**params, "lo": utc_iso(lo), "hi": utc_iso(hi)}
+                ).fetchall()
+        rows.sort(key=lambda r: (r[1], r[2], r[0]), reverse=True)  # engagement, then the latest
+        return [row[0] for row in rows[: params["limit"]]]
 
     def _searched(
         self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], filters: StoryFilters, n: int
