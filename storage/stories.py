@@ -404,8 +404,11 @@ class StoryQueries:
                 f"FROM mentions m INDEXED BY mentions_author_key WHERE m.network = ? AND {author_key_sql('m')} = ? "
                 "AND m.sentiment_label = 'negative'"
             )
-            (first,) = self.conn.execute(f"SELECT min(m.created_at) {by_key}", (network, key)).fetchone()
-            first_negative = min(filter(None, (first_negative, first)), default=None)
+            # in the index's order, stopping at the first negative: not every mention of the author
+            first = self.conn.execute(
+                f"SELECT m.created_at {by_key} ORDER BY m.created_at LIMIT 1", (network, key)
+            ).fetchone()
+            first_negative = min(filter(None, (first_negative, first[0] if first else None)), default=None)
             for (created,) in self.conn.execute(
                 f"SELECT m.created_at {by_key} AND m.created_at >= ?", (network, key, since)
             ):
