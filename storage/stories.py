@@ -21,7 +21,7 @@ warm): 1M mentions 55 ms (1.5M VM steps), 10M 91 ms (1.9M). A facet that few men
 walks further into each part: at 10M ``network = x`` 470 ms, ``lang = it`` 310 ms (cold
 pages); ``negative`` 45 ms.
 
-``author_history`` reads a few authors' negative days through ``mentions_author_key``.
+``author_history`` (``storage.author_days``) reads a few authors' negative days.
 """
 
 from __future__ import annotations
@@ -32,13 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from listener.records import utc_iso
 from storage.accounts import not_own_sql, own_keys, own_post_ids
 from storage.answered import OWN_ANSWERS, answered_sql
-from storage.authors import author_key_sql
-from storage.day_parts import BLOCK, MAX_ID, ORDER, PARTS, block_sql, engagement_sql, negative_sql, parts_json
+from storage.author_days import author_history, first_id
+from storage.day_parts import BLOCK, ORDER, PARTS, block_sql, engagement_sql, negative_sql, parts_json
 from storage.failures import guarded
 from storage.rows import (
     NO_FILTERS,
@@ -49,7 +48,7 @@ from storage.rows import (
     StoryRow,
     TriageState,
 )
-from storage.search import BLOCK_BITS, compile_search, handle_fts, search_newest
+from storage.search import compile_search, search_newest
 
 __all__ = ["CANDIDATES", "AuthorHistory", "StoryFilters", "StoryMention", "StoryQueries", "StoryRow"]
 
@@ -300,7 +299,7 @@ class StoryQueries:
         """The stories ``keys`` (cluster ids; a lone mention's id negated): members in the range and all."""
         params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own),
                   "clusters": json.dumps([k for k in keys if k > 0]),
-                  "lone": json.dumps([-k for k in keys if k < 0]), "floor": self._floor(utc_iso(start))}  # fmt: skip
+                  "lone": json.dumps([-k for k in keys if k < 0]), "floor": first_id(self.conn, utc_iso(start))}  # fmt: skip
         # A cluster's members from the first mention id that can be in the range on: the cluster
         # index's entries end with the mention id, so a long-lived story's older copies are skipped.
         rows = self.conn.execute(
@@ -322,13 +321,6 @@ class StoryQueries:
         states = self._states(member_ids)
         return [_row(story, answered, states) for story in stories.values() if story.members]
 
-    def _floor(self, since: str) -> int:
-        """The first mention id that can have been created at ``since`` or later (``search_blocks``)."""
-        (block,) = self.conn.execute(
-            "SELECT min(block) FROM search_blocks WHERE latest >= ?", (since,)
-        ).fetchone()
-        return MAX_ID if block is None else int(block) << BLOCK_BITS
-
     def _answered(self, ids: list[int], own_posts: list[int]) -> set[int]:
         """The mentions among ``ids`` one of our own posts (``own_posts``) answered."""
         if not own_posts or not ids:
@@ -348,72 +340,12 @@ class StoryQueries:
         )
         return {row[0]: TriageState(*row) for row in rows}
 
-    # -- authors ------------------------------------------------------------------------
-
     def author_history(
         self, keys: Sequence[tuple[str, str]], since: datetime, zone: str
     ) -> dict[tuple[str, str], AuthorHistory]:
-        """The negative history of each (network, handle as stored, or author id) author.
-
-        A handle is found among the mentions since ``since`` (the handle column of the
-        full-text index, read from the first block of ids that can hold them), then
-        every count is read by author key through ``mentions_author_key`` and ``authors``.
-        Authors not found (no mention kept, or by handle none since ``since``) are left out.
-        """
-        tz = ZoneInfo(zone)
-        out: dict[tuple[str, str], AuthorHistory] = {}
-        for network, name in dict.fromkeys(keys):
-            authors = self._author_keys(network, name, utc_iso(since))
-            if authors:
-                out[(network, name)] = self._history(network, name, authors, utc_iso(since), tz)
-        return out
-
-    def _author_keys(self, network: str, name: str, since: str) -> list[str]:
-        """The author keys (``author_key_sql``) of ``name``: itself if it is one, else by handle."""
-        if self.conn.execute(
-            "SELECT 1 FROM authors WHERE network = ? AND author_key = ?", (network, name)
-        ).fetchone():
-            return [name]
-        match = handle_fts(name.lower())
-        if match is None:
-            return []
-        rows = self.conn.execute(
-            f"SELECT DISTINCT {author_key_sql('m')} FROM mentions m WHERE m.id IN (SELECT rowid FROM mentions_fts "
-            "WHERE mentions_fts MATCH ? AND rowid >= ?) AND +m.network = ? AND lower(m.author_handle) = ? "
-            "AND +m.created_at >= ?",
-            (match, self._floor(since), network, name.lower(), since),
-        )
-        return sorted(row[0] for row in rows if row[0] is not None)
-
-    def _history(
-        self, network: str, name: str, authors: list[str], since: str, tz: ZoneInfo
-    ) -> AuthorHistory:
-        mentions = negative = 0
-        first_seen: str | None = None
-        first_negative: str | None = None
-        days: set[str] = set()
-        for key in authors:
-            row = self.conn.execute(
-                "SELECT mentions, negative, first_seen FROM authors WHERE network = ? AND author_key = ?",
-                (network, key),
-            ).fetchone()
-            if row is not None:
-                mentions, negative = mentions + row[0], negative + row[1]
-                first_seen = min(filter(None, (first_seen, row[2])), default=None)
-            by_key = (
-                f"FROM mentions m INDEXED BY mentions_author_key WHERE m.network = ? AND {author_key_sql('m')} = ? "
-                "AND m.sentiment_label = 'negative'"
-            )
-            # in the index's order, stopping at the first negative: not every mention of the author
-            first = self.conn.execute(
-                f"SELECT m.created_at {by_key} ORDER BY m.created_at LIMIT 1", (network, key)
-            ).fetchone()
-            first_negative = min(filter(None, (first_negative, first[0] if first else None)), default=None)
-            for (created,) in self.conn.execute(
-                f"SELECT m.created_at {by_key} AND m.created_at >= ?", (network, key, since)
-            ):
-                days.add(datetime.fromisoformat(created).astimezone(tz).date().isoformat())
-        return AuthorHistory(network, name, mentions, negative, len(days), first_seen or "", first_negative)
+        """The negative history of each (network, handle as stored, or author id) author
+        (``storage.author_days``); authors not found are left out."""
+        return author_history(self.conn, keys, since, zone)
 
 
 def _escalated(story: StoryRow) -> bool:
