@@ -16,10 +16,12 @@ accounts answered any (``storage.answered``: from our own posts, a handful), and
 triage state (the latest action among the members). A story found by a facet keeps all its
 members of the range: where it spread is the point.
 
-Measured on bench/scale.py's databases (a UTC day, 50 stories, two busy own accounts,
-warm): 1M mentions 55 ms (1.5M VM steps), 10M 91 ms (1.9M). A facet that few mentions meet
-walks further into each part: at 10M ``network = x`` 470 ms, ``lang = it`` 310 ms (cold
-pages); ``negative`` 45 ms.
+Measured on bench/scale.py's databases (50 stories, two busy own accounts), in SQLite VM
+steps (wall times on a shared 2-core machine varied 2-3x): a UTC day 1.6M at 1M mentions,
+2.0M at 10M (55 and 91 ms when the machine was idle); the last 7 days off the quarter hours
+2.3M and 3.1M; 30 days 3.6M and 5.9M. A facet that few mentions meet walks further into
+each part and reads each row it passes: at 10M ``network = x`` 2.3M, ``lang = it`` 3.5M
+(0.3-1.4 s, cold pages); ``negative`` only walks its side, 1.1M.
 
 ``author_history`` (``storage.author_days``) reads a few authors' negative days.
 """
