@@ -17,7 +17,6 @@ from listener.config import parse_config
 STARTER = files("listener").joinpath("starter.toml").read_text(encoding="utf-8")
 HEADER = re.compile(r"^# (\[[a-z_.]+\])(\s.*)?$")
 KEY = re.compile(r"^# ([a-z_]+ = .*)$")
-NOT_YET = {"[serve]"}  # the inbox's section: its model is not on this branch
 
 
 def uncommented(text: str, skip: set[str]) -> tuple[str, set[str]]:
@@ -38,14 +37,15 @@ def uncommented(text: str, skip: set[str]) -> tuple[str, set[str]]:
 
 
 def test_every_commented_section_and_key_parses(tmp_path: Path) -> None:
-    text, sections = uncommented(STARTER, NOT_YET)
-    assert {"[alerts]", "[email]", "[digest]"} <= sections
+    text, sections = uncommented(STARTER, set())
+    assert {"[alerts]", "[email]", "[digest]", "[serve]"} <= sections
     assert text.count("\n# ") < STARTER.count("\n# ")  # something was uncommented
     config = parse_config(text, tmp_path / "listener.toml")
     assert config.alerts.channels == ("email",) and config.alerts.quiet_hours == "23:00-07:00"
     assert config.email is not None and config.email.password_env == "SMTP_PASSWORD"
     assert config.email.host == "smtp.example.org" and config.email.recipients == ["social@example.org"]
     assert config.digest.time == "07:30" and config.digest.timezone == "Europe/Rome"
+    assert config.serve.host == "127.0.0.1" and config.serve.password_hash_env == "LISTENER_PASSWORD_HASH"
     assert {"x", "reddit", "youtube", "facebook", "instagram"} <= set(config.networks)
 
 

@@ -29,6 +29,8 @@ from storage.interfaces import (
     DigestReads,
     ListenerStore,
     MentionStore,
+    StoryReads,
+    TriageStore,
     WatchRunStore,
 )
 from storage.mentions import MentionMethods
@@ -79,7 +81,9 @@ def test_store_and_its_tables_type_check_as_the_protocols(store: Store) -> None:
     authors: AuthorStore = store.authors
     clusters: ClusterStore = store.clusters
     accounts: AccountReads = store.accounts
-    assert all((backend, mentions, runs, alerts, digest, authors, clusters, accounts))
+    triage: TriageStore = store.triage
+    stories: StoryReads = store.stories
+    assert all((backend, mentions, runs, alerts, digest, authors, clusters, accounts, triage, stories))
 
 
 @pytest.mark.parametrize(
@@ -111,7 +115,8 @@ def test_each_concern_offers_only_what_its_protocol_declares(
 
 def test_the_whole_store_is_its_concerns_and_attached_tables(store: Store) -> None:
     attached = {"alerts": AlertStore, "digest": DigestReads, "authors": AuthorStore,
-                "clusters": ClusterStore, "accounts": AccountReads}  # fmt: skip
+                "clusters": ClusterStore, "accounts": AccountReads, "triage": TriageStore,
+                "stories": StoryReads}  # fmt: skip
     for name, protocol in attached.items():
         assert members(protocol) <= set(dir(getattr(store, name))), name
     own = public_methods(MentionMethods) | public_methods(WatchRunMethods) | public_methods(Store)
