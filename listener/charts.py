@@ -30,7 +30,7 @@ OTHER = "#638cc4"
 MEAN = "#777777"
 INK = "#444444"
 GRID = "#e4e4e4"
-WIDTH_IN = 5.0  # inches: the layout's width, whatever the pixels
+WIDTH_IN = 4.0  # inches: the layout's width, whatever the pixels
 MAX_VALUE_LABELS = 14  # more bars than this: no value above each bar, the y axis says it
 _WEEKDAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
@@ -109,7 +109,7 @@ def daily_chart(
         _axes(ax, days, labels, max([*mentions, mean or 0, 1]))
         if labels.title:
             ax.set_title(labels.title, loc="left", fontsize=10)
-        fig.subplots_adjust(left=0.09, right=0.99, top=0.78 if labels.title else 0.84, bottom=0.17)
+        fig.subplots_adjust(left=0.1, right=0.99, top=0.78 if labels.title else 0.84, bottom=0.19)
         out = io.BytesIO()
         metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
         fig.savefig(out, format=fmt, dpi=dpi, metadata=metadata)
@@ -136,7 +136,7 @@ def _axes(ax: Axes, days: Sequence[date], labels: ChartLabels, peak: float) -> N
     """Few light gridlines, day names below, the legend in one row above the plot."""
     from matplotlib.ticker import MaxNLocator
 
-    step = max(1, -(-len(days) // 10))  # at most about ten day labels
+    step = max(1, -(-len(days) // 8))  # at most eight day labels: they must not touch
     ax.set_xticks(range(0, len(days), step), [labels.day(d) for d in days[::step]], fontsize=8)
     ax.set_xlim(-0.6, len(days) - 0.4)
     ax.set_ylim(0, peak * 1.15)
