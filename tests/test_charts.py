@@ -50,7 +50,7 @@ def test_the_svg_labels_are_real_text_in_the_readers_language() -> None:
         "03/12",
         "altre",
         "negative",
-        "media dei 7 giorni prima",
+        "media 7 giorni prima",
         "1,4k",
         "320",
     } <= set(shown)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -11,8 +10,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from listener.alerts.message import chat_safe
+from listener.charts import NEGATIVE, ChartLabels, daily_chart
 from listener.cli import App
 from listener.cli.digest import digest
 from listener.config import Config, parse_config
@@ -23,7 +24,6 @@ from listener.digest.build import (
     day_bounds,
     due_day,
 )
-from listener.digest.chart import NEGATIVE, bar_chart
 from listener.digest.render import render
 from listener.digest.send import recipients_key, send_digest
 from listener.mail import EmailSettings
@@ -54,7 +54,7 @@ TAGS = {
     "span",
 }
 ATTRIBUTES = {"charset", "role", "width", "height", "cellpadding", "cellspacing", "align", "style",
-              "src", "alt", "href"}  # fmt: skip
+              "src", "alt", "href", "lang", "name", "content"}  # fmt: skip
 
 
 CONFIG = """
@@ -178,25 +178,12 @@ def parts(message: EmailMessage) -> tuple[str, str, bytes, str]:
     return plain.get_content(), html.get_content(), image.get_content(), image["Content-ID"].strip("<>")
 
 
-def png_pixels(data: bytes) -> tuple[int, int, set[tuple[int, int, int]]]:
-    """Width, height and the colours of an unfiltered RGB PNG (what the chart writes)."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height, depth, kind = struct.unpack(">IIBB", data[16:26])
-    assert (depth, kind) == (8, 2)
-    chunks, at = {}, 8
-    while at < len(data):
-        (length,) = struct.unpack(">I", data[at : at + 4])
-        chunks[data[at + 4 : at + 8]] = data[at + 8 : at + 8 + length]
-        at += 12 + length
-    assert set(chunks) == {b"IHDR", b"IDAT", b"IEND"}
-    raw = zlib.decompress(chunks[b"IDAT"])
-    stride = width * 3 + 1
-    colours = {
-        tuple(raw[r * stride + 1 + c : r * stride + 4 + c])
-        for r in range(height)
-        for c in range(0, width * 3, 3)
-    }
-    return width, height, colours  # type: ignore[return-value]
+def png_pixels(data: bytes) -> tuple[int, int, set[str]]:
+    """Width, height and the colours (as ``#rrggbb``) of a PNG."""
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    colours = {"#{:02x}{:02x}{:02x}".format(*c[:3]) for _, c in image.convert("RGB").getcolors(1 << 20) or []}
+    return image.width, image.height, colours
 
 
 def test_the_day_is_local_and_compared_with_yesterday_and_the_week(store: Store, tmp_path: Path) -> None:
@@ -264,7 +251,7 @@ def test_the_digest_arrives_in_italian_with_chart_and_owed_replies(store: Store,
     text, html, png, cid = parts(message)
     assert f'src="cid:{cid}"' in html
     width, height, colours = png_pixels(png)
-    assert (width, height) == (560, 220) and NEGATIVE in colours
+    assert (width, height) == (1200, 600) and NEGATIVE in colours
     page = HtmlView.of(html)
     assert "venerdì 20 novembre 2026" in page.text and "Menzioni negative senza risposta" in page.text
     assert "5 menzioni negative non hanno avuto risposta" in text
@@ -341,11 +328,17 @@ def test_every_hostile_line_arrives_inert(store: Store, tmp_path: Path, shared_d
     assert "\x1b" not in text and "\u202e" not in text
 
 
-def test_chart_is_a_png_with_one_bar_per_day() -> None:
-    days = [(DAY - timedelta(days=6 - i), 100 * i, 10 * i) for i in range(7)]
-    width, height, colours = png_pixels(bar_chart(days, mean=300.0))
-    assert (width, height) == (560, 220) and NEGATIVE in colours
-    assert png_pixels(bar_chart([(DAY, 0, 0)]))[:2] == (560, 220)  # an empty week still draws
+def test_the_chart_is_the_week_drawn_with_real_text_at_twice_its_shown_width(
+    store: Store, tmp_path: Path
+) -> None:
+    seed(store)
+    d = build_digest(store, options(config(tmp_path)), DAY)
+    rendered = render(d)
+    days, mentions, negative = zip(*d.chart, strict=True)
+    assert rendered.chart == daily_chart(days, mentions, negative, ChartLabels.of("it"), 1200, mean=10.0)
+    assert 'width="600" height="300"' in rendered.html and "width:100%;max-width:600px" in rendered.html
+    empty = build_digest(store, options(config(tmp_path)), DAY + timedelta(days=30))
+    assert png_pixels(render(empty).chart)[:2] == (1200, 600)  # an empty week still draws
 
 
 def test_cli_previews_prints_and_sends(store: Store, tmp_path: Path) -> None:

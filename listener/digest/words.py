@@ -14,9 +14,13 @@ WORDS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Daily digest", "subject_mentions": "mentions", "subject_negative": "negative",
         "vs_mean": "vs 7-day mean", "vs_mean_short": "vs 7-day mean", "summary": "{n} mentions on {day}: {delta} against the 7-day mean "
-        "({mean} a day); {share} negative.", "chart": "Mentions, last 7 days",
+        "({mean} a day); {share} negative ({neg} of the {scored} mentions scored for sentiment).",
+        "chart": "Mentions, last 7 days",
+        "table_note": "Each change compares the day with the day before (vs yesterday) and with the average "
+        "day of the 7 days before it (vs 7-day mean). Negative: the share of negative mentions among those "
+        "scored for sentiment; its changes are in percentage points (pp).",
+        "health_runs": "{runs} runs, {failed} failed", "health_volume": "{n} mentions (7-day mean {mean})",
         "chart_alt": "Bar chart of mentions per day over the last 7 days; red: negative",
-        "legend_negative": "negative", "legend_other": "other", "legend_mean": "previous 7-day mean",
         "watches": "Watches", "watch": "watch", "mentions": "mentions", "vs_yesterday": "vs yesterday",
         "negative": "negative", "neg_yesterday": "neg. vs yesterday", "neg_mean": "neg. vs 7-day mean",
         "mean7": "7-day mean", "all": "all mentions",
@@ -33,7 +37,7 @@ WORDS: dict[str, dict[str, str]] = {
         "last_error": "last error", "ok": "ok", "failed": "every run failed", "errors": "some runs failed",
         "quiet": "quiet: far fewer mentions than usual", "idle": "no collection run",
         "open": "open", "updated": "growing", "resolved": "resolved", "acknowledged": "acknowledged",
-        "since": "since", "engagement": "engagement", "footer": "Sent by listener. Times are in {zone}.",
+        "since": "since", "engagement": "interactions", "footer": "Sent by listener. Times are in {zone}.",
         "repeat": "Repeat negative authors",
         "repeat_note": "Negative again and again since first seen; active today.",
         "repeat_line": "{n} negative of {total} mentions since {first}; {replies} replies from you",
@@ -41,9 +45,13 @@ WORDS: dict[str, dict[str, str]] = {
     "it": {
         "title": "Riepilogo giornaliero", "subject_mentions": "menzioni", "subject_negative": "negative",
         "vs_mean": "sulla media a 7 giorni", "vs_mean_short": "vs media 7 gg", "summary": "{n} menzioni il {day}: {delta} rispetto alla media "
-        "a 7 giorni ({mean} al giorno); {share} negative.", "chart": "Menzioni, ultimi 7 giorni",
+        "a 7 giorni ({mean} al giorno); {share} negative ({neg} delle {scored} menzioni di cui è stato "
+        "valutato il sentiment).", "chart": "Menzioni, ultimi 7 giorni",
+        "table_note": "Ogni variazione confronta il giorno con il giorno prima (vs ieri) e con la media dei 7 "
+        "giorni precedenti (vs media 7 gg). Negative: la quota di menzioni negative tra quelle di cui è stato "
+        "valutato il sentiment; le sue variazioni sono in punti percentuali (pp).",
+        "health_runs": "{runs} raccolte, {failed} fallite", "health_volume": "{n} menzioni (media 7 gg {mean})",
         "chart_alt": "Grafico a barre delle menzioni al giorno negli ultimi 7 giorni; in rosso: negative",
-        "legend_negative": "negative", "legend_other": "altre", "legend_mean": "media dei 7 giorni prima",
         "watches": "Ricerche", "watch": "ricerca", "mentions": "menzioni", "vs_yesterday": "vs ieri",
         "negative": "negative", "neg_yesterday": "neg. vs ieri", "neg_mean": "neg. vs media 7 gg",
         "mean7": "media 7 gg", "all": "tutte le menzioni",
