@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-__all__ = ["local_clock", "local_day", "local_time", "parse_instant"]
+__all__ = ["local_clock", "local_date", "local_day", "local_time", "parse_instant"]
 
 _MONTHS = {
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
@@ -53,3 +53,12 @@ def local_clock(value: str | datetime, zone: str, language: str, day: date) -> s
         return str(value)
     local = when.astimezone(ZoneInfo(zone))
     return f"{local:%H:%M}" if local.date() == day else local_time(local, zone, language)
+
+
+def local_date(value: str | datetime, zone: str, language: str) -> str:
+    """``04 dic 2026`` / ``Dec 04 2026``: the local date of an instant."""
+    when = parse_instant(value)
+    if when is None:
+        return str(value)
+    local = when.astimezone(ZoneInfo(zone)).date()
+    return f"{local_day(local, language)} {local.year}"
