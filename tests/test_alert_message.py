@@ -94,6 +94,8 @@ def test_an_own_account_alert_carries_the_hijack_checklist_in_both_languages() -
         for i, step in enumerate(HIJACK[language], 1):
             assert f"{i}. {step}" in message.text and step in page.text
         assert "listener alerts ack 12" in message.text
+        assert message.text.index(HIJACK[language][0]) < message.text.index("- posted at 03:10")  # first
+        assert page.text.index(HIJACK[language][0]) < page.text.index("posted at 03:10")
     assert "password" in HIJACK["en"][0] and "password" in HIJACK["it"][0]
     assert not any(word in build_message(alert(), "opened", "en").text for word in ("password", "hijack"))
 
@@ -118,4 +120,5 @@ def test_chat_and_email_carry_the_next_step(store: Store) -> None:
     assert HIJACK["it"][0] in chat and "https://inbox.example.org/" in chat
     [mail] = inbox.messages
     html = mail.get_body(("html",)).get_content()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert "Cambia la password dell&#39;account" in html and "&lt;b&gt;03:10&lt;/b&gt;" in html

@@ -73,7 +73,16 @@ _HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_
     """\
 <div style="font-family:Arial,sans-serif;font-size:14px;line-height:1.4;color:#222;max-width:640px;width:100%;overflow-wrap:anywhere;word-break:break-word">
 <p style="margin:0 0 8px 0;padding:8px;background:{{ colour }};color:#fff;font-weight:bold">{{ subject }}</p>
+{% macro step_box() %}<div style="margin:16px 0 0 0;padding:8px 10px;background:#f1f5f9;border-left:3px solid {{ colour }}">
+<p style="margin:0 0 4px 0;font-weight:bold">{{ step.title }}</p>
+{% if step.ack %}<p style="margin:4px 0">{{ step.ack_label }}:<br><code style="font-family:Menlo,Consolas,monospace;background:#fff;padding:1px 4px">{{ step.ack }}</code></p>{% endif %}
+{% if step.inbox %}<p style="margin:4px 0">{{ step.inbox_label }}: <a href="{{ step.inbox }}">{{ step.inbox }}</a></p>{% endif %}
+{% if step.checklist_title %}<p style="margin:10px 0 4px 0;font-weight:bold">{{ step.checklist_title }}:</p>
+<ol style="margin:0;padding-left:22px">{% for item in step.checklist %}<li>{{ item }}</li>{% endfor %}</ol>{% endif %}
+</div>
+{% endmacro %}
 <p>{{ headline }}</p>
+{% if step.checklist %}{{ step_box() }}{% endif %}
 {% for title, items in lists %}
 {% if items %}<p style="margin:12px 0 4px 0;font-weight:bold">{{ title }}</p>
 <ul style="margin:0;padding-left:20px">{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul>{% endif %}
@@ -82,13 +91,7 @@ _HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_
 {% for s in samples %}<p style="margin:4px 0;padding:6px;border-left:3px solid #ccc">
 <b>{{ s.head }}</b><br>{{ s.text }}
 {% if s.url %}<br><a href="{{ s.url }}">{{ s.url }}</a>{% endif %}</p>{% endfor %}{% endif %}
-<div style="margin:16px 0 0 0;padding:8px 10px;background:#f1f5f9;border-left:3px solid {{ colour }}">
-<p style="margin:0 0 4px 0;font-weight:bold">{{ step.title }}</p>
-{% if step.ack %}<p style="margin:4px 0">{{ step.ack_label }}:<br><code style="font-family:Menlo,Consolas,monospace;background:#fff;padding:1px 4px">{{ step.ack }}</code></p>{% endif %}
-{% if step.inbox %}<p style="margin:4px 0">{{ step.inbox_label }}: <a href="{{ step.inbox }}">{{ step.inbox }}</a></p>{% endif %}
-{% if step.checklist_title %}<p style="margin:10px 0 4px 0;font-weight:bold">{{ step.checklist_title }}:</p>
-<ol style="margin:0;padding-left:22px">{% for item in step.checklist %}<li>{{ item }}</li>{% endfor %}</ol>{% endif %}
-</div>
+{% if not step.checklist %}{{ step_box() }}{% endif %}
 </div>"""
 )
 _COLOURS = {"info": "#2b6cb0", "warning": "#c05621", "critical": "#c53030"}
@@ -213,14 +216,16 @@ def build_message(
     samples = [_sample(s, w, language, timezone) for s in exp.get("samples", []) if isinstance(s, dict)]
     headline = chat_safe(_headline(alert, w, f"{since} ({timezone})"), 300)
     step = next_step(alert.id, alert.kind, event, language, safe_url(inbox_url))
-    lines = [subject, "", headline]
+    # A hijack cannot wait for the end of the message: its checklist comes first.
+    first, last = (step.lines(), []) if step.checklist else ([], step.lines())
+    lines = [subject, "", headline, *(["", *first] if first else [])]
     for title, items in lists:
         if items:
             lines += ["", f"{title}:", *(f"- {item}" for item in items)]
     if samples:
         lines += ["", f"{w['samples']}:"]
         lines += [f"- {s['head']}: {s['text']}" + (f" {s['url']}" if s["url"] else "") for s in samples]
-    tail = "\n".join(["", "", *step.lines()])
+    tail = "\n".join(["", "", *last]) if last else ""
     text = "\n".join(lines)[: MAX_TEXT - len(tail)] + tail  # the next step survives the cap
     html = _HTML.render(subject=subject, headline=headline, lists=lists, samples=samples, w=w, step=step,
                         colour=_COLOURS.get(alert.severity, "#444"))  # fmt: skip
