@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from listener.demo.mailbox import is_digest, saved_messages
+from listener.stories import TrollRule, author_kind
+from storage import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,3 +127,26 @@ def test_no_source_is_reported_quiet_and_no_run_is_skipped(run: DemoRun) -> None
     steps = re.findall(r"^\s+\w{3} \d\d:\d\d\s+\d+ posts on the servers so far$", run.stdout, re.M)
     assert len(steps) >= 8  # one line every three hours of the story's day and night
     assert re.search(r"\(the story reached \w{3} 09:00; the daemon stopped with status 0\)", run.stdout)
+
+
+def test_the_troll_is_a_troll_and_the_double_charged_customers_are_customers(run: DemoRun) -> None:
+    """#21's acceptance: negative on five different days is a troll; negative many times, all on
+    the crisis day, is a customer to answer, on every network they complained on."""
+    rule = TrollRule()
+    customers = ("marta_l", "ordini_falliti", "fede_92")
+    with Store.open(run.folder / "demo.db", create=False) as store:
+        (latest,) = store.conn.execute("SELECT max(created_at) FROM mentions").fetchone()
+        keys = [("x", "gianni_brontolo")] + [
+            (network, handle)
+            for network, handle in store.conn.execute("SELECT DISTINCT network, author_handle FROM mentions")
+            if handle in customers
+        ]
+        since = datetime.fromisoformat(latest) - timedelta(days=rule.window_days)
+        history = store.stories.author_history(keys, since, "Europe/Rome")
+    assert set(history) == set(keys) and {"x", "reddit"} <= {network for network, _ in keys[1:]}
+    troll = history[("x", "gianni_brontolo")]
+    assert troll.negative_days == 5 and author_kind(troll, rule) == "troll"
+    for key in keys[1:]:
+        assert history[key].negative_days == 1, (key, history[key])
+        assert author_kind(history[key], rule) == "customer", key
+    assert max(history[("x", handle)].negative for handle in customers) >= 6  # many posts, one day
