@@ -10,6 +10,7 @@ from listener.alerts.deliver import deliver_pending
 from listener.alerts.message import build_message
 from listener.alerts.next_step import HIJACK
 from listener.mail import EmailSettings
+from listener.model import Mention, Page
 from listener.records import AlertChange
 from storage import Store
 from storage.rows import AlertRow
@@ -122,3 +123,29 @@ def test_chat_and_email_carry_the_next_step(store: Store) -> None:
     html = mail.get_body(("html",)).get_content()
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert "Cambia la password dell&#39;account" in html and "&lt;b&gt;03:10&lt;/b&gt;" in html
+
+
+def test_posts_of_stories_already_handled_say_so(store: Store) -> None:
+    """The inbox's triage state reaches the alert: a handled post is marked, in each language."""
+    at = datetime(2026, 12, 4, 9, 50, tzinfo=UTC)
+    store.sync_watches([("brand", "aurora")])
+    posts = [Mention("x", str(n), f"aurora post {n}", at, author_handle=f"a{n}") for n in (1, 2, 3)]
+    store.save_page(Page("x", "brand", posts, matches={p.native_id: ["brand"] for p in posts}))
+    ids = dict(store.conn.execute("SELECT native_id, id FROM mentions"))
+    store.triage.set([ids["1"]], "handled", now=at)
+    store.triage.set([ids["3"]], "escalated", now=at)
+    samples = [sample(5, f"aurora post {n}", id=ids[str(n)], author=f"a{n}") for n in (1, 2, 3)]
+    change = AlertChange(
+        watch="brand", network="", kind="negative", state="opened", severity="warning", started_at=at, at=at,
+        observed=3, expected=1, summary="s", explanation={"samples": samples},
+    )  # fmt: skip
+    store.alerts.record(change, ["apprise"])
+    with http_endpoint() as endpoint:
+        channels = {"apprise": AppriseChannel("URLS", {"URLS": endpoint.url.replace("http://", "json://")})}
+        assert deliver_pending(store, channels, "it", now=at, timezone="Europe/Rome").sent == 1
+    chat = endpoint.bodies[0]["message"]
+    assert "x · a1 · 04 dic 10:52 · 5 interazioni · gestito: aurora post 1" in chat
+    assert "x · a2 · 04 dic 10:52 · 5 interazioni: aurora post 2" in chat
+    assert "x · a3 · 04 dic 10:52 · 5 interazioni · segnalato: aurora post 3" in chat
+    english = build_message(store.alerts.list()[0], "opened", "en", states={ids["1"]: "handled"})
+    assert "· 5 interactions · handled: aurora post 1" in english.text

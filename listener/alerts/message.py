@@ -9,7 +9,7 @@ Long texts are capped.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from listener.localtime import local_time
 from listener.output import inert
 from storage.alerts import AlertRow
 
-__all__ = ["Message", "build_message", "chat_safe", "safe_url", "spread_text"]
+__all__ = ["Message", "build_message", "chat_safe", "safe_url", "sample_ids", "spread_text"]
 
 MAX_POST = 280
 MAX_TEXT = 3500
@@ -36,7 +36,7 @@ WORDS = {
         "languages": "Languages", "networks": "Networks", "since": "since",
         "own-account": "own account", "posts": "posts that do not look like it",
         "why": "Why it looks wrong", "interaction": "interaction", "interactions": "interactions",
-        "handled": "handled",
+        "triage:handled": "handled", "triage:ignored": "ignored", "triage:escalated": "escalated",
         "health:auth": "credentials refused", "health:rate-limited": "rate limit used up",
         "health:rejects": "unreadable items", "health:quiet": "unusually quiet",
     },
@@ -47,7 +47,7 @@ WORDS = {
         "languages": "Lingue", "networks": "Reti", "since": "dalle",
         "own-account": "account ufficiale", "posts": "post che non gli somigliano",
         "why": "Perché sembra anomalo", "interaction": "interazione", "interactions": "interazioni",
-        "handled": "gestito",
+        "triage:handled": "gestito", "triage:ignored": "ignorato", "triage:escalated": "segnalato",
         "health:auth": "credenziali rifiutate", "health:rate-limited": "limite di richieste esaurito",
         "health:rejects": "elementi illeggibili", "health:quiet": "silenzio insolito",
     },
@@ -176,11 +176,15 @@ def _interactions(value: Any, w: dict[str, str]) -> str:
     return f"{value} {w['interaction'] if value == 1 else w['interactions']}"
 
 
-def _sample(s: dict[str, Any], w: dict[str, str], language: str, zone: str) -> dict[str, Any]:
-    """One example post: who, where, when (local), how engaged and how far it spread, then the text."""
+def _sample(
+    s: dict[str, Any], w: dict[str, str], language: str, zone: str, states: Mapping[int, str]
+) -> dict[str, Any]:
+    """One example post: who, where, when (local), how engaged and how far it spread, its triage
+    state (``handled``: someone dealt with it in the inbox), then the text."""
     when = local_time(s["created_at"], zone, language) if s.get("created_at") else ""
+    state = states.get(s["id"]) if isinstance(s.get("id"), int) else None
     parts = [s.get("network", ""), s.get("author") or "?", when, _interactions(s.get("engagement"), w),
-             _spread(s, language)]  # fmt: skip
+             _spread(s, language), w.get(f"triage:{state}", "") if state else ""]  # fmt: skip
     return {
         "head": chat_safe(" · ".join(str(p) for p in parts if p), 200),
         "text": chat_safe(s.get("text", "")),
@@ -188,13 +192,25 @@ def _sample(s: dict[str, Any], w: dict[str, str], language: str, zone: str) -> d
     }
 
 
+def sample_ids(alert: AlertRow) -> list[int]:
+    """The mentions an alert shows as examples, to look up their triage state."""
+    samples = alert.explanation.get("samples", [])
+    return [s["id"] for s in samples if isinstance(s, dict) and isinstance(s.get("id"), int)]
+
+
 def build_message(
-    alert: AlertRow, event: str, language: str = "en", timezone: str = "UTC", inbox_url: str | None = None
+    alert: AlertRow,
+    event: str,
+    language: str = "en",
+    timezone: str = "UTC",
+    inbox_url: str | None = None,
+    states: Mapping[int, str] | None = None,
 ) -> Message:
     """Render one alert event; every piece of internet text is made inert here.
 
     Times are local to ``timezone`` ([alerts] timezone), its name said once, in
-    the headline; the message ends with the next step (``next_step``).
+    the headline; the message ends with the next step (``next_step``). ``states``
+    are the triage states of the example posts (``sample_ids``), by mention id.
     """
     w = _words(language, alert.kind)
     exp = alert.explanation
@@ -213,7 +229,9 @@ def build_message(
         (w["languages"], [chat_safe(f"{k}: {v}", 40) for k, v in exp.get("languages", {}).items()]),
         (w["networks"], [chat_safe(f"{k}: {v}", 40) for k, v in exp.get("networks", {}).items()]),
     ]
-    samples = [_sample(s, w, language, timezone) for s in exp.get("samples", []) if isinstance(s, dict)]
+    samples = [
+        _sample(s, w, language, timezone, states or {}) for s in exp.get("samples", []) if isinstance(s, dict)
+    ]
     headline = chat_safe(_headline(alert, w, f"{since} ({timezone})"), 300)
     step = next_step(alert.id, alert.kind, event, language, safe_url(inbox_url))
     # A hijack cannot wait for the end of the message: its checklist comes first.

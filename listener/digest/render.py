@@ -19,12 +19,13 @@ from typing import Any
 from listener import mail
 from listener.alerts.message import chat_safe, safe_url, spread_text
 from listener.charts import NEGATIVE, ChartLabels, daily_chart
-from listener.digest.build import Digest, WatchLine
+from listener.digest.build import Digest, Troll, WatchLine
 from listener.digest.template import HTML
-from listener.digest.words import WORDS, day_name, number, percent, points, signed_percent
+from listener.digest.words import WORDS, day_name, number, percent, points, reason, signed_percent
 from listener.localtime import local_clock, local_date
 from listener.records import SEVERITY_RANK
-from storage.digest import AlertRow, TopMention
+from listener.stories import RankedStory
+from storage.digest import AlertRow
 
 __all__ = ["Rendered", "render", "to_email"]
 
@@ -63,21 +64,41 @@ def _watch_cells(line: WatchLine, name: str, w: dict[str, str], lang: str) -> di
     ]}  # fmt: skip
 
 
-def _mention(m: TopMention, trolls: set[tuple[str, str]], w: dict[str, str], d: Digest) -> dict[str, Any]:
-    when = local_clock(m.created_at, d.options.timezone, d.options.language, d.day)
-    flag = f" · {w['troll_flag']}" if (m.network, m.author_handle) in trolls else ""
-    spread = d.spreads.get(m.id)
-    label = spread_text(spread.size - 1, spread.others(m.network), d.options.language) if spread else ""
-    copies = f" · {label}" if label else ""
-    url = safe_url(m.url)
+def _spread(r: RankedStory, lang: str) -> str:
+    """``+19 copies on reddit, mastodon``: where the story went beyond its lead post."""
+    others = [net for net, _ in r.story.networks if net != r.story.lead.network]
+    return spread_text(r.story.members - 1, others or [r.story.lead.network], lang)
+
+
+def _story(r: RankedStory, w: dict[str, str], d: Digest) -> dict[str, Any]:
+    """One story to answer: who and when, its author tag, why it ranks, the post, reply and open links."""
+    lead, lang = r.story.lead, d.options.language
+    when = local_clock(lead.created_at, d.options.timezone, lang, d.day)
+    tag = w["do_not_feed"] if r.author == "troll" else ""
+    # The time is in the head, the troll tag too; an answered customer is answered.
+    skip = {"troll: do not feed", *(["customer"] if r.story.answered else [])}
+    why = [w["answered"]] * r.story.answered + [reason(x, lang) for x in r.reasons
+                                                 if not x.endswith(" ago") and x not in skip]  # fmt: skip
+    reply, original = safe_url(r.reply_url), safe_url(r.open_url)
+    links = [(w["reply"], reply), (w["open_link"], original if original != reply else None)]
     return {
-        "head": chat_safe(f"{m.network} · {m.author_handle or '?'} · {when}"
-                          f"{f' · {m.engagement} ' + w['engagement'] if m.engagement > 0 else ''}"
-                          f"{' · ' + m.watches if m.watches else ''}{flag}{copies}", 200),
-        "why": "",
-        "text": chat_safe(m.text),
-        "links": [(url, url)] if url else [],
-    }  # fmt: skip
+        "head": chat_safe(
+            " · ".join(x for x in (lead.network, lead.author_handle or "?", when, tag) if x), 200
+        ),
+        "tag": bool(tag),
+        "why": chat_safe(" · ".join(x for x in (*why, _spread(r, lang)) if x), 300),
+        "text": chat_safe(lead.text),
+        "links": [(label, url) for label, url in links if url],
+    }
+
+
+def _troll(t: Troll, w: dict[str, str], d: Digest) -> dict[str, Any]:
+    h, lang = t.history, d.options.language
+    line = w["troll_line"].format(days=h.negative_days, window=d.rule.window_days,
+                                  first=local_date(h.first_negative or h.first_seen, d.options.timezone, lang),
+                                  replies=t.author.replies_received)  # fmt: skip
+    return {"text": chat_safe(f"{h.network} · {t.author.handle or t.author.author_key}: {line}", 300),
+            "url": safe_url(t.url)}  # fmt: skip
 
 
 def _term(item: dict[str, Any], key: str) -> str:
@@ -134,31 +155,25 @@ def _health(d: Digest, w: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _sections(d: Digest, w: dict[str, str]) -> list[dict[str, Any]]:
-    """The digest's lists in order, each: title, a note, and items, alerts or lines (or the empty text)."""
-    lang = d.options.language
-    trolls = {(a.network, a.author_handle) for a in d.trolls}
+    """The digest's lists in order, each: title, a note, and posts, alerts or lines (or the empty text)."""
     alerts = sorted(d.alerts, key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.started_at, a.id))
     more = len(alerts) - MAX_ALERTS
-    sections: list[dict[str, Any]] = [
+    return [
+        {"title": w["stories"], "note": w["stories_note"] if d.stories else "", "empty": w["no_stories"],
+         "posts": [_story(r, w, d) for r in d.stories]},
         {"title": w["alerts"], "alerts": [_alert(a, d, w) for a in alerts[:MAX_ALERTS]], "empty": w["no_alerts"],
          "more": w["more_alerts"].format(n=more) if more > 0 else ""},
-        {"title": w["top"], "posts": [_mention(m, trolls, w, d) for m in d.top], "empty": w["none"]},
-        {"title": w["unanswered"], "posts": [_mention(m, trolls, w, d) for m in d.unanswered],
-         "note": w["unanswered_count"].format(n=number(d.unanswered_total, lang)) if d.unanswered else "",
-         "empty": w["all_answered"]},
-        {"title": w["trolls"], "note": w["trolls_note"] if d.trolls else "", "empty": w["none"], "lines": [
-            {"text": chat_safe(f"{a.network} · {a.author_handle}: {a.negative} {w['posts']}", 200),
-             "url": safe_url(a.last_url)} for a in d.trolls]},
+        {"title": w["trolls"], "empty": w["no_trolls"], "lines": [_troll(t, w, d) for t in d.trolls],
+         "note": w["trolls_note"].format(days=d.rule.min_negative_days, window=d.rule.window_days)},
     ]  # fmt: skip
-    if d.repeat_authors:
-        lines = [
-            {"text": chat_safe(f"{a.network} · {a.handle or a.author_key}: " + w["repeat_line"].format(
-                n=a.negative, total=a.mentions, first=local_date(a.first_seen, d.options.timezone, lang), replies=a.replies_received),
-                200), "url": None}
-            for a in d.repeat_authors
-        ]  # fmt: skip
-        sections.append({"title": w["repeat"], "note": w["repeat_note"], "lines": lines})
-    return sections
+
+
+def _to_answer(d: Digest, w: dict[str, str]) -> str:
+    """The one place the number of stories needing an answer is said."""
+    n = number(d.to_answer, d.options.language)
+    if not d.to_answer:
+        return w["to_answer_none"]
+    return (w["to_answer_more"] if d.to_answer_more else w["to_answer"]).format(n=n)
 
 
 def view(d: Digest) -> dict[str, Any]:
@@ -174,7 +189,8 @@ def view(d: Digest) -> dict[str, Any]:
     columns = ["watch", "mentions", "vs_yesterday", "vs_mean_short", "negative", "neg_yesterday", "neg_mean"]
     return {
         "w": w, "lang": lang, "subject": subject, "title": f"{w['title']} · {day_name(d.day, lang)}",
-        "summary": _summary(d, w), "next_step": "", "inbox": None,
+        "summary": _summary(d, w), "next_step": _to_answer(d, w), "inbox": safe_url(d.options.inbox_url),
+        "inbox_label": w["inbox"],
         "columns": [w[c] for c in columns],
         "rows": [_watch_row(line, line.name, lang) for line in d.watches],
         "total": _watch_row(t, w["all"], lang),
@@ -225,7 +241,7 @@ def _text(v: dict[str, Any]) -> str:
     w = v["w"]
     lines = [v["title"], "", v["summary"]]
     if v["next_step"]:
-        lines += ["", v["next_step"] + (f" {v['inbox']}" if v["inbox"] else "")]
+        lines += ["", v["next_step"], *([f"{v['inbox_label']}: {v['inbox']}"] if v["inbox"] else [])]
     lines += ["", f"{w['watches']}:", *_table(v), w["table_note"]]
     for section in v["sections"]:
         lines += _section_lines(section)

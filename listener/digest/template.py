@@ -34,7 +34,7 @@ HTML: Template = _ENV.from_string(
 <tr><td style="padding:14px 14px;background:#2d3748;color:#ffffff;font-size:19px;line-height:1.3;font-weight:bold">{{ title }}</td></tr>
 <tr><td style="padding:12px 14px 20px 14px;overflow-wrap:anywhere;word-break:break-word">
 <p style="margin:0 0 8px 0">{{ summary }}</p>
-{% if next_step %}<p style="margin:0 0 8px 0;padding:8px 10px;background:#fff5f5;border-left:3px solid {{ colours.negative }}">{{ next_step }}{% if inbox %} <a href="{{ inbox }}" style="{{ link }}">{{ inbox }}</a>{% endif %}</p>{% endif %}
+{% if next_step %}<p style="margin:0 0 8px 0;padding:8px 10px;background:#fff5f5;border-left:3px solid {{ colours.negative }}"><b>{{ next_step }}</b>{% if inbox %}<br>{{ inbox_label }}: <a href="{{ inbox }}" style="{{ link }}">{{ inbox }}</a>{% endif %}</p>{% endif %}
 <p style="{{ h2 }}">{{ w.chart }}</p>
 <img src="cid:{{ cid }}" width="{{ chart_width }}" height="{{ chart_height }}" alt="{{ chart_alt }}" style="display:block;border:0;width:100%;max-width:{{ chart_width }}px;height:auto">
 <p style="{{ h2 }}">{{ w.watches }}</p>
@@ -46,7 +46,7 @@ HTML: Template = _ENV.from_string(
 {% endfor %}</tr>
 {% endfor %}</table>
 <p style="{{ note }}">{{ w.table_note }}</p>
-{% macro posts(list) %}{% for m in list %}<p style="{{ card }}"><b>{{ m.head }}</b>{% if m.why %}<br><span style="font-size:13px;color:#555555">{{ m.why }}</span>{% endif %}<br>{{ m.text }}{% for label, url in m.links %}<br><a href="{{ url }}" style="{{ link }}">{{ label }}</a>{% endfor %}</p>
+{% macro posts(list) %}{% for m in list %}<p style="{{ card }}"><b{% if m.tag %} style="color:{{ colours.negative }}"{% endif %}>{{ m.head }}</b>{% if m.why %}<br><span style="font-size:13px;color:#555555">{{ m.why }}</span>{% endif %}<br>{{ m.text }}{% if m.links %}<br>{% for label, url in m.links %}<a href="{{ url }}" style="{{ link }};font-weight:bold">{{ label }}</a>{% if not loop.last %} &nbsp;·&nbsp; {% endif %}{% endfor %}{% endif %}</p>
 {% endfor %}{% endmacro %}
 {% macro alerts_of(list) %}{% for a in list %}<p style="margin:8px 0;padding:6px 8px;border-left:3px solid {{ colours.negative }}"><b>{{ a.head }}</b><br>{{ a.summary }}{% for x in a.details %}<br>{{ x }}{% endfor %}{% if a.example %}<br>{{ a.example }}{% endif %}{% if a.url %}<br><a href="{{ a.url }}" style="{{ link }}">{{ a.url }}</a>{% endif %}</p>
 {% endfor %}{% endmacro %}
