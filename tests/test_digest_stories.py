@@ -73,3 +73,28 @@ def test_the_reasons_speak_the_readers_language() -> None:
         "troll: non alimentarlo", "segnalata"]  # fmt: skip
     assert [reason(r, "en") for r in ("customer", "1 interactions", "2 networks")] == [
         "customer: answer", "1 interaction", "2 networks"]  # fmt: skip
+
+
+def test_a_network_that_collects_feeds_only_is_not_reported_idle(store: Store) -> None:
+    """Facebook has no search: its runs are its Page's feeds (``posts:@page``), never a watch's.
+    The demo's digest said "no collection run" beside 27 Facebook mentions of the day."""
+    from listener.model import SaveResult
+
+    store.sync_watches([("brand", "aurora")])
+    for hour in (2, 8):
+        run = store.start_run("facebook", "posts:@104", START + timedelta(hours=hour))
+        store.finish_run(run, SaveResult(new=1), 1, now=START + timedelta(hours=hour, minutes=1))
+    run = store.start_run("x", "brand", START + timedelta(hours=3))
+    store.finish_run(
+        run,
+        SaveResult(new=1),
+        1,
+        error="auth",
+        error_message="x: token refused",
+        now=START + timedelta(hours=3),
+    )
+    opts = DigestOptions(
+        timezone="Europe/Rome", sources=(("x", "brand"), ("facebook", "brand"), ("rss", "brand"))
+    )
+    health = {h.network: (h.status, h.runs) for h in build_digest(store, opts, DAY).health}
+    assert health == {"facebook": ("ok", 2), "x": ("failed", 1), "rss": ("idle", 0)}

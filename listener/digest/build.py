@@ -197,7 +197,7 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
     def first_day(bucket: int | None) -> int:
         return next((i for i, (_, hi) in enumerate(buckets) if bucket is not None and bucket < hi), HISTORY)
 
-    runs = {r.network: r for r in q.network_runs(start, end, options.sources)}
+    runs = _runs(q, options, start, end)
     networks = sorted(set(runs) | {net for net, _ in options.sources})
     # Distinct mentions: one that matched two watches counts once here.
     totals = q.daily_totals(ranges, networks)
@@ -267,6 +267,20 @@ def _trolls(
         key=lambda t: (-t.history.negative_days, -t.history.negative, t.author.network, t.author.author_key)
     )
     return trolls[: options.settings.trolls]
+
+
+def _runs(q: DigestQueries, options: DigestOptions, start: datetime, end: datetime) -> dict[str, NetworkRuns]:
+    """Each network's runs of the day: of its watches, else of its feeds.
+
+    A network without search (Facebook, Instagram) collects feeds only (a Page's posts,
+    its tags), whose runs carry the feed's name, not a watch's: for a network whose
+    watches did not run, every source of it counts, so it is not reported idle.
+    """
+    runs = {r.network: r for r in q.network_runs(start, end, options.sources)}
+    idle = {net for net, _ in options.sources if net not in runs or not runs[net].runs}
+    if idle:
+        runs |= {r.network: r for r in q.network_runs(start, end, ()) if r.network in idle and r.runs}
+    return runs
 
 
 def _watch_lines(

@@ -48,7 +48,7 @@ HTML: Template = _ENV.from_string(
 <p style="{{ note }}">{{ w.table_note }}</p>
 {% macro posts(list) %}{% for m in list %}<p style="{{ card }}"><b{% if m.tag %} style="color:{{ colours.negative }}"{% endif %}>{{ m.head }}</b>{% if m.why %}<br><span style="font-size:13px;color:#555555">{{ m.why }}</span>{% endif %}<br>{{ m.text }}{% if m.links %}<br>{% for label, url in m.links %}<a href="{{ url }}" style="{{ link }};font-weight:bold">{{ label }}</a>{% if not loop.last %} &nbsp;·&nbsp; {% endif %}{% endfor %}{% endif %}</p>
 {% endfor %}{% endmacro %}
-{% macro alerts_of(list) %}{% for a in list %}<p style="margin:8px 0;padding:6px 8px;border-left:3px solid {{ colours.negative }}"><b>{{ a.head }}</b><br>{{ a.summary }}{% for x in a.details %}<br>{{ x }}{% endfor %}{% if a.example %}<br>{{ a.example }}{% endif %}{% if a.url %}<br><a href="{{ a.url }}" style="{{ link }}">{{ a.url }}</a>{% endif %}</p>
+{% macro alerts_of(list) %}{% for a in list %}<p style="margin:8px 0;padding:6px 8px;border-left:3px solid {{ colours.negative }}"><b>{{ a.head }}</b><br>{{ a.summary }}{% for x in a.details %}<br>{{ x }}{% endfor %}{% if a.example %}<br>{{ a.example }}{% endif %}{% if a.url %}<br><a href="{{ a.url }}" style="{{ link }};font-weight:bold">{{ w.open_link }}</a>{% endif %}</p>
 {% endfor %}{% endmacro %}
 {% for section in sections %}
 <p style="{{ h2 }}">{{ section.title }}</p>
