@@ -149,3 +149,12 @@ def test_posts_of_stories_already_handled_say_so(store: Store) -> None:
     assert "x · a3 · 04 dic 10:52 · 5 interazioni · segnalato: aurora post 3" in chat
     english = build_message(store.alerts.list()[0], "opened", "en", states={ids["1"]: "handled"})
     assert "· 5 interactions · handled: aurora post 1" in english.text
+
+
+def test_a_health_alert_shows_its_times_local_too() -> None:
+    summary = "x (brand): no new mention since 2026-12-04T09:40:00+00:00, far longer than usual; check it"
+    health = alert("health:quiet", network="x", summary=summary, explanation={})
+    message = build_message(health, "opened", "it", "Europe/Rome")
+    assert "no new mention since 04 dic 10:40 (Europe/Rome), far longer" in message.text
+    assert "+00:00" not in message.text + message.html + message.data["summary"]
+    assert message.data["summary"].startswith("x (brand): no new mention since 04 dic 10:40,")

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment
 
 from listener.alerts.next_step import next_step
-from listener.localtime import local_time
+from listener.localtime import local_time, local_times_in
 from listener.output import inert
 from storage.alerts import AlertRow
 
@@ -101,10 +101,10 @@ def _pct(value: float | None) -> str:
     return "?" if value is None else f"{value:.0%}"
 
 
-def _headline(alert: AlertRow, w: dict[str, str], since: str) -> str:
+def _headline(alert: AlertRow, w: dict[str, str], since: str, zone: str, language: str) -> str:
     """``since`` is the incident's start as people read it (``Dec 04 10:40``, with the zone or not)."""
     if alert.kind.startswith("health:"):
-        return f"{w['health']}: {alert.summary}"
+        return f"{w['health']}: {local_times_in(alert.summary, zone, language, name_zone=True)}"
     what = alert.explanation.get("what", {})
     scope = alert.watch + (f" ({alert.network})" if alert.network else "")
     if alert.kind == "own-account":
@@ -116,7 +116,7 @@ def _headline(alert: AlertRow, w: dict[str, str], since: str) -> str:
     return f"{w[alert.kind]} {scope}: {observed} vs {w['expected']} {expected}, {w['since']} {since}"
 
 
-def _subject(alert: AlertRow, event: str, w: dict[str, str], since: str) -> str:
+def _subject(alert: AlertRow, event: str, w: dict[str, str], since: str, language: str) -> str:
     """Only our own words, the configured watch and network, figures we computed, the severity.
 
     Never ``alert.summary``: a health summary quotes the server's error text,
@@ -126,7 +126,7 @@ def _subject(alert: AlertRow, event: str, w: dict[str, str], since: str) -> str:
     if alert.kind.startswith("health:"):
         scope = alert.network + (f" ({alert.watch})" if alert.watch else "")
         return f"{head} {w['health']} {scope}: {w.get(alert.kind, alert.kind.removeprefix('health:'))}"
-    return f"{head} {_headline(alert, w, since)}"
+    return f"{head} {_headline(alert, w, since, 'UTC', language)}"
 
 
 def safe_url(url: Any) -> str | None:
@@ -215,7 +215,7 @@ def build_message(
     w = _words(language, alert.kind)
     exp = alert.explanation
     since = local_time(alert.started_at, timezone, language)
-    subject = chat_safe(_subject(alert, event, w, since), 200)
+    subject = chat_safe(_subject(alert, event, w, since, language), 200)
     lists = [
         (w["why"], [chat_safe(reason, 200) for reason in exp.get("reasons", [])]),
         (
@@ -232,7 +232,7 @@ def build_message(
     samples = [
         _sample(s, w, language, timezone, states or {}) for s in exp.get("samples", []) if isinstance(s, dict)
     ]
-    headline = chat_safe(_headline(alert, w, f"{since} ({timezone})"), 300)
+    headline = chat_safe(_headline(alert, w, f"{since} ({timezone})", timezone, language), 300)
     step = next_step(alert.id, alert.kind, event, language, safe_url(inbox_url))
     # A hijack cannot wait for the end of the message: its checklist comes first.
     first, last = (step.lines(), []) if step.checklist else ([], step.lines())
@@ -251,6 +251,6 @@ def build_message(
         "id": alert.id, "event": event, "watch": alert.watch, "network": alert.network, "kind": alert.kind,
         "severity": alert.severity, "state": alert.state, "started_at": alert.started_at,
         "updated_at": alert.updated_at, "observed": alert.observed, "expected": alert.expected,
-        "summary": chat_safe(alert.summary, 300), "text": text, "html": html,
+        "summary": chat_safe(local_times_in(alert.summary, timezone, language), 300), "text": text, "html": html,
     }  # fmt: skip
     return Message(subject=subject, text=text, html=html, data=data)

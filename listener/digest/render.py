@@ -22,7 +22,7 @@ from listener.charts import NEGATIVE, ChartLabels, daily_chart
 from listener.digest.build import Digest, Troll, WatchLine
 from listener.digest.template import HTML
 from listener.digest.words import WORDS, day_name, number, percent, points, reason, signed_percent
-from listener.localtime import local_clock, local_date
+from listener.localtime import local_clock, local_date, local_times_in
 from listener.records import SEVERITY_RANK
 from listener.stories import RankedStory
 from storage.digest import AlertRow
@@ -122,7 +122,7 @@ def _alert(a: AlertRow, d: Digest, w: dict[str, str]) -> dict[str, Any]:
     sample = (exp.get("samples") or [None])[0]
     return {
         "head": chat_safe(f"{a.severity.upper()} · {scope} · {w.get(a.state, a.state)} · {w['since']} {since}", 200),
-        "summary": chat_safe(a.summary, 300),
+        "summary": chat_safe(local_times_in(a.summary, d.options.timezone, d.options.language), 300),
         "details": [chat_safe(x, 300) for x in details],
         "example": chat_safe(f"{w['example']}: {sample.get('author') or '?'}: {sample.get('text', '')}", 330)
         if isinstance(sample, dict) else None,
