@@ -270,7 +270,10 @@ def test_the_digest_arrives_in_italian_with_chart_and_owed_replies(store: Store,
     assert "Troll: non alimentarli" in text and "x · someone: negativo in 7 giorni degli ultimi 30" in text
     assert "possibile troll" not in text and "grumpy · 09:00 · troll" not in text
     assert "tutte le raccolte sono fallite" in text and "reddit: login refused (401)" in text
-    assert "termini trainanti: rimborso (3 vs 0)" in text and "negative share 60% vs 10% expected" in text
+    assert (
+        "termini trainanti (post ora vs la settimana prima): rimborso (3 vs 0)" in text
+        and "negative share 60% vs 10% expected" in text
+    )
     owed = text.split("A cosa rispondere prima")[1].split("Allerte del giorno")[0]
     carla = owed.split("- x · carla · 09:00")[1].split("\n- ")[0]
     assert "negativa · senza risposta · cliente: rispondi · 30 interazioni" in carla

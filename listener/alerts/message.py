@@ -32,8 +32,8 @@ WORDS = {
     "en": {
         "opened": "new", "updated": "growing", "resolved": "resolved", "volume": "mentions",
         "negative": "negative share", "health": "source health", "expected": "expected",
-        "terms": "Driving terms", "authors": "Top authors", "samples": "Most engaged posts",
-        "languages": "Languages", "networks": "Networks", "since": "since",
+        "terms": "Driving terms (posts now vs the week before)", "authors": "Top authors (posts)", "samples": "Most engaged posts",
+        "languages": "Languages (posts)", "networks": "Networks (posts)", "since": "since",
         "own-account": "own account", "posts": "posts that do not look like it",
         "why": "Why it looks wrong", "interaction": "interaction", "interactions": "interactions",
         "triage:handled": "handled", "triage:ignored": "ignored", "triage:escalated": "escalated",
@@ -43,8 +43,8 @@ WORDS = {
     "it": {
         "opened": "nuovo", "updated": "in crescita", "resolved": "rientrato", "volume": "menzioni",
         "negative": "quota negativa", "health": "stato delle fonti", "expected": "atteso",
-        "terms": "Termini trainanti", "authors": "Autori principali", "samples": "Post più coinvolgenti",
-        "languages": "Lingue", "networks": "Reti", "since": "dalle",
+        "terms": "Termini trainanti (post ora vs la settimana prima)", "authors": "Autori principali (post)", "samples": "Post più coinvolgenti",
+        "languages": "Lingue (post)", "networks": "Reti (post)", "since": "dalle",
         "own-account": "account ufficiale", "posts": "post che non gli somigliano",
         "why": "Perché sembra anomalo", "interaction": "interazione", "interactions": "interazioni",
         "triage:handled": "gestito", "triage:ignored": "ignorato", "triage:escalated": "segnalato",

@@ -35,8 +35,8 @@ WORDS: dict[str, dict[str, str]] = {
         "no_stories": "Nothing to answer.", "reply": "Reply", "open_link": "Open the post",
         "do_not_feed": "troll: do not feed", "answered": "answered by your accounts",
         "alerts": "Alerts of the day", "no_alerts": "No alert today.",
-        "more_alerts": "…and {n} more: see 'listener alerts'.", "terms": "driving terms",
-        "authors": "most active authors", "example": "most engaged post",
+        "more_alerts": "…and {n} more: see 'listener alerts'.", "terms": "driving terms (posts now vs the week before)",
+        "authors": "most active authors (network, posts)", "example": "most engaged post",
         "trolls": "Trolls: do not feed them",
         "trolls_note": "Negative on {days} or more different days of the last {window}. Answer once, politely, "
         "with facts, or not at all. A customer who complains many times on one bad day is not a troll.",
@@ -71,8 +71,8 @@ WORDS: dict[str, dict[str, str]] = {
         "no_stories": "Niente a cui rispondere.", "reply": "Rispondi", "open_link": "Apri il post",
         "do_not_feed": "troll: non alimentarlo", "answered": "già risposto dai tuoi account",
         "alerts": "Allerte del giorno", "no_alerts": "Nessuna allerta oggi.",
-        "more_alerts": "…e altre {n}: vedi 'listener alerts'.", "terms": "termini trainanti",
-        "authors": "autori più attivi", "example": "post più coinvolgente",
+        "more_alerts": "…e altre {n}: vedi 'listener alerts'.", "terms": "termini trainanti (post ora vs la settimana prima)",
+        "authors": "autori più attivi (rete, post)", "example": "post più coinvolgente",
         "trolls": "Troll: non alimentarli",
         "trolls_note": "Negativi in {days} o più giorni diversi degli ultimi {window}. Rispondi una volta, con "
         "garbo e con i fatti, oppure non rispondere. Un cliente che si lamenta molte volte in una brutta "
