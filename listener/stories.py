@@ -8,22 +8,25 @@ complainer in a crisis, however many posts that day: answer them).
 
 Priority (higher first), every term reported in ``reasons``::
 
-    need     = 4 if any member is negative                          "negative"
-             + 3 if negative and none of our accounts answered it   "unanswered" (else "answered")
-             + 1 if its author is a customer                        "customer"
-             - 3 if its author is a troll (the unanswered bonus goes) "troll: do not feed"
-    size     = log10(1 + engagement)                                "240 interactions"
-             + 0.5 * log10(1 + reach)                               "12,000 views"
-             + 0.5 * (networks - 1)                                 "3 networks"
-    priority = (need + size) * 0.5 ** (age / 24 h)                  "2 h ago"
-             + 1000 if escalated                                    "escalated"
+    need     = 4 if at least half its members are negative              "negative"
+               (2 if fewer: a calm story with one complaint among them) "partly negative"
+             + 2 * log10(negative members)                              "9 negative posts"
+             + 3 if negative and none of our accounts answered it       "unanswered"
+             + 1 if its author is a customer                            "customer"
+             - 3 if its author is a troll (the unanswered bonus goes)   "troll: do not feed"
+    size     = log10(1 + engagement)                                    "240 interactions"
+             + 0.5 * log10(1 + reach)                                   "12,000 views"
+             + 0.5 * (networks - 1)                                     "3 networks"
+    priority = (need + size) * 0.5 ** (age / 24 h)                      "2 h ago"
+             + 1000 if escalated                                        "escalated"
 
 So an unanswered complaint (7) outweighs a positive post a thousand times as engaged
-(log10 gives 3 for 1,000 interactions, 4 for 10,000); the age, from the story's latest
-member, halves a story's weight every day; an escalated story stays on top until it is
-handled. Handled and ignored stories are left out unless ``include_done``. A story's author
-is its lead's (its most engaged member's); a negative total counts as 0. The stories ranked
-are the ``limit`` that storage picks (escalated, then unanswered negative, then engaged).
+(log10 gives 3 for 1,000 interactions, 4 for 10,000), and a complaint that many people
+repeat (ten negative posts: +2) outweighs one person's. The age is that of the story's
+latest negative member (of its latest member if none is negative): a calm story that
+goes on being shared does not keep an old complaint among its copies fresh. It halves
+a story's weight every day; an escalated story stays on top until it is handled.
+Handled and ignored stories are left out unless ``include_done``.
 """
 
 from __future__ import annotations
@@ -96,8 +99,11 @@ def priority(story: StoryRow, author: AuthorKind | None, now: datetime) -> tuple
     if story.state is not None and story.state.state == "escalated":
         reasons.append("escalated")
     if story.negative:
-        need += 4
-        reasons.append("negative")
+        most = 2 * story.negative >= story.members
+        need += (4 if most else 2) + 2 * math.log10(story.negative)
+        reasons.append("negative" if most else "partly negative")
+        if story.negative > 1:
+            reasons.append(f"{story.negative:,} negative posts")
         if story.answered:
             reasons.append("answered")
         elif author != "troll":
@@ -117,7 +123,8 @@ def priority(story: StoryRow, author: AuthorKind | None, now: datetime) -> tuple
         reasons.append(f"{story.engagement:,} interactions")
     if story.reach:
         reasons.append(f"{story.reach:,} views")
-    age = max((now - datetime.fromisoformat(story.last_at)).total_seconds(), 0.0)
+    latest = story.last_negative_at or story.last_at
+    age = max((now - datetime.fromisoformat(latest)).total_seconds(), 0.0)
     reasons.append(_ago(age))
     value = max(need + size, 0.0) * 0.5 ** (age / HALF_LIFE.total_seconds())
     if "escalated" in reasons:

@@ -398,6 +398,7 @@ class StoryRow:
     reach: int  # sum of the members' view counts where known, else 0
     first_at: str
     last_at: str
+    last_negative_at: str | None  # the latest negative member's time: how fresh the complaint is
     answered: bool  # one of our own accounts replied to a member or posted later in its conversation
     member_ids: tuple[int, ...]
     state: TriageState | None  # the latest action among the members

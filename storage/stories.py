@@ -371,6 +371,9 @@ def _row(story: _Story, answered: set[int], states: dict[int, TriageState]) -> S
         reach=sum(m.view_count or 0 for m in members),
         first_at=members[0].created_at,
         last_at=members[-1].created_at,
+        last_negative_at=max(
+            (m.created_at for m in members if m.sentiment_label == "negative"), default=None
+        ),
         answered=any(m.id in answered for m in members),
         member_ids=tuple(m.id for m in members),
         state=max(marks, key=lambda t: (t.updated_at, t.mention_id)) if marks else None,

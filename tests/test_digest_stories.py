@@ -98,3 +98,11 @@ def test_a_network_that_collects_feeds_only_is_not_reported_idle(store: Store) -
     )
     health = {h.network: (h.status, h.runs) for h in build_digest(store, opts, DAY).health}
     assert health == {"facebook": ("ok", 2), "x": ("failed", 1), "rss": ("idle", 0)}
+
+
+def test_a_config_with_the_digest_keys_before_stories_still_loads(tmp_path: Path) -> None:
+    old = "[digest]\ntop_mentions = 7\nunanswered = 30\ntroll_min_negative = 4\nrepeat_authors = 2\n"
+    config = parse_config(old, tmp_path / "listener.toml")
+    assert (config.digest.stories, config.digest.trolls) == (7, 2)
+    both = parse_config("[digest]\ntop_mentions = 7\nstories = 3\n", tmp_path / "listener.toml")
+    assert both.digest.stories == 3

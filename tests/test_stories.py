@@ -279,13 +279,15 @@ def test_answer_first_order(store: Store, ids: dict[str, int]) -> None:
     assert order.index("1003") < order.index("1005")
     top = ranked[0]
     assert top.author == "customer"
-    assert {"negative", "unanswered", "customer", "3 networks", "56 interactions", "5,000 views"} <= set(
+    assert {"negative", "3 negative posts", "unanswered", "customer", "3 networks", "56 interactions"} <= set(
         top.reasons
     )
+    assert "5,000 views" in top.reasons
     assert top.open_url == "https://www.reddit.com/r/italy/comments/abc1/x/" == top.reply_url
-    # the formula of listener.stories, by hand: need 4 + 3 + 1, size, halved every 24 h (22 h old)
+    # the formula of listener.stories, by hand: need 4 + 2 log10(3 negative) + 3 + 1, size,
+    # halved every 24 h (22 h old)
     size = math.log10(1 + 56) + 0.5 * math.log10(1 + 5000) + 0.5 * (3 - 1)
-    assert top.priority == pytest.approx((4 + 3 + 1 + size) * 0.5 ** (22 / 24))
+    assert top.priority == pytest.approx((4 + 2 * math.log10(3) + 3 + 1 + size) * 0.5 ** (22 / 24))
     assert "22 h ago" in top.reasons
     troll = ranked[order.index("1005")]
     assert (
@@ -301,6 +303,25 @@ def test_answer_first_order(store: Store, ids: dict[str, int]) -> None:
         and "unanswered" not in answered.reasons
     )
     assert all(ranked[i].priority >= ranked[i + 1].priority for i in range(len(ranked) - 1))
+
+
+def test_an_old_complaint_among_fresh_calm_copies_is_not_fresh(store: Store) -> None:
+    """A calm post shared all week with one grumble three days ago: the grumble's age counts, and
+    one complaint among many calm copies is only "partly negative" (the demo's filler posts
+    outranked its crisis before)."""
+    calm = "Caffè Aurora in Porta Romana is always full, hard to find a table, lovely oat milk"
+    copies = [
+        (Mention("x", f"80{i}", f"{calm} {'!' * i}", at(22 - 24 * (3 - i)), author_id=f"8{i}",
+                 author_handle=f"regular{i}", like_count=40), "negative" if i == 0 else "positive", ("brand",))
+        for i in range(4)
+    ]  # fmt: skip
+    ids = build(store, copies)
+    ranked = {r.story.lead.native_id: r for r in answer_first(store, OWN, at(-72), END, NOW, ZONE)}
+    (grumble,) = [r for r in ranked.values() if ids["800"] in r.story.member_ids]
+    assert grumble.story.members == 4 and grumble.story.negative == 1
+    assert "partly negative" in grumble.reasons and "negative" not in grumble.reasons
+    assert "3 days ago" in grumble.reasons  # its complaint's age, not that of the newest copy
+    assert grumble.priority < ranked["1003"].priority < ranked["t3_abc1"].priority
 
 
 def test_handled_leaves_and_escalated_stays_on_top(store: Store, ids: dict[str, int]) -> None:

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import re
 from datetime import time as clock
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from listener.settings import Section
 
 __all__ = ["DigestSettings"]
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# Keys of the digest before its one list of stories (#21): a config written then still loads.
+_RENAMED = {"top_mentions": "stories", "repeat_authors": "trolls"}
+_RETIRED = ("unanswered", "troll_min_negative", "repeat_min_negative")  # the troll rule counts days now
 
 
 class DigestSettings(Section):
@@ -31,6 +34,18 @@ class DigestSettings(Section):
     trolls: int = Field(default=5, ge=0, le=100)  # trolls (negative on many days) it lists, "do not feed"
     quiet_share: float = Field(default=0.2, ge=0, le=1)  # a network under this share of its mean is quiet
     quiet_min_mean: float = Field(default=10.0, ge=0)  # ...if its mean is at least this many a day
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if k not in _RETIRED}
+        for old, new in _RENAMED.items():
+            if old in data:
+                data.setdefault(new, data[old])
+                del data[old]
+        return data
 
     @field_validator("time")
     @classmethod

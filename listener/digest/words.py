@@ -137,13 +137,15 @@ def points(now: float | None, before: float | None, language: str) -> str:
 
 # The ranking's reasons (``listener.stories.priority``), said in Italian; counts as Italian writes them.
 _REASONS_IT = {
-    "negative": "negativa", "unanswered": "senza risposta", "answered": "già risposto dai tuoi account",
+    "negative": "negativa", "partly negative": "in parte negativa", "unanswered": "senza risposta", "answered": "già risposto dai tuoi account",
     "customer": "cliente: rispondi",
     "troll: do not feed": "troll: non alimentarlo", "escalated": "segnalata",
 }  # fmt: skip
-_COUNTED = re.compile(r"^([\d,]+) (networks|interactions|views)$")
-_COUNTED_IT = {"networks": "reti", "interactions": "interazioni", "views": "visualizzazioni"}
-_ONE_IT = {"networks": "rete", "interactions": "interazione", "views": "visualizzazione"}
+_COUNTED = re.compile(r"^([\d,]+) (networks|interactions|views|negative posts)$")
+_COUNTED_IT = {"networks": "reti", "interactions": "interazioni", "views": "visualizzazioni",
+               "negative posts": "post negativi"}  # fmt: skip
+_ONE_IT = {"networks": "rete", "interactions": "interazione", "views": "visualizzazione",
+           "negative posts": "post negativo"}  # fmt: skip
 
 
 def reason(text: str, language: str) -> str:
