@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from storage import Store
+from tests.material import unavailable
+
+pytest_plugins = ["tests.browser"]
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -22,10 +25,7 @@ def shared_dir() -> Path:
     """
     path = Path(os.environ.get("LISTENER_SHARED", SHARED))
     if not (path / "fixtures").is_dir():
-        message = f"shared test material not found at {path} (set LISTENER_SHARED to its folder)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"shared test material not found at {path} (set LISTENER_SHARED to its folder)")
     return path
 
 
