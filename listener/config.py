@@ -26,6 +26,7 @@ from listener.errors import ConfigError, QueryError
 from listener.mail import EmailSettings
 from listener.model import Watch
 from listener.query import parse
+from listener.serve_settings import ServeSettings
 
 __all__ = ["Config", "config_path", "load_config", "parse_config"]
 
@@ -63,6 +64,7 @@ class _File(BaseModel):
     email: EmailSettings | None = None
     alerts: AlertSettings = AlertSettings()
     digest: DigestSettings = DigestSettings()
+    serve: ServeSettings = ServeSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class Config:
     email: EmailSettings | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     def enabled_networks(self) -> list[str]:
         return [name for name, settings in self.networks.items() if settings.enabled]
@@ -155,6 +158,7 @@ def parse_config(text: str, path: Path) -> Config:
         email=parsed.email,
         alerts=parsed.alerts,
         digest=parsed.digest,
+        serve=parsed.serve,
     )
 
 

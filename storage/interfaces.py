@@ -20,7 +20,9 @@ from listener.model import Page, SaveResult
 from listener.query import Node
 from listener.records import AlertChange
 from storage.rows import (
+    NO_FILTERS,
     AlertRow,
+    AuthorHistory,
     AuthorRow,
     BucketChanges,
     ClusterHit,
@@ -37,7 +39,10 @@ from storage.rows import (
     SearchFilters,
     Spread,
     StatusRow,
+    StoryFilters,
+    StoryRow,
     TopMention,
+    TriageState,
     WatchRow,
     WindowMention,
 )
@@ -50,6 +55,8 @@ __all__ = [
     "DigestReads",
     "ListenerStore",
     "MentionStore",
+    "StoryReads",
+    "TriageStore",
     "WatchRunStore",
 ]
 
@@ -296,6 +303,42 @@ class AccountReads(Protocol):
     def posts(self, network: str, key: str, since: datetime, until: datetime) -> list[OwnPost]: ...
 
     def replies(self, network: str, native_ids: Sequence[str]) -> dict[str, tuple[int, int]]: ...
+
+
+class TriageStore(Protocol):
+    """What the user decided about mentions (handled, ignored, escalated), and the history of it."""
+
+    def set(
+        self,
+        mention_ids: Sequence[int],
+        state: str | None,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Give the mentions ``state`` (None reopens them); every action is logged; how many exist."""
+        ...
+
+    def states(self, mention_ids: Iterable[int]) -> dict[int, TriageState]: ...
+
+    def log(self, mention_ids: Iterable[int]) -> list[tuple[int, str, str | None, str]]: ...
+
+
+class StoryReads(Protocol):
+    """A range's stories (near-duplicate clusters) and a few authors' negative history, bounded reads."""
+
+    def stories(
+        self,
+        start: datetime,
+        end: datetime,
+        own: Sequence[tuple[str, str]],
+        filters: StoryFilters = NO_FILTERS,
+        limit: int = 50,
+        include_done: bool = False,
+    ) -> list[StoryRow]: ...
+
+    def author_history(
+        self, keys: Sequence[tuple[str, str]], since: datetime, zone: str
+    ) -> dict[tuple[str, str], AuthorHistory]: ...
 
 
 class ListenerStore(MentionStore, WatchRunStore, Protocol):

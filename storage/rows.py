@@ -12,11 +12,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from listener.query import Node
 
 __all__ = [
     "ALERT_COLUMNS",
+    "NO_FILTERS",
     "AlertRow",
+    "AuthorHistory",
     "AuthorRow",
     "BucketChanges",
     "ClusterHit",
@@ -33,7 +38,11 @@ __all__ = [
     "SearchFilters",
     "Spread",
     "StatusRow",
+    "StoryFilters",
+    "StoryMention",
+    "StoryRow",
     "TopMention",
+    "TriageState",
     "WatchRow",
     "WindowMention",
 ]
@@ -326,3 +335,82 @@ class ClusterHit:
     copies: int  # matching mentions in the cluster, this one included
     networks: str  # comma-separated networks of those
     latest: str  # created_at of the newest of them
+
+
+# -- triage and stories (#21) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TriageState:
+    """What the user decided about one mention: handled, ignored or escalated, with a note."""
+
+    mention_id: int
+    state: str
+    note: str | None
+    updated_at: str  # UTC ISO-8601
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFilters:
+    """The inbox's facets: each narrows the candidate mentions of a story list."""
+
+    watch: str | None = None
+    network: str | None = None
+    language: str | None = None  # as search's lang: ``pt`` also matches ``pt-BR``
+    sentiment: str | None = None  # negative, neutral or positive
+    query: Node | None = None
+
+
+NO_FILTERS = StoryFilters()  # every story
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMention:
+    """The mention that stands for a story (its most engaged member)."""
+
+    id: int
+    network: str
+    native_id: str
+    url: str | None
+    author_id: str | None
+    author_handle: str | None
+    author_name: str | None
+    text: str
+    created_at: str  # UTC ISO-8601
+    sentiment_label: str | None
+    engagement: int  # likes + reposts + replies + quotes
+    view_count: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """One story of a range: a near-duplicate cluster (or a lone mention) and what it adds up to.
+
+    Counts are over the story's members created in the range.
+    """
+
+    key: int  # the cluster id, or the mention id of an unclustered mention
+    lead: StoryMention
+    members: int
+    networks: tuple[tuple[str, int], ...]  # (network, members), most first
+    negative: int
+    engagement: int
+    reach: int  # sum of the members' view counts where known, else 0
+    first_at: str
+    last_at: str
+    answered: bool  # one of our own accounts replied to a member or posted later in its conversation
+    member_ids: tuple[int, ...]
+    state: TriageState | None  # the latest action among the members
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorHistory:
+    """An author's negative history, to tell a troll (negative day after day) from a customer."""
+
+    network: str
+    handle: str  # as asked (the handle as stored, or the author id)
+    mentions: int  # every mention kept, all time
+    negative: int  # of which negative
+    negative_days: int  # distinct local days with a negative mention since ``since``
+    first_seen: str
+    first_negative: str | None  # the earliest negative mention kept

@@ -25,6 +25,8 @@ from storage.mentions import BASE_BUCKET, MentionMethods
 from storage.migrations import migrate
 from storage.rows import Hit, RunRow, StatusRow, WatchRow, WindowMention
 from storage.runs import WatchRunMethods
+from storage.stories import StoryQueries
+from storage.triage import TriageTable
 
 # The records used to be defined here; callers still import them from here.
 __all__ = ["BASE_BUCKET", "Hit", "RunRow", "StatusRow", "Store", "WatchRow", "WindowMention"]
@@ -36,7 +38,7 @@ class Store(MentionMethods, WatchRunMethods):
 
     Implements ``storage.interfaces.ListenerStore`` (``MentionStore`` and
     ``WatchRunStore`` itself; ``AlertStore``, ``DigestReads``, ``AuthorStore``,
-    ``ClusterStore`` and ``AccountReads`` through its attributes), which
+    ``ClusterStore``, ``AccountReads``, ``TriageStore`` and ``StoryReads`` through its attributes), which
     ``tests/test_storage_interfaces.py`` checks, statically and at run time.
     """
 
@@ -47,6 +49,8 @@ class Store(MentionMethods, WatchRunMethods):
         self.authors = AuthorTable(conn, self._write)
         self.clusters = ClusterTable(conn, self._write)
         self.accounts = AccountQueries(conn)
+        self.triage = TriageTable(conn, self._write)
+        self.stories = StoryQueries(conn, self._write)
 
     @classmethod
     def open(

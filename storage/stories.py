@@ -1,0 +1,357 @@
+"""The stories of a range: its mentions grouped by near-duplicate cluster, for the inbox and the digest (#21).
+
+A range's candidates are its most engaged mentions and its most engaged negative ones,
+read as the digest reads them (``storage.day_parts``: part by part of ``mentions_engaged``,
+each part's walk stopping at the limit), at most ``CANDIDATES`` times the stories asked
+per kind, never the range's every mention. A parsed query finds its candidates through
+search (``storage.search.search_newest``: the newest hits of the range). The candidates
+are grouped by cluster (``mention_clusters``), and only the stories shown are filled in:
+their members in the range (the cluster index), whether our own accounts answered any
+(``storage.answered``: from our own posts, a handful), and their triage state.
+
+``author_history`` reads a few authors' negative days through ``mentions_author_key``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from listener.records import utc_iso
+from storage.accounts import not_own_sql, own_keys, own_post_ids
+from storage.answered import OWN_ANSWERS, answered_sql
+from storage.authors import author_key_sql
+from storage.day_parts import ORDER, PARTS, day_blocks, engagement_sql, part_top, parts_json
+from storage.failures import guarded
+from storage.rows import (
+    NO_FILTERS,
+    AuthorHistory,
+    SearchFilters,
+    StoryFilters,
+    StoryMention,
+    StoryRow,
+    TriageState,
+)
+from storage.search import BLOCK_BITS, handle_fts, search_newest
+
+__all__ = ["CANDIDATES", "AuthorHistory", "StoryFilters", "StoryMention", "StoryQueries", "StoryRow"]
+
+CANDIDATES = 2  # candidate mentions read per kind, per story asked: a big story takes several
+DONE = ("handled", "ignored")
+_STORY_COLUMNS = (
+    "m.id, m.network, m.native_id, m.url, m.author_id, m.author_handle, m.author_name, m.text, "
+    f"m.created_at, m.sentiment_label, {engagement_sql('m')}, m.view_count"
+)
+
+
+@dataclass(slots=True)
+class _Story:
+    key: int
+    members: list[StoryMention]
+
+
+def _filter_sql(filters: StoryFilters, alias: str) -> tuple[str, dict[str, Any]]:
+    """The facets as ``AND ...`` on mention ``alias``, with their named parameters."""
+    sql, params = "", dict[str, Any]()
+    if filters.network:
+        sql += f" AND {alias}.network = :network"
+        params["network"] = filters.network
+    if filters.language:
+        lang = filters.language.lower()
+        language = f"coalesce(lower({alias}.language), '')"
+        sql += f" AND ({language} = :lang OR substr({language}, 1, :lang_len) = :lang_dash)"
+        params.update(lang=lang, lang_len=len(lang) + 1, lang_dash=lang + "-")
+    if filters.sentiment:
+        sql += f" AND {alias}.sentiment_label IS :sentiment"
+        params["sentiment"] = filters.sentiment
+    if filters.watch:
+        sql += (
+            " AND EXISTS (SELECT 1 FROM mention_watches mw JOIN watches x ON x.id = mw.watch_id "
+            f"WHERE x.name = :watch AND mw.mention_id = {alias}.id)"
+        )
+        params["watch"] = filters.watch
+    return sql, params
+
+
+def _flags(filters: StoryFilters, negative_only: bool) -> tuple[int, ...]:
+    """The ``negative`` sides of the parts a sentiment filter leaves."""
+    if negative_only or filters.sentiment == "negative":
+        return (1,)
+    return (0,) if filters.sentiment else (0, 1)
+
+
+@guarded
+class StoryQueries:
+    """Stories of a range and authors' negative history; attached to ``Store`` as ``stories``."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, write: Callable[[], AbstractContextManager[sqlite3.Connection]]
+    ) -> None:
+        self.conn = conn
+        self._write = write
+
+    def stories(
+        self,
+        start: datetime,
+        end: datetime,
+        own: Sequence[tuple[str, str]],
+        filters: StoryFilters = NO_FILTERS,
+        limit: int = 50,
+        include_done: bool = False,
+    ) -> list[StoryRow]:
+        """The range's stories with a negative or much engaged member, by others than ``own``.
+
+        Ordered negative-and-unanswered first, then by engagement; handled and ignored
+        ones only with ``include_done``.
+        """
+        if limit <= 0:
+            return []
+        candidates = self._candidates(start, end, own, filters, limit * CANDIDATES, include_done)
+        groups = self._group(candidates)
+        own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
+        out: list[StoryRow] = []
+        for first in range(0, len(groups), limit):
+            batch = groups[first : first + limit]
+            for story in self._fill(batch, start, end, own, own_posts):
+                if include_done or story.state is None or story.state.state not in DONE:
+                    out.append(story)
+            if len(out) >= limit:
+                break
+        out.sort(key=lambda s: (not (s.negative and not s.answered), -s.engagement, s.key))
+        return out[:limit]
+
+    # -- candidates ---------------------------------------------------------------
+
+    def _candidates(
+        self,
+        start: datetime,
+        end: datetime,
+        own: Sequence[tuple[str, str]],
+        filters: StoryFilters,
+        n: int,
+        include_done: bool,
+    ) -> list[int]:
+        """Ids of the range's most engaged and most engaged negative mentions (``n`` each), best first."""
+        if filters.query is not None:
+            return self._searched(start, end, own, filters, n)
+        params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own), "limit": n}
+        found: list[int] = []
+        for negative_only in (True, False):
+            if negative_only and filters.sentiment not in (None, "negative"):
+                continue
+            ids = self._top(start, end, own, filters, params, negative_only, include_done)
+            found += [i for i in ids if i not in found]
+        return found
+
+    def _top(
+        self,
+        start: datetime,
+        end: datetime,
+        own: Sequence[tuple[str, str]],
+        filters: StoryFilters,
+        params: dict[str, Any],
+        negative_only: bool,
+        include_done: bool,
+    ) -> list[int]:
+        where, extra = _filter_sql(filters, "w")
+        where += f" {not_own_sql(own, 'w')}"
+        if not include_done:  # a done mention would take a candidate's place: skip it (a key probe)
+            where += (
+                f" AND NOT EXISTS (SELECT 1 FROM triage t WHERE t.mention_id = w.id AND t.state IN {DONE})"
+            )
+        blocks = day_blocks(start, end)
+        if blocks is None:  # not a day: off the quarter hours, every mention of the range
+            negative = " AND w.sentiment_label = 'negative'" if negative_only else ""
+            sql = (
+                f"SELECT w.id FROM mentions w WHERE w.created_at >= :start AND w.created_at < :end {where}"
+                f"{negative} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} LIMIT :limit"
+            )
+            return [row[0] for row in self.conn.execute(sql, {**params, **extra})]
+        sql = (
+            f"WITH {PARTS} SELECT m.id FROM parts p JOIN mentions m ON m.id IN ({part_top(where)}) "
+            f"ORDER BY {engagement_sql('m')} {ORDER.format(a='m')} LIMIT :limit"
+        )
+        parts = parts_json(blocks, _flags(filters, negative_only))
+        return [row[0] for row in self.conn.execute(sql, {**params, **extra, "parts": parts})]
+
+    def _searched(
+        self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], filters: StoryFilters, n: int
+    ) -> list[int]:
+        """The newest ``n`` hits of the query in the range (search's walk), the facets checked."""
+        hits = search_newest(
+            self.conn,
+            filters.query,
+            SearchFilters(since=start, until=end, network=filters.network, lang=filters.language,
+                          watch=filters.watch),
+            limit=n,
+        )  # fmt: skip
+        ids = [h.id for h in hits if filters.sentiment is None or h.sentiment_label == filters.sentiment]
+        if not own or not ids:
+            return ids
+        rows = self.conn.execute(
+            f"SELECT m.id FROM json_each(:ids) i JOIN mentions m ON m.id = i.value WHERE 1 {not_own_sql(own)}",
+            {"ids": json.dumps(ids), "own": own_keys(own)},
+        )
+        kept = {row[0] for row in rows}
+        return [i for i in ids if i in kept]
+
+    # -- grouping and filling in ----------------------------------------------------
+
+    def _group(self, ids: list[int]) -> list[int]:
+        """The story keys of the candidates, in the order of each story's best candidate."""
+        clusters = dict(self.conn.execute(
+            "SELECT c.mention_id, c.cluster_id FROM json_each(?) i "
+            "JOIN mention_clusters c ON c.mention_id = i.value WHERE c.cluster_id IS NOT NULL",
+            (json.dumps(ids),),
+        ).fetchall())  # fmt: skip
+        keys: list[int] = []
+        for mention_id in ids:
+            key = clusters.get(mention_id, -mention_id)  # negative: a lone mention
+            if key not in keys:
+                keys.append(key)
+        return keys
+
+    def _fill(
+        self,
+        keys: list[int],
+        start: datetime,
+        end: datetime,
+        own: Sequence[tuple[str, str]],
+        own_posts: list[int],
+    ) -> list[StoryRow]:
+        """The stories ``keys`` (cluster ids; a lone mention's id negated): members in the range and all."""
+        params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own),
+                  "clusters": json.dumps([k for k in keys if k > 0]),
+                  "lone": json.dumps([-k for k in keys if k < 0])}  # fmt: skip
+        rows = self.conn.execute(
+            f"""
+            SELECT c.cluster_id, {_STORY_COLUMNS} FROM json_each(:clusters) i
+            JOIN mention_clusters c ON c.cluster_id = i.value JOIN mentions m ON m.id = c.mention_id
+            WHERE c.created_at >= :start AND c.created_at < :end {not_own_sql(own)}
+            UNION ALL
+            SELECT -m.id, {_STORY_COLUMNS} FROM json_each(:lone) i JOIN mentions m ON m.id = i.value
+            """,
+            params,
+        ).fetchall()
+        stories: dict[int, _Story] = {key: _Story(key, []) for key in keys}
+        for key, *mention in rows:
+            stories[key].members.append(StoryMention(*mention))
+        member_ids = [m.id for s in stories.values() for m in s.members]
+        answered = self._answered(member_ids, own_posts)
+        states = self._states(member_ids)
+        return [_row(story, answered, states) for story in stories.values() if story.members]
+
+    def _answered(self, ids: list[int], own_posts: list[int]) -> set[int]:
+        """The mentions among ``ids`` one of our own posts (``own_posts``) answered."""
+        if not own_posts or not ids:
+            return set()
+        rows = self.conn.execute(
+            f"WITH {OWN_ANSWERS} SELECT m.id FROM json_each(:ids) i JOIN mentions m ON m.id = i.value "
+            f"WHERE {answered_sql('m')}",
+            {"ids": json.dumps(ids), "own_posts": json.dumps(own_posts)},
+        )
+        return {row[0] for row in rows}
+
+    def _states(self, ids: list[int]) -> dict[int, TriageState]:
+        rows = self.conn.execute(
+            "SELECT t.mention_id, t.state, t.note, t.updated_at FROM json_each(?) i "
+            "JOIN triage t ON t.mention_id = i.value",
+            (json.dumps(ids),),
+        )
+        return {row[0]: TriageState(*row) for row in rows}
+
+    # -- authors ------------------------------------------------------------------------
+
+    def author_history(
+        self, keys: Sequence[tuple[str, str]], since: datetime, zone: str
+    ) -> dict[tuple[str, str], AuthorHistory]:
+        """The negative history of each (network, handle as stored, or author id) author.
+
+        A handle is found among the mentions since ``since`` (the handle column of the
+        full-text index, read from the first block of ids that can hold them), then
+        every count is read by author key through ``mentions_author_key`` and ``authors``.
+        Authors not found (no mention kept, or by handle none since ``since``) are left out.
+        """
+        tz = ZoneInfo(zone)
+        out: dict[tuple[str, str], AuthorHistory] = {}
+        for network, name in dict.fromkeys(keys):
+            authors = self._author_keys(network, name, utc_iso(since))
+            if authors:
+                out[(network, name)] = self._history(network, name, authors, utc_iso(since), tz)
+        return out
+
+    def _author_keys(self, network: str, name: str, since: str) -> list[str]:
+        """The author keys (``author_key_sql``) of ``name``: itself if it is one, else by handle."""
+        if self.conn.execute(
+            "SELECT 1 FROM authors WHERE network = ? AND author_key = ?", (network, name)
+        ).fetchone():
+            return [name]
+        match = handle_fts(name.lower())
+        (block,) = self.conn.execute(
+            "SELECT min(block) FROM search_blocks WHERE latest >= ?", (since,)
+        ).fetchone()
+        if match is None or block is None:
+            return []
+        rows = self.conn.execute(
+            f"SELECT DISTINCT {author_key_sql('m')} FROM mentions m WHERE m.id IN (SELECT rowid FROM mentions_fts "
+            "WHERE mentions_fts MATCH ? AND rowid >= ?) AND +m.network = ? AND lower(m.author_handle) = ? "
+            "AND +m.created_at >= ?",
+            (match, int(block) << BLOCK_BITS, network, name.lower(), since),
+        )
+        return sorted(row[0] for row in rows if row[0] is not None)
+
+    def _history(
+        self, network: str, name: str, authors: list[str], since: str, tz: ZoneInfo
+    ) -> AuthorHistory:
+        mentions = negative = 0
+        first_seen: str | None = None
+        first_negative: str | None = None
+        days: set[str] = set()
+        for key in authors:
+            row = self.conn.execute(
+                "SELECT mentions, negative, first_seen FROM authors WHERE network = ? AND author_key = ?",
+                (network, key),
+            ).fetchone()
+            if row is not None:
+                mentions, negative = mentions + row[0], negative + row[1]
+                first_seen = min(filter(None, (first_seen, row[2])), default=None)
+            by_key = (
+                f"FROM mentions m INDEXED BY mentions_author_key WHERE m.network = ? AND {author_key_sql('m')} = ? "
+                "AND m.sentiment_label = 'negative'"
+            )
+            (first,) = self.conn.execute(f"SELECT min(m.created_at) {by_key}", (network, key)).fetchone()
+            first_negative = min(filter(None, (first_negative, first)), default=None)
+            for (created,) in self.conn.execute(
+                f"SELECT m.created_at {by_key} AND m.created_at >= ?", (network, key, since)
+            ):
+                days.add(datetime.fromisoformat(created).astimezone(tz).date().isoformat())
+        return AuthorHistory(network, name, mentions, negative, len(days), first_seen or "", first_negative)
+
+
+def _row(story: _Story, answered: set[int], states: dict[int, TriageState]) -> StoryRow:
+    members = sorted(story.members, key=lambda m: (m.created_at, m.id))
+    lead = min(members, key=lambda m: (-m.engagement, m.created_at, m.id))
+    per: dict[str, int] = {}
+    for m in members:
+        per[m.network] = per.get(m.network, 0) + 1
+    marks = [states[m.id] for m in members if m.id in states]
+    return StoryRow(
+        key=abs(story.key),
+        lead=lead,
+        members=len(members),
+        networks=tuple(sorted(per.items(), key=lambda x: (-x[1], x[0]))),
+        negative=sum(m.sentiment_label == "negative" for m in members),
+        engagement=sum(m.engagement for m in members),
+        reach=sum(m.view_count or 0 for m in members),
+        first_at=members[0].created_at,
+        last_at=members[-1].created_at,
+        answered=any(m.id in answered for m in members),
+        member_ids=tuple(m.id for m in members),
+        state=max(marks, key=lambda t: (t.updated_at, t.mention_id)) if marks else None,
+    )

@@ -1,0 +1,269 @@
+"""Stories (#21): a day's mentions grouped by near-duplicate cluster, filtered, answered, triaged, ranked.
+
+One hand-built day of Caffè Aurora in Europe/Rome: a double-charge complaint copied on
+Reddit, X and Mastodon; a positive post that went viral; a negative post our X account
+answered; a troll who is negative every day; a neutral question; our own post. Real
+SQLite, real clustering: nothing of ours is faked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from listener.clusters import assign_clusters
+from listener.model import Mention, Page
+from listener.query import parse
+from listener.stories import TrollRule, answer_first, author_kind
+from storage import Store
+from storage.rows import StoryFilters, StoryRow
+
+ZONE = "Europe/Rome"
+DAY = date(2026, 12, 4)
+START = datetime(2026, 12, 3, 23, 0, tzinfo=UTC)  # local midnight
+END = START + timedelta(days=1)
+NOW = END + timedelta(hours=8)
+OWN = (("x", "caffe_aurora"),)
+COMPLAINT = "Caffè Aurora app charged me twice for one order and nobody answers, I want a refund now"
+
+
+def at(hour: float, day: int = 0) -> datetime:
+    return START + timedelta(days=day, hours=hour)
+
+
+def mentions() -> list[tuple[Mention, str | None, tuple[str, ...]]]:
+    """(mention, sentiment, watches) of the day, and the troll's earlier days."""
+    day = [
+        (Mention("reddit", "t3_abc1", COMPLAINT, at(9), url="https://www.reddit.com/r/italy/comments/abc1/x/",
+                 author_id="t2_marta", author_handle="marta_l", language="en", like_count=30, reply_count=12),
+         "negative", ("brand",)),
+        (Mention("x", "1001", COMPLAINT + "!!", at(9.5), url="https://x.com/fede_92/status/1001", author_id="92",
+                 author_handle="fede_92", language="en", like_count=8, repost_count=4, view_count=5000),
+         "negative", ("brand",)),
+        (Mention("mastodon", "mastodon.social/2001", COMPLAINT + " #auroradown", at(10),
+                 url="https://mastodon.social/@ordini/2001", author_id="mastodon.social/7",
+                 author_handle="ordini_falliti@mastodon.social", language="en", like_count=2),
+         "negative", ("brand", "app")),
+        (Mention("x", "1002", "Adoro la nuova miscela di Caffè Aurora, il miglior espresso di Milano", at(12),
+                 url="https://x.com/lucia/status/1002", author_id="55", author_handle="lucia", language="it",
+                 like_count=4000, repost_count=900, view_count=250000),
+         "positive", ("brand",)),
+        (Mention("x", "1003", "Caffè Aurora delivery late again, cold cappuccino", at(14), author_id="66",
+                 author_handle="paolo", language="en", like_count=3, conversation_id="1003"),
+         "negative", ("brand",)),
+        (Mention("x", "1004", "Sorry Paolo, we are sending a new one now", at(15), author_id="1",
+                 author_handle="caffe_aurora", language="en", in_reply_to_id="1003", conversation_id="1003"),
+         "neutral", ("brand",)),
+        (Mention("x", "1005", "Caffè Aurora is a scam, always was, always will be", at(16), author_id="77",
+                 author_handle="gianni_brontolo", language="en", like_count=1),
+         "negative", ("brand",)),
+        (Mention("mastodon", "mastodon.uno/3001", "Qualcuno sa a che ora apre Caffè Aurora in Brera?", at(17),
+                 author_id="mastodon.uno/9", author_handle="anna@mastodon.uno", language="it-IT", like_count=1),
+         "neutral", ("brand",)),
+    ]  # fmt: skip
+    troll = [
+        (Mention("x", f"90{d}", f"Caffè Aurora again: worst coffee in town, day {d}", at(11, -d), author_id="77",
+                 author_handle="gianni_brontolo", language="en"), "negative", ("brand",))
+        for d in range(1, 5)
+    ]  # fmt: skip
+    return day + troll
+
+
+def build(store: Store, extra: Sequence[tuple[Mention, str | None, tuple[str, ...]]] = ()) -> dict[str, int]:
+    """Store the day (clustered and scored); native id -> mention id."""
+    store.sync_watches([("brand", "aurora"), ("app", "#auroradown")])
+    items = [*mentions(), *extra]
+    for network in sorted({m.network for m, _, _ in items}):
+        ms = [m for m, _, _ in items if m.network == network]
+        store.save_page(Page(network, "brand", ms, matches={m.native_id: w for m, _, w in items if m in ms}))
+    ids = {native: i for i, native in store.conn.execute("SELECT id, native_id FROM mentions")}
+    store.set_sentiment([(ids[m.native_id], label, 0.9, "test", None) for m, label, _ in items if label])
+    assign_clusters(store)
+    return ids
+
+
+def by_lead(stories: Sequence[StoryRow]) -> dict[str, StoryRow]:
+    return {s.lead.native_id: s for s in stories}
+
+
+@pytest.fixture
+def ids(store: Store) -> dict[str, int]:
+    return build(store)
+
+
+def test_near_duplicates_on_three_networks_are_one_story(store: Store, ids: dict[str, int]) -> None:
+    stories = store.stories.stories(START, END, OWN)
+    complaint = [s for s in stories if s.members > 1]
+    assert len(complaint) == 1
+    story = complaint[0]
+    assert story.networks == (("mastodon", 1), ("reddit", 1), ("x", 1))
+    assert story.negative == 3 and story.members == 3
+    assert story.lead.native_id == "t3_abc1"  # the most engaged copy (42 against 12 and 2)
+    assert story.engagement == 42 + 12 + 2 and story.reach == 5000
+    assert set(story.member_ids) == {ids["t3_abc1"], ids["1001"], ids["mastodon.social/2001"]}
+    assert story.first_at < story.last_at
+    # the troll's earlier days are outside the range; our own post is never a story
+    assert {s.lead.native_id for s in stories} == {"t3_abc1", "1002", "1003", "1005", "mastodon.uno/3001"}
+
+
+def test_answered_by_an_own_reply(store: Store, ids: dict[str, int]) -> None:
+    stories = by_lead(store.stories.stories(START, END, OWN))
+    assert stories["1003"].answered
+    assert not stories["t3_abc1"].answered and not stories["1005"].answered
+    # without own accounts nothing is answered, and our post is a story like any other
+    assert not any(s.answered for s in store.stories.stories(START, END, ()))
+    assert "1004" in by_lead(store.stories.stories(START, END, ()))
+
+
+def test_an_own_post_later_in_the_conversation_answers_it(store: Store) -> None:
+    later = Mention("reddit", "t1_own", "Ci scusiamo, rimborso in corso", at(11), author_id="t2_own",
+                    author_handle="aurora_official", conversation_id="t3_abc1")  # fmt: skip
+    build(store, [(later, "neutral", ("brand",))])
+    own = (*OWN, ("reddit", "aurora_official"))
+    complaint = by_lead(store.stories.stories(START, END, own))["t3_abc1"]
+    assert not complaint.answered  # the reddit post has no conversation id: nothing later in it
+    store.conn.execute("UPDATE mentions SET conversation_id = 't3_abc1' WHERE native_id = 't3_abc1'")
+    assert by_lead(store.stories.stories(START, END, own))["t3_abc1"].answered
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (StoryFilters(network="mastodon"), {"t3_abc1", "mastodon.uno/3001"}),
+        (StoryFilters(language="it"), {"1002", "mastodon.uno/3001"}),  # it-IT counts as it
+        (StoryFilters(watch="app"), {"t3_abc1"}),
+        (StoryFilters(sentiment="positive"), {"1002"}),
+        (StoryFilters(sentiment="negative"), {"t3_abc1", "1003", "1005"}),
+        (StoryFilters(sentiment="neutral"), {"mastodon.uno/3001"}),
+        (StoryFilters(query=parse("refund")), {"t3_abc1"}),
+        (StoryFilters(query=parse("aurora"), network="x", sentiment="negative"), {"t3_abc1", "1003", "1005"}),
+        (StoryFilters(query=parse("brera OR miscela"), language="it"), {"1002", "mastodon.uno/3001"}),
+        (StoryFilters(watch="nope"), set()),
+    ],
+)
+def test_filters(store: Store, ids: dict[str, int], filters: StoryFilters, expected: set[str]) -> None:
+    """A facet picks the candidates; a story found keeps all its members (the spread is the point)."""
+    assert set(by_lead(store.stories.stories(START, END, OWN, filters))) == expected
+
+
+def test_triage_state_of_a_story_is_its_latest_action(store: Store, ids: dict[str, int]) -> None:
+    members = [ids["t3_abc1"], ids["1001"], ids["mastodon.social/2001"]]
+    store.triage.set([members[0]], "escalated", "call the bank", now=NOW)
+    store.triage.set([members[1]], "handled", "refunded", now=NOW + timedelta(minutes=5))
+    assert "t3_abc1" not in by_lead(store.stories.stories(START, END, OWN))
+    shown = by_lead(store.stories.stories(START, END, OWN, include_done=True))["t3_abc1"]
+    assert shown.state is not None and (shown.state.state, shown.state.note) == ("handled", "refunded")
+    store.triage.set([members[2]], "escalated", now=NOW + timedelta(minutes=9))
+    state = by_lead(store.stories.stories(START, END, OWN))["t3_abc1"].state
+    assert state is not None and state.state == "escalated" and state.mention_id == members[2]
+    store.triage.set(members, "ignored", now=NOW + timedelta(minutes=10))
+    assert "t3_abc1" not in by_lead(store.stories.stories(START, END, OWN))
+    store.triage.set(members, None, now=NOW + timedelta(minutes=11))  # reopened
+    assert by_lead(store.stories.stories(START, END, OWN))["t3_abc1"].state is None
+
+
+def test_done_stories_leave_room_for_others(store: Store, ids: dict[str, int]) -> None:
+    first = store.stories.stories(START, END, OWN, limit=2)
+    assert len(first) == 2
+    store.triage.set([m for s in first for m in s.member_ids], "handled", now=NOW)
+    second = store.stories.stories(START, END, OWN, limit=2)
+    assert len(second) == 2 and not {s.key for s in first} & {s.key for s in second}
+
+
+def test_a_range_off_the_quarter_hours_reads_the_same_stories(store: Store, ids: dict[str, int]) -> None:
+    day = {s.key: s for s in store.stories.stories(START, END, OWN)}
+    odd = {s.key: s for s in store.stories.stories(START + timedelta(minutes=7), END, OWN)}
+    assert odd == day
+
+
+def test_author_history_counts_local_days(store: Store, ids: dict[str, int]) -> None:
+    since = NOW - timedelta(days=30)
+    keys = [
+        ("x", "gianni_brontolo"),
+        ("x", "fede_92"),
+        ("reddit", "marta_l"),
+        ("x", "lucia"),
+        ("x", "nobody"),
+    ]
+    history = store.stories.author_history(keys, since, ZONE)
+    assert set(history) == set(keys) - {("x", "nobody")}
+    troll = history[("x", "gianni_brontolo")]
+    assert (troll.negative_days, troll.mentions, troll.negative) == (5, 5, 5)
+    assert troll.first_negative == "2026-11-30T10:00:00+00:00" and troll.first_seen == troll.first_negative
+    assert history[("x", "fede_92")].negative_days == 1
+    assert history[("x", "lucia")].negative_days == 0 and history[("x", "lucia")].first_negative is None
+    # by author id too, and a shorter window sees fewer days
+    assert (
+        store.stories.author_history([("x", "77")], NOW - timedelta(days=2), ZONE)[("x", "77")].negative_days
+        == 2
+    )
+    rule = TrollRule()
+    assert author_kind(troll, rule) == "troll"
+    assert author_kind(history[("x", "fede_92")], rule) == "customer"
+    assert author_kind(history[("x", "lucia")], rule) is None
+
+
+def test_negative_posts_on_one_local_day_are_one_day(store: Store) -> None:
+    """Three complaints in one Rome day (two of them after UTC midnight is still the same day)."""
+    rome = ZoneInfo(ZONE)
+    times = [datetime(2026, 12, 4, h, 30, tzinfo=rome) for h in (0, 12, 23)]
+    crisis = [
+        (Mention("x", f"80{i}", f"charged twice {i}", t, author_id="92b", author_handle="fede_93"), "negative", ())
+        for i, t in enumerate(times)
+    ]  # fmt: skip
+    build(store, crisis)
+    (h,) = store.stories.author_history([("x", "fede_93")], NOW - timedelta(days=30), ZONE).values()
+    assert (h.negative, h.negative_days) == (3, 1)
+    assert author_kind(h, TrollRule()) == "customer"
+    (utc,) = store.stories.author_history([("x", "fede_93")], NOW - timedelta(days=30), "UTC").values()
+    assert utc.negative_days == 2  # 00:30 Rome is 23:30 UTC the day before
+
+
+def test_answer_first_order(store: Store, ids: dict[str, int]) -> None:
+    ranked = answer_first(store, OWN, START, END, NOW, ZONE)
+    order = [r.story.lead.native_id for r in ranked]
+    # the unanswered complaint with reach beats a positive post 100 times as engaged;
+    # the troll goes below the answered one, and "do not feed" says why
+    assert order[0] == "t3_abc1"
+    assert order.index("t3_abc1") < order.index("1002")
+    assert order.index("1003") < order.index("1005")
+    top = ranked[0]
+    assert top.author == "customer"
+    assert {"negative", "unanswered", "customer", "3 networks", "56 interactions", "5,000 views"} <= set(
+        top.reasons
+    )
+    assert top.open_url == "https://www.reddit.com/r/italy/comments/abc1/x/" == top.reply_url
+    troll = ranked[order.index("1005")]
+    assert (
+        troll.author == "troll"
+        and "troll: do not feed" in troll.reasons
+        and "unanswered" not in troll.reasons
+    )
+    assert troll.reply_url == "https://x.com/intent/post?in_reply_to=1005"
+    assert (
+        ranked[order.index("1003")].author == "customer"
+        and "unanswered" not in ranked[order.index("1003")].reasons
+    )
+    assert all(ranked[i].priority >= ranked[i + 1].priority for i in range(len(ranked) - 1))
+
+
+def test_handled_leaves_and_escalated_stays_on_top(store: Store, ids: dict[str, int]) -> None:
+    ranked = answer_first(store, OWN, START, END, NOW, ZONE)
+    store.triage.set(ranked[0].story.member_ids, "handled", now=NOW)
+    store.triage.set([ids["mastodon.uno/3001"]], "escalated", "ask the shop", now=NOW)
+    after = answer_first(store, OWN, START, END, NOW + timedelta(days=2), ZONE)
+    order = [r.story.lead.native_id for r in after]
+    assert "t3_abc1" not in order
+    assert order[0] == "mastodon.uno/3001" and "escalated" in after[0].reasons
+    every = answer_first(store, OWN, START, END, NOW, ZONE, include_done=True)
+    assert "t3_abc1" in [r.story.lead.native_id for r in every]
+
+
+def test_recency_decays_the_priority(store: Store, ids: dict[str, int]) -> None:
+    fresh = {r.story.key: r.priority for r in answer_first(store, OWN, START, END, NOW, ZONE)}
+    later = answer_first(store, OWN, START, END, NOW + timedelta(days=1), ZONE)
+    assert all(r.priority == pytest.approx(fresh[r.story.key] / 2) for r in later)
+    assert any("h ago" in reason for reason in later[0].reasons)
