@@ -11,16 +11,19 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from datasette import hookimpl
+import pluggy
 from datasette.utils.asgi import Response
 
+from listener.errors import QueryError
 from listener.inbox.site import INBOX_PATH, site_of
 from listener.inbox.views import home, inbox, triage
-from listener.query import QueryError, is_fts, parse, to_fts
+from listener.query import is_fts, parse, to_fts
 from listener.tokens import tokens
 from storage.search import register_functions
 
 __all__ = ["forbidden", "menu_links", "prepare_connection", "register_routes"]
+
+hookimpl = pluggy.HookimplMarker("datasette")  # datasette.hookimpl, typed
 
 
 def listener_fts(search: str) -> str:

@@ -3,23 +3,25 @@
 ``make_datasette`` builds the Datasette that ``listener serve`` runs and the tests
 drive. Datasette's plugin manager is global to the process, so our hooks find the
 inbox they serve through ``site_of(datasette)``; a Datasette made any other way
-gets nothing from them.
+gets nothing from them. The site is set before Datasette's constructor runs,
+because the constructor already asks the plugins for their routes.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from datasette.app import Datasette
+
 from listener.inbox.metadata import metadata
 from listener.records import utcnow
 from listener.stories import TrollRule
 
-__all__ = ["ACCOUNT", "Site", "make_datasette", "site_of"]
+__all__ = ["ACCOUNT", "InboxDatasette", "Site", "make_datasette", "site_of"]
 
 ACCOUNT = "admin"  # the one login name; its password hash is in the environment
 INBOX_PATH = "/-/inbox"
@@ -37,12 +39,15 @@ class Site:
     clock: Callable[[], datetime] = utcnow
 
 
-_SITES: weakref.WeakKeyDictionary[Any, Site] = weakref.WeakKeyDictionary()
+class InboxDatasette(Datasette):  # type: ignore[misc]  # Datasette is untyped
+    def __init__(self, site: Site, **kwargs: Any) -> None:
+        self.listener_site = site
+        super().__init__(**kwargs)
 
 
 def site_of(datasette: Any) -> Site | None:
     """The inbox this Datasette serves, or None for a Datasette our hooks should leave alone."""
-    return _SITES.get(datasette)
+    return datasette.listener_site if isinstance(datasette, InboxDatasette) else None
 
 
 def _metadata(site: Site) -> dict[str, Any]:
@@ -55,19 +60,17 @@ def _metadata(site: Site) -> dict[str, Any]:
     return data
 
 
-def make_datasette(site: Site) -> Any:
+def make_datasette(site: Site) -> InboxDatasette:
     """A Datasette on ``site.db`` (mutable, read-only connections) with the inbox plugin."""
-    from datasette.app import Datasette
     from datasette.plugins import pm
 
     import listener.inbox as plugin
 
     if not pm.is_registered(plugin):
         pm.register(plugin, name="listener-inbox")
-    datasette = Datasette(
+    return InboxDatasette(
+        site,
         files=[str(site.db)],
         metadata=_metadata(site),
         settings={"sql_time_limit_ms": 5000, "default_page_size": 50},
     )
-    _SITES[datasette] = site
-    return datasette
