@@ -442,7 +442,7 @@ def cluster_samples(
     out = []
     for m, spread in collapse(ranked, spreads)[:limit]:
         out.append({
-            "network": m.network, "author": m.author_handle, "text": m.text, "url": m.url,
+            "id": m.id, "network": m.network, "author": m.author_handle, "text": m.text, "url": m.url,
             "engagement": m.engagement, "created_at": m.created_at,
             "copies": spread.size - 1 if spread else 0,
             "spread": list(spread.others(m.network)) if spread else [],

@@ -18,7 +18,7 @@ from listener.records import utcnow
 from storage import Store
 from storage.alerts import PendingDelivery
 
-__all__ = ["DeliveryReport", "deliver_pending", "retry_delay"]
+__all__ = ["DeliveryReport", "Reader", "deliver_pending", "retry_delay"]
 
 MAX_DELAY = timedelta(hours=1)
 
@@ -35,14 +35,30 @@ def retry_delay(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_DELAY)
 
 
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who reads the messages: their language and zone, and where their inbox is (if served)."""
+
+    language: str = "en"
+    timezone: str = "UTC"
+    inbox_url: str | None = None
+
+
 def deliver_pending(
-    store: Store, channels: Mapping[str, Channel], language: str = "en", now: datetime | None = None
+    store: Store,
+    channels: Mapping[str, Channel],
+    language: str = "en",
+    now: datetime | None = None,
+    timezone: str = "UTC",
+    inbox_url: str | None = None,
 ) -> DeliveryReport:
+    """Send what is due; ``timezone`` and ``inbox_url`` are [alerts] timezone and [serve] public_url's inbox."""
     now = now or utcnow()
+    reader = Reader(language, timezone, inbox_url)
     sent = failed = 0
     errors: list[str] = []
     while batch := store.alerts.pending(now):
-        sent, failed = _send_batch(store, batch, channels, language, now, errors, sent, failed)
+        sent, failed = _send_batch(store, batch, channels, reader, now, errors, sent, failed)
     return DeliveryReport(sent, failed, tuple(errors))
 
 
@@ -50,7 +66,7 @@ def _send_batch(
     store: Store,
     batch: list[PendingDelivery],
     channels: Mapping[str, Channel],
-    language: str,
+    reader: Reader,
     now: datetime,
     errors: list[str],
     sent: int,
@@ -61,7 +77,9 @@ def _send_batch(
         try:
             if channel is None:
                 raise DeliveryError(f"{item.channel}: channel is not configured; add it to [alerts] channels")
-            channel.send(build_message(item.alert, item.event, language))
+            channel.send(
+                build_message(item.alert, item.event, reader.language, reader.timezone, reader.inbox_url)
+            )
         except DeliveryError as exc:
             failed += 1
             errors.append(str(exc))

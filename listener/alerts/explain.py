@@ -125,6 +125,7 @@ def explain(
         ],
         "samples": [
             {
+                "id": m.id,
                 "network": m.network,
                 "author": m.author_handle,
                 "text": m.text,

@@ -15,6 +15,8 @@ from typing import Any
 
 from jinja2 import Environment
 
+from listener.alerts.next_step import next_step
+from listener.localtime import local_time
 from listener.output import inert
 from storage.alerts import AlertRow
 
@@ -33,7 +35,8 @@ WORDS = {
         "terms": "Driving terms", "authors": "Top authors", "samples": "Most engaged posts",
         "languages": "Languages", "networks": "Networks", "since": "since",
         "own-account": "own account", "posts": "posts that do not look like it",
-        "why": "Why it looks wrong",
+        "why": "Why it looks wrong", "interaction": "interaction", "interactions": "interactions",
+        "handled": "handled",
         "health:auth": "credentials refused", "health:rate-limited": "rate limit used up",
         "health:rejects": "unreadable items", "health:quiet": "unusually quiet",
     },
@@ -43,7 +46,8 @@ WORDS = {
         "terms": "Termini trainanti", "authors": "Autori principali", "samples": "Post più coinvolgenti",
         "languages": "Lingue", "networks": "Reti", "since": "dalle",
         "own-account": "account ufficiale", "posts": "post che non gli somigliano",
-        "why": "Perché sembra anomalo",
+        "why": "Perché sembra anomalo", "interaction": "interazione", "interactions": "interazioni",
+        "handled": "gestito",
         "health:auth": "credenziali rifiutate", "health:rate-limited": "limite di richieste esaurito",
         "health:rejects": "elementi illeggibili", "health:quiet": "silenzio insolito",
     },
@@ -67,7 +71,7 @@ def chat_safe(text: str, limit: int = MAX_POST) -> str:
 
 _HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
     """\
-<div style="font-family:Arial,sans-serif;font-size:14px;color:#222;max-width:640px">
+<div style="font-family:Arial,sans-serif;font-size:14px;line-height:1.4;color:#222;max-width:640px;width:100%;overflow-wrap:anywhere;word-break:break-word">
 <p style="margin:0 0 8px 0;padding:8px;background:{{ colour }};color:#fff;font-weight:bold">{{ subject }}</p>
 <p>{{ headline }}</p>
 {% for title, items in lists %}
@@ -76,8 +80,15 @@ _HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_
 {% endfor %}
 {% if samples %}<p style="margin:12px 0 4px 0;font-weight:bold">{{ w.samples }}</p>
 {% for s in samples %}<p style="margin:4px 0;padding:6px;border-left:3px solid #ccc">
-<b>{{ s.network }} · {{ s.author }}</b> ({{ s.engagement }}){% if s.spread %} · {{ s.spread }}{% endif %}<br>{{ s.text }}
+<b>{{ s.head }}</b><br>{{ s.text }}
 {% if s.url %}<br><a href="{{ s.url }}">{{ s.url }}</a>{% endif %}</p>{% endfor %}{% endif %}
+<div style="margin:16px 0 0 0;padding:8px 10px;background:#f1f5f9;border-left:3px solid {{ colour }}">
+<p style="margin:0 0 4px 0;font-weight:bold">{{ step.title }}</p>
+{% if step.ack %}<p style="margin:4px 0">{{ step.ack_label }}:<br><code style="font-family:Menlo,Consolas,monospace;background:#fff;padding:1px 4px">{{ step.ack }}</code></p>{% endif %}
+{% if step.inbox %}<p style="margin:4px 0">{{ step.inbox_label }}: <a href="{{ step.inbox }}">{{ step.inbox }}</a></p>{% endif %}
+{% if step.checklist_title %}<p style="margin:10px 0 4px 0;font-weight:bold">{{ step.checklist_title }}:</p>
+<ol style="margin:0;padding-left:22px">{% for item in step.checklist %}<li>{{ item }}</li>{% endfor %}</ol>{% endif %}
+</div>
 </div>"""
 )
 _COLOURS = {"info": "#2b6cb0", "warning": "#c05621", "critical": "#c53030"}
@@ -87,23 +98,22 @@ def _pct(value: float | None) -> str:
     return "?" if value is None else f"{value:.0%}"
 
 
-def _headline(alert: AlertRow, w: dict[str, str]) -> str:
+def _headline(alert: AlertRow, w: dict[str, str], since: str) -> str:
+    """``since`` is the incident's start as people read it (``Dec 04 10:40``, with the zone or not)."""
     if alert.kind.startswith("health:"):
         return f"{w['health']}: {alert.summary}"
     what = alert.explanation.get("what", {})
     scope = alert.watch + (f" ({alert.network})" if alert.network else "")
     if alert.kind == "own-account":
-        return f"{w['own-account']} {scope}: {alert.observed or 0:g} {w['posts']}, {w['since']} {alert.started_at}"
+        return f"{w['own-account']} {scope}: {alert.observed or 0:g} {w['posts']}, {w['since']} {since}"
     if alert.kind == "negative":
         observed, expected = _pct(what.get("share")), _pct(what.get("expected_share"))
     else:
         observed, expected = f"{alert.observed or 0:g}", f"{alert.expected or 0:.1f}"
-    return (
-        f"{w[alert.kind]} {scope}: {observed} vs {w['expected']} {expected}, {w['since']} {alert.started_at}"
-    )
+    return f"{w[alert.kind]} {scope}: {observed} vs {w['expected']} {expected}, {w['since']} {since}"
 
 
-def _subject(alert: AlertRow, event: str, w: dict[str, str]) -> str:
+def _subject(alert: AlertRow, event: str, w: dict[str, str], since: str) -> str:
     """Only our own words, the configured watch and network, figures we computed, the severity.
 
     Never ``alert.summary``: a health summary quotes the server's error text,
@@ -113,7 +123,7 @@ def _subject(alert: AlertRow, event: str, w: dict[str, str]) -> str:
     if alert.kind.startswith("health:"):
         scope = alert.network + (f" ({alert.watch})" if alert.watch else "")
         return f"{head} {w['health']} {scope}: {w.get(alert.kind, alert.kind.removeprefix('health:'))}"
-    return f"{head} {_headline(alert, w)}"
+    return f"{head} {_headline(alert, w, since)}"
 
 
 def safe_url(url: Any) -> str | None:
@@ -140,10 +150,6 @@ def _spread(sample: dict[str, Any], language: str) -> str:
     return spread_text(copies, networks, language)
 
 
-def _after_comma(text: object) -> str:
-    return f", {text}" if text else ""
-
-
 def _drivers(exp: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """Rising hashtags first, then words, each with its window and baseline counts."""
     return [(h["tag"], h) for h in exp.get("hashtags", [])] + [(t["term"], t) for t in exp.get("terms", [])]
@@ -160,11 +166,37 @@ def _words(language: str, kind: str) -> dict[str, str]:
     return {**w, kind: kind, **own.get("en", {}), **own.get(language, {})}
 
 
-def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
-    """Render one alert event; every piece of internet text is made inert here."""
+def _interactions(value: Any, w: dict[str, str]) -> str:
+    """``12 interactions``: likes, reposts, replies and quotes together; nothing when none or unknown."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return ""
+    return f"{value} {w['interaction'] if value == 1 else w['interactions']}"
+
+
+def _sample(s: dict[str, Any], w: dict[str, str], language: str, zone: str) -> dict[str, Any]:
+    """One example post: who, where, when (local), how engaged and how far it spread, then the text."""
+    when = local_time(s["created_at"], zone, language) if s.get("created_at") else ""
+    parts = [s.get("network", ""), s.get("author") or "?", when, _interactions(s.get("engagement"), w),
+             _spread(s, language)]  # fmt: skip
+    return {
+        "head": chat_safe(" · ".join(str(p) for p in parts if p), 200),
+        "text": chat_safe(s.get("text", "")),
+        "url": safe_url(s.get("url")),
+    }
+
+
+def build_message(
+    alert: AlertRow, event: str, language: str = "en", timezone: str = "UTC", inbox_url: str | None = None
+) -> Message:
+    """Render one alert event; every piece of internet text is made inert here.
+
+    Times are local to ``timezone`` ([alerts] timezone), its name said once, in
+    the headline; the message ends with the next step (``next_step``).
+    """
     w = _words(language, alert.kind)
     exp = alert.explanation
-    subject = chat_safe(_subject(alert, event, w), 200)
+    since = local_time(alert.started_at, timezone, language)
+    subject = chat_safe(_subject(alert, event, w, since), 200)
     lists = [
         (w["why"], [chat_safe(reason, 200) for reason in exp.get("reasons", [])]),
         (
@@ -178,31 +210,19 @@ def build_message(alert: AlertRow, event: str, language: str = "en") -> Message:
         (w["languages"], [chat_safe(f"{k}: {v}", 40) for k, v in exp.get("languages", {}).items()]),
         (w["networks"], [chat_safe(f"{k}: {v}", 40) for k, v in exp.get("networks", {}).items()]),
     ]
-    samples = [
-        {
-            "network": chat_safe(s.get("network", ""), 20),
-            "author": chat_safe(s.get("author") or "?", 60),
-            "engagement": int(s.get("engagement") or 0),
-            "text": chat_safe(s.get("text", "")),
-            "url": safe_url(s.get("url")),
-            "spread": chat_safe(_spread(s, language), 120),
-        }
-        for s in exp.get("samples", [])
-    ]
-    headline = chat_safe(_headline(alert, w), 300)
+    samples = [_sample(s, w, language, timezone) for s in exp.get("samples", []) if isinstance(s, dict)]
+    headline = chat_safe(_headline(alert, w, f"{since} ({timezone})"), 300)
+    step = next_step(alert.id, alert.kind, event, language, safe_url(inbox_url))
     lines = [subject, "", headline]
     for title, items in lists:
         if items:
             lines += ["", f"{title}:", *(f"- {item}" for item in items)]
     if samples:
         lines += ["", f"{w['samples']}:"]
-        lines += [
-            f"- {s['network']} {s['author']} ({s['engagement']}{_after_comma(s['spread'])}): "
-            f"{s['text']} {s['url'] or ''}"
-            for s in samples
-        ]
-    text = "\n".join(lines)[:MAX_TEXT]
-    html = _HTML.render(subject=subject, headline=headline, lists=lists, samples=samples, w=w,
+        lines += [f"- {s['head']}: {s['text']}" + (f" {s['url']}" if s["url"] else "") for s in samples]
+    tail = "\n".join(["", "", *step.lines()])
+    text = "\n".join(lines)[: MAX_TEXT - len(tail)] + tail  # the next step survives the cap
+    html = _HTML.render(subject=subject, headline=headline, lists=lists, samples=samples, w=w, step=step,
                         colour=_COLOURS.get(alert.severity, "#444"))  # fmt: skip
     data = {
         "id": alert.id, "event": event, "watch": alert.watch, "network": alert.network, "kind": alert.kind,

@@ -1,0 +1,55 @@
+"""Instants as people read them: in the configured zone, ``04 dic 10:40`` / ``Dec 04 10:40``.
+
+The database keeps UTC ISO strings; whatever a person reads (an alert email, a
+chat message, the digest) shows local time, with the zone's name said once
+per message. Month names are written here rather than taken from the C locale:
+a server rarely has ``it_IT`` installed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+__all__ = ["local_clock", "local_day", "local_time", "parse_instant"]
+
+_MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "it": ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"),
+}
+
+
+def parse_instant(value: str | datetime) -> datetime | None:
+    """An ISO string or datetime as an aware instant (naive means UTC); None for what is not a time."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def local_day(day: date, language: str) -> str:
+    """``04 dic`` / ``Dec 04``."""
+    month = _MONTHS.get(language, _MONTHS["en"])[day.month - 1]
+    return f"{day.day:02d} {month}" if language == "it" else f"{month} {day.day:02d}"
+
+
+def local_time(value: str | datetime, zone: str, language: str) -> str:
+    """``04 dic 10:40`` / ``Dec 04 10:40`` in ``zone``; the text as given if it is not a time."""
+    when = parse_instant(value)
+    if when is None:
+        return str(value)
+    local = when.astimezone(ZoneInfo(zone))
+    return f"{local_day(local.date(), language)} {local:%H:%M}"
+
+
+def local_clock(value: str | datetime, zone: str, language: str, day: date) -> str:
+    """``10:40`` on ``day`` (a local date), else the date too: what a daily summary needs."""
+    when = parse_instant(value)
+    if when is None:
+        return str(value)
+    local = when.astimezone(ZoneInfo(zone))
+    return f"{local:%H:%M}" if local.date() == day else local_time(local, zone, language)
