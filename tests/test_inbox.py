@@ -168,6 +168,14 @@ def test_filters_and_search(client: Client, query: str, expected: str, absent: s
     assert any(expected in c for c in found) and not any(absent in c for c in found)
 
 
+def test_a_chart_per_watch_with_real_text(client: Client) -> None:
+    html = client.get("/-/inbox").text
+    assert re.findall(r"<figcaption>(\w+)</figcaption><svg", html) == ["app", "brand"]
+    assert "<text" in html or "font-family" in html  # labels are text, not pixels
+    one = client.get("/-/inbox?watch=app").text
+    assert re.findall(r"<figcaption>(\w+)</figcaption><svg", one) == ["app"]
+
+
 def test_a_search_syntax_error_is_shown_on_the_page(client: Client) -> None:
     response = client.get("/-/inbox?" + urlencode({"q": "(refund"}))
     assert response.status_code == 200

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
+
 import collectors
 from listener.errors import QueryError
+from listener.inbox.charts import watch_charts
 from listener.query import parse
 from listener.stories import RankedStory, TrollRule, answer_first
 from storage import Store
@@ -78,7 +81,7 @@ class Page:
     networks: list[str] = field(default_factory=list)
     error: str | None = None  # a query syntax error, shown by the search box
     since: str = ""
-    charts: list[tuple[str, str]] = field(default_factory=list)  # (watch, inline SVG)
+    charts: list[tuple[str, Markup]] = field(default_factory=list)  # (watch, inline SVG)
 
 
 def _history_line(h: AuthorHistory | None, zone: ZoneInfo, days: int) -> str | None:
@@ -133,6 +136,8 @@ def read_page(store: Store, filters: Filters, now: datetime, zone: str, days: in
     page = Page(filters, since=start.astimezone(tz).strftime("%d %b %H:%M"))
     page.watches = sorted(w.name for w in store.watches(now))
     page.networks = sorted(collectors.REGISTRY)
+    charted = [filters.watch] if filters.watch in page.watches else page.watches
+    page.charts = watch_charts(store, charted, now, zone, days)
     try:
         story_filters = _story_filters(filters)
     except QueryError as exc:
