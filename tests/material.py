@@ -1,13 +1,15 @@
-"""What a test does when something it stands on is missing from this machine."""
+"""What tests stand on outside themselves: what to do when it is missing, and the demo's run."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
 
-__all__ = ["unavailable"]
+__all__ = ["Demo", "unavailable"]
 
 
 def unavailable(message: str) -> NoReturn:
@@ -19,3 +21,14 @@ def unavailable(message: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A finished ``listener demo`` (the ``demo`` fixture): its folder (demo.db, listener.toml,
+    mail/) and what it printed."""
+
+    folder: Path
+    returncode: int
+    stdout: str
+    stderr: str

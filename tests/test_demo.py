@@ -1,17 +1,14 @@
 """The offline demo end to end: ``python -m listener.demo`` into a temp folder, then its results checked.
 
 One subprocess run (the demo itself starts the daemon as a process of its own and
-sends it SIGTERM), shared by the tests below through a module fixture.
+sends it SIGTERM), shared by the tests below and the browser tests through a session fixture.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -22,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from listener.demo.mailbox import is_digest, saved_messages
+from tests.material import Demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,14 +40,9 @@ class DemoRun:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    folder = tmp_path_factory.mktemp("demo")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "listener.cli", "demo", "--dir", str(folder)],
-        cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", timeout=600,
-    )  # fmt: skip
-    return DemoRun(folder, done.returncode, done.stdout, done.stderr)
+def run(demo: Demo) -> DemoRun:
+    """The session's demo run (tests/conftest.py), shared with the browser tests."""
+    return DemoRun(demo.folder, demo.returncode, demo.stdout, demo.stderr)
 
 
 def test_exits_cleanly_with_the_daemon_stopped_at_the_end_of_the_story(run: DemoRun) -> None:
