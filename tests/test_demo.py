@@ -118,3 +118,13 @@ def test_no_source_is_reported_quiet_and_no_run_is_skipped(run: DemoRun) -> None
     steps = re.findall(r"^\s+\w{3} \d\d:\d\d\s+\d+ posts on the servers so far$", run.stdout, re.M)
     assert len(steps) >= 8  # one line every three hours of the story's day and night
     assert re.search(r"\(the story reached \w{3} 09:00; the daemon stopped with status 0\)", run.stdout)
+
+
+def test_the_inbox_shows_customers_to_answer_first_and_the_troll_last(run: DemoRun) -> None:
+    inbox = run.stdout.split("== The inbox: what to answer first")[1].split("What happened")[0]
+    table = inbox.split("Do not feed:")[0]
+    assert "customer: answer" in table and "troll" not in table
+    for customer in ("marta_l", "ordini_falliti", "fede_92"):
+        assert f"{customer}\n     troll" not in inbox
+    assert re.search(r"Do not feed: gianni_brontolo, negative on many days \(ranked down to #\d+", inbox)
+    assert f"listener --config {run.folder / 'listener.toml'} serve" in inbox
