@@ -95,7 +95,9 @@ def main() -> int:
         digests = [p for p in mail if "daily-digest" in p.name]
         alerts = [p for p in mail if "own-account" in p.name]
         if not digests or not alerts:
-            sys.exit(f"no digest or own-account alert in {folder / 'mail'}; run 'listener demo --dir {folder}'")
+            sys.exit(
+                f"no digest or own-account alert in {folder / 'mail'}; run 'listener demo --dir {folder}'"
+            )
         args.out.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright, serving(folder / "listener.toml") as inbox:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(FLAGS))

@@ -305,3 +305,14 @@ def test_every_canned_query_runs(client: Client, site: Site, name: str) -> None:
         assert len(rows) == 4 and {r["author_handle"] for r in rows} == {"gianni_brontolo"}
     if name == "watch_mentions":
         assert [r["network"] for r in rows] == ["mastodon"]
+
+
+def test_serve_reads_its_address_and_password_variable_from_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "listener.toml"
+    config.write_text(
+        '[database]\npath = "listener.db"\n\n[serve]\nhost = "0.0.0.0"\npassword_hash_env = "INBOX_HASH"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["--config", str(config), "serve"], env={"INBOX_HASH": ""})
+    assert result.exit_code == 1
+    assert "0.0.0.0 can be reached from other machines" in result.output and "set INBOX_HASH" in result.output

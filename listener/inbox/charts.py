@@ -7,6 +7,7 @@ the mentions kept. ``listener.charts`` draws it with real text.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +21,8 @@ from storage.mentions import BASE_BUCKET
 __all__ = ["MAX_CHARTS", "watch_charts"]
 
 MAX_CHARTS = 6  # watches charted at once; a filter on one watch charts that one
+# daily_chart sets matplotlib's global rcParams for its drawing: one page's charts at a time.
+_DRAWING = threading.Lock()
 
 
 def _bucket(day: date, zone: ZoneInfo) -> int:
@@ -40,9 +43,10 @@ def watch_charts(
         volume, negative = counts[row.watch, row.day]
         counts[row.watch, row.day] = (volume + row.volume, negative + row.negative)
     charts = []
-    for watch in chosen:
-        series = [counts[watch, i] for i in range(days)]
-        svg = daily_chart(dates, [v for v, _ in series], [n for _, n in series], ChartLabels.of("en"),
-                          width_px=480, fmt="svg").decode("utf-8")  # fmt: skip
-        charts.append((watch, Markup(svg[svg.index("<svg") :])))  # noqa: S704 (drawn here, text escaped by matplotlib)
+    with _DRAWING:
+        for watch in chosen:
+            series = [counts[watch, i] for i in range(days)]
+            svg = daily_chart(dates, [v for v, _ in series], [n for _, n in series], ChartLabels.of("en"),
+                              width_px=480, fmt="svg").decode("utf-8")  # fmt: skip
+            charts.append((watch, Markup(svg[svg.index("<svg") :])))  # noqa: S704 (drawn here, text escaped by matplotlib)
     return charts
