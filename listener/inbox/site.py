@@ -9,6 +9,7 @@ because the constructor already asks the plugins for their routes.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,10 @@ from listener.records import utcnow
 from listener.stories import TrollRule
 
 __all__ = ["ACCOUNT", "InboxDatasette", "Site", "make_datasette", "site_of"]
+
+# Importing Datasette turns SQLite's callback tracebacks on for the whole process; our SQL
+# functions refuse work by raising (storage.readonly), and the error says why: no traceback.
+sqlite3.enable_callback_tracebacks(False)
 
 ACCOUNT = "admin"  # the one login name; its password hash is in the environment
 INBOX_PATH = "/-/inbox"
