@@ -30,15 +30,15 @@ OTHER = "#638cc4"
 MEAN = "#777777"
 INK = "#444444"
 GRID = "#e4e4e4"
-WIDTH_IN = 5.0  # inches: the layout's width, whatever the pixels
+WIDTH_IN = 4.0  # inches: the layout's width, whatever the pixels
 MAX_VALUE_LABELS = 14  # more bars than this: no value above each bar, the y axis says it
 _WEEKDAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     "it": ("lun", "mar", "mer", "gio", "ven", "sab", "dom"),
 }
 _WORDS = {
-    "en": {"negative": "negative", "other": "other", "mean": "mean of the 7 days before"},
-    "it": {"negative": "negative", "other": "altre", "mean": "media dei 7 giorni prima"},
+    "en": {"negative": "negative", "other": "other", "mean": "previous 7-day mean"},
+    "it": {"negative": "negative", "other": "altre", "mean": "media 7 giorni prima"},
 }
 
 
@@ -49,7 +49,7 @@ class ChartLabels:
     language: str = "en"
     negative: str = "negative"
     other: str = "other"
-    mean: str = "mean of the 7 days before"
+    mean: str = "previous 7-day mean"
     title: str = ""
     weekdays: tuple[str, ...] = field(default=_WEEKDAYS["en"])
 
@@ -98,7 +98,7 @@ def daily_chart(
     from matplotlib.figure import Figure
 
     dpi = width_px / WIDTH_IN
-    with rc_context({"font.family": "DejaVu Sans", "font.size": 9, "svg.fonttype": "none",
+    with rc_context({"font.family": "DejaVu Sans", "font.size": 10, "svg.fonttype": "none",
                      "svg.hashsalt": "listener", "text.parse_math": False, "axes.edgecolor": INK,
                      "text.color": INK,
                      "xtick.color": INK, "ytick.color": INK}):  # fmt: skip
@@ -109,7 +109,7 @@ def daily_chart(
         _axes(ax, days, labels, max([*mentions, mean or 0, 1]))
         if labels.title:
             ax.set_title(labels.title, loc="left", fontsize=10)
-        fig.subplots_adjust(left=0.09, right=0.99, top=0.78 if labels.title else 0.84, bottom=0.17)
+        fig.subplots_adjust(left=0.1, right=0.99, top=0.78 if labels.title else 0.84, bottom=0.19)
         out = io.BytesIO()
         metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
         fig.savefig(out, format=fmt, dpi=dpi, metadata=metadata)
@@ -129,20 +129,21 @@ def _bars(
     if len(mentions) <= MAX_VALUE_LABELS:
         for x, m in zip(xs, mentions, strict=True):
             ax.annotate(short_number(m, labels.language), (x, m), xytext=(0, 2),
-                        textcoords="offset points", ha="center", va="bottom", fontsize=8)  # fmt: skip
+                        textcoords="offset points", ha="center", va="bottom", fontsize=9, zorder=4,
+                        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"})  # fmt: skip
 
 
 def _axes(ax: Axes, days: Sequence[date], labels: ChartLabels, peak: float) -> None:
     """Few light gridlines, day names below, the legend in one row above the plot."""
     from matplotlib.ticker import MaxNLocator
 
-    step = max(1, -(-len(days) // 10))  # at most about ten day labels
-    ax.set_xticks(range(0, len(days), step), [labels.day(d) for d in days[::step]], fontsize=8)
+    step = max(1, -(-len(days) // 8))  # at most eight day labels: they must not touch
+    ax.set_xticks(range(0, len(days), step), [labels.day(d) for d in days[::step]], fontsize=9)
     ax.set_xlim(-0.6, len(days) - 0.4)
     ax.set_ylim(0, peak * 1.15)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, min_n_ticks=1))
     ax.yaxis.set_major_formatter(lambda v, _: short_number(int(v), labels.language))
-    ax.tick_params(axis="both", length=0, labelsize=8)
+    ax.tick_params(axis="both", length=0, labelsize=9)
     ax.grid(axis="y", color=GRID, linewidth=0.8, zorder=0)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
@@ -150,5 +151,5 @@ def _axes(ax: Axes, days: Sequence[date], labels: ChartLabels, peak: float) -> N
     rank = [labels.negative, labels.other, labels.mean]
     order = sorted(range(len(names)), key=lambda i: rank.index(names[i]))
     ax.legend([handles[i] for i in order], [names[i] for i in order], loc="lower left",
-              bbox_to_anchor=(0, 1.02), ncol=3, frameon=False, fontsize=8, handlelength=1.2,
-              columnspacing=1.2, borderaxespad=0)  # fmt: skip
+              bbox_to_anchor=(-0.08, 1.02), ncol=3, frameon=False, fontsize=9, handlelength=1.0,
+              columnspacing=0.9, borderaxespad=0)  # fmt: skip

@@ -84,5 +84,7 @@ def after_collect(
     )
     channels = build_channels(config.alerts, config.email, env)
     language = config.email.language if config.email else "en"
-    report = deliver_pending(store, channels, language, now, timezone=config.alerts.timezone)
+    report = deliver_pending(
+        store, channels, language, now, timezone=config.alerts.timezone, inbox_url=config.serve.inbox_url()
+    )
     return CycleReport(scored, len(found.changes), found.news, report.sent, report.failed, report.errors)

@@ -8,15 +8,20 @@ a server rarely has ``it_IT`` installed.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-__all__ = ["local_clock", "local_day", "local_time", "parse_instant"]
+__all__ = ["local_clock", "local_date", "local_day", "local_time", "local_times_in", "parse_instant"]
 
 _MONTHS = {
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     "it": ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"),
 }
+
+
+# A UTC instant as we write them into texts (``2026-12-04T09:40:00+00:00``), e.g. in health summaries.
+_INSTANT = re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:\+00:00|Z)")
 
 
 def parse_instant(value: str | datetime) -> datetime | None:
@@ -53,3 +58,26 @@ def local_clock(value: str | datetime, zone: str, language: str, day: date) -> s
         return str(value)
     local = when.astimezone(ZoneInfo(zone))
     return f"{local:%H:%M}" if local.date() == day else local_time(local, zone, language)
+
+
+def local_date(value: str | datetime, zone: str, language: str) -> str:
+    """``04 dic 2026`` / ``Dec 04 2026``: the local date of an instant."""
+    when = parse_instant(value)
+    if when is None:
+        return str(value)
+    local = when.astimezone(ZoneInfo(zone)).date()
+    return f"{local_day(local, language)} {local.year}"
+
+
+def local_times_in(text: str, zone: str, language: str, name_zone: bool = False) -> str:
+    """``text`` with every UTC instant written in it made local; the zone named after the first one."""
+    named = [not name_zone]
+
+    def local(m: re.Match[str]) -> str:
+        shown = local_time(m.group(0), zone, language)
+        if not named[0]:
+            named[0] = True
+            return f"{shown} ({zone})"
+        return shown
+
+    return _INSTANT.sub(local, text)

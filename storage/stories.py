@@ -27,7 +27,7 @@ from listener.records import utc_iso
 from storage.accounts import not_own_sql, own_keys, own_post_ids
 from storage.answered import OWN_ANSWERS, answered_sql
 from storage.authors import author_key_sql
-from storage.day_parts import ORDER, PARTS, day_blocks, engagement_sql, part_top, parts_json
+from storage.day_parts import ORDER, PARTS, day_blocks, engagement_sql, negative_sql, part_top, parts_json
 from storage.failures import guarded
 from storage.rows import (
     NO_FILTERS,
@@ -79,11 +79,11 @@ def _filter_sql(filters: StoryFilters, alias: str) -> tuple[str, dict[str, Any]]
     return sql, params
 
 
-def _flags(filters: StoryFilters, negative_only: bool) -> tuple[int, ...]:
-    """The ``negative`` sides of the parts a sentiment filter leaves."""
-    if negative_only or filters.sentiment == "negative":
-        return (1,)
-    return (0,) if filters.sentiment else (0, 1)
+def _sides(filters: StoryFilters) -> tuple[int, ...]:
+    """The sides of "negative or not" to walk, negative first, as a sentiment filter leaves them."""
+    if filters.sentiment is None:
+        return (1, 0)
+    return (1,) if filters.sentiment == "negative" else (0,)
 
 
 @guarded
@@ -137,17 +137,19 @@ class StoryQueries:
         n: int,
         include_done: bool,
     ) -> list[int]:
-        """Ids of the range's most engaged and most engaged negative mentions (``n`` each), best first."""
+        """Ids of the range's ``n`` most engaged negative mentions, then of its ``n`` most engaged others.
+
+        The two sides are disjoint parts of ``mentions_engaged``: together they hold the
+        range's ``n`` most engaged mentions, each part walked once.
+        """
         if filters.query is not None:
             return self._searched(start, end, own, filters, n)
         params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own), "limit": n}
-        found: list[int] = []
-        for negative_only in (True, False):
-            if negative_only and filters.sentiment not in (None, "negative"):
-                continue
-            ids = self._top(start, end, own, filters, params, negative_only, include_done)
-            found += [i for i in ids if i not in found]
-        return found
+        return [
+            i
+            for side in _sides(filters)
+            for i in self._top(start, end, own, filters, params, side, include_done)
+        ]
 
     def _top(
         self,
@@ -156,7 +158,7 @@ class StoryQueries:
         own: Sequence[tuple[str, str]],
         filters: StoryFilters,
         params: dict[str, Any],
-        negative_only: bool,
+        negative: int,
         include_done: bool,
     ) -> list[int]:
         where, extra = _filter_sql(filters, "w")
@@ -167,17 +169,16 @@ class StoryQueries:
             )
         blocks = day_blocks(start, end)
         if blocks is None:  # not a day: off the quarter hours, every mention of the range
-            negative = " AND w.sentiment_label = 'negative'" if negative_only else ""
             sql = (
                 f"SELECT w.id FROM mentions w WHERE w.created_at >= :start AND w.created_at < :end {where}"
-                f"{negative} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} LIMIT :limit"
+                f" AND {negative_sql('w')} = {negative} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} LIMIT :limit"
             )
             return [row[0] for row in self.conn.execute(sql, {**params, **extra})]
         sql = (
             f"WITH {PARTS} SELECT m.id FROM parts p JOIN mentions m ON m.id IN ({part_top(where)}) "
             f"ORDER BY {engagement_sql('m')} {ORDER.format(a='m')} LIMIT :limit"
         )
-        parts = parts_json(blocks, _flags(filters, negative_only))
+        parts = parts_json(blocks, (negative,))
         return [row[0] for row in self.conn.execute(sql, {**params, **extra, "parts": parts})]
 
     def _searched(

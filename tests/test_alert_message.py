@@ -10,6 +10,7 @@ from listener.alerts.deliver import deliver_pending
 from listener.alerts.message import build_message
 from listener.alerts.next_step import HIJACK
 from listener.mail import EmailSettings
+from listener.model import Mention, Page
 from listener.records import AlertChange
 from storage import Store
 from storage.rows import AlertRow
@@ -94,6 +95,8 @@ def test_an_own_account_alert_carries_the_hijack_checklist_in_both_languages() -
         for i, step in enumerate(HIJACK[language], 1):
             assert f"{i}. {step}" in message.text and step in page.text
         assert "listener alerts ack 12" in message.text
+        assert message.text.index(HIJACK[language][0]) < message.text.index("- posted at 03:10")  # first
+        assert page.text.index(HIJACK[language][0]) < page.text.index("posted at 03:10")
     assert "password" in HIJACK["en"][0] and "password" in HIJACK["it"][0]
     assert not any(word in build_message(alert(), "opened", "en").text for word in ("password", "hijack"))
 
@@ -118,4 +121,40 @@ def test_chat_and_email_carry_the_next_step(store: Store) -> None:
     assert HIJACK["it"][0] in chat and "https://inbox.example.org/" in chat
     [mail] = inbox.messages
     html = mail.get_body(("html",)).get_content()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert "Cambia la password dell&#39;account" in html and "&lt;b&gt;03:10&lt;/b&gt;" in html
+
+
+def test_posts_of_stories_already_handled_say_so(store: Store) -> None:
+    """The inbox's triage state reaches the alert: a handled post is marked, in each language."""
+    at = datetime(2026, 12, 4, 9, 50, tzinfo=UTC)
+    store.sync_watches([("brand", "aurora")])
+    posts = [Mention("x", str(n), f"aurora post {n}", at, author_handle=f"a{n}") for n in (1, 2, 3)]
+    store.save_page(Page("x", "brand", posts, matches={p.native_id: ["brand"] for p in posts}))
+    ids = dict(store.conn.execute("SELECT native_id, id FROM mentions"))
+    store.triage.set([ids["1"]], "handled", now=at)
+    store.triage.set([ids["3"]], "escalated", now=at)
+    samples = [sample(5, f"aurora post {n}", id=ids[str(n)], author=f"a{n}") for n in (1, 2, 3)]
+    change = AlertChange(
+        watch="brand", network="", kind="negative", state="opened", severity="warning", started_at=at, at=at,
+        observed=3, expected=1, summary="s", explanation={"samples": samples},
+    )  # fmt: skip
+    store.alerts.record(change, ["apprise"])
+    with http_endpoint() as endpoint:
+        channels = {"apprise": AppriseChannel("URLS", {"URLS": endpoint.url.replace("http://", "json://")})}
+        assert deliver_pending(store, channels, "it", now=at, timezone="Europe/Rome").sent == 1
+    chat = endpoint.bodies[0]["message"]
+    assert "x · a1 · 04 dic 10:52 · 5 interazioni · gestito: aurora post 1" in chat
+    assert "x · a2 · 04 dic 10:52 · 5 interazioni: aurora post 2" in chat
+    assert "x · a3 · 04 dic 10:52 · 5 interazioni · segnalato: aurora post 3" in chat
+    english = build_message(store.alerts.list()[0], "opened", "en", states={ids["1"]: "handled"})
+    assert "· 5 interactions · handled: aurora post 1" in english.text
+
+
+def test_a_health_alert_shows_its_times_local_too() -> None:
+    summary = "x (brand): no new mention since 2026-12-04T09:40:00+00:00, far longer than usual; check it"
+    health = alert("health:quiet", network="x", summary=summary, explanation={})
+    message = build_message(health, "opened", "it", "Europe/Rome")
+    assert "no new mention since 04 dic 10:40 (Europe/Rome), far longer" in message.text
+    assert "+00:00" not in message.text + message.html + message.data["summary"]
+    assert message.data["summary"].startswith("x (brand): no new mention since 04 dic 10:40,")

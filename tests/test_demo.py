@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from listener.demo.mailbox import is_digest, saved_messages
+from listener.stories import TrollRule, author_kind
+from storage import Store
+from tests.htmlview import HtmlView
 from tests.material import Demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,3 +131,78 @@ def test_the_inbox_shows_customers_to_answer_first_and_the_troll_last(run: DemoR
         assert f"{customer}\n     troll" not in inbox
     assert re.search(r"Do not feed: gianni_brontolo, negative on many days \(ranked down to #\d+", inbox)
     assert f"listener --config {run.folder / 'listener.toml'} serve" in inbox
+
+
+def test_the_troll_is_a_troll_and_the_double_charged_customers_are_customers(run: DemoRun) -> None:
+    """#21's acceptance: negative on five different days is a troll; negative many times, all on
+    the crisis day, is a customer to answer, on every network they complained on."""
+    rule = TrollRule()
+    customers = ("marta_l", "ordini_falliti", "fede_92")
+    with Store.open(run.folder / "demo.db", create=False) as store:
+        (latest,) = store.conn.execute("SELECT max(created_at) FROM mentions").fetchone()
+        keys = [("x", "gianni_brontolo")] + [
+            (network, handle)
+            for network, handle in store.conn.execute("SELECT DISTINCT network, author_handle FROM mentions")
+            if handle in customers
+        ]
+        since = datetime.fromisoformat(latest) - timedelta(days=rule.window_days)
+        history = store.stories.author_history(keys, since, "Europe/Rome")
+    assert set(history) == set(keys) and {"x", "reddit"} <= {network for network, _ in keys[1:]}
+    troll = history[("x", "gianni_brontolo")]
+    assert troll.negative_days == 5 and author_kind(troll, rule) == "troll"
+    for key in keys[1:]:
+        assert history[key].negative_days == 1, (key, history[key])
+        assert author_kind(history[key], rule) == "customer", key
+    assert max(history[("x", handle)].negative for handle in customers) >= 6  # many posts, one day
+
+
+def crisis_digest(run: DemoRun) -> tuple[str, str]:
+    """The plain text and the HTML of the crisis day's digest."""
+    crisis_day = (datetime.now(ZoneInfo("Europe/Rome")).date() - timedelta(days=2)).isoformat()
+    [digest] = [m for m in run.mail() if is_digest(m) and f"Daily digest {crisis_day}" in str(m["Subject"])][
+        -1:
+    ]
+    plain, html = digest.get_body(("plain",)), digest.get_body(("html",))
+    assert plain is not None and html is not None
+    return plain.get_content().replace("\r\n", "\n"), html.get_content()
+
+
+def test_the_digest_tags_the_troll_and_not_the_double_charged_customers(run: DemoRun) -> None:
+    """Was: marta_l, ordini_falliti and fede_92 tagged "possible troll", gianni_brontolo nowhere."""
+    text, html = crisis_digest(run)
+    trolls = text.split("Trolls: do not feed them:")[1].split("\n\n")[0]
+    assert re.search(r"^- x · gianni_brontolo: negative on [3-9] days of the last 30", trolls, re.M), trolls
+    stories = text.split("Answer first:")[1].split("Alerts of the day:")[0]
+    for customer in ("marta_l", "ordini_falliti", "fede_92"):
+        assert customer not in trolls
+        assert not re.search(rf"{customer}[^\n]*troll", text), customer
+        assert re.search(
+            rf"^- x · {customer} · \d\d:\d\d\n  negative · unanswered · customer: answer", stories, re.M
+        )
+    assert "possible troll" not in text and "gianni_brontolo" in HtmlView.of(html).text
+
+
+def test_the_digest_lists_each_story_once_with_its_reply_link(run: DemoRun) -> None:
+    """Was: two lists repeating the same five posts, and 88-167 "unanswered" mentions."""
+    text, html = crisis_digest(run)
+    stories = text.split("Answer first:")[1].split("Alerts of the day:")[0]
+    heads = re.findall(r"^- (\w+ · \S+ · \d\d:\d\d)", stories, re.M)
+    assert len(heads) == 5 == len(set(heads))  # [digest] stories = 5 in the demo's config
+    assert stories.count("Reply: https://x.com/intent/post?in_reply_to=") >= 4
+    assert len(re.findall(r"stories need an answer from you\.", text)) == 1  # the total, said once
+    assert "Most engaged mentions" not in text and "without a reply" not in text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+
+
+def test_alerts_speak_local_time_and_end_with_the_next_step(run: DemoRun) -> None:
+    """Was: ``since 2026-12-04T09:40:00+00:00`` with timezone Europe/Rome, a bare "(0)", no next step."""
+    for mail in (m for m in run.mail() if not is_digest(m)):
+        body = mail.get_body(("plain",))
+        assert body is not None
+        text = body.get_content().replace("\r\n", "\n")
+        assert "+00:00" not in text and "(Europe/Rome)" in text
+        assert re.search(r"listener alerts ack \d+", text) or " resolved:" in str(mail["Subject"])
+        assert not re.search(r"\(\d+\)", text.split("Most engaged posts:")[-1])  # no bare "(0)"
+    [own] = [m for m in run.mail() if "@caffe_aurora" in str(m["Subject"])]
+    own_body = own.get_body(("plain",))
+    assert own_body is not None and "Change the account's password" in own_body.get_content()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -11,8 +10,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from listener.alerts.message import chat_safe
+from listener.charts import NEGATIVE, ChartLabels, daily_chart
 from listener.cli import App
 from listener.cli.digest import digest
 from listener.config import Config, parse_config
@@ -22,8 +23,8 @@ from listener.digest.build import (
     build_digest,
     day_bounds,
     due_day,
+    needs_answer,
 )
-from listener.digest.chart import NEGATIVE, bar_chart
 from listener.digest.render import render
 from listener.digest.send import recipients_key, send_digest
 from listener.mail import EmailSettings
@@ -54,7 +55,7 @@ TAGS = {
     "span",
 }
 ATTRIBUTES = {"charset", "role", "width", "height", "cellpadding", "cellspacing", "align", "style",
-              "src", "alt", "href"}  # fmt: skip
+              "src", "alt", "href", "lang", "name", "content"}  # fmt: skip
 
 
 CONFIG = """
@@ -178,25 +179,12 @@ def parts(message: EmailMessage) -> tuple[str, str, bytes, str]:
     return plain.get_content(), html.get_content(), image.get_content(), image["Content-ID"].strip("<>")
 
 
-def png_pixels(data: bytes) -> tuple[int, int, set[tuple[int, int, int]]]:
-    """Width, height and the colours of an unfiltered RGB PNG (what the chart writes)."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height, depth, kind = struct.unpack(">IIBB", data[16:26])
-    assert (depth, kind) == (8, 2)
-    chunks, at = {}, 8
-    while at < len(data):
-        (length,) = struct.unpack(">I", data[at : at + 4])
-        chunks[data[at + 4 : at + 8]] = data[at + 8 : at + 8 + length]
-        at += 12 + length
-    assert set(chunks) == {b"IHDR", b"IDAT", b"IEND"}
-    raw = zlib.decompress(chunks[b"IDAT"])
-    stride = width * 3 + 1
-    colours = {
-        tuple(raw[r * stride + 1 + c : r * stride + 4 + c])
-        for r in range(height)
-        for c in range(0, width * 3, 3)
-    }
-    return width, height, colours  # type: ignore[return-value]
+def png_pixels(data: bytes) -> tuple[int, int, set[str]]:
+    """Width, height and the colours (as ``#rrggbb``) of a PNG."""
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    colours = {"#{:02x}{:02x}{:02x}".format(*c[:3]) for _, c in image.convert("RGB").getcolors(1 << 20) or []}
+    return image.width, image.height, colours
 
 
 def test_the_day_is_local_and_compared_with_yesterday_and_the_week(store: Store, tmp_path: Path) -> None:
@@ -227,16 +215,27 @@ def test_days_before_a_watch_existed_are_not_in_its_mean(store: Store, tmp_path:
     assert d.total.mean_volume == 5.0
 
 
-def test_unanswered_negatives_skip_those_our_accounts_answered(store: Store, tmp_path: Path) -> None:
+def test_stories_to_answer_first_and_the_troll_rule(store: Store, tmp_path: Path) -> None:
+    """One list, ranked as the inbox ranks it; was two lists ("most engaged", "unanswered") of mentions."""
     seed(store)
     assert config(tmp_path).own_accounts() == (("x", "aurora_official"), ("reddit", "aurora_it"))
     d = build_digest(store, options(config(tmp_path)), DAY)
-    owed = [m.native_id for m in d.unanswered]
-    assert owed == ["102", "t1_def", "202", "201", "200"]  # by engagement, then newest
-    assert d.unanswered_total == 5
-    assert [(t.author_handle, t.negative) for t in d.trolls] == [("grumpy", 3)]
-    assert "900" not in [m.native_id for m in d.top]  # our own reply is not a mention
-    assert d.top[0].native_id == "100" and d.top[0].watches == "brand, complaints"
+    shown = [r.story.lead.native_id for r in d.stories]
+    assert [i for i, r in zip(shown, d.stories, strict=True) if needs_answer(r)] == [
+        "102",
+        "t1_def",
+        "202",
+        "201",
+        "200",
+    ]
+    assert (d.to_answer, d.to_answer_more) == (5, False)
+    assert {i for i, r in zip(shown, d.stories, strict=True) if r.story.answered} == {"100", "101", "t1_abc"}
+    assert shown.index("t1_abc") > shown.index("200")  # answered ones come after the ones owed
+    assert "900" not in shown and "t1_own" not in shown  # our own replies are not stories
+    # Three negative posts on one day make a customer to answer (was: "possible troll");
+    # the author negative on each of the seven days before is the troll.
+    assert {r.author for r in d.stories if r.story.lead.author_handle == "grumpy"} == {"customer"}
+    assert [(t.author.handle, t.history.negative_days) for t in d.trolls] == [("someone", 7)]
 
 
 def test_source_health_names_the_failing_network(store: Store, tmp_path: Path) -> None:
@@ -264,22 +263,33 @@ def test_the_digest_arrives_in_italian_with_chart_and_owed_replies(store: Store,
     text, html, png, cid = parts(message)
     assert f'src="cid:{cid}"' in html
     width, height, colours = png_pixels(png)
-    assert (width, height) == (560, 220) and NEGATIVE in colours
+    assert (width, height) == (1200, 600) and NEGATIVE in colours
     page = HtmlView.of(html)
-    assert "venerdì 20 novembre 2026" in page.text and "Menzioni negative senza risposta" in page.text
-    assert "5 menzioni negative non hanno avuto risposta" in text
-    assert "Possibili troll: non alimentarli" in text and "possibile troll" in text
+    assert "venerdì 20 novembre 2026" in page.text and "A cosa rispondere prima" in page.text
+    assert text.count("5 storie aspettano una tua risposta.") == 1  # said once, on top
+    assert "Troll: non alimentarli" in text and "x · someone: negativo in 7 giorni degli ultimi 30" in text
+    assert "possibile troll" not in text and "grumpy · 09:00 · troll" not in text
     assert "tutte le raccolte sono fallite" in text and "reddit: login refused (401)" in text
-    assert "termini trainanti: rimborso (3 vs 0)" in text and "negative share 60% vs 10% expected" in text
-    owed = text.split("Menzioni negative senza risposta")[1].split("Autori con più post negativi")[0]
-    for url in ("https://x.com/carla/status/102", "https://www.reddit.com/r/it/comments/qqq/_/def/"):
-        assert url in owed and url in page.hrefs
+    assert (
+        "termini trainanti (post ora vs la settimana prima): rimborso (3 vs 0)" in text
+        and "negative share 60% vs 10% expected" in text
+    )
+    owed = text.split("A cosa rispondere prima")[1].split("Allerte del giorno")[0]
+    carla = owed.split("- x · carla · 09:00")[1].split("\n- ")[0]
+    assert "negativa · senza risposta · cliente: rispondi · 30 interazioni" in carla
+    assert "Rispondi: https://x.com/intent/post?in_reply_to=102" in carla
+    assert "Apri il post: https://x.com/carla/status/102" in carla
     for url in (
-        "https://x.com/luca/status/100",
-        "https://x.com/anna/status/101",
-        "reddit.com/r/it/comments/xyz",
+        "https://x.com/intent/post?in_reply_to=102",
+        "https://www.reddit.com/r/it/comments/qqq/_/def/",
     ):
-        assert url not in owed
+        assert url in owed and url in page.hrefs
+    luca = owed.split("- x · luca · 09:00")[1].split("\n- ")[0]
+    assert (
+        "già risposto dai tuoi account · negativa · 50 interazioni" in luca and "senza risposta" not in luca
+    )
+    piero = owed.split("- reddit · piero · 09:00")[1].split("\n- ")[0]
+    assert "Rispondi: https://www.reddit.com/r/it/comments/qqq/_/def/" in piero and "Apri" not in piero
 
 
 def test_the_digest_speaks_english_from_the_config(store: Store, tmp_path: Path) -> None:
@@ -291,10 +301,9 @@ def test_the_digest_speaks_english_from_the_config(store: Store, tmp_path: Path)
         "[listener] Daily digest 2026-11-20: 14 mentions (+40% vs 7-day mean), 57% negative"
     )
     text, html, _, _ = parts(message)
-    assert (
-        "Friday 20 November 2026" in text and "Negative mentions without a reply from your accounts" in text
-    )
-    assert "Possible trolls: do not feed them" in HtmlView.of(html).text
+    assert "Friday 20 November 2026" in text and "Answer first" in text
+    assert "5 stories need an answer from you." in text and "customer: answer · 30 interactions" in text
+    assert "Trolls: do not feed them" in HtmlView.of(html).text
     assert "menzioni" not in text
 
 
@@ -328,24 +337,32 @@ def test_every_hostile_line_arrives_inert(store: Store, tmp_path: Path, shared_d
         observed=500, expected=1, summary=hostile[0],
         explanation={"terms": [{"term": t} for t in hostile[:50]], "samples": [{"text": hostile[1], "url": "javascript:alert(1)"}]},
     ), [])  # fmt: skip
-    opts = options(config(tmp_path), top_mentions=1000, unanswered=1000, troll_min_negative=2)
+    opts = options(config(tmp_path), stories=1000, trolls=100)
     with smtp_server() as (inbox, port):
         send_digest(store, opts, email(port), DAY, {}, now=NOW)
     text, html, _, _ = parts(inbox.messages[0])
     page = HtmlView.of(html)
     assert page.tags <= TAGS and page.attributes <= ATTRIBUTES
-    assert page.hrefs <= {m.url for m in mentions}
+    assert page.hrefs <= {m.url for m in mentions} | {
+        f"https://x.com/intent/post?in_reply_to={m.native_id}" for m in mentions
+    }
     for line in hostile:
         assert chat_safe(line) in page.text, line
         assert chat_safe(line) in text, line
     assert "\x1b" not in text and "\u202e" not in text
 
 
-def test_chart_is_a_png_with_one_bar_per_day() -> None:
-    days = [(DAY - timedelta(days=6 - i), 100 * i, 10 * i) for i in range(7)]
-    width, height, colours = png_pixels(bar_chart(days, mean=300.0))
-    assert (width, height) == (560, 220) and NEGATIVE in colours
-    assert png_pixels(bar_chart([(DAY, 0, 0)]))[:2] == (560, 220)  # an empty week still draws
+def test_the_chart_is_the_week_drawn_with_real_text_at_twice_its_shown_width(
+    store: Store, tmp_path: Path
+) -> None:
+    seed(store)
+    d = build_digest(store, options(config(tmp_path)), DAY)
+    rendered = render(d)
+    days, mentions, negative = zip(*d.chart, strict=True)
+    assert rendered.chart == daily_chart(days, mentions, negative, ChartLabels.of("it"), 1200, mean=10.0)
+    assert 'width="600" height="300"' in rendered.html and "width:100%;max-width:600px" in rendered.html
+    empty = build_digest(store, options(config(tmp_path)), DAY + timedelta(days=30))
+    assert png_pixels(render(empty).chart)[:2] == (1200, 600)  # an empty week still draws
 
 
 def test_cli_previews_prints_and_sends(store: Store, tmp_path: Path) -> None:
@@ -377,7 +394,7 @@ def test_cli_previews_prints_and_sends(store: Store, tmp_path: Path) -> None:
 def test_rendering_needs_no_network_section(store: Store, tmp_path: Path) -> None:
     store.sync_watches([("brand", "aurora")])
     rendered = render(build_digest(store, DigestOptions(language="en"), DAY))
-    assert "No alert today." in rendered.text and "Every negative mention got a reply" in rendered.text
+    assert "No alert today." in rendered.text and "No story needs an answer from you." in rendered.text
 
 
 def test_the_digest_is_due_after_its_local_time() -> None:
@@ -414,7 +431,7 @@ def test_a_day_of_many_alerts_lists_the_worst_twenty(store: Store) -> None:
     assert "…and 5 more: see 'listener alerts'." in text
 
 
-def test_copies_of_a_story_show_once_with_their_spread_and_repeat_negatives_get_a_section(
+def test_copies_of_a_story_show_once_with_their_spread_and_the_trolls_get_a_section(
     store: Store, tmp_path: Path
 ) -> None:
     from listener.clusters import assign_clusters
@@ -432,21 +449,23 @@ def test_copies_of_a_story_show_once_with_their_spread_and_repeat_negatives_get_
     ]  # fmt: skip
     save(store, copies, {"x/300": "negative", "reddit/t1_cp1": "negative", "mastodon/cp2": "negative"})
     assign_clusters(store)
-    for language, spread, heading in (
-        ("it", "+2 copie su mastodon, reddit", "Autori negativi ricorrenti"),
-        ("en", "+2 copies on mastodon, reddit", "Repeat negative authors"),
+    for language, spread, heading, line in (
+        ("it", "+2 copie su mastodon, reddit", "Troll: non alimentarli", "x · someone: negativo in 7 giorni"),
+        (
+            "en",
+            "+2 copies on mastodon, reddit",
+            "Trolls: do not feed them",
+            "x · someone: negative on 7 days",
+        ),
     ):
-        opts = options(config(tmp_path, language), repeat_min_negative=3)
-        d = build_digest(store, opts, DAY)
-        assert [m.native_id for m in d.top].count("300") == 1
-        assert not {"t1_cp1", "cp2"} & {m.native_id for m in d.top + d.unanswered}
-        # all-time counts: "someone" was negative on each of the seven days before, and posted today
-        assert [(a.network, a.handle, a.negative) for a in d.repeat_authors] == [
-            ("x", "someone", 7),
-            ("x", "grumpy", 3),
-        ]
+        d = build_digest(store, options(config(tmp_path, language)), DAY)
+        leads = [r.story.lead.native_id for r in d.stories]
+        assert leads[0] == "300" and not {"t1_cp1", "cp2"} & set(leads)  # one story, its most engaged first
+        assert d.stories[0].story.members == 3 and d.to_answer == 6
+        # "someone" was negative on each of the seven days before; grumpy's three are one day
+        assert [t.author.handle for t in d.trolls] == ["someone"]
         rendered = render(d)
-        assert rendered.text.count(story[:40]) == 2  # once among the top, once among the owed replies
+        assert rendered.text.count(story[:40]) == 1  # one list now (was: among the top and the owed replies)
         assert spread in rendered.text and spread in HtmlView.of(rendered.html).text
-        assert heading in rendered.text
+        assert heading in rendered.text and line in rendered.text and "grumpy:" not in rendered.text
         assert "<b>mai</b>" not in rendered.html and "&lt;b&gt;mai&lt;/b&gt;" in rendered.html

@@ -302,7 +302,7 @@ def test_every_hostile_line_and_encoded_word_in_the_digest_stays_in_the_body(
         store.finish_run(
             run, SaveResult(), 1, error="auth", error_message=line, now=at + timedelta(minutes=minute)
         )
-    options = DigestOptions.from_config(_config(), DigestSettings(top_mentions=1000, unanswered=1000))
+    options = DigestOptions.from_config(_config(), DigestSettings(stories=1000))
     with raw_smtp() as (inbox, port):
         send_digest(store, options, settings(port), date(2026, 11, 20), {}, now=at + timedelta(days=1))
     [envelope] = inbox.received

@@ -8,8 +8,10 @@ SQLite, real clustering: nothing of ours is faked.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +22,8 @@ from listener.query import parse
 from listener.stories import TrollRule, answer_first, author_kind
 from storage import Store
 from storage.rows import StoryFilters, StoryRow
+from tests.harness import vm_steps
+from tests.test_query_plans_digest import bad, plan_of
 
 ZONE = "Europe/Rome"
 DAY = date(2026, 12, 4)
@@ -267,3 +271,58 @@ def test_recency_decays_the_priority(store: Store, ids: dict[str, int]) -> None:
     later = answer_first(store, OWN, START, END, NOW + timedelta(days=1), ZONE)
     assert all(r.priority == pytest.approx(fresh[r.story.key] / 2) for r in later)
     assert any("h ago" in reason for reason in later[0].reasons)
+
+
+# -- what it reads ------------------------------------------------------------------------
+
+
+def test_a_day_reads_through_the_indexes(store: Store, ids: dict[str, int]) -> None:
+    """Candidates from the parts of mentions_engaged, members from the cluster index, states and
+    answers by key, an author's days from mentions_author_key: no table is read whole."""
+    calls = {
+        "stories": lambda: store.stories.stories(START, END, OWN, StoryFilters(watch="brand", language="en")),
+        "search": lambda: store.stories.stories(START, END, OWN, StoryFilters(query=parse("refund"))),
+        "authors": lambda: store.stories.author_history([("x", "gianni_brontolo"), ("x", "77")], START, ZONE),
+    }
+    plans = {name: plan_of(store, call) for name, call in calls.items()}
+    for name, plan in plans.items():
+        assert plan and bad(plan) == [], (name, bad(plan))
+    lines = [line for _, line in plans["stories"]]
+    assert "SEARCH w USING INDEX mentions_engaged (<expr>=? AND <expr>=?)" in lines, lines
+    assert "SEARCH c USING INDEX mention_clusters_cluster (cluster_id=?)" in lines, lines
+    assert "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)" in lines, lines  # triage, by mention id
+    assert not any("mentions_day" in line or "mentions_created" in line for line in lines), lines
+    assert any("mentions_fts" in line for _, line in plans["search"])
+    authors = [line for _, line in plans["authors"]]
+    assert "SEARCH m USING INDEX mentions_author_key (network=? AND <expr>=? AND created_at>?)" in authors, (
+        authors
+    )
+    assert any("mentions_fts" in line for line in authors), authors  # a handle found by its words
+
+
+def test_a_day_ten_times_denser_costs_about_the_same(tmp_path: Path) -> None:
+    """The same day with 2,000 and 20,000 mentions (a part holds more than the walk reads on
+    both): stories() reads the day's parts, not its mentions, so about the same SQLite work."""
+    cost = []
+    for n in (2000, 20000):
+        rng = random.Random(5)
+        with Store.open(tmp_path / f"{n}.db") as store:
+            store.sync_watches([("a", "aurora")])
+            ms = [Mention("x", f"m{i}", f"aurora {i}", START + timedelta(seconds=rng.randrange(86400)),
+                          author_id=str(rng.randrange(n // 4)), author_handle=f"u{i % 500}",
+                          conversation_id=f"c{rng.randrange(n // 5)}" if rng.random() < 0.5 else None,
+                          like_count=rng.randrange(400)) for i in range(n)]  # fmt: skip
+            ours = [Mention("x", f"o{i}", "aurora", START + timedelta(seconds=rng.randrange(86400)),
+                            author_handle="caffe_aurora", in_reply_to_id=f"m{rng.randrange(n)}",
+                            conversation_id=f"c{rng.randrange(n // 5)}") for i in range(20)]  # fmt: skip
+            store.save_page(Page("x", "a", ms + ours, matches={m.native_id: ["a"] for m in ms + ours}))
+            ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions")]
+            store.set_sentiment(
+                [(i, rng.choice(("negative", "neutral", "positive")), 0.9, "t", None) for i in ids]
+            )
+            store.triage.set(ids[:: n // 200], "handled", now=NOW)
+            stories = store.stories.stories(START, END, OWN, limit=3)
+            assert len(stories) == 3 and all(s.negative for s in stories)
+            cost.append(vm_steps(store.conn, lambda s=store: s.stories.stories(START, END, OWN, limit=3)))  # type: ignore[misc]
+    quiet, busy = cost
+    assert busy < 1.5 * quiet, cost

@@ -39,6 +39,14 @@ class Channel(Protocol):
     def send(self, message: Message) -> None: ...
 
 
+# A phone shows the message at its own width rather than a zoomed-out desktop page.
+_HEAD = (
+    '<!doctype html><html><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+    '<body style="margin:0;padding:8px">'
+)
+
+
 class EmailChannel:
     name: ClassVar[str] = "email"
 
@@ -61,7 +69,7 @@ class EmailChannel:
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = make_msgid(domain="listener.local")
         email.set_content(message.text)
-        email.add_alternative(f"<!doctype html><html><body>{message.html}</body></html>", subtype="html")
+        email.add_alternative(f"{_HEAD}{message.html}</body></html>", subtype="html")
         mail.send(self.settings, email, self.env)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from listener.alerts.channels import Channel
-from listener.alerts.message import build_message
+from listener.alerts.message import build_message, sample_ids
 from listener.errors import DeliveryError
 from listener.records import utcnow
 from storage import Store
@@ -77,8 +77,11 @@ def _send_batch(
         try:
             if channel is None:
                 raise DeliveryError(f"{item.channel}: channel is not configured; add it to [alerts] channels")
+            states = {i: t.state for i, t in store.triage.states(sample_ids(item.alert)).items()}
             channel.send(
-                build_message(item.alert, item.event, reader.language, reader.timezone, reader.inbox_url)
+                build_message(
+                    item.alert, item.event, reader.language, reader.timezone, reader.inbox_url, states
+                )
             )
         except DeliveryError as exc:
             failed += 1

@@ -9,18 +9,18 @@ Long texts are capped.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment
 
 from listener.alerts.next_step import next_step
-from listener.localtime import local_time
+from listener.localtime import local_time, local_times_in
 from listener.output import inert
 from storage.alerts import AlertRow
 
-__all__ = ["Message", "build_message", "chat_safe", "safe_url", "spread_text"]
+__all__ = ["Message", "build_message", "chat_safe", "safe_url", "sample_ids", "spread_text"]
 
 MAX_POST = 280
 MAX_TEXT = 3500
@@ -32,22 +32,22 @@ WORDS = {
     "en": {
         "opened": "new", "updated": "growing", "resolved": "resolved", "volume": "mentions",
         "negative": "negative share", "health": "source health", "expected": "expected",
-        "terms": "Driving terms", "authors": "Top authors", "samples": "Most engaged posts",
-        "languages": "Languages", "networks": "Networks", "since": "since",
+        "terms": "Driving terms (posts now vs the week before)", "authors": "Top authors (posts)", "samples": "Most engaged posts",
+        "languages": "Languages (posts)", "networks": "Networks (posts)", "since": "since",
         "own-account": "own account", "posts": "posts that do not look like it",
         "why": "Why it looks wrong", "interaction": "interaction", "interactions": "interactions",
-        "handled": "handled",
+        "triage:handled": "handled", "triage:ignored": "ignored", "triage:escalated": "escalated",
         "health:auth": "credentials refused", "health:rate-limited": "rate limit used up",
         "health:rejects": "unreadable items", "health:quiet": "unusually quiet",
     },
     "it": {
         "opened": "nuovo", "updated": "in crescita", "resolved": "rientrato", "volume": "menzioni",
         "negative": "quota negativa", "health": "stato delle fonti", "expected": "atteso",
-        "terms": "Termini trainanti", "authors": "Autori principali", "samples": "Post più coinvolgenti",
-        "languages": "Lingue", "networks": "Reti", "since": "dalle",
+        "terms": "Termini trainanti (post ora vs la settimana prima)", "authors": "Autori principali (post)", "samples": "Post più coinvolgenti",
+        "languages": "Lingue (post)", "networks": "Reti (post)", "since": "dalle",
         "own-account": "account ufficiale", "posts": "post che non gli somigliano",
         "why": "Perché sembra anomalo", "interaction": "interazione", "interactions": "interazioni",
-        "handled": "gestito",
+        "triage:handled": "gestito", "triage:ignored": "ignorato", "triage:escalated": "segnalato",
         "health:auth": "credenziali rifiutate", "health:rate-limited": "limite di richieste esaurito",
         "health:rejects": "elementi illeggibili", "health:quiet": "silenzio insolito",
     },
@@ -73,7 +73,16 @@ _HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_
     """\
 <div style="font-family:Arial,sans-serif;font-size:14px;line-height:1.4;color:#222;max-width:640px;width:100%;overflow-wrap:anywhere;word-break:break-word">
 <p style="margin:0 0 8px 0;padding:8px;background:{{ colour }};color:#fff;font-weight:bold">{{ subject }}</p>
+{% macro step_box() %}<div style="margin:16px 0 0 0;padding:8px 10px;background:#f1f5f9;border-left:3px solid {{ colour }}">
+<p style="margin:0 0 4px 0;font-weight:bold">{{ step.title }}</p>
+{% if step.ack %}<p style="margin:4px 0">{{ step.ack_label }}:<br><code style="font-family:Menlo,Consolas,monospace;background:#fff;padding:1px 4px">{{ step.ack }}</code></p>{% endif %}
+{% if step.inbox %}<p style="margin:4px 0">{{ step.inbox_label }}: <a href="{{ step.inbox }}">{{ step.inbox }}</a></p>{% endif %}
+{% if step.checklist_title %}<p style="margin:10px 0 4px 0;font-weight:bold">{{ step.checklist_title }}:</p>
+<ol style="margin:0;padding-left:22px">{% for item in step.checklist %}<li>{{ item }}</li>{% endfor %}</ol>{% endif %}
+</div>
+{% endmacro %}
 <p>{{ headline }}</p>
+{% if step.checklist %}{{ step_box() }}{% endif %}
 {% for title, items in lists %}
 {% if items %}<p style="margin:12px 0 4px 0;font-weight:bold">{{ title }}</p>
 <ul style="margin:0;padding-left:20px">{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul>{% endif %}
@@ -82,13 +91,7 @@ _HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_
 {% for s in samples %}<p style="margin:4px 0;padding:6px;border-left:3px solid #ccc">
 <b>{{ s.head }}</b><br>{{ s.text }}
 {% if s.url %}<br><a href="{{ s.url }}">{{ s.url }}</a>{% endif %}</p>{% endfor %}{% endif %}
-<div style="margin:16px 0 0 0;padding:8px 10px;background:#f1f5f9;border-left:3px solid {{ colour }}">
-<p style="margin:0 0 4px 0;font-weight:bold">{{ step.title }}</p>
-{% if step.ack %}<p style="margin:4px 0">{{ step.ack_label }}:<br><code style="font-family:Menlo,Consolas,monospace;background:#fff;padding:1px 4px">{{ step.ack }}</code></p>{% endif %}
-{% if step.inbox %}<p style="margin:4px 0">{{ step.inbox_label }}: <a href="{{ step.inbox }}">{{ step.inbox }}</a></p>{% endif %}
-{% if step.checklist_title %}<p style="margin:10px 0 4px 0;font-weight:bold">{{ step.checklist_title }}:</p>
-<ol style="margin:0;padding-left:22px">{% for item in step.checklist %}<li>{{ item }}</li>{% endfor %}</ol>{% endif %}
-</div>
+{% if not step.checklist %}{{ step_box() }}{% endif %}
 </div>"""
 )
 _COLOURS = {"info": "#2b6cb0", "warning": "#c05621", "critical": "#c53030"}
@@ -98,10 +101,10 @@ def _pct(value: float | None) -> str:
     return "?" if value is None else f"{value:.0%}"
 
 
-def _headline(alert: AlertRow, w: dict[str, str], since: str) -> str:
+def _headline(alert: AlertRow, w: dict[str, str], since: str, zone: str, language: str) -> str:
     """``since`` is the incident's start as people read it (``Dec 04 10:40``, with the zone or not)."""
     if alert.kind.startswith("health:"):
-        return f"{w['health']}: {alert.summary}"
+        return f"{w['health']}: {local_times_in(alert.summary, zone, language, name_zone=True)}"
     what = alert.explanation.get("what", {})
     scope = alert.watch + (f" ({alert.network})" if alert.network else "")
     if alert.kind == "own-account":
@@ -113,7 +116,7 @@ def _headline(alert: AlertRow, w: dict[str, str], since: str) -> str:
     return f"{w[alert.kind]} {scope}: {observed} vs {w['expected']} {expected}, {w['since']} {since}"
 
 
-def _subject(alert: AlertRow, event: str, w: dict[str, str], since: str) -> str:
+def _subject(alert: AlertRow, event: str, w: dict[str, str], since: str, language: str) -> str:
     """Only our own words, the configured watch and network, figures we computed, the severity.
 
     Never ``alert.summary``: a health summary quotes the server's error text,
@@ -123,7 +126,7 @@ def _subject(alert: AlertRow, event: str, w: dict[str, str], since: str) -> str:
     if alert.kind.startswith("health:"):
         scope = alert.network + (f" ({alert.watch})" if alert.watch else "")
         return f"{head} {w['health']} {scope}: {w.get(alert.kind, alert.kind.removeprefix('health:'))}"
-    return f"{head} {_headline(alert, w, since)}"
+    return f"{head} {_headline(alert, w, since, 'UTC', language)}"
 
 
 def safe_url(url: Any) -> str | None:
@@ -173,11 +176,15 @@ def _interactions(value: Any, w: dict[str, str]) -> str:
     return f"{value} {w['interaction'] if value == 1 else w['interactions']}"
 
 
-def _sample(s: dict[str, Any], w: dict[str, str], language: str, zone: str) -> dict[str, Any]:
-    """One example post: who, where, when (local), how engaged and how far it spread, then the text."""
+def _sample(
+    s: dict[str, Any], w: dict[str, str], language: str, zone: str, states: Mapping[int, str]
+) -> dict[str, Any]:
+    """One example post: who, where, when (local), how engaged and how far it spread, its triage
+    state (``handled``: someone dealt with it in the inbox), then the text."""
     when = local_time(s["created_at"], zone, language) if s.get("created_at") else ""
+    state = states.get(s["id"]) if isinstance(s.get("id"), int) else None
     parts = [s.get("network", ""), s.get("author") or "?", when, _interactions(s.get("engagement"), w),
-             _spread(s, language)]  # fmt: skip
+             _spread(s, language), w.get(f"triage:{state}", "") if state else ""]  # fmt: skip
     return {
         "head": chat_safe(" · ".join(str(p) for p in parts if p), 200),
         "text": chat_safe(s.get("text", "")),
@@ -185,18 +192,30 @@ def _sample(s: dict[str, Any], w: dict[str, str], language: str, zone: str) -> d
     }
 
 
+def sample_ids(alert: AlertRow) -> list[int]:
+    """The mentions an alert shows as examples, to look up their triage state."""
+    samples = alert.explanation.get("samples", [])
+    return [s["id"] for s in samples if isinstance(s, dict) and isinstance(s.get("id"), int)]
+
+
 def build_message(
-    alert: AlertRow, event: str, language: str = "en", timezone: str = "UTC", inbox_url: str | None = None
+    alert: AlertRow,
+    event: str,
+    language: str = "en",
+    timezone: str = "UTC",
+    inbox_url: str | None = None,
+    states: Mapping[int, str] | None = None,
 ) -> Message:
     """Render one alert event; every piece of internet text is made inert here.
 
     Times are local to ``timezone`` ([alerts] timezone), its name said once, in
-    the headline; the message ends with the next step (``next_step``).
+    the headline; the message ends with the next step (``next_step``). ``states``
+    are the triage states of the example posts (``sample_ids``), by mention id.
     """
     w = _words(language, alert.kind)
     exp = alert.explanation
     since = local_time(alert.started_at, timezone, language)
-    subject = chat_safe(_subject(alert, event, w, since), 200)
+    subject = chat_safe(_subject(alert, event, w, since, language), 200)
     lists = [
         (w["why"], [chat_safe(reason, 200) for reason in exp.get("reasons", [])]),
         (
@@ -210,17 +229,21 @@ def build_message(
         (w["languages"], [chat_safe(f"{k}: {v}", 40) for k, v in exp.get("languages", {}).items()]),
         (w["networks"], [chat_safe(f"{k}: {v}", 40) for k, v in exp.get("networks", {}).items()]),
     ]
-    samples = [_sample(s, w, language, timezone) for s in exp.get("samples", []) if isinstance(s, dict)]
-    headline = chat_safe(_headline(alert, w, f"{since} ({timezone})"), 300)
+    samples = [
+        _sample(s, w, language, timezone, states or {}) for s in exp.get("samples", []) if isinstance(s, dict)
+    ]
+    headline = chat_safe(_headline(alert, w, f"{since} ({timezone})", timezone, language), 300)
     step = next_step(alert.id, alert.kind, event, language, safe_url(inbox_url))
-    lines = [subject, "", headline]
+    # A hijack cannot wait for the end of the message: its checklist comes first.
+    first, last = (step.lines(), []) if step.checklist else ([], step.lines())
+    lines = [subject, "", headline, *(["", *first] if first else [])]
     for title, items in lists:
         if items:
             lines += ["", f"{title}:", *(f"- {item}" for item in items)]
     if samples:
         lines += ["", f"{w['samples']}:"]
         lines += [f"- {s['head']}: {s['text']}" + (f" {s['url']}" if s["url"] else "") for s in samples]
-    tail = "\n".join(["", "", *step.lines()])
+    tail = "\n".join(["", "", *last]) if last else ""
     text = "\n".join(lines)[: MAX_TEXT - len(tail)] + tail  # the next step survives the cap
     html = _HTML.render(subject=subject, headline=headline, lists=lists, samples=samples, w=w, step=step,
                         colour=_COLOURS.get(alert.severity, "#444"))  # fmt: skip
@@ -228,6 +251,6 @@ def build_message(
         "id": alert.id, "event": event, "watch": alert.watch, "network": alert.network, "kind": alert.kind,
         "severity": alert.severity, "state": alert.state, "started_at": alert.started_at,
         "updated_at": alert.updated_at, "observed": alert.observed, "expected": alert.expected,
-        "summary": chat_safe(alert.summary, 300), "text": text, "html": html,
+        "summary": chat_safe(local_times_in(alert.summary, timezone, language), 300), "text": text, "html": html,
     }  # fmt: skip
     return Message(subject=subject, text=text, html=html, data=data)

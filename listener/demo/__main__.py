@@ -98,7 +98,7 @@ language = "en"
 
 [digest]
 time = "07:30"                # the daemon sends yesterday's digest after this local time
-top_mentions = 5
+stories = 5                   # stories to answer first
 """,
         encoding="utf-8",
     )

@@ -15,12 +15,12 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from listener.clusters import collapse
 from listener.digest.settings import DigestSettings
+from listener.stories import RankedStory, TrollRule, answer_first, author_kind
 from storage import Store
 from storage.authors import AuthorRow
-from storage.clusters import Spread
-from storage.digest import AlertRow, DigestQueries, NegativeAuthor, NetworkRuns, TopMention
+from storage.digest import AlertRow, DigestQueries, NetworkRuns
+from storage.rows import AuthorHistory
 
 if TYPE_CHECKING:
     from listener.config import Config
@@ -30,6 +30,7 @@ __all__ = [
     "DigestOptions",
     "DigestSettings",
     "HealthLine",
+    "Troll",
     "WatchLine",
     "build_digest",
     "day_bounds",
@@ -39,6 +40,8 @@ __all__ = [
 
 BUCKET = 300  # seconds, as in watch_buckets
 HISTORY = 7  # days the average and the chart cover
+COUNTED = 50  # stories read to count those that need an answer ("at least 50" beyond)
+TROLL_CANDIDATES = 30  # repeat-negative authors of the day checked against the troll rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class DigestOptions:
     watches: tuple[str, ...] = ()  # () = every watch in the database
     sources: tuple[tuple[str, str], ...] = ()  # expected (network, watch) pairs
     settings: DigestSettings = field(default_factory=DigestSettings)
+    inbox_url: str | None = None  # [serve] public_url: the inbox, to answer from
 
     @classmethod
     def from_config(cls, config: Config, section: DigestSettings | None = None) -> DigestOptions:
@@ -65,6 +69,7 @@ class DigestOptions:
             watches=tuple(w.name for w in config.watches),
             sources=tuple(config.sources()),
             settings=section,
+            inbox_url=config.serve.inbox_url(),
         )
 
 
@@ -111,6 +116,15 @@ class HealthLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Troll:
+    """An author negative on many days (the troll rule): listed once, "do not feed"."""
+
+    author: AuthorRow  # replies_received: our replies to their mentions of the day
+    history: AuthorHistory  # negative_days: over the rule's window
+    url: str | None  # their story of the day, when it is among the stories read
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     day: date
     options: DigestOptions
@@ -120,15 +134,13 @@ class Digest:
     watches: list[WatchLine]
     chart: list[tuple[date, int, int]]  # (day, mentions, negative), the last seven days
     alerts: list[AlertRow]
-    top: list[TopMention]
-    unanswered_total: int
-    unanswered: list[TopMention]
-    trolls: list[NegativeAuthor]
+    stories: list[RankedStory]  # to answer first, at most [digest] stories
+    to_answer: int  # stories that need an answer (negative, unanswered, not a troll's, not done)...
+    to_answer_more: bool  # ...or at least that many: more than the stories read
+    trolls: list[Troll]
     health: list[HealthLine]
     health_alerts: list[AlertRow]
-    # Near-duplicate stories: each list shows one mention per cluster; its spread by mention id.
-    spreads: dict[int, Spread] = field(default_factory=dict)
-    repeat_authors: list[AuthorRow] = field(default_factory=list)  # repeat-negative, active on the day
+    rule: TrollRule = field(default_factory=TrollRule)
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -185,7 +197,7 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
     def first_day(bucket: int | None) -> int:
         return next((i for i, (_, hi) in enumerate(buckets) if bucket is not None and bucket < hi), HISTORY)
 
-    runs = {r.network: r for r in q.network_runs(start, end, options.sources)}
+    runs = _runs(q, options, start, end)
     networks = sorted(set(runs) | {net for net, _ in options.sources})
     # Distinct mentions: one that matched two watches counts once here.
     totals = q.daily_totals(ranges, networks)
@@ -195,22 +207,80 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
         first_day(min(firsts.values(), default=None)),
     )
     alerts = q.alerts_during(start, end)
-    # Fetched three times over, then one per near-duplicate cluster: copies do not crowd out stories.
-    unanswered_total, unanswered = q.unanswered_negative(start, end, options.own_accounts, 3 * s.unanswered)
-    top = q.top_mentions(start, end, options.own_accounts, 3 * s.top_mentions)
-    spreads = store.clusters.spread_of(m.id for m in [*top, *unanswered])
     health = [_health_line(net, runs.get(net), totals, s) for net in networks]
+    stories, to_answer, more = _stories(store, options, start, end)
     return Digest(
         day=day, options=options, start=start, end=end, total=total,
         watches=_watch_lines(q, options, buckets, lambda name: first_day(firsts.get(name))),
         chart=[(day - timedelta(days=HISTORY - i), totals[i][0], totals[i][1]) for i in range(1, HISTORY + 1)],
         alerts=[a for a in alerts if not a.kind.startswith("health:")],
-        top=_one_per_story(top, spreads, s.top_mentions),
-        unanswered_total=unanswered_total, unanswered=_one_per_story(unanswered, spreads, s.unanswered),
-        trolls=q.negative_authors(start, end, options.own_accounts, s.troll_min_negative),
-        health=health, health_alerts=[a for a in alerts if a.kind.startswith("health:")], spreads=spreads,
-        repeat_authors=q.repeat_authors(start, end, at_least=s.repeat_min_negative, limit=s.repeat_authors),
+        stories=stories[: s.stories], to_answer=to_answer, to_answer_more=more,
+        trolls=_trolls(store, options, start, end, stories),
+        health=health, health_alerts=[a for a in alerts if a.kind.startswith("health:")],
     )  # fmt: skip
+
+
+def needs_answer(r: RankedStory) -> bool:
+    """Negative, not answered by our accounts, not a troll's (handled and ignored ones are not read)."""
+    return bool(r.story.negative) and not r.story.answered and r.author != "troll"
+
+
+def _stories(
+    store: Store, options: DigestOptions, start: datetime, end: datetime
+) -> tuple[list[RankedStory], int, bool]:
+    """The day's stories ranked as the inbox ranks them (at the day's end), and how many need an answer.
+
+    Reads ``COUNTED`` stories (or the number shown, if more), never the day's every mention:
+    past that, the count says "at least".
+    """
+    read = max(COUNTED, options.settings.stories)
+    ranked = answer_first(store, options.own_accounts, start, end, end, options.timezone, limit=read)
+    return ranked, sum(map(needs_answer, ranked)), len(ranked) >= read
+
+
+def _trolls(
+    store: Store, options: DigestOptions, start: datetime, end: datetime, stories: list[RankedStory]
+) -> list[Troll]:
+    """Authors of the day who are trolls by the rule: repeat-negative authors active that day,
+    checked day by day over the rule's window (many posts on one crisis day are one day)."""
+    rule = TrollRule()
+    candidates = store.digest.repeat_authors(
+        start, end, at_least=rule.min_negative_days, limit=TROLL_CANDIDATES
+    )
+    own = {(n, h.lower().lstrip("@")) for n, h in options.own_accounts}
+    candidates = [
+        a for a in candidates if (a.network, (a.handle or a.author_key).lower().lstrip("@")) not in own
+    ]
+    histories = store.stories.author_history(
+        [(a.network, a.author_key) for a in candidates],
+        end - timedelta(days=rule.window_days),
+        options.timezone,
+    )
+    links = {(r.story.lead.network, r.story.lead.author_id or r.story.lead.author_handle): r.open_url
+             for r in stories if r.author == "troll"}  # fmt: skip
+    trolls = [
+        Troll(a, h, links.get((a.network, a.author_key)))
+        for a in candidates
+        if (h := histories.get((a.network, a.author_key))) is not None and author_kind(h, rule) == "troll"
+    ]
+    trolls.sort(
+        key=lambda t: (-t.history.negative_days, -t.history.negative, t.author.network, t.author.author_key)
+    )
+    return trolls[: options.settings.trolls]
+
+
+def _runs(q: DigestQueries, options: DigestOptions, start: datetime, end: datetime) -> dict[str, NetworkRuns]:
+    """Each network's runs of the day: of its watches, else of its feeds.
+
+    A network without search (Facebook, Instagram) collects feeds only (a Page's posts,
+    its tags), whose runs carry the feed's name, not a watch's: for a network whose
+    watches did not run, every source of it counts, so it is not reported idle.
+    """
+    runs = {r.network: r for r in q.network_runs(start, end, options.sources)}
+    idle = {net for net, _ in options.sources if net not in runs or not runs[net].runs}
+    if idle:
+        runs |= {r.network: r for r in q.network_runs(start, end, ()) if r.network in idle and r.runs}
+    return runs
 
 
 def _watch_lines(
@@ -243,8 +313,3 @@ def _health_line(net: str, r: NetworkRuns | None, totals: list[Any], s: DigestSe
         status = "errors"
     return HealthLine(net, status, r.runs if r else 0, r.failed if r else 0, volume, mean,
                       r.last_error_message if r else None, r.last_success if r else None)  # fmt: skip
-
-
-def _one_per_story(mentions: list[TopMention], spreads: Mapping[int, Spread], limit: int) -> list[TopMention]:
-    """The first mention of each near-duplicate cluster, in the given order, at most ``limit``."""
-    return [m for m, _ in collapse(mentions, spreads)][:limit]

@@ -2,34 +2,35 @@
 
 Every string that came from the internet (post text, handles, alert summaries,
 collector error messages) goes through ``chat_safe`` once, here, when the view
-is built; the HTML template then escapes it (Jinja2 autoescape) and only
-``http(s)`` links become ``href``. Layout is tables and inline styles, what
-Outlook, Gmail and Apple Mail agree on. The chart is a PNG part of a
+is built; the HTML template (``template``) then escapes it (Jinja2 autoescape)
+and only ``http(s)`` links become ``href``. The chart is a PNG part of a
 ``multipart/related`` referenced as ``cid:``: Gmail drops ``data:`` images.
+Times are local to the digest's zone, named once in the footer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from jinja2 import Environment
 
 from listener import mail
 from listener.alerts.message import chat_safe, safe_url, spread_text
-from listener.digest.build import Digest, WatchLine
-from listener.digest.chart import NEGATIVE, OTHER, bar_chart
-from listener.digest.words import WORDS, day_name, number, percent, points, signed_percent
+from listener.charts import NEGATIVE, ChartLabels, daily_chart
+from listener.digest.build import Digest, Troll, WatchLine
+from listener.digest.template import HTML
+from listener.digest.words import WORDS, day_name, number, percent, points, reason, signed_percent
+from listener.localtime import local_clock, local_date, local_times_in
 from listener.records import SEVERITY_RANK
-from storage.digest import AlertRow, TopMention
+from listener.stories import RankedStory
+from storage.digest import AlertRow
 
 __all__ = ["Rendered", "render", "to_email"]
 
 CHART_CID = "chart"  # replaced by a unique Content-ID in to_email
+CHART_WIDTH = 600  # px as shown; drawn at twice that, sharp on a phone's screen
 MAX_ALERTS = 20  # the rest is one line: Gmail clips messages over 102 KB
 
 
@@ -41,10 +42,6 @@ class Rendered:
     chart: bytes  # PNG
 
 
-def _rgb(colour: tuple[int, int, int]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*colour)
-
-
 def _watch_row(line: WatchLine, name: str, lang: str) -> list[str]:
     return [
         chat_safe(name, 64), number(line.volume, lang), signed_percent(line.volume, line.prev_volume, lang),
@@ -53,20 +50,55 @@ def _watch_row(line: WatchLine, name: str, lang: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _mention(
-    m: TopMention, zone: ZoneInfo, trolls: set[tuple[str, str]], w: dict[str, str], d: Digest
-) -> dict[str, Any]:
-    when = datetime.fromisoformat(m.created_at).astimezone(zone).strftime("%H:%M")
-    flag = f" · {w['troll_flag']}" if (m.network, m.author_handle) in trolls else ""
-    spread = d.spreads.get(m.id)
-    label = spread_text(spread.size - 1, spread.others(m.network), d.options.language) if spread else ""
-    copies = f" · {label}" if label else ""
+def _watch_cells(line: WatchLine, name: str, w: dict[str, str], lang: str) -> dict[str, Any]:
+    """One watch for a narrow screen: its mentions and negative share, each with its changes below."""
+    volume = [
+        (signed_percent(line.volume, line.prev_volume, lang), w["vs_yesterday"]),
+        (signed_percent(line.volume, line.mean_volume, lang), w["vs_mean_short"]),
+    ]
+    share = [(points(line.share, line.prev_share, lang), w["vs_yesterday"]),
+             (points(line.share, line.mean_share, lang), w["vs_mean_short"])]  # fmt: skip
+    return {"name": chat_safe(name, 64), "cells": [
+        (number(line.volume, lang), [f"{x} {label}" for x, label in volume if x != "–"]),
+        (percent(line.share, lang), [f"{x} {label}" for x, label in share if x != "–"]),
+    ]}  # fmt: skip
+
+
+def _spread(r: RankedStory, lang: str) -> str:
+    """``+19 copies on reddit, mastodon``: where the story went beyond its lead post."""
+    others = [net for net, _ in r.story.networks if net != r.story.lead.network]
+    return spread_text(r.story.members - 1, others or [r.story.lead.network], lang)
+
+
+def _story(r: RankedStory, w: dict[str, str], d: Digest) -> dict[str, Any]:
+    """One story to answer: who and when, its author tag, why it ranks, the post, reply and open links."""
+    lead, lang = r.story.lead, d.options.language
+    when = local_clock(lead.created_at, d.options.timezone, lang, d.day)
+    tag = w["do_not_feed"] if r.author == "troll" else ""
+    # The time is in the head, the troll tag too; an answered customer is answered.
+    skip = {"troll: do not feed", *(["customer"] if r.story.answered else [])}
+    why = [w["answered"]] * r.story.answered + [reason(x, lang) for x in r.reasons
+                                                 if not x.endswith(" ago") and x not in skip]  # fmt: skip
+    reply, original = safe_url(r.reply_url), safe_url(r.open_url)
+    links = [(w["reply"], reply), (w["open_link"], original if original != reply else None)]
     return {
-        "head": chat_safe(f"{m.network} · {m.author_handle or '?'} · {when} · {w['engagement']} {m.engagement}"
-                          f"{' · ' + m.watches if m.watches else ''}{flag}{copies}", 200),
-        "text": chat_safe(m.text),
-        "url": safe_url(m.url),
-    }  # fmt: skip
+        "head": chat_safe(
+            " · ".join(x for x in (lead.network, lead.author_handle or "?", when, tag) if x), 200
+        ),
+        "tag": bool(tag),
+        "why": chat_safe(" · ".join(x for x in (*why, _spread(r, lang)) if x), 300),
+        "text": chat_safe(lead.text),
+        "links": [(label, url) for label, url in links if url],
+    }
+
+
+def _troll(t: Troll, w: dict[str, str], d: Digest) -> dict[str, Any]:
+    h, lang = t.history, d.options.language
+    line = w["troll_line"].format(days=h.negative_days, window=d.rule.window_days,
+                                  first=local_date(h.first_negative or h.first_seen, d.options.timezone, lang),
+                                  replies=t.author.replies_received)  # fmt: skip
+    return {"text": chat_safe(f"{h.network} · {t.author.handle or t.author.author_key}: {line}", 300),
+            "url": safe_url(t.url)}  # fmt: skip
 
 
 def _term(item: dict[str, Any], key: str) -> str:
@@ -75,10 +107,9 @@ def _term(item: dict[str, Any], key: str) -> str:
     return f"{item.get(key, '')}{counts}"
 
 
-def _alert(a: AlertRow, zone: ZoneInfo, day: date, w: dict[str, str]) -> dict[str, Any]:
+def _alert(a: AlertRow, d: Digest, w: dict[str, str]) -> dict[str, Any]:
     exp = a.explanation
-    started = datetime.fromisoformat(a.started_at).astimezone(zone)
-    since = started.strftime("%H:%M" if started.date() == day else "%d/%m %H:%M")
+    since = local_clock(a.started_at, d.options.timezone, d.options.language, d.day)
     scope = a.watch + (f" ({a.network})" if a.network else "")
     details = []
     if exp.get("terms"):
@@ -91,204 +122,145 @@ def _alert(a: AlertRow, zone: ZoneInfo, day: date, w: dict[str, str]) -> dict[st
     sample = (exp.get("samples") or [None])[0]
     return {
         "head": chat_safe(f"{a.severity.upper()} · {scope} · {w.get(a.state, a.state)} · {w['since']} {since}", 200),
-        "summary": chat_safe(a.summary, 300),
-        "details": [chat_safe(d, 300) for d in details],
+        "summary": chat_safe(local_times_in(a.summary, d.options.timezone, d.options.language), 300),
+        "details": [chat_safe(x, 300) for x in details],
         "example": chat_safe(f"{w['example']}: {sample.get('author') or '?'}: {sample.get('text', '')}", 330)
         if isinstance(sample, dict) else None,
         "url": safe_url(sample.get("url")) if isinstance(sample, dict) else None,
     }  # fmt: skip
 
 
+def _summary(d: Digest, w: dict[str, str]) -> str:
+    lang, t = d.options.language, d.total
+    return w["summary"].format(
+        n=number(t.volume, lang), day=day_name(d.day, lang), delta=signed_percent(t.volume, t.mean_volume, lang),
+        mean=number(t.mean_volume, lang, 1), share=percent(t.share, lang), neg=number(t.negative, lang),
+        scored=number(t.scored, lang),
+    )  # fmt: skip
+
+
+def _health(d: Digest, w: dict[str, str]) -> list[dict[str, Any]]:
+    """One line per network: ``x · ok · 24 runs, 0 failed · 312 mentions (7-day mean 280.1)``."""
+    lang = d.options.language
+    return [
+        {
+            "ok": h.status == "ok",
+            "line": chat_safe(" · ".join(part for part in (
+                h.network, w[h.status], w["health_runs"].format(runs=h.runs, failed=h.failed),
+                w["health_volume"].format(n=number(h.volume, lang), mean=number(h.mean_volume, lang, 1)),
+                h.last_error and f"{w['last_error']}: {h.last_error}") if part), 400),
+        }
+        for h in d.health
+    ]  # fmt: skip
+
+
+def _sections(d: Digest, w: dict[str, str]) -> list[dict[str, Any]]:
+    """The digest's lists in order, each: title, a note, and posts, alerts or lines (or the empty text)."""
+    alerts = sorted(d.alerts, key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.started_at, a.id))
+    more = len(alerts) - MAX_ALERTS
+    return [
+        {"title": w["stories"], "note": w["stories_note"] if d.stories else "", "empty": w["no_stories"],
+         "posts": [_story(r, w, d) for r in d.stories]},
+        {"title": w["alerts"], "alerts": [_alert(a, d, w) for a in alerts[:MAX_ALERTS]], "empty": w["no_alerts"],
+         "more": w["more_alerts"].format(n=more) if more > 0 else ""},
+        {"title": w["trolls"], "empty": w["no_trolls"], "lines": [_troll(t, w, d) for t in d.trolls],
+         "note": w["trolls_note"].format(days=d.rule.min_negative_days, window=d.rule.window_days)},
+    ]  # fmt: skip
+
+
+def _to_answer(d: Digest, w: dict[str, str]) -> str:
+    """The one place the number of stories needing an answer is said."""
+    n = number(d.to_answer, d.options.language)
+    if not d.to_answer:
+        return w["to_answer_none"]
+    return (w["to_answer_more"] if d.to_answer_more else w["to_answer"]).format(n=n)
+
+
 def view(d: Digest) -> dict[str, Any]:
     """The digest as safe, formatted strings: the one source of both the HTML and the text."""
     lang = d.options.language
     w = WORDS[lang]
-    zone = ZoneInfo(d.options.timezone)
     t = d.total
-    trolls = {(a.network, a.author_handle) for a in d.trolls}
-    when = day_name(d.day, lang)
-    alerts = sorted(d.alerts, key=lambda a: (-SEVERITY_RANK.get(a.severity, 0), a.started_at, a.id))
     subject = (
         f"[listener] {w['title']} {d.day.isoformat()}: {number(t.volume, lang)} {w['subject_mentions']} "
         f"({signed_percent(t.volume, t.mean_volume, lang)} {w['vs_mean']}), "
         f"{percent(t.share, lang)} {w['subject_negative']}"
     )
+    columns = ["watch", "mentions", "vs_yesterday", "vs_mean_short", "negative", "neg_yesterday", "neg_mean"]
     return {
-        "w": w,
-        "subject": subject,
-        "title": f"{w['title']} · {when}",
-        "summary": w["summary"].format(
-            n=number(t.volume, lang),
-            day=when,
-            delta=signed_percent(t.volume, t.mean_volume, lang),
-            mean=number(t.mean_volume, lang, 1),
-            share=percent(t.share, lang),
-        ),
-        "columns": [
-            w["watch"],
-            w["mentions"],
-            w["vs_yesterday"],
-            w["vs_mean_short"],
-            w["negative"],
-            w["neg_yesterday"],
-            w["neg_mean"],
-        ],
+        "w": w, "lang": lang, "subject": subject, "title": f"{w['title']} · {day_name(d.day, lang)}",
+        "summary": _summary(d, w), "next_step": _to_answer(d, w), "inbox": safe_url(d.options.inbox_url),
+        "inbox_label": w["inbox"],
+        "columns": [w[c] for c in columns],
         "rows": [_watch_row(line, line.name, lang) for line in d.watches],
         "total": _watch_row(t, w["all"], lang),
-        "alerts": [_alert(a, zone, d.day, w) for a in alerts[:MAX_ALERTS]],
-        "more_alerts": w["more_alerts"].format(n=len(alerts) - MAX_ALERTS)
-        if len(alerts) > MAX_ALERTS
-        else "",
-        "top": [_mention(m, zone, trolls, w, d) for m in d.top],
-        "unanswered_count": w["unanswered_count"].format(n=number(d.unanswered_total, lang)),
-        "unanswered": [_mention(m, zone, trolls, w, d) for m in d.unanswered],
-        "trolls": [
-            {
-                "text": chat_safe(f"{a.network} · {a.author_handle}: {a.negative} {w['posts']}", 200),
-                "url": safe_url(a.last_url),
-            }
-            for a in d.trolls
-        ],
-        "repeat": [
-            chat_safe(
-                f"{a.network} · {a.handle or a.author_key}: "
-                + w["repeat_line"].format(
-                    n=a.negative, total=a.mentions, first=a.first_seen[:10], replies=a.replies_received
-                ),
-                200,
-            )
-            for a in d.repeat_authors
-        ],
-        "health_columns": [
-            w["network"],
-            w["status"],
-            w["runs"],
-            w["failed_runs"],
-            w["mentions"],
-            w["mean7"],
-            w["last_error"],
-        ],
-        "health": [
-            {
-                "ok": h.status == "ok",
-                "cells": [
-                    chat_safe(h.network, 40),
-                    w[h.status],
-                    str(h.runs),
-                    str(h.failed),
-                    number(h.volume, lang),
-                    number(h.mean_volume, lang, 1),
-                    chat_safe(h.last_error or "", 200),
-                ],
-            }
-            for h in d.health
-        ],
-        "health_alerts": [_alert(a, zone, d.day, w) for a in d.health_alerts],
+        "watch_columns": [w["watch"], w["mentions"], w["negative"]],
+        "watch_rows": [*(_watch_cells(x, x.name, w, lang) for x in d.watches), _watch_cells(t, w["all"], w, lang)],
+        "sections": _sections(d, w),
+        "health": _health(d, w),
+        "health_alerts": [_alert(a, d, w) for a in d.health_alerts],
         "footer": w["footer"].format(zone=d.options.timezone),
-        "colours": {"negative": _rgb(NEGATIVE), "other": _rgb(OTHER)},
-    }
+        "colours": {"negative": NEGATIVE},
+        "chart_alt": w["chart_alt"], "chart_width": CHART_WIDTH, "chart_height": CHART_WIDTH // 2,
+    }  # fmt: skip
 
 
-_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-_HTML = _ENV.from_string(
-    """\
-<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{{ subject }}</title></head>
-<body style="margin:0;padding:0;background:#f4f4f4">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f4f4f4"><tr><td>
-<table role="presentation" width="640" cellpadding="0" cellspacing="0" align="center" style="max-width:640px;background:#ffffff;font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222222;line-height:1.4">
-<tr><td style="padding:16px;background:#2d3748;color:#ffffff;font-size:18px;font-weight:bold">{{ title }}</td></tr>
-<tr><td style="padding:16px">
-<p style="margin:0 0 12px 0">{{ summary }}</p>
-<p style="margin:16px 0 4px 0;font-size:16px;font-weight:bold">{{ w.chart }}</p>
-<img src="cid:{{ cid }}" width="560" height="220" alt="{{ w.chart_alt }}" style="display:block;border:0;max-width:100%;height:auto">
-<p style="margin:4px 0 0 0;font-size:12px;color:#555555"><span style="color:{{ colours.negative }}">&#9632;</span> {{ w.legend_negative }} &nbsp; <span style="color:{{ colours.other }}">&#9632;</span> {{ w.legend_other }} &nbsp; - - {{ w.legend_mean }}</p>
-<p style="margin:20px 0 4px 0;font-size:16px;font-weight:bold">{{ w.watches }}</p>
-<table cellpadding="4" cellspacing="0" style="border-collapse:collapse;font-size:13px;width:100%">
-<tr>{% for c in columns %}<th style="text-align:{{ 'left' if loop.first else 'right' }};border-bottom:2px solid #cccccc">{{ c }}</th>{% endfor %}</tr>
-{% for row in rows %}<tr>{% for c in row %}<td style="text-align:{{ 'left' if loop.first else 'right' }};border-bottom:1px solid #eeeeee">{{ c }}</td>{% endfor %}</tr>
-{% endfor %}<tr>{% for c in total %}<td style="text-align:{{ 'left' if loop.first else 'right' }};font-weight:bold">{{ c }}</td>{% endfor %}</tr>
-</table>
-{% macro items(list) %}{% for m in list %}<p style="margin:6px 0;padding:6px 8px;border-left:3px solid #cccccc"><b>{{ m.head }}</b><br>{{ m.text }}{% if m.url %}<br><a href="{{ m.url }}" style="color:#2b6cb0">{{ m.url }}</a>{% endif %}</p>
-{% endfor %}{% endmacro %}
-{% macro alerts_of(list) %}{% for a in list %}<p style="margin:6px 0;padding:6px 8px;border-left:3px solid {{ colours.negative }}"><b>{{ a.head }}</b><br>{{ a.summary }}{% for d in a.details %}<br>{{ d }}{% endfor %}{% if a.example %}<br>{{ a.example }}{% endif %}{% if a.url %}<br><a href="{{ a.url }}" style="color:#2b6cb0">{{ a.url }}</a>{% endif %}</p>
-{% endfor %}{% endmacro %}
-<p style="margin:20px 0 4px 0;font-size:16px;font-weight:bold">{{ w.alerts }}</p>
-{% if alerts %}{{ alerts_of(alerts) }}{% if more_alerts %}<p style="margin:0">{{ more_alerts }}</p>{% endif %}{% else %}<p style="margin:0">{{ w.no_alerts }}</p>{% endif %}
-<p style="margin:20px 0 4px 0;font-size:16px;font-weight:bold">{{ w.top }}</p>
-{% if top %}{{ items(top) }}{% else %}<p style="margin:0">{{ w.none }}</p>{% endif %}
-<p style="margin:20px 0 4px 0;font-size:16px;font-weight:bold">{{ w.unanswered }}</p>
-{% if unanswered %}<p style="margin:0">{{ unanswered_count }}</p>{{ items(unanswered) }}{% else %}<p style="margin:0">{{ w.all_answered }}</p>{% endif %}
-<p style="margin:20px 0 4px 0;font-size:16px;font-weight:bold">{{ w.trolls }}</p>
-{% if trolls %}<p style="margin:0 0 4px 0;color:#555555">{{ w.trolls_note }}</p>
-{% for t in trolls %}<p style="margin:4px 0">{{ t.text }}{% if t.url %} · <a href="{{ t.url }}" style="color:#2b6cb0">{{ t.url }}</a>{% endif %}</p>
-{% endfor %}{% else %}<p style="margin:0">{{ w.none }}</p>{% endif %}
-{% if repeat %}<p style="margin:20px 0 4px 0;font-size:16px;font-weight:bold">{{ w.repeat }}</p>
-<p style="margin:0 0 4px 0;color:#555555">{{ w.repeat_note }}</p>
-{% for r in repeat %}<p style="margin:4px 0">{{ r }}</p>
-{% endfor %}{% endif %}
-<p style="margin:20px 0 4px 0;font-size:16px;font-weight:bold">{{ w.health }}</p>
-<table cellpadding="4" cellspacing="0" style="border-collapse:collapse;font-size:13px;width:100%">
-<tr>{% for c in health_columns %}<th style="text-align:left;border-bottom:2px solid #cccccc">{{ c }}</th>{% endfor %}</tr>
-{% for h in health %}<tr>{% for c in h.cells %}<td style="text-align:left;border-bottom:1px solid #eeeeee;{{ '' if h.ok else 'color:' ~ colours.negative }}">{{ c }}</td>{% endfor %}</tr>
-{% endfor %}</table>
-{{ alerts_of(health_alerts) }}
-<p style="margin:24px 0 0 0;font-size:12px;color:#777777">{{ footer }}</p>
-</td></tr></table>
-</td></tr></table>
-</body></html>
-"""
-)
+def _table(v: dict[str, Any]) -> list[str]:
+    rows = [v["columns"], *v["rows"], v["total"]]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(v["columns"]))]
+    return [
+        "  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)).rstrip()
+        for r in rows
+    ]
+
+
+def _alert_lines(items: list[dict[str, Any]]) -> list[str]:
+    return [
+        "\n  ".join([f"- {a['head']}", a["summary"], *a["details"], *([a["example"]] if a["example"] else []),
+                     *([a["url"]] if a["url"] else [])])
+        for a in items
+    ]  # fmt: skip
+
+
+def _section_lines(section: dict[str, Any]) -> list[str]:
+    lines = ["", f"{section['title']}:"] + ([section["note"]] if section.get("note") else [])
+    if section.get("posts"):
+        for m in section["posts"]:
+            lines.append(f"- {m['head']}" + (f"\n  {m['why']}" if m["why"] else "") + f"\n  {m['text']}")
+            lines += [f"  {label}: {url}" if label != url else f"  {url}" for label, url in m["links"]]
+    elif section.get("alerts"):
+        lines += _alert_lines(section["alerts"])
+    elif section.get("lines"):
+        lines += [f"- {x['text']}" + (f" {x['url']}" if x["url"] else "") for x in section["lines"]]
+    else:
+        lines.append(section.get("empty", ""))
+    return lines + ([section["more"]] if section.get("more") else [])
 
 
 def _text(v: dict[str, Any]) -> str:
     w = v["w"]
-    widths = [
-        max(len(str(r[i])) for r in [v["columns"], *v["rows"], v["total"]]) for i in range(len(v["columns"]))
+    lines = [v["title"], "", v["summary"]]
+    if v["next_step"]:
+        lines += ["", v["next_step"], *([f"{v['inbox_label']}: {v['inbox']}"] if v["inbox"] else [])]
+    lines += ["", f"{w['watches']}:", *_table(v), w["table_note"]]
+    for section in v["sections"]:
+        lines += _section_lines(section)
+    lines += [
+        "",
+        f"{w['health']}:",
+        *(f"- {h['line']}" for h in v["health"]),
+        *_alert_lines(v["health_alerts"]),
     ]
-
-    def table_line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(cells)
-        ).rstrip()
-
-    def entries(items: list[dict[str, Any]]) -> list[str]:
-        return [f"- {m['head']}\n  {m['text']}" + (f"\n  {m['url']}" if m["url"] else "") for m in items]
-
-    def alert_lines(items: list[dict[str, Any]]) -> list[str]:
-        return [
-            "\n  ".join([f"- {a['head']}", a["summary"], *a["details"], *([a["example"]] if a["example"] else []),
-                         *([a["url"]] if a["url"] else [])])
-            for a in items
-        ]  # fmt: skip
-
-    lines = [v["title"], "", v["summary"], "", f"{w['watches']}:", table_line(v["columns"])]
-    lines += [table_line(r) for r in v["rows"]] + [table_line(v["total"]), "", f"{w['alerts']}:"]
-    lines += alert_lines(v["alerts"]) or [w["no_alerts"]]
-    lines += [v["more_alerts"]] if v["more_alerts"] else []
-    lines += ["", f"{w['top']}:", *(entries(v["top"]) or [w["none"]]), "", f"{w['unanswered']}:"]
-    lines += [v["unanswered_count"], *entries(v["unanswered"])] if v["unanswered"] else [w["all_answered"]]
-    lines += ["", f"{w['trolls']}:"]
-    if v["trolls"]:
-        lines += [
-            w["trolls_note"],
-            *(f"- {t['text']}" + (f" {t['url']}" if t["url"] else "") for t in v["trolls"]),
-        ]
-    else:
-        lines.append(w["none"])
-    if v["repeat"]:
-        lines += ["", f"{w['repeat']}:", w["repeat_note"], *(f"- {r}" for r in v["repeat"])]
-    lines += ["", f"{w['health']}:"]
-    lines += [f"- {' · '.join(c for c in h['cells'] if c)}" for h in v["health"]]
-    lines += alert_lines(v["health_alerts"])
     return "\n".join([*lines, "", v["footer"], ""])
 
 
 def render(d: Digest) -> Rendered:
     """Subject, plain text, HTML and the chart of a digest."""
     v = view(d)
-    chart = bar_chart(d.chart, d.total.mean_volume)
-    html = _HTML.render(cid=CHART_CID, **v)
+    days, mentions, negative = zip(*d.chart, strict=True) if d.chart else ((), (), ())
+    labels = ChartLabels.of(d.options.language)
+    chart = daily_chart(days, mentions, negative, labels, width_px=2 * CHART_WIDTH, mean=d.total.mean_volume)
+    html = HTML.render(cid=CHART_CID, **v)
     return Rendered(subject=v["subject"], text=_text(v), html=html, chart=chart)
 
 

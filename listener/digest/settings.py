@@ -27,11 +27,8 @@ class DigestSettings(Section):
     timezone: str | None = None  # default: [alerts].timezone
     language: Literal["it", "en"] | None = None  # default: [email].language
     recipients: list[str] | None = Field(default=None, min_length=1)  # default: [email].recipients
-    top_mentions: int = Field(default=10, ge=1, le=1000)
-    unanswered: int = Field(default=20, ge=1, le=1000)  # negative mentions listed
-    troll_min_negative: int = Field(default=3, ge=2)  # negative posts in a day to be listed
-    repeat_min_negative: int = Field(default=3, ge=2)  # negative mentions ever, for "repeat negative authors"
-    repeat_authors: int = Field(default=5, ge=0, le=100)  # how many of them the digest lists
+    stories: int = Field(default=10, ge=1, le=1000)  # stories to answer first the digest lists
+    trolls: int = Field(default=5, ge=0, le=100)  # trolls (negative on many days) it lists, "do not feed"
     quiet_share: float = Field(default=0.2, ge=0, le=1)  # a network under this share of its mean is quiet
     quiet_min_mean: float = Field(default=10.0, ge=0)  # ...if its mean is at least this many a day
 
