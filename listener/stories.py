@@ -9,7 +9,7 @@ complainer in a crisis, however many posts that day: answer them).
 Priority (higher first), every term reported in ``reasons``::
 
     need     = 4 if any member is negative                          "negative"
-             + 3 if negative and none of our accounts answered it   "unanswered"
+             + 3 if negative and none of our accounts answered it   "unanswered" (else "answered")
              + 1 if its author is a customer                        "customer"
              - 3 if its author is a troll (the unanswered bonus goes) "troll: do not feed"
     size     = log10(1 + engagement)                                "240 interactions"
@@ -96,7 +96,9 @@ def priority(story: StoryRow, author: AuthorKind | None, now: datetime) -> tuple
     if story.negative:
         need += 4
         reasons.append("negative")
-        if not story.answered and author != "troll":
+        if story.answered:
+            reasons.append("answered")
+        elif author != "troll":
             need += 3
             reasons.append("unanswered")
     if author == "customer":

@@ -50,7 +50,7 @@ class Store(MentionMethods, WatchRunMethods):
         self.clusters = ClusterTable(conn, self._write)
         self.accounts = AccountQueries(conn)
         self.triage = TriageTable(conn, self._write)
-        self.stories = StoryQueries(conn, self._write)
+        self.stories = StoryQueries(conn)
 
     @classmethod
     def open(
