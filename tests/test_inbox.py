@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -254,6 +255,18 @@ def test_serve_refuses_a_public_address_without_a_password(db_path: Path) -> Non
     result = runner.invoke(cli, ["--db", str(db_path), "serve", "--host", "0.0.0.0"], env=env)
     assert (
         result.exit_code == 1 and "is not a password hash" in result.output and "hunter2" not in result.output
+    )
+
+
+def test_serve_says_in_one_line_that_its_port_is_taken(db_path: Path) -> None:
+    with Store.open(db_path), socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        result = CliRunner().invoke(cli, ["--db", str(db_path), "serve", "--port", port])
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line == (
+        f"Error: serve: cannot listen on 127.0.0.1:{port} (Address already in use); is another "
+        "'listener serve' running there? Stop it, or pick another --port"
     )
 
 

@@ -6,6 +6,7 @@ Datasette and uvicorn are imported when the command runs, never by ``listener --
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 
 import click
@@ -75,6 +76,18 @@ def serve(app: App, host: str | None, port: int | None, days: int) -> None:
     _run(app, host, port, days, zone, protected)
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before Datasette starts: a port in use is one line, not a traceback."""
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        raise ConfigError(
+            f"serve: cannot listen on {host}:{port} ({os.strerror(exc.errno) if exc.errno else exc}); "
+            "is another 'listener serve' "
+            "running there? Stop it, or pick another --port"
+        ) from None
+
+
 def _run(app: App, host: str, port: int, days: int, zone: str, protected: str | None) -> None:
     import asyncio
 
@@ -82,6 +95,7 @@ def _run(app: App, host: str, port: int, days: int, zone: str, protected: str | 
 
     from listener.inbox.site import ACCOUNT, Site, make_datasette
 
+    listening = _listen(host, port)
     site = Site(db=app.db_path().resolve(), zone=zone, days=days, password_hash_env=protected)
     datasette = make_datasette(site)
     asyncio.run(datasette.invoke_startup())
@@ -90,4 +104,4 @@ def _run(app: App, host: str, port: int, days: int, zone: str, protected: str | 
         f"The inbox: http://{shown}:{port}/-/inbox  (the tables: http://{shown}:{port}/{site.db.stem})"
     )
     click.echo(f"Log in as '{ACCOUNT}'." if protected else "No login: only this machine can connect.")
-    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(datasette.app(), log_level="warning")).run(sockets=[listening])
