@@ -13,28 +13,20 @@ from typing import Any
 
 __all__ = ["CANNED_QUERIES", "MENTION_COLUMNS", "metadata"]
 
+# The columns whose meaning is not in their name (Datasette lists these above the table).
 MENTION_COLUMNS = {
     "network": "x, reddit, mastodon, bluesky, hackernews, rss, youtube, facebook or instagram",
     "native_id": "the post's id on its network (unique with network)",
-    "url": "the post on its network",
-    "author_id": "the author's id on the network, when it gives one",
-    "author_handle": "the author's handle",
-    "author_name": "the author's display name when collected",
     "text": "the post, comment or article as collected (its earlier texts are in mention_versions)",
     "language": "the network's language code, else detected offline",
     "created_at": "when it was posted (UTC, ISO-8601)",
     "collected_at": "when listener stored it (UTC)",
     "in_reply_to_id": "the native id of the post it answers",
     "conversation_id": "the thread it belongs to, where the network says",
-    "like_count": "likes when last collected",
-    "repost_count": "reposts or boosts when last collected",
-    "reply_count": "replies when last collected",
-    "quote_count": "quotes when last collected",
-    "view_count": "views, where the network counts them",
+    "view_count": "views, where the network counts them; this and the other counts are as last collected",
     "raw": "the network's payload as JSON",
     "sentiment_label": "negative, neutral or positive (listener's own model)",
     "sentiment_score": "the model's confidence in the label",
-    "sentiment_model": "which model labelled it",
     "deleted_at": "when the network said it was deleted; the row is kept as evidence",
 }
 
