@@ -21,7 +21,9 @@ Priority (higher first), every term reported in ``reasons``::
 So an unanswered complaint (7) outweighs a positive post a thousand times as engaged
 (log10 gives 3 for 1,000 interactions, 4 for 10,000); the age, from the story's latest
 member, halves a story's weight every day; an escalated story stays on top until it is
-handled. Handled and ignored stories are left out unless ``include_done``.
+handled. Handled and ignored stories are left out unless ``include_done``. A story's author
+is its lead's (its most engaged member's); a negative total counts as 0. The stories ranked
+are the ``limit`` that storage picks (escalated, then unanswered negative, then engaged).
 """
 
 from __future__ import annotations

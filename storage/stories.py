@@ -4,7 +4,9 @@ A range's candidates are its escalated mentions (``triage``, a row per decision,
 its most engaged negative mentions and its most engaged others,
 ``CANDIDATES`` times the stories asked of each, read as the digest reads its lists
 (``storage.day_parts``: part by part of ``mentions_engaged``, each part's walk stopping at
-that many), never the range's every mention. The facets, our own accounts and mentions
+that many), never the range's every mention. A range longer than a day asks each part for
+its share only (``_per_part``), so a week costs about what a day does; the ragged ends of a
+range off the quarter hours ("the last 7 days" from now) are read through ``mentions_day``. The facets, our own accounts and mentions
 already handled or ignored are checked during the walk, so they cost a key probe each and
 take no candidate's place. A parsed query finds its candidates through search
 (``storage.search.search_newest``: the range's newest hits). The candidates are grouped by
@@ -14,12 +16,14 @@ accounts answered any (``storage.answered``: from our own posts, a handful), and
 triage state (the latest action among the members). A story found by a facet keeps all its
 members of the range: where it spread is the point.
 
-Measured on bench/scale.py's databases (a UTC day, 50 stories, two busy own accounts,
-warm): 1M mentions 55 ms (1.5M VM steps), 10M 91 ms (1.9M). A facet that few mentions meet
-walks further into each part: at 10M ``network = x`` 470 ms, ``lang = it`` 310 ms (cold
-pages); ``negative`` 45 ms.
+Measured on bench/scale.py's databases (50 stories, two busy own accounts), in SQLite VM
+steps (wall times on a shared 2-core machine varied 2-3x): a UTC day 1.6M at 1M mentions,
+2.0M at 10M (55 and 91 ms when the machine was idle); the last 7 days off the quarter hours
+2.3M and 3.1M; 30 days 3.6M and 5.9M. A facet that few mentions meet walks further into
+each part and reads each row it passes: at 10M ``network = x`` 2.3M, ``lang = it`` 3.5M
+(0.3-1.4 s, cold pages); ``negative`` only walks its side, 1.1M.
 
-``author_history`` reads a few authors' negative days through ``mentions_author_key``.
+``author_history`` (``storage.author_days``) reads a few authors' negative days.
 """
 
 from __future__ import annotations
@@ -28,24 +32,14 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from listener.records import utc_iso
 from storage.accounts import not_own_sql, own_keys, own_post_ids
 from storage.answered import OWN_ANSWERS, answered_sql
-from storage.authors import author_key_sql
-from storage.day_parts import (
-    MAX_ID,
-    ORDER,
-    PARTS,
-    day_blocks,
-    engagement_sql,
-    negative_sql,
-    part_top,
-    parts_json,
-)
+from storage.author_days import author_history, first_id
+from storage.day_parts import BLOCK, ORDER, PARTS, block_sql, engagement_sql, negative_sql, parts_json
 from storage.failures import guarded
 from storage.rows import (
     NO_FILTERS,
@@ -56,7 +50,7 @@ from storage.rows import (
     StoryRow,
     TriageState,
 )
-from storage.search import BLOCK_BITS, compile_search, handle_fts, search_newest
+from storage.search import compile_search, search_newest
 
 __all__ = ["CANDIDATES", "AuthorHistory", "StoryFilters", "StoryMention", "StoryQueries", "StoryRow"]
 
@@ -102,6 +96,37 @@ def _sides(filters: StoryFilters) -> tuple[int, ...]:
     if filters.sentiment is None:
         return (1, 0)
     return (1,) if filters.sentiment == "negative" else (0,)
+
+
+# A part's best :per_part of the mentions meeting {where} (``w``), then the best :limit of them all.
+_PART_TOP = (
+    f"WITH {PARTS} SELECT m.id, {engagement_sql('m')}, m.created_at FROM parts p JOIN mentions m ON m.id IN ("
+    f"SELECT w.id FROM mentions w WHERE {block_sql('w')} = p.block "
+    f"AND {negative_sql('w')} = p.negative {{where}} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} "
+    f"LIMIT :per_part) ORDER BY {engagement_sql('m')} {ORDER.format(a='m')} LIMIT :limit"
+)
+# The best :limit of a range under 15 minutes (a ragged end), through mentions_day.
+_RANGE_TOP = (
+    f"SELECT w.id, {engagement_sql('w')}, w.created_at FROM mentions w WHERE w.created_at >= :lo "
+    f"AND w.created_at < :hi {{where}} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} LIMIT :limit"
+)
+DAY = 96  # 15-minute blocks
+PART_MIN = 3  # the least a part of a long range gives
+
+
+def _per_part(n: int, parts: int) -> int:
+    """How many a part gives: all ``n`` up to a day (the exact top ``n``), then its share of them.
+
+    Past a day, a part gives ``n`` times a day's parts over the range's (at least
+    ``PART_MIN``): a week reads about what a day does. The top ``n`` is then inexact
+    only where one quarter hour held more than its share of it, and near-duplicates
+    (a crisis's copies) make few stories of many mentions anyway.
+    """
+    return n if parts <= DAY else max(PART_MIN, -(-n * DAY // parts))
+
+
+def _at(block: int) -> datetime:
+    return datetime.fromtimestamp(block * BLOCK, UTC)
 
 
 @guarded
@@ -201,25 +226,37 @@ class StoryQueries:
         negative: int,
         include_done: bool,
     ) -> list[int]:
+        """The ``:limit`` most engaged mentions of one side (negative or not) of [start, end).
+
+        The whole 15-minute blocks inside the range through their parts (``_PART_TOP``), each
+        giving its share (``_per_part``); the ragged ends (a range off the quarter hours, as
+        "the last 7 days" from now is) through ``mentions_day``, under 15 minutes each.
+        """
         where, extra = _filter_sql(filters, "w")
-        where += f" {not_own_sql(own, 'w')}"
+        where += f" {not_own_sql(own, 'w')} AND {negative_sql('w')} = {negative}"
         if not include_done:  # a done mention would take a candidate's place: skip it (a key probe)
             where += (
                 f" AND NOT EXISTS (SELECT 1 FROM triage t WHERE t.mention_id = w.id AND t.state IN {DONE})"
             )
-        blocks = day_blocks(start, end)
-        if blocks is None:  # not a day: off the quarter hours, every mention of the range
-            sql = (
-                f"SELECT w.id FROM mentions w WHERE w.created_at >= :start AND w.created_at < :end {where}"
-                f" AND {negative_sql('w')} = {negative} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} LIMIT :limit"
-            )
-            return [row[0] for row in self.conn.execute(sql, {**params, **extra})]
-        sql = (
-            f"WITH {PARTS} SELECT m.id FROM parts p JOIN mentions m ON m.id IN ({part_top(where)}) "
-            f"ORDER BY {engagement_sql('m')} {ORDER.format(a='m')} LIMIT :limit"
-        )
-        parts = parts_json(blocks, (negative,))
-        return [row[0] for row in self.conn.execute(sql, {**params, **extra, "parts": parts})]
+        params = {**params, **extra}
+        first, last = -(-int(start.timestamp()) // BLOCK), int(end.timestamp()) // BLOCK
+        rows: list[tuple[int, int, str]] = []
+        edges = [(start, end)]
+        if first < last:
+            blocks = list(range(first, last))
+            per_part = _per_part(params["limit"], len(blocks))
+            rows += self.conn.execute(
+                _PART_TOP.format(where=where),
+                {**params, "parts": parts_json(blocks, (negative,)), "per_part": per_part},
+            ).fetchall()
+            edges = [(start, _at(first)), (_at(last), end)]
+        for lo, hi in edges:
+            if lo < hi:
+                rows += self.conn.execute(
+                    _RANGE_TOP.format(where=where), {**params, "lo": utc_iso(lo), "hi": utc_iso(hi)}
+                ).fetchall()
+        rows.sort(key=lambda r: (r[1], r[2], r[0]), reverse=True)  # engagement, then the latest
+        return [row[0] for row in rows[: params["limit"]]]
 
     def _searched(
         self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], filters: StoryFilters, n: int
@@ -264,7 +301,7 @@ class StoryQueries:
         """The stories ``keys`` (cluster ids; a lone mention's id negated): members in the range and all."""
         params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own),
                   "clusters": json.dumps([k for k in keys if k > 0]),
-                  "lone": json.dumps([-k for k in keys if k < 0]), "floor": self._floor(utc_iso(start))}  # fmt: skip
+                  "lone": json.dumps([-k for k in keys if k < 0]), "floor": first_id(self.conn, utc_iso(start))}  # fmt: skip
         # A cluster's members from the first mention id that can be in the range on: the cluster
         # index's entries end with the mention id, so a long-lived story's older copies are skipped.
         rows = self.conn.execute(
@@ -286,13 +323,6 @@ class StoryQueries:
         states = self._states(member_ids)
         return [_row(story, answered, states) for story in stories.values() if story.members]
 
-    def _floor(self, since: str) -> int:
-        """The first mention id that can have been created at ``since`` or later (``search_blocks``)."""
-        (block,) = self.conn.execute(
-            "SELECT min(block) FROM search_blocks WHERE latest >= ?", (since,)
-        ).fetchone()
-        return MAX_ID if block is None else int(block) << BLOCK_BITS
-
     def _answered(self, ids: list[int], own_posts: list[int]) -> set[int]:
         """The mentions among ``ids`` one of our own posts (``own_posts``) answered."""
         if not own_posts or not ids:
@@ -312,69 +342,12 @@ class StoryQueries:
         )
         return {row[0]: TriageState(*row) for row in rows}
 
-    # -- authors ------------------------------------------------------------------------
-
     def author_history(
         self, keys: Sequence[tuple[str, str]], since: datetime, zone: str
     ) -> dict[tuple[str, str], AuthorHistory]:
-        """The negative history of each (network, handle as stored, or author id) author.
-
-        A handle is found among the mentions since ``since`` (the handle column of the
-        full-text index, read from the first block of ids that can hold them), then
-        every count is read by author key through ``mentions_author_key`` and ``authors``.
-        Authors not found (no mention kept, or by handle none since ``since``) are left out.
-        """
-        tz = ZoneInfo(zone)
-        out: dict[tuple[str, str], AuthorHistory] = {}
-        for network, name in dict.fromkeys(keys):
-            authors = self._author_keys(network, name, utc_iso(since))
-            if authors:
-                out[(network, name)] = self._history(network, name, authors, utc_iso(since), tz)
-        return out
-
-    def _author_keys(self, network: str, name: str, since: str) -> list[str]:
-        """The author keys (``author_key_sql``) of ``name``: itself if it is one, else by handle."""
-        if self.conn.execute(
-            "SELECT 1 FROM authors WHERE network = ? AND author_key = ?", (network, name)
-        ).fetchone():
-            return [name]
-        match = handle_fts(name.lower())
-        if match is None:
-            return []
-        rows = self.conn.execute(
-            f"SELECT DISTINCT {author_key_sql('m')} FROM mentions m WHERE m.id IN (SELECT rowid FROM mentions_fts "
-            "WHERE mentions_fts MATCH ? AND rowid >= ?) AND +m.network = ? AND lower(m.author_handle) = ? "
-            "AND +m.created_at >= ?",
-            (match, self._floor(since), network, name.lower(), since),
-        )
-        return sorted(row[0] for row in rows if row[0] is not None)
-
-    def _history(
-        self, network: str, name: str, authors: list[str], since: str, tz: ZoneInfo
-    ) -> AuthorHistory:
-        mentions = negative = 0
-        first_seen: str | None = None
-        first_negative: str | None = None
-        days: set[str] = set()
-        for key in authors:
-            row = self.conn.execute(
-                "SELECT mentions, negative, first_seen FROM authors WHERE network = ? AND author_key = ?",
-                (network, key),
-            ).fetchone()
-            if row is not None:
-                mentions, negative = mentions + row[0], negative + row[1]
-                first_seen = min(filter(None, (first_seen, row[2])), default=None)
-            by_key = (
-                f"FROM mentions m INDEXED BY mentions_author_key WHERE m.network = ? AND {author_key_sql('m')} = ? "
-                "AND m.sentiment_label = 'negative'"
-            )
-            (first,) = self.conn.execute(f"SELECT min(m.created_at) {by_key}", (network, key)).fetchone()
-            first_negative = min(filter(None, (first_negative, first)), default=None)
-            for (created,) in self.conn.execute(
-                f"SELECT m.created_at {by_key} AND m.created_at >= ?", (network, key, since)
-            ):
-                days.add(datetime.fromisoformat(created).astimezone(tz).date().isoformat())
-        return AuthorHistory(network, name, mentions, negative, len(days), first_seen or "", first_negative)
+        """The negative history of each (network, handle as stored, or author id) author
+        (``storage.author_days``); authors not found are left out."""
+        return author_history(self.conn, keys, since, zone)
 
 
 def _escalated(story: StoryRow) -> bool:

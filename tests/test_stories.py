@@ -380,3 +380,48 @@ def test_a_day_ten_times_denser_costs_about_the_same(tmp_path: Path) -> None:
             cost.append(vm_steps(store.conn, lambda s=store: s.stories.stories(START, END, OWN, limit=3)))  # type: ignore[misc]
     quiet, busy = cost
     assert busy < 1.5 * quiet, cost
+
+
+def test_the_last_seven_days_from_any_minute(store: Store, ids: dict[str, int]) -> None:
+    """An inbox's range ends now, off the quarter hours: the ragged ends are read too, and the
+    whole blocks between them through their parts."""
+    late = Mention("x", "1100", "Caffè Aurora ha sbagliato di nuovo il mio ordine", END + timedelta(minutes=3),
+                   author_id="88", author_handle="bea", like_count=2)  # fmt: skip
+    early = Mention("x", "1101", "Caffè Aurora mi ha risposto subito, gentilissimi", START - timedelta(days=6, minutes=-9),
+                    author_id="89", author_handle="max", like_count=1)  # fmt: skip
+    build(store, [(late, "negative", ("brand",)), (early, "positive", ("brand",))])
+    now = END + timedelta(minutes=7, seconds=30)
+    week = by_lead(store.stories.stories(now - timedelta(days=7), now, OWN))
+    assert {"1100", "1101", "t3_abc1", "1002", "1005"} <= set(week)
+    assert "1100" not in by_lead(
+        store.stories.stories(now - timedelta(days=7), now - timedelta(minutes=5), OWN)
+    )
+    plan = plan_of(store, lambda: store.stories.stories(now - timedelta(days=7), now, OWN))
+    lines = [line for _, line in plan]
+    assert bad(plan) == [] and "SEARCH w USING INDEX mentions_engaged (<expr>=? AND <expr>=?)" in lines, lines
+    ends = [line for sql, line in plan if sql.startswith("SELECT w.id") and "w.created_at >=" in sql]
+    assert "SEARCH w USING INDEX mentions_day (created_at>? AND created_at<?)" in ends, ends
+    assert not any(line.startswith("SCAN w") for line in ends), ends
+
+
+def test_three_days_three_times_denser_cost_about_the_same(tmp_path: Path) -> None:
+    """Past a day each part gives its share of the candidates (at least ``PART_MIN``): a longer
+    range's cost follows its parts, not its mentions (when its parts hold their share, as a
+    busy brand's do)."""
+    cost = []
+    for per_day in (1500, 4500):
+        rng = random.Random(8)
+        with Store.open(tmp_path / f"{per_day}.db") as store:
+            store.sync_watches([("a", "aurora")])
+            ms = [Mention("x", f"w{i}", f"aurora {i}", END - timedelta(seconds=rng.randrange(3 * 86400)),
+                          author_id=str(i % 300), like_count=rng.randrange(400)) for i in range(3 * per_day)]  # fmt: skip
+            store.save_page(Page("x", "a", ms, matches={m.native_id: ["a"] for m in ms}))
+            ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions")]
+            store.set_sentiment(
+                [(i, rng.choice(("negative", "neutral", "positive")), 0.9, "t", None) for i in ids]
+            )
+            days = (END - timedelta(days=3, minutes=4), END - timedelta(minutes=4))  # ragged ends too
+            assert len(store.stories.stories(*days, OWN, limit=6)) == 6
+            cost.append(vm_steps(store.conn, lambda s=store, d=days: s.stories.stories(*d, OWN, limit=6)))  # type: ignore[misc]
+    quiet, busy = cost
+    assert busy < 1.3 * quiet, cost

@@ -1,0 +1,97 @@
+"""A few authors' negative days, to tell a troll from a customer (#21).
+
+A troll is negative day after day; a customer in a crisis is negative many times on one
+day. So the question is on how many distinct local days an author was negative lately,
+asked of the few authors a list shows, never of every author: each is read through
+``mentions_author_key`` (their own mentions, in time order) and the ``authors`` totals
+(kept by triggers). A handle is first turned into the author keys it was posted under
+(an author id, where the network gives one) from the mentions since ``since``, through the
+handle column of the full-text index, from the first block of ids that can hold them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from listener.records import utc_iso
+from storage.authors import author_key_sql
+from storage.day_parts import MAX_ID
+from storage.rows import AuthorHistory
+from storage.search import BLOCK_BITS, handle_fts
+
+__all__ = ["AuthorHistory", "author_history", "first_id"]
+
+
+def first_id(conn: sqlite3.Connection, since: str) -> int:
+    """The first mention id that can have been created at ``since`` or later (``search_blocks``)."""
+    (block,) = conn.execute("SELECT min(block) FROM search_blocks WHERE latest >= ?", (since,)).fetchone()
+    return MAX_ID if block is None else int(block) << BLOCK_BITS
+
+
+def author_history(
+    conn: sqlite3.Connection, keys: Sequence[tuple[str, str]], since: datetime, zone: str
+) -> dict[tuple[str, str], AuthorHistory]:
+    """The negative history of each (network, handle as stored, or author id), keyed as asked.
+
+    ``mentions``, ``negative`` and ``first_seen`` are all time (``authors``); ``first_negative``
+    is the earliest negative kept; ``negative_days`` counts the local days (``zone``) with a
+    negative since ``since``. An author asked by handle with no mention since ``since`` is
+    left out, as is one with no mention kept.
+    """
+    tz = ZoneInfo(zone)
+    out: dict[tuple[str, str], AuthorHistory] = {}
+    for network, name in dict.fromkeys(keys):
+        authors = _author_keys(conn, network, name, utc_iso(since))
+        if authors:
+            out[(network, name)] = _history(conn, network, name, authors, utc_iso(since), tz)
+    return out
+
+
+def _author_keys(conn: sqlite3.Connection, network: str, name: str, since: str) -> list[str]:
+    """The author keys (``author_key_sql``) of ``name``: itself if it is one, else by handle."""
+    if conn.execute("SELECT 1 FROM authors WHERE network = ? AND author_key = ?", (network, name)).fetchone():
+        return [name]
+    match = handle_fts(name.lower())
+    if match is None:
+        return []
+    rows = conn.execute(
+        f"SELECT DISTINCT {author_key_sql('m')} FROM mentions m WHERE m.id IN (SELECT rowid FROM mentions_fts "
+        "WHERE mentions_fts MATCH ? AND rowid >= ?) AND +m.network = ? AND lower(m.author_handle) = ? "
+        "AND +m.created_at >= ?",
+        (match, first_id(conn, since), network, name.lower(), since),
+    )
+    return sorted(row[0] for row in rows if row[0] is not None)
+
+
+def _history(
+    conn: sqlite3.Connection, network: str, name: str, authors: list[str], since: str, tz: ZoneInfo
+) -> AuthorHistory:
+    mentions = negative = 0
+    first_seen: str | None = None
+    first_negative: str | None = None
+    days: set[str] = set()
+    by_key = (
+        f"FROM mentions m INDEXED BY mentions_author_key WHERE m.network = ? AND {author_key_sql('m')} = ? "
+        "AND m.sentiment_label = 'negative'"
+    )
+    for key in authors:
+        row = conn.execute(
+            "SELECT mentions, negative, first_seen FROM authors WHERE network = ? AND author_key = ?",
+            (network, key),
+        ).fetchone()
+        if row is not None:
+            mentions, negative = mentions + row[0], negative + row[1]
+            first_seen = min(filter(None, (first_seen, row[2])), default=None)
+        # in the index's order, stopping at the first negative: not every mention of the author
+        first = conn.execute(
+            f"SELECT m.created_at {by_key} ORDER BY m.created_at LIMIT 1", (network, key)
+        ).fetchone()
+        first_negative = min(filter(None, (first_negative, first[0] if first else None)), default=None)
+        for (created,) in conn.execute(
+            f"SELECT m.created_at {by_key} AND m.created_at >= ?", (network, key, since)
+        ):
+            days.add(datetime.fromisoformat(created).astimezone(tz).date().isoformat())
+    return AuthorHistory(network, name, mentions, negative, len(days), first_seen or "", first_negative)
