@@ -125,7 +125,8 @@ def main() -> int:
     median = statistics.median(times)
     print(f"mentions          {args.n:>10,}   ({digest.total.volume:,} on {DAY})")
     print(f"watches           {args.watches:>10}")
-    print(f"unanswered        {digest.unanswered_total:>10,}   negative mentions owed a reply")
+    more = "+" if digest.to_answer_more else ""
+    print(f"to answer         {digest.to_answer:>10,}{more}  stories owed a reply")
     print(f"message           {len(message.as_bytes()):>10,} bytes")
     print(
         f"digest (median)   {median:>10.3f} s   (min {min(times):.3f}, max {max(times):.3f}; target < {args.target} s)"

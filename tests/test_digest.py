@@ -286,7 +286,7 @@ def test_the_digest_arrives_in_italian_with_chart_and_owed_replies(store: Store,
         assert url in owed and url in page.hrefs
     luca = owed.split("- x · luca · 09:00")[1].split("\n- ")[0]
     assert (
-        "già risposto dai tuoi account · negativa · 50 interazioni" in luca and "senza risposta" not in luca
+        "negativa · già risposto dai tuoi account · 50 interazioni" in luca and "senza risposta" not in luca
     )
     piero = owed.split("- reddit · piero · 09:00")[1].split("\n- ")[0]
     assert "Rispondi: https://www.reddit.com/r/it/comments/qqq/_/def/" in piero and "Apri" not in piero

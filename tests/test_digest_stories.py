@@ -68,9 +68,9 @@ def test_the_inbox_link_comes_with_the_count_when_public_url_is_set(store: Store
 
 def test_the_reasons_speak_the_readers_language() -> None:
     assert [reason(r, "it") for r in ("negative", "unanswered", "customer", "3 networks", "1,240 interactions",
-                                      "1 views", "troll: do not feed", "escalated")] == [
+                                      "1 views", "troll: do not feed", "escalated", "answered")] == [
         "negativa", "senza risposta", "cliente: rispondi", "3 reti", "1.240 interazioni", "1 visualizzazione",
-        "troll: non alimentarlo", "segnalata"]  # fmt: skip
+        "troll: non alimentarlo", "segnalata", "già risposto dai tuoi account"]  # fmt: skip
     assert [reason(r, "en") for r in ("customer", "1 interactions", "2 networks")] == [
         "customer: answer", "1 interaction", "2 networks"]  # fmt: skip
 

@@ -77,8 +77,7 @@ def _story(r: RankedStory, w: dict[str, str], d: Digest) -> dict[str, Any]:
     tag = w["do_not_feed"] if r.author == "troll" else ""
     # The time is in the head, the troll tag too; an answered customer is answered.
     skip = {"troll: do not feed", *(["customer"] if r.story.answered else [])}
-    why = [w["answered"]] * r.story.answered + [reason(x, lang) for x in r.reasons
-                                                 if not x.endswith(" ago") and x not in skip]  # fmt: skip
+    why = [reason(x, lang) for x in r.reasons if not x.endswith(" ago") and x not in skip]
     reply, original = safe_url(r.reply_url), safe_url(r.open_url)
     links = [(w["reply"], reply), (w["open_link"], original if original != reply else None)]
     return {

@@ -33,7 +33,7 @@ WORDS: dict[str, dict[str, str]] = {
         "first on top: negative and not answered by your accounts, then the most engaged and seen, then the "
         "most recent. Handled and ignored stories are left out.",
         "no_stories": "Nothing to answer.", "reply": "Reply", "open_link": "Open the post",
-        "do_not_feed": "troll: do not feed", "answered": "answered by your accounts",
+        "do_not_feed": "troll: do not feed",
         "alerts": "Alerts of the day", "no_alerts": "No alert today.",
         "more_alerts": "…and {n} more: see 'listener alerts'.", "terms": "driving terms (posts now vs the week before)",
         "authors": "most active authors (network, posts)", "example": "most engaged post",
@@ -69,7 +69,7 @@ WORDS: dict[str, dict[str, str]] = {
         "una risposta: negative e senza risposta dai tuoi account, poi le più coinvolgenti e viste, poi le più "
         "recenti. Le storie gestite o ignorate non ci sono.",
         "no_stories": "Niente a cui rispondere.", "reply": "Rispondi", "open_link": "Apri il post",
-        "do_not_feed": "troll: non alimentarlo", "answered": "già risposto dai tuoi account",
+        "do_not_feed": "troll: non alimentarlo",
         "alerts": "Allerte del giorno", "no_alerts": "Nessuna allerta oggi.",
         "more_alerts": "…e altre {n}: vedi 'listener alerts'.", "terms": "termini trainanti (post ora vs la settimana prima)",
         "authors": "autori più attivi (rete, post)", "example": "post più coinvolgente",
@@ -137,7 +137,8 @@ def points(now: float | None, before: float | None, language: str) -> str:
 
 # The ranking's reasons (``listener.stories.priority``), said in Italian; counts as Italian writes them.
 _REASONS_IT = {
-    "negative": "negativa", "unanswered": "senza risposta", "customer": "cliente: rispondi",
+    "negative": "negativa", "unanswered": "senza risposta", "answered": "già risposto dai tuoi account",
+    "customer": "cliente: rispondi",
     "troll: do not feed": "troll: non alimentarlo", "escalated": "segnalata",
 }  # fmt: skip
 _COUNTED = re.compile(r"^([\d,]+) (networks|interactions|views)$")
@@ -154,4 +155,4 @@ def reason(text: str, language: str) -> str:
         return f"{number(n, 'en')} {what if n != 1 else what.removesuffix('s')}"
     if language == "it":
         return _REASONS_IT.get(text, text)
-    return {"customer": "customer: answer"}.get(text, text)
+    return {"customer": "customer: answer", "answered": "answered by your accounts"}.get(text, text)
