@@ -1,17 +1,14 @@
 """The offline demo end to end: ``python -m listener.demo`` into a temp folder, then its results checked.
 
 One subprocess run (the demo itself starts the daemon as a process of its own and
-sends it SIGTERM), shared by the tests below through a module fixture.
+sends it SIGTERM), shared by the tests below and the browser tests through a session fixture.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -25,6 +22,7 @@ from listener.demo.mailbox import is_digest, saved_messages
 from listener.stories import TrollRule, author_kind
 from storage import Store
 from tests.htmlview import HtmlView
+from tests.material import Demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,14 +43,9 @@ class DemoRun:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    folder = tmp_path_factory.mktemp("demo")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "listener.cli", "demo", "--dir", str(folder)],
-        cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", timeout=600,
-    )  # fmt: skip
-    return DemoRun(folder, done.returncode, done.stdout, done.stderr)
+def run(demo: Demo) -> DemoRun:
+    """The session's demo run (tests/conftest.py), shared with the browser tests."""
+    return DemoRun(demo.folder, demo.returncode, demo.stdout, demo.stderr)
 
 
 def test_exits_cleanly_with_the_daemon_stopped_at_the_end_of_the_story(run: DemoRun) -> None:
@@ -128,6 +121,16 @@ def test_no_source_is_reported_quiet_and_no_run_is_skipped(run: DemoRun) -> None
     steps = re.findall(r"^\s+\w{3} \d\d:\d\d\s+\d+ posts on the servers so far$", run.stdout, re.M)
     assert len(steps) >= 8  # one line every three hours of the story's day and night
     assert re.search(r"\(the story reached \w{3} 09:00; the daemon stopped with status 0\)", run.stdout)
+
+
+def test_the_inbox_shows_customers_to_answer_first_and_the_troll_last(run: DemoRun) -> None:
+    inbox = run.stdout.split("== The inbox: what to answer first")[1].split("What happened")[0]
+    table = inbox.split("Do not feed:")[0]
+    assert "customer: answer" in table and "troll" not in table
+    for customer in ("marta_l", "ordini_falliti", "fede_92"):
+        assert f"{customer}\n     troll" not in inbox
+    assert re.search(r"Do not feed: gianni_brontolo, negative on many days \(ranked down to #\d+", inbox)
+    assert f"listener --config {run.folder / 'listener.toml'} serve" in inbox
 
 
 def test_the_troll_is_a_troll_and_the_double_charged_customers_are_customers(run: DemoRun) -> None:

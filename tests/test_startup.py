@@ -57,6 +57,14 @@ def test_version_imports_no_science() -> None:
     assert "numpy" not in modules
 
 
+def test_version_and_help_import_no_web_server() -> None:
+    """``listener serve`` alone loads Datasette (and uvicorn); the browser tests' Playwright never."""
+    for args in (["--version"], ["--help"], ["serve", "--help"]):
+        modules = imported("-m", "listener.cli", *args)
+        web = {"datasette", "uvicorn", "playwright"}
+        assert [m for m in modules if m.split(".")[0] in web or m.startswith("listener.inbox")] == [], args
+
+
 def test_sql_imports_no_science(db: Path) -> None:
     assert heavy(imported("-m", "listener.cli", "--db", str(db), "sql", "select 1")) == set()
 

@@ -36,6 +36,7 @@ COMMANDS: Mapping[str, str] = {
     "run": "listener.cli.run:run",
     "search": "listener.cli.search:search",
     "sentiment": "listener.cli.sentiment:sentiment",
+    "serve": "listener.cli.serve:serve",
     "sql": "listener.cli.sql:sql",
     "status": "listener.cli.status:status",
     "watches": "listener.cli.watches:watches",

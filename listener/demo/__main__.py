@@ -30,6 +30,7 @@ from typing import IO
 import click
 
 from listener.demo import report
+from listener.demo.inbox import show_inbox
 from listener.demo.mailbox import Mailbox
 from listener.demo.stage import DEMO_ENV, Stage
 from listener.demo.story import BRAND, ROME, TROLL, Timeline, story
@@ -221,6 +222,9 @@ def demo(folder: Path) -> None:
     for title, sql in QUERIES:
         click.echo(title + ":")
         _run("--config", str(config), "sql", sql, *(["-p", "brand", BRAND] if ":brand" in sql else []))
+    _heading("The inbox: what to answer first (listener serve shows it in the browser)")
+    show_inbox(folder / "demo.db", config, ROME.key, utcnow())
+    click.echo()
     report.closing_report(folder, folder / "demo.db", mail, ROME, time.perf_counter() - began, TROLL)
     click.echo(f"Try: listener --config {config} search 'rimborso'")
 
