@@ -158,7 +158,7 @@ class StoryQueries:
         own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
         out = [
             story
-            for story in self._fill(groups, start, end, own, own_posts)
+            for story in self._fill(groups, start, end, own, own_posts, filters.sentiment or "negative")
             if include_done or story.state is None or story.state.state not in DONE
         ]
         out.sort(key=lambda s: (not _escalated(s), not (s.negative and not s.answered), -s.engagement, s.key))
@@ -297,8 +297,13 @@ class StoryQueries:
         end: datetime,
         own: Sequence[tuple[str, str]],
         own_posts: list[int],
+        prefer: str,
     ) -> list[StoryRow]:
-        """The stories ``keys`` (cluster ids; a lone mention's id negated): members in the range and all."""
+        """The stories ``keys`` (cluster ids; a lone mention's id negated): members in the range and all.
+
+        Each story's lead is its most engaged member of sentiment ``prefer`` (the filter's, else
+        negative: the complaint is what needs an answer), or its most engaged if none is.
+        """
         params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own),
                   "clusters": json.dumps([k for k in keys if k > 0]),
                   "lone": json.dumps([-k for k in keys if k < 0]), "floor": first_id(self.conn, utc_iso(start))}  # fmt: skip
@@ -321,7 +326,7 @@ class StoryQueries:
         member_ids = [m.id for s in stories.values() for m in s.members]
         answered = self._answered(member_ids, own_posts)
         states = self._states(member_ids)
-        return [_row(story, answered, states) for story in stories.values() if story.members]
+        return [_row(story, answered, states, prefer) for story in stories.values() if story.members]
 
     def _answered(self, ids: list[int], own_posts: list[int]) -> set[int]:
         """The mentions among ``ids`` one of our own posts (``own_posts``) answered."""
@@ -354,9 +359,9 @@ def _escalated(story: StoryRow) -> bool:
     return story.state is not None and story.state.state == "escalated"
 
 
-def _row(story: _Story, answered: set[int], states: dict[int, TriageState]) -> StoryRow:
+def _row(story: _Story, answered: set[int], states: dict[int, TriageState], prefer: str) -> StoryRow:
     members = sorted(story.members, key=lambda m: (m.created_at, m.id))
-    lead = min(members, key=lambda m: (-m.engagement, m.created_at, m.id))
+    lead = min(members, key=lambda m: (m.sentiment_label != prefer, -m.engagement, m.created_at, m.id))
     per: dict[str, int] = {}
     for m in members:
         per[m.network] = per.get(m.network, 0) + 1

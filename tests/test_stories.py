@@ -321,6 +321,12 @@ def test_an_old_complaint_among_fresh_calm_copies_is_not_fresh(store: Store) -> 
     assert grumble.story.members == 4 and grumble.story.negative == 1
     assert "partly negative" in grumble.reasons and "negative" not in grumble.reasons
     assert "3 days ago" in grumble.reasons  # its complaint's age, not that of the newest copy
+    assert grumble.story.lead.native_id == "800"  # the card shows the complaint, not a calm copy
+    (calm_lead,) = [
+        s.lead for s in store.stories.stories(at(-72), END, OWN, StoryFilters(sentiment="positive"))
+        if ids["800"] in s.member_ids
+    ]  # fmt: skip
+    assert calm_lead.sentiment_label == "positive"  # filtered to positive: a positive copy leads
     assert grumble.priority < ranked["1003"].priority < ranked["t3_abc1"].priority
 
 
