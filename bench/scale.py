@@ -44,7 +44,9 @@ from listener.alerts.settings import AlertSettings
 from listener.digest.build import DigestOptions, build_digest
 from listener.model import Mention, Page, Watch
 from listener.query import handle_key, parse, to_fts, tokens
+from listener.stories import answer_first
 from storage import SearchFilters, Store
+from storage.rows import NO_FILTERS, StoryFilters
 
 DEFAULT_CACHE = Path("/work/scale-cache")
 SIZES = (1_000_000, 10_000_000)
@@ -311,6 +313,13 @@ def digest(b: Bench) -> Timing:
     return timed(lambda: build_digest(b.store, options, day), repeats=5)
 
 
+def inbox(b: Bench, days: int = 7, filters: StoryFilters = NO_FILTERS) -> Timing:
+    """The inbox's list (``listener serve``): the stories to answer first of the last ``days``."""
+    own = tuple((network, handle) for network, handle, _ in b.own)
+    start = END - timedelta(days=days)
+    return timed(lambda: answer_first(b.store, own, start, END, END, "Europe/Rome", filters), repeats=5)
+
+
 def watches(b: Bench) -> Timing:
     """``listener watches``: each watch with its mentions, all time and in 24 h."""
     return timed(lambda: b.store.watches(END), repeats=5)
@@ -517,6 +526,19 @@ def rows(b: Bench) -> list[Row]:
         ("  raw SQL", raw_alerts, None, "median"),
         ("digest, one day", digest, 2000, "median"),
         ("  raw SQL (day totals, answered)", raw_digest, None, "median"),
+        ("inbox, 7 days", inbox, 500, "median"),
+        (
+            "inbox, 1 day, one network",
+            partial(inbox, days=1, filters=StoryFilters(network="x")),
+            500,
+            "median",
+        ),
+        (
+            "inbox, 1 day, negative",
+            partial(inbox, days=1, filters=StoryFilters(sentiment="negative")),
+            500,
+            "median",
+        ),
         ("watches", watches, None, "median"),
         ("  raw SQL", raw_watches, None, "median"),
         (
