@@ -23,6 +23,8 @@ steps (wall times on a shared 2-core machine varied 2-3x): a UTC day 1.6M at 1M 
 each part and reads each row it passes: at 10M ``network = x`` 2.3M, ``lang = it`` 3.5M
 (0.3-1.4 s, cold pages); ``negative`` only walks its side, 1.1M.
 
+``triaged`` finds a range's stories marked in the inbox from ``triage`` instead (the digest's
+"dealt with"): a person may mark a quiet story found by search, outside the engaged walk.
 ``author_history`` (``storage.author_days``) reads a few authors' negative days.
 """
 
