@@ -344,6 +344,10 @@ class StoryReads(Protocol):
         include_done: bool = False,
     ) -> list[StoryRow]: ...
 
+    def triaged(
+        self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], limit: int = 50
+    ) -> list[StoryRow]: ...
+
     def author_history(
         self, keys: Sequence[tuple[str, str]], since: datetime, zone: str
     ) -> dict[tuple[str, str], AuthorHistory]: ...

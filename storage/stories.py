@@ -23,6 +23,8 @@ steps (wall times on a shared 2-core machine varied 2-3x): a UTC day 1.6M at 1M 
 each part and reads each row it passes: at 10M ``network = x`` 2.3M, ``lang = it`` 3.5M
 (0.3-1.4 s, cold pages); ``negative`` only walks its side, 1.1M.
 
+``triaged`` finds a range's stories marked in the inbox from ``triage`` instead (the digest's
+"dealt with"): a person may mark a quiet story found by search, outside the engaged walk.
 ``author_history`` (``storage.author_days``) reads a few authors' negative days.
 """
 
@@ -163,6 +165,29 @@ class StoryQueries:
         ]
         out.sort(key=lambda s: (not _escalated(s), not (s.negative and not s.answered), -s.engagement, s.key))
         return out[:limit]
+
+    def triaged(
+        self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], limit: int = 50
+    ) -> list[StoryRow]:
+        """The range's stories marked in the inbox (handled, ignored or escalated), latest decision first.
+
+        Found from ``triage`` (a row per member marked by a person, small: read whole, as
+        ``_escalated`` reads it), one row per story, at most ``limit``; then filled in as
+        ``stories`` fills them, so a story's state is the latest action among its members.
+        """
+        if limit <= 0:
+            return []
+        rows = self.conn.execute(
+            "SELECT min(m.id) FROM triage t CROSS JOIN mentions m ON m.id = t.mention_id "
+            "LEFT JOIN mention_clusters c ON c.mention_id = m.id "
+            f"WHERE m.created_at >= :start AND m.created_at < :end {not_own_sql(own)} "
+            "GROUP BY coalesce(c.cluster_id, -m.id) ORDER BY max(t.updated_at) DESC, 1 LIMIT :limit",
+            {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own), "limit": limit},
+        )
+        keys = self._group([row[0] for row in rows])
+        own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
+        out = [s for s in self._fill(keys, start, end, own, own_posts, "negative") if s.state is not None]
+        return sorted(out, key=lambda s: (s.state.updated_at if s.state else "", s.key), reverse=True)
 
     # -- candidates ---------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from listener.digest.render import render
 from listener.digest.words import reason
 from storage import Store
 from tests.htmlview import HtmlView
-from tests.test_digest import CONFIG, DAY, START, config, options, seed
+from tests.test_digest import CONFIG, DAY, START, config, options, save, seed, x
 
 
 def ids(store: Store, *native: str) -> list[int]:
@@ -19,6 +19,15 @@ def ids(store: Store, *native: str) -> list[int]:
     return [
         row[0] for row in store.conn.execute(f"SELECT id FROM mentions WHERE native_id IN ({marks})", native)
     ]
+
+
+HOSTILE_NOTE = 'refunded; he wrote "<script>alert(1)</script><img src=x onerror=alert(2)>" & more'
+
+
+def sections(text: str, *titles: str) -> list[str]:
+    """The plain text cut at each ``title:`` line, in order: the part under each."""
+    cuts = [text.index(f"\n{t}:\n") for t in titles]
+    return [text[a:b] for a, b in zip(cuts, [*cuts[1:], len(text)], strict=True)]
 
 
 def test_handled_and_ignored_stories_leave_the_list_escalated_ones_stay(store: Store, tmp_path: Path) -> None:
@@ -33,11 +42,65 @@ def test_handled_and_ignored_stories_leave_the_list_escalated_ones_stay(store: S
     assert (d.to_answer, d.to_answer_more) == (3, False)  # 200, 201, 202: was 5
     text = render(d).text
     assert "3 storie aspettano una tua risposta." in text and "segnalata · negativa" in text
-    assert "carla" not in text and "piero" not in text
+    first, dealt = sections(text, "A cosa rispondere prima", "Già trattate nella inbox")
+    assert "carla" not in first and "piero" not in first
+    assert "x · carla" in dealt and "reddit · piero" in dealt and "ignorata" in dealt  # listed once, below
     store.triage.set(ids(store, "102"), None)  # reopened: back in the list
     assert "102" in [
         r.story.lead.native_id for r in build_digest(store, options(config(tmp_path)), DAY).stories
     ]
+
+
+def test_stories_dealt_with_in_the_inbox_are_listed_with_their_state_and_note(
+    store: Store, tmp_path: Path
+) -> None:
+    seed(store)
+    store.triage.set(ids(store, "200"), "escalated", "legal must see this", now=START + timedelta(hours=20))
+    store.triage.set(ids(store, "102"), "handled", HOSTILE_NOTE, now=START + timedelta(hours=21))
+    d = build_digest(store, options(config(tmp_path)), DAY)
+    assert [s.lead.native_id for s in d.dealt.stories] == ["102", "200"] and d.dealt.count == 2
+    rendered = render(d)
+    first, dealt, _ = sections(rendered.text, "A cosa rispondere prima", "Già trattate nella inbox",
+                               "Allerte del giorno")  # fmt: skip
+    assert "orribile" not in first and "aurora truffa" in first  # escalated: still on top
+    assert "Storie del giorno segnate nella inbox: 2," in dealt
+    assert f"- x · carla · 09:00\n  gestita: {HOSTILE_NOTE}\n  aurora servizio orribile\n" in dealt
+    assert "Apri il post: https://x.com/carla/status/102" in dealt
+    assert "segnalata: legal must see this" in dealt
+    page = HtmlView.of(rendered.html)
+    assert "script" not in page.tags and "onerror" not in page.attributes
+    assert "<script>" not in rendered.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered.html
+    assert f"gestita: {HOSTILE_NOTE}" in page.text
+    assert page.text.index("Già trattate nella inbox") < page.text.index("aurora servizio orribile")
+    english = render(build_digest(store, options(config(tmp_path, "en")), DAY)).text
+    assert "Dealt with in the inbox:\n" in english and f"handled: {HOSTILE_NOTE}" in english
+
+    store.triage.set(ids(store, "102"), None)  # reopened: back to answer, no longer dealt with
+    store.triage.set(ids(store, "200"), None)
+    d = build_digest(store, options(config(tmp_path)), DAY)
+    assert d.dealt.count == 0 and "102" in [r.story.lead.native_id for r in d.stories]
+    text = render(d).text
+    assert "Già trattate nella inbox" not in text and "orribile" in text
+
+
+def test_a_story_marked_in_the_inbox_is_listed_however_little_engaged(store: Store, tmp_path: Path) -> None:
+    """A busy day's stories are read by engagement, a bounded walk: a quiet complaint handled from a
+    search would fall outside it. The marked ones are found from ``triage`` instead."""
+    seed(store)
+    at = START + timedelta(hours=12)
+    busy = [x(f"7{i:03d}", f"aurora disastro {i} " + "abcdefghij"[i % 10] * (i % 7 + 1), at, f"user{i}",
+              like_count=100 + i) for i in range(120)]  # fmt: skip
+    quiet = x("7999", "aurora un caffè tiepido", at, "quiet")
+    save(store, [*busy, quiet], {f"x/{m.native_id}": "negative" for m in [*busy, quiet]})
+    store.triage.set(ids(store, "7999"), "handled", "offered a new one", now=START + timedelta(hours=22))
+    opts = options(config(tmp_path))
+    read = store.stories.stories(
+        START, START + timedelta(days=1), opts.own_accounts, limit=50, include_done=True
+    )
+    assert "7999" not in [s.lead.native_id for s in read]  # not among the most engaged
+    d = build_digest(store, opts, DAY)
+    assert [s.lead.native_id for s in d.dealt.stories] == ["7999"] and d.dealt.count == 1
+    assert "gestita: offered a new one\n  aurora un caffè tiepido" in render(d).text
 
 
 def test_the_list_is_as_long_as_the_settings_say_and_the_count_stays_whole(

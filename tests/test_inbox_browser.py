@@ -14,8 +14,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from datasette_auth_passwords.utils import hash_password
@@ -92,7 +95,29 @@ def wide(page: Page) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth"))
 
 
-def test_search_filter_and_handle_a_story(browser_page: Page, inbox: str) -> None:
+def crisis_day(config: Path) -> str:
+    """The local day (the demo's zone) most of the marked mentions were posted on."""
+    with sqlite3.connect(config.parent / "demo.db") as db:
+        times = [row[0] for row in db.execute(
+            "SELECT m.created_at FROM triage t JOIN mentions m ON m.id = t.mention_id")]  # fmt: skip
+    db.close()
+    zone = ZoneInfo("Europe/Rome")
+    days = Counter(datetime.fromisoformat(t).astimezone(zone).date().isoformat() for t in times)
+    return days.most_common(1)[0][0]
+
+
+def digest_of(config: Path, day: str, folder: Path) -> Path:
+    """``listener digest --date day --preview``, as a person would run it: the HTML file."""
+    out = folder / f"digest-{day}.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "listener.cli", "--config", str(config), "digest", "--date", day, "--preview", str(out)],
+        env=_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def test_search_filter_and_handle_a_story(browser_page: Page, inbox: str, tmp_path: Path) -> None:
     page = browser_page
     page.goto(f"{inbox}/")
     assert page.url == f"{inbox}/-/inbox"
@@ -115,6 +140,8 @@ def test_search_filter_and_handle_a_story(browser_page: Page, inbox: str) -> Non
 
     first = page.locator("article.story").first
     key = first.get_attribute("id")
+    text = " ".join(first.locator("p.text").inner_text().split())[:60]
+    assert len(text) >= 20, text
     first.get_by_label("Note").fill("refunded, DM sent")
     first.get_by_role("button", name="Handled").click()
     page.wait_for_load_state()
@@ -122,6 +149,17 @@ def test_search_filter_and_handle_a_story(browser_page: Page, inbox: str) -> Non
     assert "q=rimborso" in page.url  # back where it was, filters kept
     assert page.locator(f"#{key}").count() == 0
 
+    # The digest of the day, from the same database: the story is dealt with, not to answer.
+    config = tmp_path / "demo" / "listener.toml"
+    page.goto(digest_of(config, crisis_day(config), tmp_path).resolve().as_uri())
+    body = " ".join(page.locator("body").inner_text().split())
+    titles = [body.index(t) for t in ("Answer first", "Dealt with in the inbox", "Alerts of the day")]
+    assert titles == sorted(titles)
+    assert text not in body[titles[0] : titles[1]]
+    dealt = body[titles[1] : titles[2]]
+    assert text in dealt and "handled: refunded, DM sent" in dealt
+
+    page.goto(f"{inbox}/-/inbox?q=rimborso&sentiment=negative")
     page.get_by_role("link", name="Done stories").click()
     done = page.locator(f"#{key}")
     expect(done).to_contain_text("handled: refunded, DM sent")

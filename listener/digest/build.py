@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from listener.digest.dealt import Dealt, read_dealt
 from listener.digest.settings import DigestSettings
 from listener.stories import RankedStory, TrollRule, answer_first, author_kind
 from storage import Store
@@ -141,6 +142,7 @@ class Digest:
     health: list[HealthLine]
     health_alerts: list[AlertRow]
     rule: TrollRule = field(default_factory=TrollRule)
+    dealt: Dealt = field(default_factory=Dealt)  # marked in the inbox: handled, escalated, ignored
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -217,6 +219,7 @@ def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
         stories=stories[: s.stories], to_answer=to_answer, to_answer_more=more,
         trolls=_trolls(store, options, start, end, stories),
         health=health, health_alerts=[a for a in alerts if a.kind.startswith("health:")],
+        dealt=read_dealt(store, options.own_accounts, start, end, s.stories, COUNTED),
     )  # fmt: skip
 
 

@@ -20,6 +20,7 @@ from listener import mail
 from listener.alerts.message import chat_safe, safe_url, spread_text
 from listener.charts import NEGATIVE, ChartLabels, daily_chart
 from listener.digest.build import Digest, Troll, WatchLine
+from listener.digest.dealt import dealt_section
 from listener.digest.template import HTML
 from listener.digest.words import WORDS, day_name, number, percent, points, reason, signed_percent
 from listener.localtime import local_clock, local_date, local_times_in
@@ -160,6 +161,7 @@ def _sections(d: Digest, w: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {"title": w["stories"], "note": w["stories_note"] if d.stories else "", "empty": w["no_stories"],
          "posts": [_story(r, w, d) for r in d.stories]},
+        *([dealt_section(d.dealt, w, d.options.timezone, d.options.language, d.day)] if d.dealt.count else []),
         {"title": w["alerts"], "alerts": [_alert(a, d, w) for a in alerts[:MAX_ALERTS]], "empty": w["no_alerts"],
          "more": w["more_alerts"].format(n=more) if more > 0 else ""},
         {"title": w["trolls"], "empty": w["no_trolls"], "lines": [_troll(t, w, d) for t in d.trolls],

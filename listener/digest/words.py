@@ -31,8 +31,13 @@ WORDS: dict[str, dict[str, str]] = {
         "stories": "Answer first",
         "stories_note": "One line per story (a post and its copies on other networks), what needs an answer "
         "first on top: negative and not answered by your accounts, then the most engaged and seen, then the "
-        "most recent. Handled and ignored stories are left out.",
+        "most recent. Handled and ignored stories are left out: those of the day are listed below, with "
+        "their notes.",
         "no_stories": "Nothing to answer.", "reply": "Reply", "open_link": "Open the post",
+        "dealt": "Dealt with in the inbox",
+        "dealt_note": "Stories of the day marked in the inbox: {n}, the latest first. Escalated ones stay "
+        "in the list above until handled.", "dealt_more": "at least {n}",
+        "dealt_handled": "handled", "dealt_escalated": "escalated", "dealt_ignored": "ignored",
         "do_not_feed": "troll: do not feed",
         "alerts": "Alerts of the day", "no_alerts": "No alert today.",
         "more_alerts": "…and {n} more: see 'listener alerts'.", "terms": "driving terms (posts now vs the week before)",
@@ -67,8 +72,13 @@ WORDS: dict[str, dict[str, str]] = {
         "stories": "A cosa rispondere prima",
         "stories_note": "Una riga per storia (un post e le sue copie su altre reti), prima ciò che aspetta "
         "una risposta: negative e senza risposta dai tuoi account, poi le più coinvolgenti e viste, poi le più "
-        "recenti. Le storie gestite o ignorate non ci sono.",
+        "recenti. Le storie gestite o ignorate non ci sono: quelle del giorno sono più sotto, con le loro "
+        "note.",
         "no_stories": "Niente a cui rispondere.", "reply": "Rispondi", "open_link": "Apri il post",
+        "dealt": "Già trattate nella inbox",
+        "dealt_note": "Storie del giorno segnate nella inbox: {n}, le più recenti prima. Quelle segnalate "
+        "restano nella lista qui sopra finché non sono gestite.", "dealt_more": "almeno {n}",
+        "dealt_handled": "gestita", "dealt_escalated": "segnalata", "dealt_ignored": "ignorata",
         "do_not_feed": "troll: non alimentarlo",
         "alerts": "Allerte del giorno", "no_alerts": "Nessuna allerta oggi.",
         "more_alerts": "…e altre {n}: vedi 'listener alerts'.", "terms": "termini trainanti (post ora vs la settimana prima)",
