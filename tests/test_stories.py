@@ -253,6 +253,24 @@ def test_author_history_counts_local_days(store: Store, ids: dict[str, int]) -> 
     assert author_kind(history[("x", "lucia")], rule) is None
 
 
+def test_a_day_of_many_complaints_costs_one_probe(tmp_path: Path) -> None:
+    """An author's negative days are probed once a day: 20x the complaints on the same days, same work."""
+
+    def steps(per_day: int) -> int:
+        with Store.open(tmp_path / f"a{per_day}.db") as store:
+            posts = [
+                (Mention("x", f"{d}{i:04}", f"charged twice again {d} {i}", at(1 + i * 0.01, -d), author_id="5",
+                         author_handle="angry"), "negative", ())
+                for d in range(4) for i in range(per_day)
+            ]  # fmt: skip
+            build(store, posts)
+            ask = lambda: store.stories.author_history([("x", "5")], NOW - timedelta(days=30), ZONE)  # noqa: E731
+            assert ask()[("x", "5")].negative_days == 4
+            return vm_steps(store.conn, ask)
+
+    assert steps(200) < 1.2 * steps(10)
+
+
 def test_negative_posts_on_one_local_day_are_one_day(store: Store) -> None:
     """Three complaints in one Rome day (two of them after UTC midnight is still the same day)."""
     rome = ZoneInfo(ZONE)
