@@ -48,11 +48,11 @@ def copy_demo(demo: Demo, folder: Path) -> Path:
     return folder / "listener.toml"
 
 
-def serve(config: Path, env: dict[str, str]) -> Iterator[str]:
-    """``listener serve`` on a free port until the test ends; its base URL once it answers."""
+def serve(config: Path, env: dict[str, str], host: str = "127.0.0.1") -> Iterator[str]:
+    """``listener serve`` on a free port until the test ends; its base URL (on loopback) once it answers."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "listener.cli", "--config", str(config), "serve", "--port", str(port)],
+        [sys.executable, "-m", "listener.cli", "--config", str(config), "serve", "--host", host, "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -84,7 +84,9 @@ def inbox(demo: Demo, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def locked_inbox(demo: Demo, tmp_path: Path) -> Iterator[str]:
-    yield from serve(copy_demo(demo, tmp_path / "demo"), _env(LISTENER_PASSWORD_HASH=hash_password(PASSWORD)))
+    """Bound to every address (reachable from other machines): the case that needs the login."""
+    env = _env(LISTENER_PASSWORD_HASH=hash_password(PASSWORD))
+    yield from serve(copy_demo(demo, tmp_path / "demo"), env, host="0.0.0.0")
 
 
 def stories(page: Page) -> list[str]:
