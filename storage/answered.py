@@ -1,15 +1,14 @@
-"""What our own accounts answered of a day's negative mentions, for the digest (#20).
+"""Which of a range's mentions our own accounts answered, for the stories (#20, #21).
 
-Answered: an own post since the day's start replies to the mention (``in_reply_to_id`` =
+Answered: an own post since the range's start replies to the mention (``in_reply_to_id`` =
 its native id on the same network) or is later in its conversation. Everything starts from
 our own posts (``:own_posts``, found by ``storage.accounts.own_post_ids``), a handful a day,
-so the cost follows our posting, not the day's mentions. The statements need ``:own_posts``,
-and ``SETTLED`` also ``:start`` and ``:end``.
+so the cost follows our posting, not the range's mentions. The statements need ``:own_posts``.
 """
 
 from __future__ import annotations
 
-__all__ = ["OWN_ANSWERS", "SETTLED", "answered_sql"]
+__all__ = ["OWN_ANSWERS", "answered_sql"]
 
 
 def answered_sql(alias: str) -> str:
@@ -39,19 +38,3 @@ own_replies AS MATERIALIZED (
 own_threads AS MATERIALIZED (
     SELECT network, conversation_id, max(created_at) AS latest FROM own_posts
     WHERE conversation_id IS NOT NULL GROUP BY network, conversation_id)"""
-# The day's negative mentions the digest does not owe: our own, and those we answered. Each
-# read from our own posts: the own negatives among them, the targets of the replies (the
-# unique (network, native_id) key), and the negatives of each own thread's conversation before
-# its latest own post (the partial mentions_negative_conversation, migration 22). UNION: a
-# mention answered twice, or our own and answered, is settled once.
-SETTLED = """settled (id) AS (
-    SELECT o.id FROM own_posts o JOIN mentions m ON m.id = o.id
-    WHERE m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end
-    UNION
-    SELECT m.id FROM own_replies o JOIN mentions m ON m.network = o.network AND m.native_id = o.target
-    WHERE m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end
-    UNION
-    SELECT m.id FROM own_threads t JOIN mentions m INDEXED BY mentions_negative_conversation
-      ON m.network = t.network AND m.conversation_id = t.conversation_id
-    WHERE m.sentiment_label = 'negative' AND m.conversation_id IS NOT NULL
-      AND m.created_at >= :start AND m.created_at < min(:end, t.latest))"""

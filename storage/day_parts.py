@@ -1,10 +1,10 @@
-"""A day's mentions in parts, for the digest's lists (migration 20, ``mentions_engaged``).
+"""A range's mentions in parts, for the stories' candidates (migration 20, ``mentions_engaged``).
 
 A part is one 15-minute block of creation time and one side of "negative or not". Every
 local day is a whole number of blocks (time zone offsets are whole quarter hours), and the
-exact top N of a day by engagement is the top N of its parts' top Ns: so the digest reads
-at most 192 x N entries of the index for a day, however many mentions the day holds. The
-expressions here are the index's keys, written as migration 20 writes them: the planner
+exact top N of a day by engagement is the top N of its parts' top Ns: so ``storage.stories``
+reads at most 192 x N entries of the index for a day, however many mentions the day holds.
+The expressions here are the index's keys, written as migration 20 writes them: the planner
 uses the index only for the very same expressions.
 """
 
@@ -12,21 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 
-__all__ = [
-    "BLOCK",
-    "LATEST",
-    "MAX_ID",
-    "ORDER",
-    "PARTS",
-    "block_sql",
-    "day_blocks",
-    "engagement_sql",
-    "negative_sql",
-    "part_top",
-    "parts_json",
-]
+__all__ = ["BLOCK", "MAX_ID", "ORDER", "PARTS", "block_sql", "engagement_sql", "negative_sql", "parts_json"]
 
 BLOCK = 900  # seconds: the time block of mentions_engaged (migration 20)
 
@@ -49,38 +36,14 @@ def negative_sql(alias: str) -> str:
     return f"{alias}.sentiment_label IS 'negative'"
 
 
-# The (block, negative) parts of a day, each walked in mentions_engaged from its most engaged
-# mention until :limit of them pass the part's filter: a day's exact top N is the top N of the
+# The (block, negative) parts of a range, each walked in mentions_engaged from its most engaged
+# mention until N of them pass the part's filter: a day's exact top N is the top N of the
 # parts' top Ns, so a day reads at most parts x N entries (and the ties of each part's last),
 # however many mentions it holds.
 PARTS = """parts (block, negative) AS MATERIALIZED (
     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:parts))"""
-ORDER = "DESC, {a}.created_at DESC, {a}.id DESC"  # after the engagement: the digest's order
-
-
-def part_top(where: str) -> str:
-    """The ids of part ``p``'s ``:limit`` most engaged mentions of ``w`` meeting ``where``."""
-    return (
-        f"SELECT w.id FROM mentions w WHERE {block_sql('w')} = p.block AND {negative_sql('w')} = p.negative "
-        f"{where} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} LIMIT :limit"
-    )
-
-
+ORDER = "DESC, {a}.created_at DESC, {a}.id DESC"  # after the engagement: the walks' order
 MAX_ID = 9223372036854775807  # the largest rowid
-# Ordered as (created_at, -id) in one pass of max(): the latest mention, the first by id of
-# equally late ones; its id is the last 20 digits. (created_at is fixed-width, utc_iso.)
-LATEST = f"m.created_at || char(31) || printf('%020d', {MAX_ID} - m.id)"
-
-
-def day_blocks(start: datetime, end: datetime) -> list[int] | None:
-    """The 15-minute blocks that tile [start, end); None when a bound is off a quarter hour.
-
-    Every day of every time zone starts on a quarter hour, so None is for other ranges.
-    """
-    lo, hi = start.timestamp(), end.timestamp()
-    if lo % BLOCK or hi % BLOCK:
-        return None
-    return list(range(int(lo) // BLOCK, int(hi) // BLOCK))
 
 
 def parts_json(blocks: Sequence[int], negative: Sequence[int] = (0, 1)) -> str:

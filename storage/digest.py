@@ -3,14 +3,10 @@
 Every query is bounded by one local day (or the eight days up to it) and reads
 through an index or a kept aggregate: per-watch counts from ``watch_hours`` (hours)
 and ``watch_buckets`` (the 5-minute edges of a day that starts off the hour), daily
-totals from ``mention_buckets``, the day's most engaged mentions from the parts of
-``mentions_engaged`` (``storage.day_parts``: 192 short walks a day, however busy), its
-negative authors from ``mentions_negative_day`` (``storage.negative_authors``), and "has
-one of our accounts answered?" starts from our own posts (few): the mentions they reply
-to, and the day's negatives of their conversations (``mentions_negative_conversation``).
-The aggregates came with migration 14, the indexes with migrations 20 and 21.
-
-"Own accounts" are passed as (network, lowercased handle or author id) pairs.
+totals from ``mention_buckets``, repeat-negative authors from ``authors`` with their
+mentions of the day through ``mentions_author_key``, collector runs from ``run_hours``.
+The aggregates came with migration 14. The digest's "answer first" list is the day's
+stories (``storage.stories``, #21), read there.
 """
 
 from __future__ import annotations
@@ -23,29 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from listener.records import utc_iso, utcnow
-from storage.accounts import not_own_sql, own_keys, own_post_ids
-from storage.answered import OWN_ANSWERS, SETTLED, answered_sql
 from storage.authors import author_key_sql, own_sql
-from storage.day_parts import (
-    BLOCK,
-    ORDER,
-    PARTS,
-    day_blocks,
-    engagement_sql,
-    part_top,
-    parts_json,
-)
 from storage.failures import guarded
-from storage.negative_authors import negative_authors
 from storage.rows import (
     ALERT_COLUMNS,
     AlertRow,
     AuthorRow,
     DigestRow,
     DigestWatchDay,
-    NegativeAuthor,
     NetworkRuns,
-    TopMention,
 )
 
 __all__ = [
@@ -53,36 +35,11 @@ __all__ = [
     "DigestQueries",
     "DigestRow",
     "DigestWatchDay",
-    "NegativeAuthor",
     "NetworkRuns",
-    "TopMention",
 ]
 
 BUCKET = 300  # seconds: watch_buckets and mention_buckets
 HOUR = 12  # buckets: watch_hours
-_ENGAGEMENT = engagement_sql("m")
-
-
-_WATCHES_OF = (
-    "(SELECT group_concat(w.name, ', ') FROM mention_watches mw JOIN watches w ON w.id = mw.watch_id "
-    "WHERE mw.mention_id = m.id)"
-)
-_MENTION_COLUMNS = (
-    f"m.id, m.network, m.native_id, m.url, m.author_handle, m.text, m.created_at, m.sentiment_label, "
-    f"{_ENGAGEMENT}, {_WATCHES_OF}"
-)
-
-
-def _top_of_parts(where: str) -> str:
-    """``top``: the ids of the ``:limit`` most engaged mentions of the parts, over ``PARTS``."""
-    return (
-        f"top AS MATERIALIZED (SELECT m.id FROM parts p JOIN mentions m ON m.id IN ({part_top(where)}) "
-        f"ORDER BY {_ENGAGEMENT} {ORDER.format(a='m')} LIMIT :limit)"
-    )
-
-
-_TOP_ROWS = f"SELECT {_MENTION_COLUMNS} FROM top t JOIN mentions m ON m.id = t.id ORDER BY {_ENGAGEMENT} {ORDER.format(a='m')}"
-
 
 _SOURCES = "SELECT DISTINCT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:sources)"
 _EVERY_SOURCE = "SELECT DISTINCT network, watch FROM run_hours"  # every source that ever ran (and is kept)
@@ -182,107 +139,6 @@ class DigestQueries:
                 {network: per.get(network, 0) for network in networks},
             ))  # fmt: skip
         return out
-
-    def top_mentions(
-        self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], limit: int = 10
-    ) -> list[TopMention]:
-        """The day's most engaged mentions by others than our own accounts.
-
-        Read part by part of ``mentions_engaged`` (``PARTS``), our own posts skipped during
-        each walk so that every part still gives its top ``limit`` of the others: the cost
-        is the day's 192 parts, not its mentions.
-        """
-        params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own), "limit": limit}
-        blocks = day_blocks(start, end)
-        if blocks is None:  # not a day: off the quarter hours, every mention of the range
-            rows = self.conn.execute(
-                f"SELECT {_MENTION_COLUMNS} FROM mentions m "
-                f"WHERE m.created_at >= :start AND m.created_at < :end {not_own_sql(own)} "
-                f"ORDER BY {_ENGAGEMENT} {ORDER.format(a='m')} LIMIT :limit",
-                params,
-            )
-        else:
-            rows = self.conn.execute(
-                f"WITH {PARTS}, {_top_of_parts(not_own_sql(own, 'w'))} {_TOP_ROWS}",
-                {**params, "parts": parts_json(blocks)},
-            )
-        return [TopMention(*row) for row in rows]
-
-    def unanswered_negative(
-        self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], limit: int = 20
-    ) -> tuple[int, list[TopMention]]:
-        """The day's negative mentions none of our accounts answered: how many, and the most engaged.
-
-        Answered means an own post since the day's start replying to it (``in_reply_to_id``
-        = its native id on the same network), or an own post later in the same conversation
-        (``storage.answered``). The list walks the negative parts of ``mentions_engaged`` as
-        ``top_mentions`` does. The count is the day's negatives kept in ``mention_buckets``
-        less our own and the answered ones, found from our own posts (``SETTLED``).
-        """
-        own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
-        params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own), "limit": limit,
-                  "own_posts": json.dumps(own_posts)}  # fmt: skip
-        blocks = day_blocks(start, end)
-        if blocks is None:  # not a day: off the quarter hours, every negative mention of the range
-            return self._unanswered_in_range(own, params)
-        # Without own accounts nothing is answered: no reply lookups per negative mention.
-        unanswered = f"{not_own_sql(own, 'w')} AND NOT {answered_sql('w')}" if own else ""
-        rows = self.conn.execute(
-            f"WITH {OWN_ANSWERS}, {PARTS}, {_top_of_parts(unanswered)} {_TOP_ROWS}",
-            {**params, "parts": parts_json(blocks, negative=(1,))},
-        ).fetchall()
-        return self._unanswered_count(blocks, own, params), [TopMention(*row) for row in rows]
-
-    def _unanswered_count(
-        self, blocks: Sequence[int], own: Sequence[tuple[str, str]], params: dict[str, Any]
-    ) -> int:
-        """How many of the day's negative mentions (``blocks``) are neither ours nor answered.
-
-        The day's negatives from its 5-minute buckets, less those ``SETTLED`` finds from our
-        own posts: the cost is the day's buckets and our own posting, not the day's mentions.
-        """
-        lo, hi = (blocks[0] * BLOCK // BUCKET, (blocks[-1] + 1) * BLOCK // BUCKET) if blocks else (0, 0)
-        (negatives,) = self.conn.execute(
-            "SELECT coalesce(sum(negative), 0) FROM mention_buckets WHERE bucket >= ? AND bucket < ?",
-            (lo, hi),
-        ).fetchone()
-        if not own:  # nothing is ours, nothing answered
-            return int(negatives)
-        (settled,) = self.conn.execute(
-            f"WITH {OWN_ANSWERS}, {SETTLED} SELECT count(*) FROM settled", params
-        ).fetchone()
-        return int(negatives) - int(settled)
-
-    def _unanswered_in_range(
-        self, own: Sequence[tuple[str, str]], params: dict[str, Any]
-    ) -> tuple[int, list[TopMention]]:
-        """``unanswered_negative`` of a range off the quarter hours: its negative mentions, each checked."""
-        where = "m.sentiment_label = 'negative' AND m.created_at >= :start AND m.created_at < :end " + (
-            f"{not_own_sql(own)} AND NOT {answered_sql('m')}" if own else ""
-        )
-        rows = self.conn.execute(
-            f"WITH {OWN_ANSWERS} SELECT {_MENTION_COLUMNS}, count(*) OVER () FROM mentions m WHERE {where} "
-            f"ORDER BY {_ENGAGEMENT} {ORDER.format(a='m')} LIMIT :limit",
-            params,
-        ).fetchall()
-        total = int(rows[0][-1]) if rows else 0
-        return total, [TopMention(*row[:-1]) for row in rows]
-
-    def negative_authors(
-        self,
-        start: datetime,
-        end: datetime,
-        own: Sequence[tuple[str, str]],
-        at_least: int = 3,
-        limit: int = 10,
-    ) -> list[NegativeAuthor]:
-        """Authors with ``at_least`` negative mentions in the range: possible trolls, with the
-        link of their latest one (the first by id of equally late ones).
-
-        A day groups its negatives in ``mentions_negative_day`` with a bare count and subtracts
-        our own accounts from our own posts of the day (``storage.negative_authors``).
-        """
-        return negative_authors(self.conn, start, end, own, at_least, limit)
 
     def repeat_authors(
         self, start: datetime, end: datetime, at_least: int = 3, limit: int = 5

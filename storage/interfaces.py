@@ -30,7 +30,6 @@ from storage.rows import (
     DigestWatchDay,
     Hit,
     Member,
-    NegativeAuthor,
     NetworkRuns,
     OwnPost,
     Pending,
@@ -41,7 +40,6 @@ from storage.rows import (
     StatusRow,
     StoryFilters,
     StoryRow,
-    TopMention,
     TriageState,
     WatchRow,
     WindowMention,
@@ -217,23 +215,6 @@ class DigestReads(Protocol):
     def daily_totals(
         self, ranges: Sequence[tuple[datetime, datetime]], networks: Sequence[str] = ()
     ) -> list[tuple[int, int, int, dict[str, int]]]: ...
-
-    def top_mentions(
-        self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], limit: int = 10
-    ) -> list[TopMention]: ...
-
-    def unanswered_negative(
-        self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], limit: int = 20
-    ) -> tuple[int, list[TopMention]]: ...
-
-    def negative_authors(
-        self,
-        start: datetime,
-        end: datetime,
-        own: Sequence[tuple[str, str]],
-        at_least: int = 3,
-        limit: int = 10,
-    ) -> list[NegativeAuthor]: ...
 
     def repeat_authors(
         self, start: datetime, end: datetime, at_least: int = 3, limit: int = 5

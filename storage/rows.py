@@ -29,7 +29,6 @@ __all__ = [
     "DigestWatchDay",
     "Hit",
     "Member",
-    "NegativeAuthor",
     "NetworkRuns",
     "OwnPost",
     "Pending",
@@ -41,7 +40,6 @@ __all__ = [
     "StoryFilters",
     "StoryMention",
     "StoryRow",
-    "TopMention",
     "TriageState",
     "WatchRow",
     "WindowMention",
@@ -194,28 +192,6 @@ class DigestWatchDay:
     volume: int
     negative: int
     unscored: int
-
-
-@dataclass(frozen=True, slots=True)
-class TopMention:
-    id: int
-    network: str
-    native_id: str
-    url: str | None
-    author_handle: str | None
-    text: str
-    created_at: str
-    sentiment_label: str | None
-    engagement: int
-    watches: str | None  # comma-separated names of the watches it matched
-
-
-@dataclass(frozen=True, slots=True)
-class NegativeAuthor:
-    network: str
-    author_handle: str
-    negative: int
-    last_url: str | None
 
 
 @dataclass(frozen=True, slots=True)

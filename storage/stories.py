@@ -2,9 +2,9 @@
 
 A range's candidates are its escalated mentions (``triage``, a row per decision, small),
 its most engaged negative mentions and its most engaged others,
-``CANDIDATES`` times the stories asked of each, read as the digest reads its lists
-(``storage.day_parts``: part by part of ``mentions_engaged``, each part's walk stopping at
-that many), never the range's every mention. A range longer than a day asks each part for
+``CANDIDATES`` times the stories asked of each, read part by part of ``mentions_engaged``
+(``storage.day_parts``), each part's walk stopping at that many, never the range's every
+mention (``tests/test_stories_reference.py`` holds them to a plain query). A range longer than a day asks each part for
 its share only (``_per_part``), so a week costs about what a day does; the ragged ends of a
 range off the quarter hours ("the last 7 days" from now) are read through ``mentions_day``. The facets, our own accounts and mentions
 already handled or ignored are checked during the walk, so they cost a key probe each and

@@ -227,30 +227,21 @@ def test_each_day_query_reads_its_range_not_the_history(filled: Store) -> None:
 
 
 def test_answered_reads_the_own_posts_and_what_they_answered(filled: Store) -> None:
-    """The own posts since the day's start (the author key's range), then what they answered:
-    their reply targets by the (network, native_id) key, their conversations' negatives in the
-    partial mentions_negative_conversation. The list's walk looks each entry up in the own
-    replies and threads (automatic indexes over a handful of rows); the count reads the day's
-    negatives from mention_buckets, never a mention of the day that we did not answer."""
+    """The stories' "answered?": the own posts since the day's start (the author key's range),
+    then each story member looked up by key in what they answered, their reply targets and
+    their conversations (automatic indexes over a handful of rows), never a mention's replies."""
     start, end = T0 + timedelta(days=1), T0 + timedelta(days=2)
-    plan = plan_of(filled, lambda: filled.digest.unanswered_negative(start, end, [("x", "u1")]))
+    plan = plan_of(filled, lambda: filled.stories.stories(start, end, [("x", "u1")]))
     assert plan and bad(plan) == []
     lines = [line for _, line in plan]
     assert any("mentions_author_key (network=? AND <expr>=? AND created_at>?" in line for line in lines), (
         lines
     )
-    assert "SEARCH o USING AUTOMATIC COVERING INDEX (network=? AND target=?)" in lines, lines
-    assert "SEARCH t USING AUTOMATIC COVERING INDEX (network=? AND conversation_id=?)" in lines, lines
-    count = [line for sql, line in plan if "settled" in sql]
-    assert "SEARCH m USING INDEX sqlite_autoindex_mentions_1 (network=? AND native_id=?)" in count, count
-    assert (
-        "SEARCH m USING INDEX mentions_negative_conversation "
-        "(network=? AND conversation_id=? AND created_at>? AND created_at<?)"
-    ) in count, count
-    assert not any(
-        index in line for line in count for index in ("mentions_engaged", "mentions_day", "reply")
-    ), count
-    assert any("mention_buckets USING PRIMARY KEY (bucket>? AND bucket<?)" in line for line in lines), lines
+    answered = [line for sql, line in plan if "own_replies" in sql]
+    assert "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)" in answered, answered
+    assert "SEARCH o USING AUTOMATIC COVERING INDEX (network=? AND target=?)" in answered, answered
+    assert "SEARCH t USING AUTOMATIC COVERING INDEX (network=? AND conversation_id=?)" in answered, answered
+    assert not any(index in line for line in answered for index in ("mentions_day", "reply")), answered
 
 
 def test_watches_reads_hours_and_the_first_hours_buckets_per_watch(filled: Store) -> None:
