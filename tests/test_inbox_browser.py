@@ -13,7 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -55,21 +55,27 @@ def serve(config: Path, env: dict[str, str], host: str = "127.0.0.1") -> Iterato
         [sys.executable, "-m", "listener.cli", "--config", str(config), "serve", "--host", host, "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    drain: threading.Thread | None = None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.communicate()[0]
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        # It prints its address once its socket listens: wait for that line, not for a clock.
+        assert process.stdout is not None
+        printed = []
+        for line in process.stdout:
+            printed.append(line)
+            if line.startswith("The inbox: "):
                 break
-            except OSError:
-                assert time.monotonic() < deadline, "listener serve did not start listening in 60 s"
-                time.sleep(0.1)
+        else:
+            raise AssertionError(f"listener serve stopped before listening: {''.join(printed)}")
+        # Keep reading what it logs, so that a full pipe never blocks it.
+        drain = threading.Thread(target=process.stdout.read, daemon=True)
+        drain.start()
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
-        process.wait(timeout=30)
-        if process.stdout:
+        process.wait()
+        if process.stdout is not None:
+            if drain is not None:
+                drain.join()
             process.stdout.close()
 
 
