@@ -118,13 +118,18 @@ def test_the_inbox_link_comes_with_the_count_when_public_url_is_set(store: Store
     path.write_text(CONFIG + '\n[serve]\npublic_url = "https://inbox.example.org"\n', encoding="utf-8")
     opts = DigestOptions.from_config(parse_config(path.read_text(encoding="utf-8"), path))
     assert opts.inbox_url == "https://inbox.example.org"
-    rendered = render(build_digest(store, opts, DAY))
+    digest = build_digest(store, opts, DAY)
+    rendered = render(digest)
     assert (
         "5 stories need an answer from you.\nAnswer them from the inbox: https://inbox.example.org\n"
         in rendered.text
     )
     page = HtmlView.of(rendered.html)
     assert "https://inbox.example.org" in page.hrefs and page.text.count("5 stories need an answer") == 1
+    # each story links to its own card in the inbox (listener serve's id="story-KEY"), to mark it there
+    cards = [f"https://inbox.example.org/-/inbox#story-{r.story.key}" for r in digest.stories]
+    assert cards and set(cards) <= set(page.hrefs)
+    assert f"Mark it in the inbox: {cards[0]}" in rendered.text
     plain = render(build_digest(store, options(config(tmp_path)), DAY))
     assert "inbox" not in plain.text.lower()  # no public_url: no link to nowhere
 

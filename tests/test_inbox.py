@@ -28,6 +28,7 @@ from listener.inbox import listener_fts
 from listener.inbox.metadata import CANNED_QUERIES
 from listener.inbox.site import ACCOUNT, InboxDatasette, Site, make_datasette
 from listener.model import Mention, Page
+from listener.stories import answer_first
 from storage import Store
 
 NOW = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)
@@ -130,7 +131,9 @@ def test_the_homepage_is_the_inbox(client: Client) -> None:
     assert response.status_code == 302 and response.headers["location"] == "/-/inbox"
 
 
-def test_the_inbox_ranks_the_complaint_first_and_tags_the_troll_not_the_customers(client: Client) -> None:
+def test_the_inbox_ranks_the_complaint_first_and_tags_the_troll_not_the_customers(
+    client: Client, site: Site
+) -> None:
     response = client.get("/-/inbox")
     assert response.status_code == 200
     assert '<meta name="viewport" content="width=device-width' in response.text
@@ -142,6 +145,10 @@ def test_the_inbox_ranks_the_complaint_first_and_tags_the_troll_not_the_customer
     assert "troll: do not feed" in troll and "negative on 4 days of the last 30" in troll
     assert not any("troll" in c for c in found if "gianni_brontolo" not in c)
     assert not any("Sorry, we are refunding" in c for c in found)  # our own post is no story
+    # the digest links each story to its card here: /-/inbox#story-KEY, KEY the story's key
+    with Store.open(site.db, create=False) as store:
+        first = answer_first(store, (), NOW - timedelta(days=site.days), NOW, NOW, site.zone)[0]
+    assert f'id="story-{first.story.key}"' in found[0]
 
 
 def test_text_from_the_internet_is_escaped(client: Client) -> None:

@@ -81,6 +81,8 @@ def _story(r: RankedStory, w: dict[str, str], d: Digest) -> dict[str, Any]:
     why = [reason(x, lang) for x in r.reasons if not x.endswith(" ago") and x not in skip]
     reply, original = safe_url(r.reply_url), safe_url(r.open_url)
     links = [(w["reply"], reply), (w["open_link"], original if original != reply else None)]
+    if d.options.inbox_url:  # its card in the inbox (listener serve), to mark it handled
+        links.append((w["in_inbox"], safe_url(f"{d.options.inbox_url}/-/inbox#story-{r.story.key}")))
     return {
         "head": chat_safe(
             " · ".join(x for x in (lead.network, lead.author_handle or "?", when, tag) if x), 200

@@ -33,7 +33,7 @@ WORDS: dict[str, dict[str, str]] = {
         "first on top: negative and not answered by your accounts, then the most engaged and seen, then the "
         "most recent. Handled and ignored stories are left out: those of the day are listed below, with "
         "their notes.",
-        "no_stories": "Nothing to answer.", "reply": "Reply", "open_link": "Open the post",
+        "no_stories": "Nothing to answer.", "reply": "Reply", "open_link": "Open the post", "in_inbox": "Mark it in the inbox",
         "dealt": "Dealt with in the inbox",
         "dealt_note": "Stories of the day marked in the inbox: {n}, the latest first. Escalated ones stay "
         "in the list above until handled.", "dealt_more": "at least {n}",
@@ -74,7 +74,7 @@ WORDS: dict[str, dict[str, str]] = {
         "una risposta: negative e senza risposta dai tuoi account, poi le più coinvolgenti e viste, poi le più "
         "recenti. Le storie gestite o ignorate non ci sono: quelle del giorno sono più sotto, con le loro "
         "note.",
-        "no_stories": "Niente a cui rispondere.", "reply": "Rispondi", "open_link": "Apri il post",
+        "no_stories": "Niente a cui rispondere.", "reply": "Rispondi", "open_link": "Apri il post", "in_inbox": "Segnala nella inbox",
         "dealt": "Già trattate nella inbox",
         "dealt_note": "Storie del giorno segnate nella inbox: {n}, le più recenti prima. Quelle segnalate "
         "restano nella lista qui sopra finché non sono gestite.", "dealt_more": "almeno {n}",
