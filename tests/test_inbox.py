@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import pytest
 from click.testing import CliRunner
 from datasette_auth_passwords.utils import hash_password
+from itsdangerous import BadSignature
 
 from listener.cli import cli
 from listener.clusters import assign_clusters
@@ -336,3 +337,13 @@ def test_serve_reads_its_address_and_password_variable_from_the_config(tmp_path:
     result = CliRunner().invoke(cli, ["--config", str(config), "serve"], env={"INBOX_HASH": ""})
     assert result.exit_code == 1
     assert "0.0.0.0 can be reached from other machines" in result.output and "set INBOX_HASH" in result.output
+
+
+def test_a_secret_keeps_the_login_across_a_restart(site: Site) -> None:
+    """A login cookie signed before a restart is still good after it when $DATASETTE_SECRET is set."""
+    kept = replace(site, secret="s3cret-from-the-environment")
+    cookie = make_datasette(kept).sign({"a": {"id": ACCOUNT}}, "actor")
+    assert make_datasette(kept).unsign(cookie, "actor") == {"a": {"id": ACCOUNT}}
+    with pytest.raises(BadSignature):
+        make_datasette(site).unsign(cookie, "actor")  # no secret: each start signs with a new one
+    assert "s3cret" not in repr(kept)

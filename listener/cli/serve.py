@@ -96,7 +96,8 @@ def _run(app: App, host: str, port: int, days: int, zone: str, protected: str | 
     from listener.inbox.site import ACCOUNT, Site, make_datasette
 
     listening = _listen(host, port)
-    site = Site(db=app.db_path().resolve(), zone=zone, days=days, password_hash_env=protected)
+    site = Site(db=app.db_path().resolve(), zone=zone, days=days, password_hash_env=protected,
+                secret=os.environ.get("DATASETTE_SECRET") or None)  # fmt: skip
     datasette = make_datasette(site)
     asyncio.run(datasette.invoke_startup())
     shown = f"[{host}]" if ":" in host else host

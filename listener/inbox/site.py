@@ -42,6 +42,9 @@ class Site:
     rule: TrollRule = field(default_factory=TrollRule)
     password_hash_env: str | None = None  # set: every page requires a login
     clock: Callable[[], datetime] = utcnow
+    # Signs the login cookie ($DATASETTE_SECRET, as Datasette's own CLI reads it): with it a
+    # restart keeps everyone logged in; without it each start makes a new one.
+    secret: str | None = field(default=None, repr=False)
 
 
 class InboxDatasette(Datasette):  # type: ignore[misc]  # Datasette is untyped
@@ -77,5 +80,6 @@ def make_datasette(site: Site) -> InboxDatasette:
         site,
         files=[str(site.db)],
         metadata=_metadata(site),
+        secret=site.secret,
         settings={"sql_time_limit_ms": 5000, "default_page_size": 50},
     )
