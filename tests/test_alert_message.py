@@ -67,9 +67,17 @@ def test_every_alert_ends_with_the_ack_command_and_the_inbox_when_served() -> No
     message = build_message(alert(), "opened", "en", inbox_url="https://inbox.example.org/")
     last = message.text.split("Next step:")[1]
     assert "- Acknowledge it (it stays quiet unless it gets worse): listener alerts ack 12" in last
-    assert "- Answer from the inbox: https://inbox.example.org/" in last
+    # a negative alert on 'brand' opens the inbox on that watch's negative stories
+    stories = "https://inbox.example.org/-/inbox?watch=brand&sentiment=negative"
+    assert f"- Answer from the inbox: {stories}" in last
     page = HtmlView.of(message.html)
-    assert "listener alerts ack 12" in page.text and "https://inbox.example.org/" in page.hrefs
+    assert "listener alerts ack 12" in page.text and stories in page.hrefs
+    volume = build_message(alert("volume"), "opened", "en", inbox_url="https://inbox.example.org")
+    assert "https://inbox.example.org/-/inbox?watch=brand" in HtmlView.of(volume.html).hrefs
+    own = build_message(
+        alert("own-account", watch="@caffe_aurora"), "opened", "en", inbox_url="https://i.org/"
+    )
+    assert "https://i.org/" in HtmlView.of(own.html).hrefs  # an own account: the whole inbox
     plain = build_message(alert(), "opened", "it")
     assert "Cosa fare ora:" in plain.text and "listener alerts ack 12" in plain.text
     assert "inbox" not in plain.text.lower()  # no public_url: no link to nowhere

@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from listener.alerts.next_step import next_step
+from listener.alerts.next_step import inbox_for, next_step
 from listener.localtime import local_time, local_times_in
 from listener.output import inert
 from storage.alerts import AlertRow
@@ -233,7 +233,9 @@ def build_message(
         _sample(s, w, language, timezone, states or {}) for s in exp.get("samples", []) if isinstance(s, dict)
     ]
     headline = chat_safe(_headline(alert, w, f"{since} ({timezone})", timezone, language), 300)
-    step = next_step(alert.id, alert.kind, event, language, safe_url(inbox_url))
+    step = next_step(
+        alert.id, alert.kind, event, language, inbox_for(safe_url(inbox_url), alert.kind, alert.watch)
+    )
     # A hijack cannot wait for the end of the message: its checklist comes first.
     first, last = (step.lines(), []) if step.checklist else ([], step.lines())
     lines = [subject, "", headline, *(["", *first] if first else [])]

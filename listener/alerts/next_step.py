@@ -9,8 +9,9 @@ account posts what it never posts, the checklist of a hijacked account.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
-__all__ = ["HIJACK", "NextStep", "next_step"]
+__all__ = ["HIJACK", "NextStep", "inbox_for", "next_step"]
 
 WORDS = {
     "en": {
@@ -58,6 +59,17 @@ class NextStep:
             out += ["", f"{self.checklist_title}:"]
             out += [f"{i}. {step}" for i, step in enumerate(self.checklist, 1)]
         return out
+
+
+def inbox_for(public_url: str | None, kind: str, watch: str) -> str | None:
+    """Where in the inbox an alert's posts wait: its watch's stories, the negative ones for a
+    negative alert; the whole inbox for the others (an own account, a source's health)."""
+    if not public_url:
+        return None
+    if kind not in ("volume", "negative") or watch.startswith("@"):
+        return public_url
+    query = {"watch": watch, **({"sentiment": "negative"} if kind == "negative" else {})}
+    return f"{public_url.rstrip('/')}/-/inbox?{urlencode(query)}"
 
 
 def next_step(alert_id: int, kind: str, event: str, language: str, inbox_url: str | None = None) -> NextStep:
