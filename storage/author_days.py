@@ -93,6 +93,7 @@ def _history(
     first_seen: str | None = None
     first_negative: str | None = None
     days: set[str] = set()
+    latest: tuple[str, str | None] | None = None  # (created_at, url) of the latest negative
     by_key = (
         f"FROM mentions m INDEXED BY mentions_author_key WHERE m.network = ? AND {author_key_sql('m')} = ? "
         "AND m.sentiment_label = 'negative'"
@@ -111,4 +112,11 @@ def _history(
         ).fetchone()
         first_negative = min(filter(None, (first_negative, first[0] if first else None)), default=None)
         days |= _negative_days(conn, by_key, (network, key), since, tz)
-    return AuthorHistory(network, name, mentions, negative, len(days), first_seen or "", first_negative)
+        last = conn.execute(
+            f"SELECT m.created_at, m.url {by_key} ORDER BY m.created_at DESC LIMIT 1", (network, key)
+        ).fetchone()
+        latest = max(
+            filter(None, (latest, (last[0], last[1]) if last else None)), key=lambda x: x[0], default=None
+        )
+    return AuthorHistory(network, name, mentions, negative, len(days), first_seen or "", first_negative,
+                         latest[1] if latest else None)  # fmt: skip

@@ -391,3 +391,4 @@ class AuthorHistory:
     negative_days: int  # distinct local days with a negative mention since ``since``
     first_seen: str
     first_negative: str | None  # the earliest negative mention kept
+    last_negative_url: str | None = None  # the link of the latest negative mention kept

@@ -172,6 +172,8 @@ def test_the_digest_tags_the_troll_and_not_the_double_charged_customers(run: Dem
     text, html = crisis_digest(run)
     trolls = text.split("Trolls: do not feed them:")[1].split("\n\n")[0]
     assert re.search(r"^- x · gianni_brontolo: negative on [3-9] days of the last 30", trolls, re.M), trolls
+    # with a link to what they wrote, though none of their posts is among the stories shown
+    assert re.search(r"^- x · gianni_brontolo: .* https://x\.com/gianni_brontolo/status/\d+$", trolls, re.M)
     stories = text.split("Answer first:")[1].split("Alerts of the day:")[0]
     for customer in ("marta_l", "ordini_falliti", "fede_92"):
         assert customer not in trolls

@@ -122,7 +122,7 @@ class Troll:
 
     author: AuthorRow  # replies_received: our replies to their mentions of the day
     history: AuthorHistory  # negative_days: over the rule's window
-    url: str | None  # their story of the day, when it is among the stories read
+    url: str | None  # their story of the day when it is among the stories read, else their latest negative
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +262,7 @@ def _trolls(
     links = {(r.story.lead.network, r.story.lead.author_id or r.story.lead.author_handle): r.open_url
              for r in stories if r.author == "troll"}  # fmt: skip
     trolls = [
-        Troll(a, h, links.get((a.network, a.author_key)))
+        Troll(a, h, links.get((a.network, a.author_key)) or h.last_negative_url)
         for a in candidates
         if (h := histories.get((a.network, a.author_key))) is not None and author_kind(h, rule) == "troll"
     ]
