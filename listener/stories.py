@@ -41,7 +41,7 @@ from listener.links import open_url, reply_url
 from storage.interfaces import StoryReads
 from storage.rows import NO_FILTERS, AuthorHistory, StoryFilters, StoryRow
 
-__all__ = ["AuthorKind", "RankedStory", "TrollRule", "answer_first", "author_kind", "priority"]
+__all__ = ["AuthorKind", "RankedStory", "TrollRule", "answer_first", "author_kind", "priority", "rank_rows"]
 
 AuthorKind = Literal["troll", "customer"]
 ESCALATED = 1000.0
@@ -146,6 +146,15 @@ def answer_first(
 ) -> list[RankedStory]:
     """The range's stories, what needs an answer first on top (see the module's docstring)."""
     rows = store.stories.stories(start, end, own, filters, limit, include_done)
+    ranked = rank_rows(store, rows, now, zone, rule)
+    ranked.sort(key=lambda r: (-r.priority, r.story.key))
+    return ranked
+
+
+def rank_rows(
+    store: StoryBackend, rows: Sequence[StoryRow], now: datetime, zone: str, rule: TrollRule = TrollRule()
+) -> list[RankedStory]:
+    """Each story with its priority, reasons, author kind and links, in the order given."""
     keys = [_author_key(s) for s in rows]
     histories = store.stories.author_history(
         [k for k in keys if k is not None], now - timedelta(days=rule.window_days), zone
@@ -160,7 +169,6 @@ def answer_first(
             story, value, reasons, kind,
             open_url(lead.network, lead.native_id, lead.url), reply_url(lead.network, lead.native_id, lead.url),
         ))  # fmt: skip
-    ranked.sort(key=lambda r: (-r.priority, r.story.key))
     return ranked
 
 

@@ -210,6 +210,15 @@ def test_marking_a_story_handled_moves_it_to_the_done_view_and_back(client: Clie
     assert any("charged me twice" in c for c in cards(client.get("/-/inbox").text))
 
 
+def test_the_done_view_shows_a_story_too_quiet_to_be_among_those_read(client: Client) -> None:
+    """Marked from a search, a quiet story is not among the few most engaged the inbox reads:
+    the done view finds it through what was decided, latest first."""
+    [quiet] = [c for c in cards(client.get("/-/inbox?q=worst").text) if "worst coffee" in c]
+    client.post("/-/inbox/triage", {**form_of(quiet), "state": "ignored", "note": "troll"})
+    shown = cards(client.get("/-/inbox?done=1&limit=1").text)
+    assert shown and "worst coffee" in shown[0] and "ignored: troll" in shown[0]
+
+
 def test_a_post_without_the_csrf_token_is_refused(client: Client, site: Site) -> None:
     form = form_of(cards(client.get("/-/inbox").text)[0])
     assert "ds_csrftoken" in client.cookies

@@ -17,9 +17,9 @@ import collectors
 from listener.errors import QueryError
 from listener.inbox.charts import watch_charts
 from listener.query import parse
-from listener.stories import RankedStory, TrollRule, answer_first
+from listener.stories import RankedStory, TrollRule, answer_first, rank_rows
 from storage import Store
-from storage.rows import AuthorHistory, StoryFilters
+from storage.rows import NO_FILTERS, AuthorHistory, StoryFilters
 
 __all__ = ["SENTIMENTS", "Card", "Filters", "Page", "read_page"]
 
@@ -129,6 +129,29 @@ def _story_filters(filters: Filters) -> StoryFilters:
     )
 
 
+def _done(
+    store: Store,
+    ranked: list[RankedStory],
+    own: list[tuple[str, str]],
+    start: datetime,
+    now: datetime,
+    zone: str,
+    rule: TrollRule,
+    limit: int,
+    unfiltered: bool,
+) -> list[RankedStory]:
+    """The stories people decided about, the latest decision first. Unfiltered, those marked from
+    a search or too quiet to be among the stories read come from ``triage`` itself."""
+    done = [r for r in ranked if r.story.state is not None]
+    if unfiltered:
+        seen = {r.story.key for r in done}
+        extra = [s for s in store.stories.triaged(start, now, own, limit) if s.key not in seen]
+        done += rank_rows(store, extra, now, zone, rule)
+    return sorted(
+        done, key=lambda r: (r.story.state.updated_at if r.story.state else "", r.story.key), reverse=True
+    )
+
+
 def read_page(store: Store, filters: Filters, now: datetime, zone: str, days: int, rule: TrollRule) -> Page:
     """The inbox for ``filters``: stories of the last ``days`` days, what to answer first on top."""
     tz = ZoneInfo(zone)
@@ -147,7 +170,7 @@ def read_page(store: Store, filters: Filters, now: datetime, zone: str, days: in
     ranked = answer_first(store, own, start, now, now, zone, story_filters, limit=filters.limit,
                           include_done=filters.done, rule=rule)  # fmt: skip
     if filters.done:
-        ranked = [r for r in ranked if r.story.state is not None]
+        ranked = _done(store, ranked, own, start, now, zone, rule, filters.limit, story_filters == NO_FILTERS)
     keys = [
         (r.story.lead.network, k)
         for r in ranked
