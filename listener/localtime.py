@@ -9,10 +9,18 @@ a server rarely has ``it_IT`` installed.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["local_clock", "local_date", "local_day", "local_time", "local_times_in", "parse_instant"]
+__all__ = [
+    "day_bounds",
+    "local_clock",
+    "local_date",
+    "local_day",
+    "local_time",
+    "local_times_in",
+    "parse_instant",
+]
 
 _MONTHS = {
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
@@ -34,6 +42,13 @@ def parse_instant(value: str | datetime) -> datetime | None:
     if not isinstance(value, datetime):
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC instants where a local day starts and ends (23 or 25 hours at DST changes)."""
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def local_day(day: date, language: str) -> str:

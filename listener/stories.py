@@ -41,9 +41,22 @@ from listener.links import open_url, reply_url
 from storage.interfaces import StoryReads
 from storage.rows import NO_FILTERS, AuthorHistory, StoryFilters, StoryRow
 
-__all__ = ["AuthorKind", "RankedStory", "TrollRule", "answer_first", "author_kind", "priority", "rank_rows"]
+__all__ = [
+    "AUTHOR_TAGS",
+    "AuthorKind",
+    "RankedStory",
+    "TrollRule",
+    "answer_first",
+    "author_kind",
+    "priority",
+    "rank_rows",
+]
 
 AuthorKind = Literal["troll", "customer"]
+AUTHOR_TAGS: dict[str, str] = {
+    "troll": "troll: do not feed",
+    "customer": "customer: answer",
+}  # as people read them
 ESCALATED = 1000.0
 HALF_LIFE = timedelta(hours=24)
 
@@ -82,6 +95,7 @@ class RankedStory:
     author: AuthorKind | None
     open_url: str | None
     reply_url: str | None
+    history: AuthorHistory | None = None  # the lead's author's, over the rule's window
 
 
 def _ago(seconds: float) -> str:
@@ -168,6 +182,7 @@ def rank_rows(
         ranked.append(RankedStory(
             story, value, reasons, kind,
             open_url(lead.network, lead.native_id, lead.url), reply_url(lead.network, lead.native_id, lead.url),
+            history,
         ))  # fmt: skip
     return ranked
 

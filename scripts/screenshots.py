@@ -14,58 +14,29 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("LISTENER_CHROMIUM", "/usr/bin/chromium"))
-FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-)  # fmt: skip
+sys.path.insert(0, str(ROOT))
+from tests.browser import CHROMIUM, FLAGS, serve  # noqa: E402 (the browser tests' Chromium and launcher)
+
+serving = contextmanager(serve)
+
+
+def _env() -> dict[str, str]:
+    """This environment without LISTENER_* settings: the demo's own config and database apply."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
 
 
 def run_demo(folder: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
     subprocess.run([sys.executable, "-m", "listener.cli", "demo", "--dir", str(folder)],  # noqa: S603
-                   cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-
-
-@contextmanager
-def serving(config: Path) -> Iterator[str]:
-    """``listener serve`` on the demo's database, on a free port, until the block ends."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-        [sys.executable, "-m", "listener.cli", "--config", str(config), "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                sys.exit(f"listener serve exited with status {process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    sys.exit("listener serve did not start listening in 60 s")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+                   cwd=ROOT, env=_env(), check=True, stdout=subprocess.DEVNULL)  # fmt: skip
 
 
 def shoot(browser: Browser, url: str, out: Path, width: int, height: int, full: bool) -> None:
@@ -99,7 +70,7 @@ def main() -> int:
                 f"no digest or own-account alert in {folder / 'mail'}; run 'listener demo --dir {folder}'"
             )
         args.out.mkdir(parents=True, exist_ok=True)
-        with sync_playwright() as playwright, serving(folder / "listener.toml") as inbox:
+        with sync_playwright() as playwright, serving(folder / "listener.toml", _env()) as inbox:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(FLAGS))
             shoot(browser, f"{inbox}/-/inbox", args.out / "inbox.png", 1000, 1300, full=False)
             for width in (390, 1000):

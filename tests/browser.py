@@ -12,7 +12,11 @@ a fresh context, so no cookie leaks from one test to the next, 1000x800).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +27,7 @@ from tests.material import unavailable
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-__all__ = ["CHROMIUM", "FLAGS", "browser", "browser_page", "launch"]
+__all__ = ["CHROMIUM", "FLAGS", "browser", "browser_page", "free_port", "launch", "serve"]
 
 CHROMIUM = Path(os.environ.get("LISTENER_CHROMIUM", "/usr/bin/chromium"))
 
@@ -63,3 +67,40 @@ def browser_page(browser: Browser) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(config: Path, env: Mapping[str, str], host: str = "127.0.0.1") -> Iterator[str]:
+    """``listener serve`` on a free port until the test ends; its base URL (on loopback) once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "listener.cli", "--config", str(config), "serve", "--host", host, "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    drain: threading.Thread | None = None
+    try:
+        # It prints its address once its socket listens: wait for that line, not for a clock.
+        assert process.stdout is not None
+        printed = []
+        for line in process.stdout:
+            printed.append(line)
+            if line.startswith("The inbox: "):
+                break
+        else:
+            raise AssertionError(f"listener serve stopped before listening: {''.join(printed)}")
+        # Keep reading what it logs, so that a full pipe never blocks it.
+        drain = threading.Thread(target=process.stdout.read, daemon=True)
+        drain.start()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait()
+        if process.stdout is not None:
+            if drain is not None:
+                drain.join()
+            process.stdout.close()

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -24,16 +22,11 @@ import pytest
 from datasette_auth_passwords.utils import hash_password
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser import serve
 from tests.material import Demo
 
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "correct-horse-battery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def copy_demo(demo: Demo, folder: Path) -> Path:
@@ -46,37 +39,6 @@ def copy_demo(demo: Demo, folder: Path) -> Path:
     source.close()
     target.close()
     return folder / "listener.toml"
-
-
-def serve(config: Path, env: dict[str, str], host: str = "127.0.0.1") -> Iterator[str]:
-    """``listener serve`` on a free port until the test ends; its base URL (on loopback) once it answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "listener.cli", "--config", str(config), "serve", "--host", host, "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    drain: threading.Thread | None = None
-    try:
-        # It prints its address once its socket listens: wait for that line, not for a clock.
-        assert process.stdout is not None
-        printed = []
-        for line in process.stdout:
-            printed.append(line)
-            if line.startswith("The inbox: "):
-                break
-        else:
-            raise AssertionError(f"listener serve stopped before listening: {''.join(printed)}")
-        # Keep reading what it logs, so that a full pipe never blocks it.
-        drain = threading.Thread(target=process.stdout.read, daemon=True)
-        drain.start()
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait()
-        if process.stdout is not None:
-            if drain is not None:
-                drain.join()
-            process.stdout.close()
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -15,18 +15,16 @@ import click
 from tabulate import tabulate
 
 from listener.output import inert
-from listener.stories import RankedStory, answer_first
+from listener.stories import AUTHOR_TAGS, RankedStory, answer_first
 from storage import Store
 
 __all__ = ["show_inbox"]
-
-TAGS = {"troll": "troll: do not feed", "customer": "customer: answer"}
 
 
 def _row(rank: int, ranked: RankedStory) -> tuple[object, ...]:
     lead = ranked.story.lead
     who = inert(lead.author_handle or lead.author_name or "?", one_line=True)
-    tag = TAGS.get(ranked.author or "", "")
+    tag = AUTHOR_TAGS.get(ranked.author or "", "")
     networks = ranked.story.networks
     spread = ", ".join(f"{network} {n}" for network, n in networks[:2])
     spread += f" +{len(networks) - 2}" if len(networks) > 2 else ""

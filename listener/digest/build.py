@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from listener.digest.dealt import Dealt, read_dealt
 from listener.digest.settings import DigestSettings
+from listener.localtime import day_bounds
 from listener.stories import RankedStory, TrollRule, answer_first, author_kind
 from storage import Store
 from storage.authors import AuthorRow
@@ -143,13 +144,6 @@ class Digest:
     health_alerts: list[AlertRow]
     rule: TrollRule = field(default_factory=TrollRule)
     dealt: Dealt = field(default_factory=Dealt)  # marked in the inbox: handled, escalated, ignored
-
-
-def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """The UTC instants where a local day starts and ends (23 or 25 hours at DST changes)."""
-    start = datetime.combine(day, time(0), zone)
-    end = datetime.combine(day + timedelta(days=1), time(0), zone)
-    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
 
 
 def default_day(now: datetime, timezone: str) -> date:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
 from listener.charts import ChartLabels, daily_chart
+from listener.localtime import day_bounds
 from storage import Store
 from storage.mentions import BASE_BUCKET
 
@@ -25,10 +26,6 @@ MAX_CHARTS = 6  # watches charted at once; a filter on one watch charts that one
 _DRAWING = threading.Lock()
 
 
-def _bucket(day: date, zone: ZoneInfo) -> int:
-    return int(datetime.combine(day, time(), zone).timestamp()) // BASE_BUCKET
-
-
 def watch_charts(
     store: Store, watches: Sequence[str], now: datetime, zone: str, days: int
 ) -> list[tuple[str, Markup]]:
@@ -36,7 +33,8 @@ def watch_charts(
     tz = ZoneInfo(zone)
     today = now.astimezone(tz).date()
     dates = [today - timedelta(days=days - 1 - i) for i in range(days)]
-    buckets = [(_bucket(d, tz), _bucket(d + timedelta(days=1), tz)) for d in dates]
+    buckets = [(int(lo.timestamp()) // BASE_BUCKET, int(hi.timestamp()) // BASE_BUCKET)
+               for lo, hi in (day_bounds(d, tz) for d in dates)]  # fmt: skip
     chosen = list(watches)[:MAX_CHARTS]
     counts = {(w, i): (0, 0) for w in chosen for i in range(days)}
     for row in store.digest.watch_days(buckets, chosen) if chosen else ():

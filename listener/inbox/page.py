@@ -17,7 +17,7 @@ import collectors
 from listener.errors import QueryError
 from listener.inbox.charts import watch_charts
 from listener.query import parse
-from listener.stories import RankedStory, TrollRule, answer_first, rank_rows
+from listener.stories import AUTHOR_TAGS, RankedStory, TrollRule, answer_first, rank_rows
 from storage import Store
 from storage.rows import NO_FILTERS, AuthorHistory, StoryFilters
 
@@ -25,7 +25,6 @@ __all__ = ["SENTIMENTS", "Card", "Filters", "Page", "read_page"]
 
 SENTIMENTS = ("negative", "neutral", "positive")
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
-TAGS = {"troll": "troll: do not feed", "customer": "customer: answer"}
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def _card(ranked: RankedStory, history: AuthorHistory | None, zone: ZoneInfo, ru
         text=lead.text,
         network=lead.network,
         author=handle,
-        tag=TAGS.get(ranked.author or ""),
+        tag=AUTHOR_TAGS.get(ranked.author or ""),
         kind=ranked.author,
         history=_history_line(history, zone, rule.window_days),
         when=datetime.fromisoformat(lead.created_at).astimezone(zone).strftime("%a %d %b %H:%M"),
@@ -171,14 +170,5 @@ def read_page(store: Store, filters: Filters, now: datetime, zone: str, days: in
                           include_done=filters.done, rule=rule)  # fmt: skip
     if filters.done:
         ranked = _done(store, ranked, own, start, now, zone, rule, filters.limit, story_filters == NO_FILTERS)
-    keys = [
-        (r.story.lead.network, k)
-        for r in ranked
-        if (k := r.story.lead.author_id or r.story.lead.author_handle)
-    ]
-    histories = store.stories.author_history(keys, now - timedelta(days=rule.window_days), zone)
-    for r in ranked:
-        lead = r.story.lead
-        key = (lead.network, lead.author_id or lead.author_handle or "")
-        page.cards.append(_card(r, histories.get(key), tz, rule))
+    page.cards = [_card(r, r.history, tz, rule) for r in ranked]
     return page
