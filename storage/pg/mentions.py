@@ -80,7 +80,8 @@ class PgMentions:
         meanwhile) are then locked and refreshed: counts updated, an edited text's old one kept.
         """
         stamp = utc_iso(now or utcnow())
-        unique = list({m.native_id: m for m in page.mentions}.values())
+        # Sorted: two writers of overlapping pages then insert and lock in the same order (no deadlock).
+        unique = sorted({m.native_id: m for m in page.mentions}.values(), key=lambda m: m.native_id)
         with self.conn.transaction(), self.conn.cursor() as cur:
             fresh = set(self._insert(unique, stamp))
             seen = [m for m in unique if m.native_id not in fresh]
@@ -166,12 +167,14 @@ class PgMentions:
         with self.conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO mention_watches (mention_id, watch_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                [
-                    (ids[nid], watch_ids[name])
-                    for nid, names in page.matches.items()
-                    if nid in ids
-                    for name in names
-                ],
+                sorted(  # in key order, like the mentions (no deadlock between writers)
+                    {
+                        (ids[nid], watch_ids[name])
+                        for nid, names in page.matches.items()
+                        if nid in ids
+                        for name in names
+                    }
+                ),
             )
 
     def mark_deleted(self, network: str, native_ids: Sequence[str], now: datetime | None = None) -> int:
