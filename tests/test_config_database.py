@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from listener.cli import cli
 from listener.config import parse_config
 from listener.errors import ConfigError
 
@@ -43,3 +45,15 @@ def test_the_error_about_a_password_in_the_url_never_repeats_it(tmp_path: Path, 
         parse_config(f'[database]\nurl = "{url}"\n', tmp_path / "listener.toml")
     assert "holds a password" in str(caught.value)
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_command_refuses_a_postgresql_url_until_that_backend_is_selectable(tmp_path: Path) -> None:
+    path = tmp_path / "listener.toml"
+    path.write_text('[database]\nurl = "postgresql://listener@db.example.org/listener"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "status"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {path}: database.url: the PostgreSQL backend is not available yet; "
+        "remove url (and password_env) to use a SQLite file (database.path)\n"
+    )
+    assert not (tmp_path / "listener.db").exists()
