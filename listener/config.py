@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 import collectors
 from collectors.base import NetworkSettings
 from listener.alerts.settings import AlertSettings
+from listener.database_settings import DatabaseSettings
 from listener.digest.settings import DigestSettings
 from listener.errors import ConfigError, QueryError
 from listener.mail import EmailSettings
@@ -32,11 +33,6 @@ __all__ = ["Config", "config_path", "load_config", "parse_config"]
 
 DEFAULT_NAME = "listener.toml"
 _NETWORK_ALIASES = {"twitter": "x", "hn": "hackernews", "fb": "facebook", "ig": "instagram"}
-
-
-class _Database(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    path: str = Field(default="listener.db", min_length=1)
 
 
 class _Watch(BaseModel):
@@ -58,7 +54,7 @@ class _Watch(BaseModel):
 
 class _File(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    database: _Database = _Database()
+    database: DatabaseSettings = DatabaseSettings()
     watches: list[_Watch] = []
     networks: dict[str, dict[str, Any]] = {}
     email: EmailSettings | None = None
@@ -72,7 +68,7 @@ class Config:
     """A validated config. Paths are absolute, resolved against the file's folder."""
 
     path: Path
-    database: Path
+    database: Path  # the SQLite file (unused when postgres is set)
     watches: tuple[Watch, ...]
     networks: Mapping[str, NetworkSettings]  # every configured section, enabled or not
     watch_networks: Mapping[str, tuple[str, ...] | None]  # None: every network
@@ -80,6 +76,7 @@ class Config:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    postgres: DatabaseSettings | None = None  # [database] url: a PostgreSQL server (#22), not yet used
 
     def enabled_networks(self) -> list[str]:
         return [name for name, settings in self.networks.items() if settings.enabled]
@@ -149,7 +146,7 @@ def parse_config(text: str, path: Path) -> Config:
     base = path.parent.resolve()
     return Config(
         path=path,
-        database=(base / Path(parsed.database.path).expanduser()).resolve(),
+        database=(base / Path(parsed.database.sqlite_path).expanduser()).resolve(),
         watches=tuple(Watch(w.name, w.query, parse(w.query)) for w in parsed.watches),
         networks=networks,
         watch_networks={
@@ -159,6 +156,7 @@ def parse_config(text: str, path: Path) -> Config:
         alerts=parsed.alerts,
         digest=parsed.digest,
         serve=parsed.serve,
+        postgres=parsed.database if parsed.database.url is not None else None,
     )
 
 

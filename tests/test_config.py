@@ -177,8 +177,35 @@ BROKEN = [
     ("networks = []\n", "networks: Input should be a valid dictionary (got [])"),
     ('[database]\npath = ""\n', "database.path: String should have at least 1 character (got '')"),
     (
+        '[database]\nurl = "postgresql://listener:hunter2@db.example.org/listener"\n',
+        "database.url: holds a password; remove it from the URL and set password_env to the name of the "
+        "environment variable that holds it",
+    ),
+    (
+        '[database]\nurl = "postgresql://db.example.org/listener?password=hunter2"\n',
+        "database.url: holds a password; remove it from the URL and set password_env to the name of the "
+        "environment variable that holds it",
+    ),
+    (
+        '[database]\nurl = "mysql://db.example.org/listener"\n',
+        "database.url: not a PostgreSQL URL; write it like postgresql://user@host/database",
+    ),
+    (
+        '[database]\npath = "x.db"\nurl = "postgresql://listener@db.example.org/listener"\n',
+        "database: set either path (a SQLite file) or url (a PostgreSQL server), not both",
+    ),
+    (
+        '[database]\npassword_env = "PGPASSWORD"\n',
+        "database: password_env is for a PostgreSQL server: set url too, or remove it",
+    ),
+    (
+        '[database]\nurl = "postgresql://listener@db/listener"\npassword_env = "hunter2!"\n',
+        "database.password_env: must be the NAME of an environment variable holding the secret "
+        "(like X_BEARER_TOKEN), never the secret itself",
+    ),
+    (
         'database = "x.db"\n',
-        "database: Input should be a valid dictionary or instance of _Database (got 'x.db')",
+        "database: Input should be a valid dictionary or instance of DatabaseSettings (got 'x.db')",
     ),
     (
         '[[watches]]\nname = "brand"\nquery = "' + "(" * 400 + "a" + ")" * 400 + '"\n',

@@ -51,8 +51,22 @@ class App:
         return self._config
 
     def db_path(self) -> Path:
-        """``--db``/``$LISTENER_DB``, else the config's ``database.path``."""
-        return self.db_override or self.load_config().database
+        """``--db``/``$LISTENER_DB``, else the config's ``database.path``.
+
+        A config naming a PostgreSQL server (``database.url``) is refused until that backend
+        is selectable (#22): silently working on a ``listener.db`` beside it would be worse.
+        """
+        if self.db_override:
+            return self.db_override
+        config = self.load_config()
+        if config.postgres is not None:
+            from listener.errors import ConfigError
+
+            raise ConfigError(
+                f"{config.path}: database.url: the PostgreSQL backend is not available yet; "
+                "remove url (and password_env) to use a SQLite file (database.path)"
+            )
+        return config.database
 
     def open_store(self, sync: bool = True) -> Store:
         """The store; with ``sync``, the config's watches and own accounts are written into it first."""

@@ -1,0 +1,56 @@
+"""``[database]``: the SQLite file (``path``, the default) or a PostgreSQL server (``url``, #22).
+
+The password of a server is never in the file: ``password_env`` names the environment
+variable that holds it, and a URL with a password in it is refused (the config file is
+shared, copied and committed; an environment variable is not). Errors never repeat the URL,
+since it may carry exactly that password.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from listener.settings import Section
+
+__all__ = ["DatabaseSettings"]
+
+DEFAULT_PATH = "listener.db"
+
+
+class DatabaseSettings(Section):
+    path: str | None = Field(default=None, min_length=1)
+    url: str | None = None  # postgresql://user@host[:port]/database
+    password_env: str | None = None  # names the variable holding the server's password
+
+    @field_validator("url")
+    @classmethod
+    def _a_postgres_url_without_password(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            has_password = parts.password is not None or "password" in parse_qs(parts.query)
+        except ValueError:
+            raise ValueError("not a valid URL; write it like postgresql://user@host/database") from None
+        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+            raise ValueError("not a PostgreSQL URL; write it like postgresql://user@host/database")
+        if has_password:
+            raise ValueError(
+                "holds a password; remove it from the URL and set password_env to the name of "
+                "the environment variable that holds it"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_database(self) -> DatabaseSettings:
+        if self.url is not None and self.path is not None:
+            raise ValueError("set either path (a SQLite file) or url (a PostgreSQL server), not both")
+        if self.password_env is not None and self.url is None:
+            raise ValueError("password_env is for a PostgreSQL server: set url too, or remove it")
+        return self
+
+    @property
+    def sqlite_path(self) -> str:
+        return self.path or DEFAULT_PATH

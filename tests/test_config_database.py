@@ -1,0 +1,59 @@
+"""``[database]``: a SQLite path by default, or a PostgreSQL URL whose password stays in the environment (#22)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from listener.cli import cli
+from listener.config import parse_config
+from listener.errors import ConfigError
+
+
+def test_without_a_database_section_it_is_listener_db_beside_the_config(tmp_path: Path) -> None:
+    config = parse_config("", tmp_path / "listener.toml")
+    assert config.database == tmp_path.resolve() / "listener.db"
+    assert config.postgres is None
+
+
+def test_a_postgresql_url_names_the_variable_of_its_password(tmp_path: Path) -> None:
+    text = '[database]\nurl = "postgresql://listener@db.example.org:5433/listener"\npassword_env = "LISTENER_PG_PASSWORD"\n'
+    config = parse_config(text, tmp_path / "listener.toml")
+    assert config.postgres is not None
+    assert config.postgres.url == "postgresql://listener@db.example.org:5433/listener"
+    assert config.postgres.password_env == "LISTENER_PG_PASSWORD"
+
+
+def test_a_unix_socket_url_without_password_env_is_fine(tmp_path: Path) -> None:
+    text = '[database]\nurl = "postgresql:///listener?host=/run/postgresql"\n'
+    config = parse_config(text, tmp_path / "listener.toml")
+    assert config.postgres is not None
+    assert config.postgres.password_env is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://listener:hunter2@db.example.org/listener",
+        "postgres://db/listener?sslmode=require&password=hunter2",
+    ],
+)
+def test_the_error_about_a_password_in_the_url_never_repeats_it(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f'[database]\nurl = "{url}"\n', tmp_path / "listener.toml")
+    assert "holds a password" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_command_refuses_a_postgresql_url_until_that_backend_is_selectable(tmp_path: Path) -> None:
+    path = tmp_path / "listener.toml"
+    path.write_text('[database]\nurl = "postgresql://listener@db.example.org/listener"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--config", str(path), "status"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {path}: database.url: the PostgreSQL backend is not available yet; "
+        "remove url (and password_env) to use a SQLite file (database.path)\n"
+    )
+    assert not (tmp_path / "listener.db").exists()
