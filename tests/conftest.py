@@ -13,7 +13,7 @@ import pytest
 from storage import Store
 from tests.material import Demo, unavailable
 
-pytest_plugins = ["tests.browser", "tests.postgres"]
+pytest_plugins = ["tests.backends", "tests.browser", "tests.postgres"]
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ROOT = Path(__file__).resolve().parent.parent

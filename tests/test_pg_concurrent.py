@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime
 
 from listener.model import Mention, Page, SaveResult
-from storage.pg.mentions import PgMentions
+from storage.pg.store import PgStore
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -20,7 +20,7 @@ def test_two_writers_saving_overlapping_pages_in_opposite_orders_store_each_post
 ) -> None:
     """Each round both writers wait at a barrier, then save the same 40 posts (half known, half new)
     in opposite orders, one of them with edited texts: no deadlock, no duplicate, one edit kept."""
-    stores = [PgMentions.open(postgres_url), PgMentions.open(postgres_url)]
+    stores = [PgStore.open(postgres_url), PgStore.open(postgres_url)]
     results: list[list[SaveResult]] = [[], []]
     errors: list[BaseException] = []
     try:

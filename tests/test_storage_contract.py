@@ -1,4 +1,4 @@
-"""The storage contract, run against both backends: SQLite's ``Store`` and PostgreSQL's ``PgMentions`` (#22).
+"""The storage contract, run against both backends: SQLite's ``Store`` and PostgreSQL's ``PgStore`` (#22).
 
 The cases of tests/test_storage.py for the methods the PostgreSQL backend has so far
 (``save_page``, ``count_mentions``, ``versions``, ``forget_author``, with ``get_cursor``,
@@ -10,55 +10,21 @@ where PostgreSQL is not installed, failed under CI.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 
 from listener.errors import StorageError
 from listener.model import Mention, Page, Reject
 from listener.records import utc_iso
-from storage import Store
-from storage.base import dumps
-from storage.pg.mentions import PgMentions
+from tests.backends import Backend
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
 def mention(native_id: str, text: str = "Caffè Aurora è ottimo", **extra: object) -> Mention:
     return Mention(network="x", native_id=native_id, text=text, created_at=T0, **extra)  # type: ignore[arg-type]
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, datetime):
-        return utc_iso(value)
-    if isinstance(value, dict | list):
-        return dumps(value)
-    return value
-
-
-@dataclass
-class Backend:
-    store: Any  # Store or PgMentions: the methods under contract are the same
-    failure: type[Exception]  # what a row the database refuses raises
-
-    def rows(self, sql: str) -> list[tuple[object, ...]]:
-        return [tuple(_plain(v) for v in row) for row in self.store.conn.execute(sql).fetchall()]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        with Store.open(tmp_path / "listener.db") as store:
-            yield Backend(store, sqlite3.IntegrityError)
-    else:
-        with PgMentions.open(request.getfixturevalue("postgres_url")) as pg:
-            yield Backend(pg, psycopg.DataError)
 
 
 def test_the_same_page_twice_stores_each_mention_once(backend: Backend) -> None:

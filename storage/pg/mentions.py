@@ -17,8 +17,7 @@ from listener.model import Mention, Page, SaveResult
 from listener.records import utc_iso, utcnow
 from listener.tokens import handle_key
 from storage.base import dumps
-from storage.pg.connection import PgConnection, connect
-from storage.pg.migrations import migrate
+from storage.pg.connection import PgConnection
 
 __all__ = ["PgMentions"]
 
@@ -54,22 +53,6 @@ class PgMentions:
 
     def __init__(self, conn: PgConnection) -> None:
         self.conn = conn
-
-    @classmethod
-    def open(cls, url: str, password: str | None = None) -> PgMentions:
-        """Connect and bring the schema up to date (as ``Store.open`` does for a SQLite file)."""
-        conn = connect(url, password)
-        migrate(conn)
-        return cls(conn)
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> PgMentions:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- writes --------------------------------------------------------------
 
