@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from collectors.base import BudgetSettings, NetworkSettings, QuotaSettings
 
 if TYPE_CHECKING:
-    from storage import Store
+    from storage.interfaces import ListenerStore
 
 __all__ = ["Budget", "StoreLedger", "budget_usage", "period_start"]
 
@@ -38,7 +38,9 @@ def period_start(now: datetime, day: int) -> datetime:
     return start
 
 
-def budget_usage(store: Store, networks: Mapping[str, NetworkSettings], now: datetime) -> list[Budget]:
+def budget_usage(
+    store: ListenerStore, networks: Mapping[str, NetworkSettings], now: datetime
+) -> list[Budget]:
     """Read budgets and quotas, used and left, for ``listener status``.
 
     Read off the settings' types (``BudgetSettings``, ``QuotaSettings``), so no collector and
@@ -61,7 +63,7 @@ def budget_usage(store: Store, networks: Mapping[str, NetworkSettings], now: dat
 class StoreLedger:
     """``collectors.base.Ledger`` over the store, for one network."""
 
-    store: Store
+    store: ListenerStore
     network: str
 
     def units_since(self, since: datetime) -> int:

@@ -40,8 +40,8 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from listener.records import utc_iso
-from storage import Store
 from storage.clusters import Pending, Spread
+from storage.interfaces import ListenerStore
 from storage.store import WindowMention
 
 T = TypeVar("T")
@@ -294,7 +294,7 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def assign_clusters(store: Store, params: ClusterParams = DEFAULT, limit: int | None = None) -> int:
+def assign_clusters(store: ListenerStore, params: ClusterParams = DEFAULT, limit: int | None = None) -> int:
     """Cluster the mentions not clustered yet against those within ``window``; return how many.
 
     Batches of ``params.batch``: one candidate lookup per batch, one write per batch.
@@ -319,7 +319,10 @@ def assign_clusters(store: Store, params: ClusterParams = DEFAULT, limit: int | 
 
 
 def _assign_batch(
-    store: Store, pending: Sequence[Pending], params: ClusterParams, known: dict[int, _Seen] | None = None
+    store: ListenerStore,
+    pending: Sequence[Pending],
+    params: ClusterParams,
+    known: dict[int, _Seen] | None = None,
 ) -> int:
     batch = _Batch(store, pending, params, known)
     for p in pending:
@@ -338,7 +341,7 @@ class _Batch:
 
     def __init__(
         self,
-        store: Store,
+        store: ListenerStore,
         pending: Sequence[Pending],
         params: ClusterParams,
         known: dict[int, _Seen] | None = None,
@@ -421,14 +424,14 @@ class _Batch:
         for link in f.links:
             self.by_link[link].add(p.id)
 
-    def save(self, store: Store) -> int:
+    def save(self, store: ListenerStore) -> int:
         assignments = [(mention, self.resolve(cluster), link) for mention, cluster, link in self.assignments]
         store.clusters.save(assignments, self.band_rows, self.merges)
         return len(assignments)
 
 
 def cluster_samples(
-    store: Store, window: Sequence[WindowMention], samples: Sequence[dict[str, Any]], limit: int = 3
+    store: ListenerStore, window: Sequence[WindowMention], samples: Sequence[dict[str, Any]], limit: int = 3
 ) -> list[dict[str, Any]]:
     """An alert's example posts, one per cluster, each with ``copies`` and the ``spread`` networks.
 

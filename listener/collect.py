@@ -23,7 +23,7 @@ from listener.errors import ListenerError, RateLimited, StorageError
 from listener.model import Feed, Page, SaveResult, Watch
 from listener.query import Query
 from listener.records import utcnow
-from storage import Store
+from storage.interfaces import ListenerStore
 
 __all__ = ["Outcome", "Pass", "Source", "collect"]
 
@@ -82,7 +82,7 @@ class Pass:
 
     def __init__(
         self,
-        store: Store,
+        store: ListenerStore,
         networks: Mapping[str, NetworkSettings],
         watches: Sequence[Watch],
         *,
@@ -249,7 +249,7 @@ def _fields(result: SaveResult) -> tuple[int, int, int, int]:
 
 
 def collect(
-    store: Store,
+    store: ListenerStore,
     networks: Mapping[str, NetworkSettings],
     watches: Sequence[Watch],
     *,

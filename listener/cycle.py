@@ -19,7 +19,7 @@ from listener.alerts.evaluate import evaluate
 from listener.alerts.memory import SeriesMemory
 from listener.clusters import assign_clusters
 from listener.config import Config
-from storage import Store
+from storage.interfaces import ListenerStore
 
 if TYPE_CHECKING:
     from listener.sentiment.backends import SentimentBackend
@@ -51,7 +51,7 @@ def _backend() -> SentimentBackend:
     return load_backend("default")
 
 
-def _score_here(store: Store) -> int:
+def _score_here(store: ListenerStore) -> int:
     """Score in this process (``listener collect``, the demo's driven daemon)."""
     from listener.scoring import score_new
 
@@ -59,12 +59,12 @@ def _score_here(store: Store) -> int:
 
 
 def after_collect(
-    store: Store,
+    store: ListenerStore,
     config: Config,
     env: Mapping[str, str],
     now: datetime,
     since: datetime | None = None,
-    scorer: Callable[[Store], int] | None = None,
+    scorer: Callable[[ListenerStore], int] | None = None,
     memory: SeriesMemory | None = None,
 ) -> CycleReport:
     """Score, detect, deliver. ``scorer`` replaces in-process scoring (the daemon scores in a child);

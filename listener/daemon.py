@@ -55,6 +55,7 @@ from listener.lock import DaemonLock
 from listener.records import use_clock, utcnow
 from listener.scoring import score_in_child
 from storage import Store
+from storage.interfaces import ListenerStore
 
 __all__ = ["Daemon", "SkipLog"]
 
@@ -102,7 +103,7 @@ class Daemon:
         self.memory = SeriesMemory()  # the watches' series and scores, kept from cycle to cycle
         self.last_cycle: datetime | None = None
         self.lock = DaemonLock(database)
-        self.scorer: Callable[[Store], int] | None = self._score_in_child
+        self.scorer: Callable[[ListenerStore], int] | None = self._score_in_child
 
     # -- life cycle ------------------------------------------------------------
 
@@ -241,7 +242,7 @@ class Daemon:
             self.dirty.clear()
             self.cycle()
 
-    def _score_in_child(self, _store: Store) -> int:
+    def _score_in_child(self, _store: ListenerStore) -> int:
         return score_in_child(self.database, should_stop=self.stop.is_set)
 
     def cycle(self) -> bool:

@@ -8,13 +8,15 @@ since it may carry exactly that password.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from listener.errors import ConfigError
 from listener.settings import Section
 
-__all__ = ["DatabaseSettings"]
+__all__ = ["DatabaseSettings", "password"]
 
 DEFAULT_PATH = "listener.db"
 
@@ -54,3 +56,16 @@ class DatabaseSettings(Section):
     @property
     def sqlite_path(self) -> str:
         return self.path or DEFAULT_PATH
+
+
+def password(settings: DatabaseSettings, env: Mapping[str, str]) -> str | None:
+    """The server's password from the variable ``password_env`` names (None: libpq's own ways, e.g. ~/.pgpass)."""
+    if settings.password_env is None:
+        return None
+    value = env.get(settings.password_env)
+    if not value:
+        raise ConfigError(
+            f"database.password_env: the environment variable {settings.password_env} is not set; "
+            "export it with the server's password (or remove password_env to use ~/.pgpass)"
+        )
+    return value

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from listener.errors import ListenerError
 from storage import Store
+from storage.interfaces import ListenerStore
 
 if TYPE_CHECKING:
     from listener.sentiment.backends import SentimentBackend
@@ -28,7 +29,9 @@ BATCH = 256
 LARGE_BACKLOG = (500, timedelta(minutes=15))  # mentions, or age of the oldest: alerts visibly wait
 
 
-def _store_scores(store: Store, backend: SentimentBackend, rows: list[tuple[int, str, str | None]]) -> None:
+def _store_scores(
+    store: ListenerStore, backend: SentimentBackend, rows: list[tuple[int, str, str | None]]
+) -> None:
     scores = backend.score([text for _, text, _ in rows], [lang for _, _, lang in rows])
     store.set_sentiment(
         [
@@ -38,7 +41,7 @@ def _store_scores(store: Store, backend: SentimentBackend, rows: list[tuple[int,
     )
 
 
-def score_new(store: Store, backend: SentimentBackend, batch: int = BATCH) -> int:
+def score_new(store: ListenerStore, backend: SentimentBackend, batch: int = BATCH) -> int:
     """Score every mention that has no sentiment yet; return how many."""
     done = 0
     while rows := store.unscored(batch):
@@ -48,7 +51,10 @@ def score_new(store: Store, backend: SentimentBackend, batch: int = BATCH) -> in
 
 
 def rescore(
-    store: Store, backend: SentimentBackend, batch: int = BATCH, progress: Callable[[int], None] | None = None
+    store: ListenerStore,
+    backend: SentimentBackend,
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
     """Score again every mention scored by another model version (or not at all)."""
     done, last = 0, 0

@@ -47,13 +47,16 @@ def test_the_error_about_a_password_in_the_url_never_repeats_it(tmp_path: Path, 
     assert "hunter2" not in str(caught.value)
 
 
-def test_a_command_refuses_a_postgresql_url_until_that_backend_is_selectable(tmp_path: Path) -> None:
+def test_an_unset_password_variable_is_one_line_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "listener.toml"
-    path.write_text('[database]\nurl = "postgresql://listener@db.example.org/listener"\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["--config", str(path), "status"])
+    path.write_text(
+        '[database]\nurl = "postgresql://listener@db.example.org/listener"\npassword_env = "LISTENER_PG_PW"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["--config", str(path), "watches"], env={"LISTENER_PG_PW": ""})
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: {path}: database.url: the PostgreSQL backend is not available yet; "
-        "remove url (and password_env) to use a SQLite file (database.path)\n"
+        "Error: database.password_env: the environment variable LISTENER_PG_PW is not set; "
+        "export it with the server's password (or remove password_env to use ~/.pgpass)\n"
     )
     assert not (tmp_path / "listener.db").exists()

@@ -15,8 +15,8 @@ from listener.alerts.channels import Channel
 from listener.alerts.message import build_message, sample_ids
 from listener.errors import DeliveryError
 from listener.records import utcnow
-from storage import Store
 from storage.alerts import PendingDelivery
+from storage.interfaces import ListenerStore
 
 __all__ = ["DeliveryReport", "Reader", "deliver_pending", "retry_delay"]
 
@@ -45,7 +45,7 @@ class Reader:
 
 
 def deliver_pending(
-    store: Store,
+    store: ListenerStore,
     channels: Mapping[str, Channel],
     language: str = "en",
     now: datetime | None = None,
@@ -63,7 +63,7 @@ def deliver_pending(
 
 
 def _send_batch(
-    store: Store,
+    store: ListenerStore,
     batch: list[PendingDelivery],
     channels: Mapping[str, Channel],
     reader: Reader,

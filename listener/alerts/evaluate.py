@@ -32,8 +32,8 @@ from listener.model import Watch
 from listener.plugins import Detector, Inputs, OwnAccount, SourceRuns
 from listener.query import Phrase, Term, tokens
 from listener.records import SEVERITY_RANK, AlertChange
-from storage import Store
 from storage.alerts import AlertRow
+from storage.interfaces import ListenerStore
 
 __all__ = [
     "AlertPass",
@@ -60,7 +60,7 @@ class AlertPass:
 
 
 def series(
-    store: Store, watch: str, start: datetime, end: datetime, bucket: timedelta
+    store: ListenerStore, watch: str, start: datetime, end: datetime, bucket: timedelta
 ) -> tuple[pd.DataFrame, int]:
     """The watch's bucket frame over [start, end), and how many of its buckets are fully scored.
 
@@ -102,7 +102,12 @@ def _summary(watch: str, f: Finding) -> str:
 
 
 def _watch_change(
-    store: Store, watch: Watch, f: Finding, bucket: timedelta, by: Detector, memory: SeriesMemory | None
+    store: ListenerStore,
+    watch: Watch,
+    f: Finding,
+    bucket: timedelta,
+    by: Detector,
+    memory: SeriesMemory | None,
 ) -> AlertChange:
     """A watch's finding as an alert change, explained from the incident's mentions unless it came explained."""
     what = {
@@ -207,7 +212,7 @@ class MentionTimes(Sequence[datetime]):
         return len(self._all())
 
 
-def source_runs(store: Store, network: str, watch: str, now: datetime) -> SourceRuns:
+def source_runs(store: ListenerStore, network: str, watch: str, now: datetime) -> SourceRuns:
     """One source's latest runs and mention times, as health checks read them."""
     return SourceRuns(
         network, watch, store.recent_runs(network, watch, RUNS), store.rate_limited_until(network, now),
@@ -216,7 +221,10 @@ def source_runs(store: Store, network: str, watch: str, now: datetime) -> Source
 
 
 def every_source_runs(
-    store: Store, sources: Sequence[tuple[str, str]], now: datetime, memory: SeriesMemory | None = None
+    store: ListenerStore,
+    sources: Sequence[tuple[str, str]],
+    now: datetime,
+    memory: SeriesMemory | None = None,
 ) -> list[SourceRuns]:
     """``source_runs`` of many sources from one read of each summary, not one per source."""
     runs = store.latest_runs(sources, RUNS)
@@ -240,7 +248,7 @@ def every_source_runs(
 
 
 def _pass_inputs(
-    store: Store,
+    store: ListenerStore,
     detector: Detector,
     base: Inputs,
     sources: Sequence[tuple[str, str]],
@@ -260,7 +268,7 @@ def _pass_inputs(
 
 
 def _account_inputs(
-    store: Store, found: Sequence[Detector], base: Inputs, network: str, key: str, now: datetime
+    store: ListenerStore, found: Sequence[Detector], base: Inputs, network: str, key: str, now: datetime
 ) -> Inputs:
     start = now - plugins.reach(found, base, timedelta(0))
     posts = store.accounts.posts(network, key, start, now + timedelta(seconds=1))
@@ -269,7 +277,7 @@ def _account_inputs(
 
 
 def _watch_inputs(
-    store: Store,
+    store: ListenerStore,
     found: Sequence[Detector],
     base: Inputs,
     watch: Watch,
@@ -317,7 +325,7 @@ def _run(detector: Detector, inputs: Inputs, now: datetime) -> list[Finding]:
 
 
 def _changes(
-    store: Store,
+    store: ListenerStore,
     found: Sequence[Detector],
     base: Inputs,
     watches: Sequence[Watch],
@@ -348,7 +356,7 @@ def _changes(
 
 
 def detector_changes(
-    store: Store,
+    store: ListenerStore,
     detector: Detector,
     now: datetime,
     *,
@@ -365,7 +373,7 @@ def detector_changes(
 
 
 def evaluate(
-    store: Store,
+    store: ListenerStore,
     watches: Sequence[Watch],
     sources: Sequence[tuple[str, str]],
     settings: AlertSettings,

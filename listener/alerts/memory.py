@@ -2,7 +2,7 @@
 
 Without it, a pass reads about a month of 5-minute buckets per watch and scores them all
 (``evaluate.series``): 500 watches cost seconds whatever changed. With it, a pass reads
-only the buckets changed since the last one (``Store.bucket_changes``: new mentions, late
+only the buckets changed since the last one (``ListenerStore.bucket_changes``: new mentions, late
 ones, sentiment arriving, erasure) and each scorer recomputes from the first changed
 bucket (``VolumeScorer.update``), which gives the same scores at the cost of what changed.
 
@@ -26,7 +26,7 @@ import pandas as pd
 from listener.alerts.explain import Terms
 from listener.analysis import DetectorSettings
 from listener.analysis.detectors import KEPT_SCORERS, Scores
-from storage import Store
+from storage.interfaces import ListenerStore
 
 __all__ = ["KeptSeries", "SeriesMemory"]
 
@@ -111,7 +111,7 @@ class SeriesMemory:
             for kept in self._series.values()
         )
 
-    def begin(self, store: Store, watches: Sequence[str] = ()) -> None:
+    def begin(self, store: ListenerStore, watches: Sequence[str] = ()) -> None:
         """Read which watches changed since the last pass; once per pass, before anything else."""
         changes = store.bucket_changes(self._seen)
         if not changes.complete:
@@ -158,7 +158,7 @@ class SeriesMemory:
             self._times[(network, watch)] = times
 
     def series(
-        self, store: Store, watch: str, start: datetime, now: datetime, settings: DetectorSettings
+        self, store: ListenerStore, watch: str, start: datetime, now: datetime, settings: DetectorSettings
     ) -> KeptSeries | None:
         """``watch``'s complete buckets since ``start`` (or its first mention), kept; None without any."""
         size = int(settings.bucket.total_seconds())
@@ -185,7 +185,7 @@ class SeriesMemory:
         return kept.first < (start - SLACK - stagger).timestamp()
 
     def _load(
-        self, store: Store, watch: str, start: datetime, end: int, settings: DetectorSettings
+        self, store: ListenerStore, watch: str, start: datetime, end: int, settings: DetectorSettings
     ) -> KeptSeries | None:
         size = int(settings.bucket.total_seconds())
         rows = store.bucket_counts(watch, start, datetime.fromtimestamp(end, UTC), size)
@@ -197,7 +197,9 @@ class SeriesMemory:
         _fill(kept, rows, size)
         return kept
 
-    def _extend(self, store: Store, watch: str, kept: KeptSeries, end: int, changed: int | None) -> None:
+    def _extend(
+        self, store: ListenerStore, watch: str, kept: KeptSeries, end: int, changed: int | None
+    ) -> None:
         """Read the buckets from the earliest change (or the old end) to ``end`` into ``kept``."""
         size = int(kept.settings.bucket.total_seconds())
         old_end = kept.first + len(kept.counts) * size

@@ -7,10 +7,11 @@ helpers (tabulate) are imported only by the methods that use them.
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -18,7 +19,7 @@ from listener.errors import ListenerError
 
 if TYPE_CHECKING:
     from listener.config import Config
-    from storage import Store
+    from storage.interfaces import ListenerStore
 
 __all__ = ["EXIT_ERROR", "EXIT_PARTIAL", "App", "ListenerGroup"]
 
@@ -51,10 +52,10 @@ class App:
         return self._config
 
     def db_path(self) -> Path:
-        """``--db``/``$LISTENER_DB``, else the config's ``database.path``.
+        """``--db``/``$LISTENER_DB``, else the config's ``database.path``: the SQLite file.
 
-        A config naming a PostgreSQL server (``database.url``) is refused until that backend
-        is selectable (#22): silently working on a ``listener.db`` beside it would be worse.
+        Commands that only work on a SQLite file (``serve``, ``sql`` for now) call this; a config
+        naming a PostgreSQL server gets one line saying so, never a ``listener.db`` beside it.
         """
         if self.db_override:
             return self.db_override
@@ -63,17 +64,36 @@ class App:
             from listener.errors import ConfigError
 
             raise ConfigError(
-                f"{config.path}: database.url: the PostgreSQL backend is not available yet; "
-                "remove url (and password_env) to use a SQLite file (database.path)"
+                f"{config.path}: database.url: this command works on a SQLite file only; "
+                "give one with --db (or $LISTENER_DB)"
             )
         return config.database
 
-    def open_store(self, sync: bool = True) -> Store:
-        """The store; with ``sync``, the config's watches and own accounts are written into it first."""
-        from storage import Store
+    def postgres(self) -> tuple[str, str | None] | None:
+        """The config's PostgreSQL server as (url, password), unless ``--db`` names a SQLite file."""
+        if self.db_override:
+            return None
+        settings = self.load_config().postgres
+        if settings is None or settings.url is None:
+            return None
+        from listener.database_settings import password
 
-        origin = "" if self.db_override else f"database.path in {self.config_file}"
-        store = Store.open(self.db_path(), create=self.db_override is None, origin=origin)
+        return settings.url, password(settings, os.environ)
+
+    def open_store(self, sync: bool = True) -> ListenerStore:
+        """The store (SQLite, or PostgreSQL when the config names a server); with ``sync``,
+        the config's watches and own accounts are written into it first."""
+        server = self.postgres()
+        if server is not None:
+            from storage.pg.store import PgStore
+
+            # cast until PgStore implements every Protocol of ListenerStore (#22, in progress)
+            store = cast("ListenerStore", PgStore.open(*server))
+        else:
+            from storage import Store
+
+            origin = "" if self.db_override else f"database.path in {self.config_file}"
+            store = Store.open(self.db_path(), create=self.db_override is None, origin=origin)
         if sync and (self.config_file.exists() or self.db_override is None):
             config = self.load_config()
             store.sync_watches([(w.name, w.query) for w in config.watches])

@@ -36,7 +36,7 @@ def init(app: App, force: bool) -> None:
         raise ConfigError(
             f"{path}: cannot write the config ({exc.strerror}); free space or pick a writable folder"
         ) from None
-    with app.open_store() as store:
+    with app.open_store():
         click.echo(f"Wrote {path}")
-        click.echo(f"Created {store.path} ({len(app.load_config().watches)} watches)")
+        click.echo(f"Created {app.db_path()} ({len(app.load_config().watches)} watches)")
     click.echo("Next: edit the watches and networks in the config, then run 'listener status'.")

@@ -17,7 +17,7 @@ import click
 from listener.cli.app import App
 
 if TYPE_CHECKING:
-    from storage import Store
+    from storage.interfaces import ListenerStore
 
 __all__ = ["UnknownName", "check_network", "check_watch", "known_networks", "known_watches", "resolve"]
 
@@ -54,7 +54,7 @@ def resolve(kind: str, value: str, known: Iterable[str]) -> str:
     raise UnknownName(f"unknown {kind} {value!r}{hint} ({_PLURAL[kind]}: {listed})")
 
 
-def known_watches(app: App, store: Store) -> set[str]:
+def known_watches(app: App, store: ListenerStore) -> set[str]:
     """The config's watches (when there is a config) and the database's."""
     names = {row.name for row in store.watches()}
     if app.config_file.exists():
@@ -62,7 +62,7 @@ def known_watches(app: App, store: Store) -> set[str]:
     return names
 
 
-def known_networks(app: App, store: Store) -> set[str]:
+def known_networks(app: App, store: ListenerStore) -> set[str]:
     """Every network listener can collect, the config's sections and those with data in the database."""
     import collectors
 
@@ -72,9 +72,9 @@ def known_networks(app: App, store: Store) -> set[str]:
     return names
 
 
-def check_watch(app: App, store: Store, value: str | None) -> str | None:
+def check_watch(app: App, store: ListenerStore, value: str | None) -> str | None:
     return None if value is None else resolve("watch", value, known_watches(app, store))
 
 
-def check_network(app: App, store: Store, value: str | None) -> str | None:
+def check_network(app: App, store: ListenerStore, value: str | None) -> str | None:
     return None if value is None else resolve("network", value, known_networks(app, store))

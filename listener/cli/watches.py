@@ -11,7 +11,7 @@ from listener.cli.app import App
 from listener.output import output_options, render
 
 if TYPE_CHECKING:
-    from storage import Store
+    from storage.interfaces import ListenerStore
 
 __all__ = ["watches"]
 
@@ -54,7 +54,7 @@ def watches(app: App, prune: bool, yes: bool, fmt: str) -> None:
     )
 
 
-def _prune(store: Store, active: set[str], yes: bool) -> None:
+def _prune(store: ListenerStore, active: set[str], yes: bool) -> None:
     """Delete the retired watches after a confirmation, and say what went."""
     retired = [r for r in store.watches() if r.name not in active]
     if not retired:

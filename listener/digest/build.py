@@ -19,9 +19,9 @@ from listener.digest.dealt import Dealt, read_dealt
 from listener.digest.settings import DigestSettings
 from listener.localtime import day_bounds
 from listener.stories import RankedStory, TrollRule, answer_first, author_kind
-from storage import Store
 from storage.authors import AuthorRow
-from storage.digest import AlertRow, DigestQueries, NetworkRuns
+from storage.digest import AlertRow, NetworkRuns
+from storage.interfaces import DigestReads, ListenerStore
 from storage.rows import AuthorHistory
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ def _line(name: str, days: Mapping[int, tuple[int, int, int]], first: int = 0) -
                      mean_negative=sum(n for _, n, _ in history), mean_scored=sum(s for _, _, s in history))  # fmt: skip
 
 
-def build_digest(store: Store, options: DigestOptions, day: date) -> Digest:
+def build_digest(store: ListenerStore, options: DigestOptions, day: date) -> Digest:
     """Everything the digest of ``day`` shows, read from the database."""
     zone = ZoneInfo(options.timezone)
     s = options.settings
@@ -223,7 +223,7 @@ def needs_answer(r: RankedStory) -> bool:
 
 
 def _stories(
-    store: Store, options: DigestOptions, start: datetime, end: datetime
+    store: ListenerStore, options: DigestOptions, start: datetime, end: datetime
 ) -> tuple[list[RankedStory], int, bool]:
     """The day's stories ranked as the inbox ranks them (at the day's end), and how many need an answer.
 
@@ -236,7 +236,7 @@ def _stories(
 
 
 def _trolls(
-    store: Store, options: DigestOptions, start: datetime, end: datetime, stories: list[RankedStory]
+    store: ListenerStore, options: DigestOptions, start: datetime, end: datetime, stories: list[RankedStory]
 ) -> list[Troll]:
     """Authors of the day who are trolls by the rule: repeat-negative authors active that day,
     checked day by day over the rule's window (many posts on one crisis day are one day)."""
@@ -266,7 +266,7 @@ def _trolls(
     return trolls[: options.settings.trolls]
 
 
-def _runs(q: DigestQueries, options: DigestOptions, start: datetime, end: datetime) -> dict[str, NetworkRuns]:
+def _runs(q: DigestReads, options: DigestOptions, start: datetime, end: datetime) -> dict[str, NetworkRuns]:
     """Each network's runs of the day: of its watches, else of its feeds.
 
     A network without search (Facebook, Instagram) collects feeds only (a Page's posts,
@@ -281,7 +281,7 @@ def _runs(q: DigestQueries, options: DigestOptions, start: datetime, end: dateti
 
 
 def _watch_lines(
-    q: DigestQueries, options: DigestOptions, buckets: list[tuple[int, int]], first_day: Callable[[str], int]
+    q: DigestReads, options: DigestOptions, buckets: list[tuple[int, int]], first_day: Callable[[str], int]
 ) -> list[WatchLine]:
     per_watch: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     for row in q.watch_days(buckets, options.watches):

@@ -17,7 +17,7 @@ from listener.alerts.message import chat_safe, safe_url
 from listener.digest.words import number
 from listener.links import open_url
 from listener.localtime import local_clock
-from storage import Store
+from storage.interfaces import ListenerStore
 from storage.rows import StoryRow
 
 __all__ = ["Dealt", "dealt_section", "read_dealt"]
@@ -33,7 +33,12 @@ class Dealt:
 
 
 def read_dealt(
-    store: Store, own: tuple[tuple[str, str], ...], start: datetime, end: datetime, shown: int, read: int
+    store: ListenerStore,
+    own: tuple[tuple[str, str], ...],
+    start: datetime,
+    end: datetime,
+    shown: int,
+    read: int,
 ) -> Dealt:
     """The stories of [start, end) with a triage state: ``read`` at most (the count), ``shown`` kept."""
     rows = store.stories.triaged(start, end, own, limit=max(read, shown))

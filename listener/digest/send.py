@@ -17,8 +17,8 @@ from listener.digest.build import DigestOptions, build_digest
 from listener.digest.render import Rendered, render, to_email
 from listener.errors import ConfigError
 from listener.records import utcnow
-from storage import Store
 from storage.digest import DigestRow
+from storage.interfaces import ListenerStore
 
 __all__ = ["SendResult", "recipients_key", "send_digest"]
 
@@ -39,7 +39,7 @@ def recipients_key(recipients: tuple[str, ...] | list[str]) -> str:
 
 
 def send_digest(
-    store: Store,
+    store: ListenerStore,
     options: DigestOptions,
     email: mail.EmailSettings | None,
     day: date,

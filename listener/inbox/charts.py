@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from listener.charts import ChartLabels, daily_chart
 from listener.localtime import day_bounds
-from storage import Store
+from storage.interfaces import ListenerStore
 from storage.mentions import BASE_BUCKET
 
 __all__ = ["MAX_CHARTS", "watch_charts"]
@@ -27,7 +27,7 @@ _DRAWING = threading.Lock()
 
 
 def watch_charts(
-    store: Store, watches: Sequence[str], now: datetime, zone: str, days: int
+    store: ListenerStore, watches: Sequence[str], now: datetime, zone: str, days: int
 ) -> list[tuple[str, Markup]]:
     """(watch, SVG) for the first ``MAX_CHARTS`` of ``watches``, over the ``days`` local days up to today."""
     tz = ZoneInfo(zone)

@@ -1,6 +1,6 @@
 """What the inbox page shows, read from the store: the answer-first list, as cards, and its filters.
 
-Plain Python on a ``Store`` (no Datasette): the view runs it in a worker thread and
+Plain Python on a ``ListenerStore`` (no Datasette): the view runs it in a worker thread and
 hands the result to the template, which escapes every string (Jinja autoescape).
 """
 
@@ -18,7 +18,7 @@ from listener.errors import QueryError
 from listener.inbox.charts import watch_charts
 from listener.query import parse
 from listener.stories import AUTHOR_TAGS, RankedStory, TrollRule, answer_first, rank_rows
-from storage import Store
+from storage.interfaces import ListenerStore
 from storage.rows import NO_FILTERS, AuthorHistory, StoryFilters
 
 __all__ = ["SENTIMENTS", "Card", "Filters", "Page", "read_page"]
@@ -129,7 +129,7 @@ def _story_filters(filters: Filters) -> StoryFilters:
 
 
 def _done(
-    store: Store,
+    store: ListenerStore,
     ranked: list[RankedStory],
     own: list[tuple[str, str]],
     start: datetime,
@@ -151,7 +151,9 @@ def _done(
     )
 
 
-def read_page(store: Store, filters: Filters, now: datetime, zone: str, days: int, rule: TrollRule) -> Page:
+def read_page(
+    store: ListenerStore, filters: Filters, now: datetime, zone: str, days: int, rule: TrollRule
+) -> Page:
     """The inbox for ``filters``: stories of the last ``days`` days, what to answer first on top."""
     tz = ZoneInfo(zone)
     start = now - timedelta(days=days)

@@ -1,6 +1,6 @@
 """The inbox's routes: the page (GET), the triage actions (POST), the homepage redirect.
 
-Reads and writes go through listener's ``Store`` (never SQL here), opened per request
+Reads and writes go through listener's ``ListenerStore`` (never SQL here), opened per request
 in a worker thread: SQLite connections stay in the thread that made them, and the
 event loop keeps serving while a page is read. Datasette's own connections to the
 same file are read-only.
