@@ -19,7 +19,7 @@ from listener.tokens import handle_key
 from storage.base import dumps
 from storage.pg.connection import PgConnection
 
-__all__ = ["PgMentions"]
+__all__ = ["PgMentions", "author_handle_key"]
 
 _METRICS = ("like_count", "repost_count", "reply_count", "quote_count", "view_count")
 _COLUMNS = (
@@ -38,10 +38,15 @@ _KNOWN = (
 _AUTHOR_KEY = "coalesce(nullif(author_id, ''), nullif(author_handle, ''))"
 
 
+def author_handle_key(handle: str | None) -> str | None:
+    """``mentions.author_handle_key``, written by the application (``listener migrate`` calls it too)."""
+    return handle_key(handle) if handle is not None else None
+
+
 def _row(m: Mention, collected_at: str) -> tuple[Any, ...]:
     return (
         m.network, m.native_id, m.url, m.author_id, m.author_handle,
-        handle_key(m.author_handle) if m.author_handle is not None else None, m.author_name, m.text,
+        author_handle_key(m.author_handle), m.author_name, m.text,
         m.language, utc_iso(m.created_at), collected_at, m.in_reply_to_id, m.conversation_id,
         m.like_count, m.repost_count, m.reply_count, m.quote_count, m.view_count,
         dumps(dict(m.raw)),
