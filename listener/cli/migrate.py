@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from listener.cli.app import App
+from listener.output import output_options, render
 
 if TYPE_CHECKING:
     from storage.pg.connection import PgConnection
@@ -53,8 +54,9 @@ def _target(url: str, password_env: str | None) -> PgConnection:
 @click.option(
     "--batch-size", default=5000, show_default=True, type=click.IntRange(1), help="Rows per transaction."
 )
+@output_options
 @click.pass_obj
-def migrate(app: App, url: str, password_env: str | None, batch_size: int) -> None:
+def migrate(app: App, url: str, password_env: str | None, batch_size: int, fmt: str) -> None:
     """Copy the SQLite database (the config's, or --db) into an empty PostgreSQL database.
 
     Everything collected and decided moves: mentions with their earlier versions, watches
@@ -71,15 +73,13 @@ def migrate(app: App, url: str, password_env: str | None, batch_size: int) -> No
     import sqlite3
 
     from listener.errors import StorageError
-    from listener.output import render
     from storage import Store
     from storage.pg.copy import copy_tables, exclusive, left_behind, plan, refuse_other_data, remaining
     from storage.pg.verify import verify
 
     path = app.db_path()
-    Store.open(
-        path, create=False
-    ).close()  # a missing file is one line; an older schema is brought up to date
+    # A missing file is one line; an older schema is brought up to date first.
+    Store.open(path, create=False).close()
     source = str(path.resolve())
     src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     dst = _target(url, password_env)
@@ -100,21 +100,25 @@ def migrate(app: App, url: str, password_env: str | None, batch_size: int) -> No
                 src, dst, plans, source, batch_size, lambda table, rows: bar.update(rows, table)
             )
             seconds = time.perf_counter() - started
-        click.echo(f"Copied {copied:,} rows in {seconds:.1f} s ({copied / max(seconds, 1e-9):,.0f} rows/s).")
+        click.echo(
+            f"Copied {copied:,} rows in {seconds:.1f} s ({copied / max(seconds, 1e-9):,.0f} rows/s).",
+            err=True,
+        )
         checks = verify(src, dst, plans)
     finally:
         src.close()
         dst.close()
     render(
-        ["table", "rows in SQLite", "rows in PostgreSQL", "checksum", "same"],
+        ["table", "rows_sqlite", "rows_postgresql", "checksum", "same"],
         [
-            [c.table, f"{c.sqlite_rows:,}", f"{c.postgres_rows:,}", f"{c.postgres_sum:032x}"[:16], "yes" if c.ok else "NO"]
+            [c.table, c.sqlite_rows, c.postgres_rows, f"{c.postgres_sum:032x}"[:16], "yes" if c.ok else "NO"]
             for c in checks
         ],
-    )  # fmt: skip
+        fmt,
+    )
     wrong = [c.table for c in checks if not c.ok]
     if wrong:
         raise StorageError(
             f"the copy differs from {path.name} in {', '.join(wrong)}: start over with an empty database"
         )
-    click.echo(f'Verified {len(checks)} tables. Now set [database] url = "{url}" in the config.')
+    click.echo(f'Verified {len(checks)} tables. Now set [database] url = "{url}" in the config.', err=True)

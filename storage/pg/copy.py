@@ -135,31 +135,38 @@ def plan(src: sqlite3.Connection, dst: PgConnection) -> list[Plan]:
     unknown = sorted(tables - set(TABLES) - DERIVED)
     if unknown:
         raise StorageError(f"SQLite table {unknown[0]} is neither copied nor derived (storage/pg/copy.py)")
-    plans = []
-    for table in TABLES:
-        theirs = _pg_columns(dst, table)
-        if table not in tables or not theirs:
-            continue
-        ours = _sqlite_columns(src, table)
-        names = {name for name, _ in ours}
-        types = {name: kind for name, kind, _ in theirs}
-        lost = [name for name in names if name not in types]
-        if lost:
-            raise StorageError(f"{table}.{lost[0]} has no column in PostgreSQL: it would not be copied")
-        shared = [name for name, _, _ in theirs if name in names]
-        extra = [name for name, _, _ in theirs if (table, name) in COMPUTED]
-        needs = [n for name in extra for n in COMPUTED[table, name][0] if n not in shared]
-        source = (*shared, *dict.fromkeys(needs))
-        key = tuple(name for name, at in sorted(ours, key=lambda c: c[1]) if at) or ("rowid",)
-        source = (*source, *(k for k in key if k not in source))
-        plans.append(
-            Plan(
-                table, key, source, (*shared, *extra), tuple(types[n] for n in (*shared, *extra)),
-                tuple((COMPUTED[table, n][1], tuple(source.index(c) for c in COMPUTED[table, n][0])) for n in extra),
-                tuple(name for name, _, identity in theirs if identity), _pg_key(dst, table),
-            )
-        )  # fmt: skip
-    return plans
+    plans = (_plan_table(src, dst, table) for table in TABLES if table in tables)
+    return [p for p in plans if p is not None]
+
+
+def _plan_table(src: sqlite3.Connection, dst: PgConnection, table: str) -> Plan | None:
+    theirs = _pg_columns(dst, table)
+    if not theirs:
+        return None
+    ours = _sqlite_columns(src, table)
+    names = {name for name, _ in ours}
+    types = {name: kind for name, kind, _ in theirs}
+    lost = sorted(names - set(types))
+    if lost:
+        raise StorageError(f"{table}.{lost[0]} has no column in PostgreSQL: it would not be copied")
+    shared = [name for name, _, _ in theirs if name in names]
+    extra = [name for name, _, _ in theirs if (table, name) in COMPUTED]
+    key = tuple(name for name, at in sorted(ours, key=lambda c: c[1]) if at) or ("rowid",)
+    source = tuple(dict.fromkeys([*shared, *(n for c in extra for n in COMPUTED[table, c][0]), *key]))
+    return Plan(
+        table, key, source, (*shared, *extra), tuple(types[n] for n in (*shared, *extra)),
+        _computed(table, extra, source), tuple(name for name, _, identity in theirs if identity),
+        _pg_key(dst, table),
+    )  # fmt: skip
+
+
+def _computed(
+    table: str, columns: Sequence[str], source: Sequence[str]
+) -> tuple[tuple[Callable[..., object], tuple[int, ...]], ...]:
+    """Each computed column's function and where its arguments are in a source row."""
+    return tuple(
+        (COMPUTED[table, c][1], tuple(source.index(n) for n in COMPUTED[table, c][0])) for c in columns
+    )
 
 
 # -- the ledger ------------------------------------------------------------------
