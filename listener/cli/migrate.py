@@ -104,7 +104,7 @@ def migrate(app: App, url: str, password_env: str | None, batch_size: int, fmt: 
             f"Copied {copied:,} rows in {seconds:.1f} s ({copied / max(seconds, 1e-9):,.0f} rows/s).",
             err=True,
         )
-        checks = verify(src, dst, plans)
+        checks = verify(source, dst, plans)
     finally:
         src.close()
         dst.close()

@@ -1,22 +1,29 @@
 """Checking a copy (``listener migrate``): each table's rows counted and summed on both sides.
 
-Every row is put in one canonical form on both sides, driven by PostgreSQL's column type:
-a time as UTC ISO-8601 with microseconds (SQLite's text parsed, PostgreSQL's ``datetime``
-converted), JSON re-serialised with sorted keys (``jsonb`` reorders them), flags as ``t``/``f``,
-numbers as Python prints them. SQLite's row goes through ``Plan.row`` first, the copy's own
-transformation (so the computed columns are checked too). The checksum is the sum of the rows'
-128-bit BLAKE2 digests: independent of order (the two engines sort text differently), changed
-by any row missing, extra, doubled or different.
+Every row is put in one canonical text on both sides, driven by PostgreSQL's column type: a
+time as UTC ISO-8601 with microseconds, JSON re-serialised with sorted keys (``jsonb`` reorders
+them and drops spaces), numbers as their digits (a float as Python's ``repr``), flags as
+``true``/``false``. SQLite's row goes through ``Plan.row`` first, the copy's own transformation,
+so the computed columns are checked too. PostgreSQL renders what it can itself (times, numbers,
+flags: ``_FORMS``' SQL), so only JSON and floats go through Python on its side. The checksum is
+the sum of the rows' 128-bit BLAKE2 digests: independent of order (the two engines sort text
+differently), changed by any row missing, extra, doubled or different.
+
+The SQLite side is summed in a process of its own while this one sums PostgreSQL's: at 10M
+mentions, hashing is most of the time the move takes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from psycopg import sql
@@ -24,14 +31,19 @@ from psycopg import sql
 from storage.pg.connection import PgConnection
 from storage.pg.copy import Plan, quoted
 
-__all__ = ["Check", "canonical", "checksum", "verify"]
+__all__ = ["Check", "canonical", "checksum", "sqlite_sums", "verify"]
 
 _MOD = 1 << 128
-_ITER = 10_000  # rows per fetch from PostgreSQL's server-side cursor
+_ITER = 10_000  # rows per fetch
+_NULL = "\x00"  # PostgreSQL text never holds it: no value reads as NULL
+_UTC_TEXT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
 
 
 def _time(value: Any) -> str:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    text = str(value)
+    if len(text) == 25 and text.endswith("+00:00") and text[10] == "T":  # utc_iso's form: most of them
+        return f"{text[:19]}.000000+00:00"
+    moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:  # SQLite text without an offset: PostgreSQL read it in the session's UTC
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -42,26 +54,33 @@ def _json(value: Any) -> str:
     return json.dumps(parsed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-_FORMS: dict[str, Callable[[Any], str]] = {
-    "timestamp with time zone": _time,
-    "jsonb": _json,
-    "json": _json,
-    "boolean": lambda v: "t" if v else "f",
-    "bigint": lambda v: str(int(v)),
-    "integer": lambda v: str(int(v)),
-    "smallint": lambda v: str(int(v)),
-    "double precision": lambda v: repr(float(v)),
-    "real": lambda v: repr(float(v)),
-    "bytea": lambda v: bytes(v).hex(),
+def _int(value: Any) -> str:
+    return str(int(value))
+
+
+# PostgreSQL type: (SQLite's value to canonical text, PostgreSQL's expression for it, and whether
+# PostgreSQL's value still needs the Python function).
+_FORMS: dict[str, tuple[Callable[[Any], str], str, bool]] = {
+    "timestamp with time zone": (_time, f"to_char({{}} AT TIME ZONE 'UTC', '{_UTC_TEXT}')", False),
+    "jsonb": (_json, "{}::text", True),
+    "json": (_json, "{}::text", True),
+    "boolean": (lambda v: "true" if v else "false", "{}::text", False),
+    "bigint": (_int, "{}::text", False),
+    "integer": (_int, "{}::text", False),
+    "smallint": (_int, "{}::text", False),
+    "double precision": (lambda v: repr(float(v)), "{}", True),
+    "real": (lambda v: repr(float(v)), "{}", True),
+    "bytea": (lambda v: bytes(v).hex(), "encode({}, 'hex')", False),
 }
+_TEXT = (str, "{}", False)
 
 
-def canonical(types: Sequence[str]) -> Callable[[Sequence[Any]], bytes]:
-    """The canonical form of a row whose columns have these PostgreSQL types."""
-    forms = [_FORMS.get(t, str) for t in types]
+def canonical(functions: Sequence[Callable[[Any], str] | None]) -> Callable[[Sequence[Any]], bytes]:
+    """A row's canonical bytes, each value through its function (None: already canonical text)."""
+    pairs = list(functions)
 
     def form(values: Sequence[Any]) -> bytes:
-        cells = ("\x00" if v is None else f(v) for f, v in zip(forms, values, strict=True))
+        cells = [_NULL if v is None else v if f is None else f(v) for f, v in zip(pairs, values, strict=True)]
         return "\x1f".join(cells).encode("utf-8", "surrogatepass")
 
     return form
@@ -70,9 +89,10 @@ def canonical(types: Sequence[str]) -> Callable[[Sequence[Any]], bytes]:
 def checksum(rows: Iterable[Sequence[Any]], form: Callable[[Sequence[Any]], bytes]) -> tuple[int, int]:
     """(rows, the sum of their digests mod 2**128)."""
     count = total = 0
+    blake = hashlib.blake2b
     for values in rows:
         count += 1
-        total += int.from_bytes(hashlib.blake2b(form(values), digest_size=16).digest(), "big")
+        total += int.from_bytes(blake(form(values), digest_size=16).digest(), "big")
     return count, total % _MOD
 
 
@@ -94,25 +114,36 @@ class Check:
 def _sqlite_rows(src: sqlite3.Connection, p: Plan) -> Iterable[Sequence[Any]]:
     cursor = src.execute(f'SELECT {quoted(p.source)} FROM "{p.table}"')
     while rows := cursor.fetchmany(_ITER):
-        yield from (p.row(r) for r in rows)
+        yield from map(p.row, rows)
 
 
-def _postgres_rows(dst: PgConnection, p: Plan) -> Iterable[Sequence[Any]]:
-    query = sql.SQL("SELECT {} FROM {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, p.target)), sql.Identifier(p.table)
-    )
+def sqlite_sums(path: str, plans: Sequence[Plan]) -> list[tuple[int, int]]:
+    """(rows, checksum) of each planned table of the SQLite file at ``path`` (read-only)."""
+    src = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True)
+    try:
+        return [
+            checksum(_sqlite_rows(src, p), canonical([_FORMS.get(t, _TEXT)[0] for t in p.types]))
+            for p in plans
+        ]
+    finally:
+        src.close()
+
+
+def _postgres_sum(dst: PgConnection, p: Plan) -> tuple[int, int]:
+    forms = [_FORMS.get(t, _TEXT) for t in p.types]
+    exprs = [sql.SQL(form[1]).format(sql.Identifier(c)) for form, c in zip(forms, p.target, strict=True)]
+    query = sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(exprs), sql.Identifier(p.table))
     with dst.transaction(), dst.cursor(name=f"verify_{p.table}") as cur:
         cur.itersize = _ITER
         cur.execute(query)
-        yield from cur
+        return checksum(cur, canonical([form[0] if form[2] else None for form in forms]))
 
 
-def verify(src: sqlite3.Connection, dst: PgConnection, plans: Sequence[Plan]) -> list[Check]:
-    """Counts and checksums of every planned table, SQLite's beside PostgreSQL's."""
-    checks = []
-    for p in plans:
-        form = canonical(p.types)
-        ours = checksum(_sqlite_rows(src, p), form)
-        theirs = checksum(_postgres_rows(dst, p), form)
-        checks.append(Check(p.table, ours[0], theirs[0], ours[1], theirs[1]))
-    return checks
+def verify(path: str, dst: PgConnection, plans: Sequence[Plan]) -> list[Check]:
+    """Counts and checksums of every planned table: the SQLite file at ``path`` beside PostgreSQL."""
+    spawn = multiprocessing.get_context("spawn")  # never fork: the child would share the server's socket
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        ours = pool.submit(sqlite_sums, path, list(plans))
+        theirs = [_postgres_sum(dst, p) for p in plans]
+        sums = ours.result()
+    return [Check(p.table, o[0], t[0], o[1], t[1]) for p, o, t in zip(plans, sums, theirs, strict=True)]
