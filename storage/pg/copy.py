@@ -53,11 +53,19 @@ DERIVED = frozenset({
     "bucket_changes", "run_hours", "run_days", "source_health", "search_blocks", "sqlite_sequence",
 })  # fmt: skip
 
-# (table, PostgreSQL column): (the SQLite columns it is computed from, the backend's own function).
-Computed = tuple[tuple[str, ...], Callable[..., object]]
-COMPUTED: dict[tuple[str, str], Computed] = {
-    ("mentions", "author_handle_key"): (("author_handle",), author_handle_key),
-}
+
+@dataclass(frozen=True)
+class Computed:
+    """PostgreSQL columns the application writes: ``function`` of SQLite's ``needs`` (a tuple if several)."""
+
+    table: str
+    columns: tuple[str, ...]
+    needs: tuple[str, ...]
+    function: Callable[..., Any]
+
+
+# Each is the function the backend's own writes call (``save_page``), never a copy of it.
+COMPUTED = (Computed("mentions", ("author_handle_key",), ("author_handle",), author_handle_key),)
 
 LEDGER = "listener_move"
 _MOVE_LOCK = 0x6C6D6F7665  # "lmove": held by the one move running
@@ -82,14 +90,21 @@ class Plan:
     source: tuple[str, ...]  # read from SQLite: the shared columns, then what computed ones need
     target: tuple[str, ...]  # written to PostgreSQL: the shared columns, then the computed ones
     types: tuple[str, ...]  # PostgreSQL's type of each target column
-    computed: tuple[tuple[Callable[..., object], tuple[int, ...]], ...]  # per computed column
+    shared: int  # how many columns both have: the first of ``source`` and of ``target``
+    computed: tuple[tuple[Computed, tuple[int, ...]], ...]  # each with where its ``needs`` are in a row
     identity: tuple[str, ...]  # PostgreSQL identity columns, whose sequences follow the copied ids
     pg_key: tuple[str, ...]  # PostgreSQL's primary key (the conflict target of a merge)
 
-    def row(self, values: Sequence[Any]) -> tuple[Any, ...]:
+    def row(self, values: Sequence[Any]) -> Sequence[Any]:
         """A SQLite row as PostgreSQL takes it: the shared values, then the computed ones."""
-        shared = len(self.target) - len(self.computed)
-        return (*values[:shared], *(f(*(values[i] for i in at)) for f, at in self.computed))
+        as_read = not self.computed and len(self.source) == len(self.target)  # no extra key column either
+        if as_read:
+            return values
+        out = list(values[: self.shared])
+        for c, at in self.computed:
+            value = c.function(*(values[i] for i in at))
+            out.extend(value) if len(c.columns) > 1 else out.append(value)
+        return out
 
     def key_of(self, values: Sequence[Any]) -> list[Any]:
         return [values[self.source.index(k)] for k in self.key]
@@ -150,23 +165,15 @@ def _plan_table(src: sqlite3.Connection, dst: PgConnection, table: str) -> Plan 
     if lost:
         raise StorageError(f"{table}.{lost[0]} has no column in PostgreSQL: it would not be copied")
     shared = [name for name, _, _ in theirs if name in names]
-    extra = [name for name, _, _ in theirs if (table, name) in COMPUTED]
+    computed = [c for c in COMPUTED if c.table == table and set(c.columns) <= set(types)]
     key = tuple(name for name, at in sorted(ours, key=lambda c: c[1]) if at) or ("rowid",)
-    source = tuple(dict.fromkeys([*shared, *(n for c in extra for n in COMPUTED[table, c][0]), *key]))
+    source = tuple(dict.fromkeys([*shared, *(n for c in computed for n in c.needs), *key]))
+    target = (*shared, *(name for c in computed for name in c.columns))
     return Plan(
-        table, key, source, (*shared, *extra), tuple(types[n] for n in (*shared, *extra)),
-        _computed(table, extra, source), tuple(name for name, _, identity in theirs if identity),
-        _pg_key(dst, table),
+        table, key, source, target, tuple(types[n] for n in target), len(shared),
+        tuple((c, tuple(source.index(n) for n in c.needs)) for c in computed),
+        tuple(name for name, _, identity in theirs if identity), _pg_key(dst, table),
     )  # fmt: skip
-
-
-def _computed(
-    table: str, columns: Sequence[str], source: Sequence[str]
-) -> tuple[tuple[Callable[..., object], tuple[int, ...]], ...]:
-    """Each computed column's function and where its arguments are in a source row."""
-    return tuple(
-        (COMPUTED[table, c][1], tuple(source.index(n) for n in COMPUTED[table, c][0])) for c in columns
-    )
 
 
 # -- the ledger ------------------------------------------------------------------

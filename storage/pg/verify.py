@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +38,7 @@ _MOD = 1 << 128
 _ITER = 10_000  # rows per fetch
 _NULL = "\x00"  # PostgreSQL text never holds it: no value reads as NULL
 _UTC_TEXT = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
+_LEXEME = re.compile(r"'(?:[^']|'')*'(?::[0-9A-D,]+)?")  # 'lexeme':1,2 as tsvector's text writes it
 
 
 def _time(value: Any) -> str:
@@ -52,6 +54,11 @@ def _time(value: Any) -> str:
 def _json(value: Any) -> str:
     parsed = json.loads(value) if isinstance(value, str | bytes) else value
     return json.dumps(parsed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _tsvector(value: Any) -> str:
+    """A tsvector's lexemes with their positions, sorted (PostgreSQL sorts them its own way)."""
+    return " ".join(sorted(_LEXEME.findall(str(value))))
 
 
 def _int(value: Any) -> str:
@@ -71,6 +78,7 @@ _FORMS: dict[str, tuple[Callable[[Any], str], str, bool]] = {
     "double precision": (lambda v: repr(float(v)), "{}", True),
     "real": (lambda v: repr(float(v)), "{}", True),
     "bytea": (lambda v: bytes(v).hex(), "encode({}, 'hex')", False),
+    "tsvector": (_tsvector, "{}::text", True),
 }
 _TEXT = (str, "{}", False)
 
