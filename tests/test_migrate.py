@@ -235,3 +235,23 @@ def test_every_sqlite_table_is_copied_or_derived(tmp_path: Path, postgres_url: s
             pytest.raises(StorageError, match="notes is neither copied nor derived"),
         ):
             plan(store.conn, pg.conn)
+
+
+def test_a_row_postgresql_cannot_hold_stops_the_move_in_one_line_and_a_fix_resumes_it(
+    source: Path, postgres_url: str
+) -> None:
+    last = "(SELECT max(id) FROM mentions)"
+    with Store.open(
+        source, create=False
+    ) as store:  # a NUL character: SQLite keeps it, PostgreSQL's text cannot
+        store.conn.execute(f"UPDATE mentions SET text = 'nul' || char(0) || 'here' WHERE id = {last}")
+    result = move(source, postgres_url)
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()[-1:]
+    assert line.startswith("Error: mentions: PostgreSQL refused a row of those from key [")
+    assert "nothing of them was stored" in line
+    with Store.open(source, create=False) as store:
+        store.conn.execute(f"UPDATE mentions SET text = 'fixed' WHERE id = {last}")
+    again = move(source, postgres_url)
+    assert again.exit_code == 0, again.output
+    assert pg_count(postgres_url, "mentions") == counts(source)["mentions"]

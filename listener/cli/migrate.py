@@ -74,7 +74,15 @@ def migrate(app: App, url: str, password_env: str | None, batch_size: int, fmt: 
 
     from listener.errors import StorageError
     from storage import Store
-    from storage.pg.copy import copy_tables, exclusive, left_behind, plan, refuse_other_data, remaining
+    from storage.pg.copy import (
+        copy_tables,
+        exclusive,
+        left_behind,
+        plan,
+        refuse_other_data,
+        remaining,
+        unfilled,
+    )
     from storage.pg.verify import verify
 
     path = app.db_path()
@@ -104,6 +112,11 @@ def migrate(app: App, url: str, password_env: str | None, batch_size: int, fmt: 
             f"Copied {copied:,} rows in {seconds:.1f} s ({copied / max(seconds, 1e-9):,.0f} rows/s).",
             err=True,
         )
+        for table, rows in unfilled(src, dst):
+            click.secho(
+                f"Warning: PostgreSQL's {table} is empty; SQLite's holds {rows:,} rows (not copied: derived)",
+                err=True,
+            )
         checks = verify(source, dst, plans)
     finally:
         src.close()

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from listener.errors import StorageError
@@ -121,9 +122,10 @@ def _sqlite_columns(src: sqlite3.Connection, table: str) -> list[tuple[str, int]
 
 
 def _pg_columns(dst: PgConnection, table: str) -> list[tuple[str, str, bool]]:
-    """(name, type, is an identity) of each column, in order."""
+    """(name, type, has a sequence: an identity or a serial) of each column, in order."""
     rows = dst.execute(
-        "SELECT column_name, data_type, is_identity = 'YES' FROM information_schema.columns "
+        "SELECT column_name, data_type, is_identity = 'YES' OR coalesce(column_default LIKE 'nextval(%%', false) "
+        "FROM information_schema.columns "
         "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
         (table,),
     ).fetchall()
@@ -299,13 +301,20 @@ def copy_table(
         return 0
     copied = 0
     for rows in _batches(src, p, state.after, batch):
-        with dst.transaction():
-            _write(dst, p, rows, state.upsert)
-            dst.execute(
-                f"UPDATE {LEDGER} SET after = %s::jsonb, copied = copied + %s, updated_at = now() "
-                "WHERE table_name = %s",
-                (json.dumps(p.key_of(rows[-1])), len(rows), p.table),
-            )
+        try:
+            with dst.transaction():
+                _write(dst, p, rows, state.upsert)
+                dst.execute(
+                    f"UPDATE {LEDGER} SET after = %s::jsonb, copied = copied + %s, updated_at = now() "
+                    "WHERE table_name = %s",
+                    (json.dumps(p.key_of(rows[-1])), len(rows), p.table),
+                )
+        except psycopg.DataError as exc:  # e.g. a NUL character, which PostgreSQL's text cannot hold
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StorageError(
+                f"{p.table}: PostgreSQL refused a row of those from key {p.key_of(rows[0])} to "
+                f"{p.key_of(rows[-1])} ({reason}); nothing of them was stored"
+            ) from None
         copied += len(rows)
         progress(p.table, len(rows))
     dst.execute(f"UPDATE {LEDGER} SET done = true, updated_at = now() WHERE table_name = %s", (p.table,))
@@ -337,6 +346,22 @@ def copy_tables(
     for p in plans:
         reset_sequences(dst, p)
     return copied
+
+
+def unfilled(src: sqlite3.Connection, dst: PgConnection) -> list[tuple[str, int]]:
+    """Derived tables PostgreSQL has, empty after the copy, whose SQLite twin has rows: (table, rows).
+
+    Kept by triggers, they filled while their facts were copied; empty, they are kept by the
+    application on its writes, and nothing here rebuilds them.
+    """
+    present = {str(r[0]) for r in src.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    found = []
+    for table in sorted(DERIVED & present):
+        exists = dst.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+        if exists and exists[0] and not _has_rows(dst, table):
+            rows = int(src.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+            found += [(table, rows)] if rows else []
+    return found
 
 
 def left_behind(src: sqlite3.Connection, plans: Sequence[Plan]) -> list[tuple[str, int]]:
