@@ -170,6 +170,16 @@ def searches(store: Any, queries: dict[str, tuple[str, Any]]) -> dict[str, Timin
             for shape, (q, f) in queries.items()}  # fmt: skip
 
 
+def same_hits(sqlite: Any, pg: Any, queries: dict[str, tuple[str, Any]]) -> int | None:
+    """How many query shapes find the same 50 mentions, in the same order, on both (None: no search yet)."""
+    if not hasattr(pg, "search"):
+        return None
+    ids = [
+        [[h.id for h in store.search(parse(q), f, 50)] for store in (sqlite, pg)] for q, f in queries.values()
+    ]
+    return sum(a == b for a, b in ids)
+
+
 def measure(
     spec: Spec, path: Path, url: str, password_env: str | None, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -227,6 +237,8 @@ def table(results: list[dict[str, Any]]) -> str:
         cells = [tuple(None if t is None else t["p95_ms"] for t in (r["search"][shape]["sqlite"], r["search"][shape]["postgresql"]))
                  for r in results]  # fmt: skip
         lines.append(_row(f"search {shape} (p95 ms)", cells, "{:.1f}"))
+    lines.append(["search: shapes with the same hits", *(c for r in results for c in (
+        "", "-" if r["same_hits"] is None else f"{r['same_hits']}/{len(r['search'])}", ""))])  # fmt: skip
     lines.append(_row("migrate: rows copied", [(None, r["migrate"]["rows"]) for r in results], "{:,.0f}"))
     lines.append(
         _row("migrate: copy (rows/s)", [(None, r["migrate"]["copy_rows_per_s"]) for r in results], "{:,.0f}")
