@@ -1,0 +1,3 @@
+-- Placeholder on the pg-search branch only, so that 003.sql loads (numbers are gap-free):
+-- the coordinator keeps the real 002.sql of its owner when merging.
+SELECT 1;
