@@ -37,6 +37,7 @@ __all__ = [
     "ClusterHit",
     "SearchFilters",
     "author_condition",
+    "check_filters",
     "compile_search",
     "handle_fts",
     "register_functions",
@@ -124,6 +125,12 @@ def _check_text(option: str, value: str | None) -> None:
         )
 
 
+def check_filters(filters: SearchFilters) -> None:
+    """The text filters are text (no byte that is not UTF-8), or a one-line ``QueryError``; both backends check."""
+    for option in ("network", "lang", "watch"):
+        _check_text(f"--{option}", getattr(filters, option))
+
+
 def compile_search(
     query: Node | None, filters: SearchFilters, per_row: bool = False, times: bool = True
 ) -> tuple[str, list[Any]]:
@@ -132,8 +139,7 @@ def compile_search(
     ``times=False`` leaves ``--since`` and ``--until`` out, for a caller that bounds
     the time itself.
     """
-    for option in ("network", "lang", "watch"):
-        _check_text(f"--{option}", getattr(filters, option))
+    check_filters(filters)
     clauses: list[str] = []
     params: list[Any] = []
     if query is not None:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from listener.errors import StorageError
+from listener.errors import QueryError, StorageError
 from listener.model import Mention, Page, Reject
 from listener.query import parse
 from storage import SearchFilters, Store
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION, load, migrate
+from tests.backends import Backend
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -124,12 +125,14 @@ def test_deleted_upstream_is_marked_never_removed(store: Store, db_path: Path) -
     ("stored", "query"),
     [("Perché no?", "perche"), ("perche no", "perché"), ("Città di Torino", "citta"), ("CAFFÈ", '"caffe"')],
 )
-def test_search_ignores_accents_and_case_both_ways(store: Store, stored: str, query: str) -> None:
+def test_search_ignores_accents_and_case_both_ways(backend: Backend, stored: str, query: str) -> None:
+    store = backend.store
     store.save_page(Page("x", "brand", [mention("1", stored), mention("2", "altro testo")]))
     assert [h.text for h in store.search(parse(query), SearchFilters())] == [stored]
 
 
-def test_search_filters_by_field_and_time(store: Store) -> None:
+def test_search_filters_by_field_and_time(backend: Backend) -> None:
+    store = backend.store
     store.save_page(
         Page(
             "x", "brand",
@@ -154,7 +157,8 @@ def test_search_filters_by_field_and_time(store: Store) -> None:
     assert ids(None, lang="EN") == {"x/2"}
 
 
-def test_hostile_strings_round_trip_and_search_inert(store: Store, shared_dir: Path) -> None:
+def test_hostile_strings_round_trip_and_search_inert(backend: Backend, shared_dir: Path) -> None:
+    store = backend.store
     lines = (shared_dir / "data/hostile/blns.txt").read_text(encoding="utf-8").split("\n")
     hostile = [line for line in lines if line and not line.startswith("#")]
     page = Page("x", "brand", [mention(str(i), text) for i, text in enumerate(hostile)])
@@ -163,6 +167,12 @@ def test_hostile_strings_round_trip_and_search_inert(store: Store, shared_dir: P
         assert store.versions("x", str(i)) == [text]
     assert store.search(parse('"DROP TABLE"'), SearchFilters())
     assert store.count_mentions() == len(hostile)
+    for text in hostile:  # every line as a query that parses: a query, never an error of the database
+        try:
+            query = parse(text)
+        except QueryError:
+            continue
+        assert isinstance(store.search(query, SearchFilters(), limit=5), list)
 
 
 def test_wal_mode_lets_a_reader_in_while_a_writer_holds_the_lock(store: Store, db_path: Path) -> None:
@@ -310,7 +320,8 @@ def test_upgrading_fills_bucket_counts_from_existing_mentions(tmp_path: Path) ->
         ]
 
 
-def test_forget_author_deletes_what_author_search_finds_at_sign_and_any_script(store: Store) -> None:
+def test_forget_author_deletes_what_author_search_finds_at_sign_and_any_script(backend: Backend) -> None:
+    store = backend.store
     handles = {"1": "@Mario", "2": "mario", "3": "MARIO", "4": "mariobros", "5": "ÉLODIE", "6": "@élodie"}
     others = [mention(i, author_handle=h) for i, h in handles.items()]
     others += [mention("7"), mention("8", author_id="42", author_handle="Someone")]

@@ -11,11 +11,12 @@ from __future__ import annotations
 from storage.pg.connection import PgConnection, connect
 from storage.pg.mentions import PgMentions
 from storage.pg.migrations import migrate
+from storage.pg.search import PgSearch
 
 __all__ = ["PgStore"]
 
 
-class PgStore(PgMentions):
+class PgStore(PgMentions, PgSearch):
     """A listener database on a PostgreSQL server."""
 
     def __init__(self, conn: PgConnection) -> None:
