@@ -13,9 +13,9 @@ drop a row the matcher keeps).
 
 A ``tsvector`` cannot hold every text exactly (positions stop at 16383, 256 per lexeme,
 lexemes of at most 2047 bytes): such a mention keeps its tokens in ``search_words`` instead,
-which ``listener_phrase`` (migration 003) searches, slowly and exactly. A query is always
-valid SQL: its tokens are quoted into the tsquery, never parsed by PostgreSQL as syntax, and a
-value PostgreSQL cannot hold (a NUL) is a condition that is false.
+joined by spaces (tokens hold none), where a phrase is a ``strpos``: slower, and exact. A
+query is always valid SQL: its tokens are quoted into the tsquery, never parsed by PostgreSQL
+as syntax, and a value PostgreSQL cannot hold (a NUL) is a condition that is false.
 """
 
 from __future__ import annotations
@@ -44,11 +44,12 @@ def _quote(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def search_columns(text: str, handle: str | None) -> tuple[str, list[str] | None]:
+def search_columns(text: str, handle: str | None) -> tuple[str, str | None]:
     """(``search_vector``, ``search_words``) of a mention: its tokens, where search finds them.
 
     The vector when it holds them exactly (``search_words`` NULL); else an empty vector and the
-    tokens of the text, ``''``, those of the handle (see the module's docstring).
+    tokens of the text and of the handle, joined by spaces, two between the two, one at each
+    end: a phrase never spans the two, and every token starts after a space.
     """
     listed = [*tokens(text), "", *tokens(handle or "")]
     positions: dict[str, list[int]] = {}
@@ -63,7 +64,7 @@ def search_columns(text: str, handle: str | None) -> tuple[str, list[str] | None
         and all(len(token.encode()) <= MAX_LEXEME for token in positions)
     )
     if not fits:
-        return "", listed
+        return "", " " + " ".join(listed) + " "
     vector = " ".join(f"{_quote(token)}:{','.join(map(str, found))}" for token, found in positions.items())
     return vector, None
 
@@ -106,13 +107,21 @@ def to_tsquery(node: Node) -> str:
     raise ValueError(f"{node!r} is not text only")
 
 
+def _needle(text: str, prefix: bool) -> str:
+    """What ``search_words`` holds where it holds the tokens of ``text`` in a row (see ``search_columns``)."""
+    needle = tokens(text)
+    if not needle:  # nothing to find (the parser refuses such a word): three spaces never occur
+        return "   "
+    return " " + " ".join(needle) + ("" if prefix else " ")
+
+
 def _words(node: Node) -> tuple[str, list[Any]]:
     """A text-only node as a condition on ``m.search_words`` (the mentions a vector cannot hold)."""
     match node:
         case Term(word, prefix):
-            return "listener_phrase(m.search_words, %s::text[], %s)", [tokens(word), prefix]
+            return "strpos(m.search_words, %s) > 0", [_needle(word, prefix)]
         case Phrase(text):
-            return "listener_phrase(m.search_words, %s::text[], false)", [tokens(text)]
+            return "strpos(m.search_words, %s) > 0", [_needle(text, False)]
         case Not(child):
             sql, params = _words(child)
             return f"NOT ({sql})", params
