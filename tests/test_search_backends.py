@@ -210,3 +210,19 @@ def test_a_value_postgresql_cannot_hold_is_no_match_not_an_error(backend: Backen
         assert [h.native_id for h in backend.store.search(Not(query), SearchFilters())] == ["1"]
     for filters in (SearchFilters(network="x\x00"), SearchFilters(lang="\x00"), SearchFilters(watch="w\x00")):
         assert backend.store.search(None, filters) == []
+
+
+def test_mentions_stored_before_the_search_columns_are_indexed_on_open(postgres_url: str) -> None:
+    with PgStore.open(postgres_url) as pg:
+        pg.save_page(
+            Page("x", "w", [mention(str(i), f"caffè {i}", url="https://www.aurora.it") for i in range(3)])
+        )
+        pg.conn.execute("UPDATE mentions SET search_vector = NULL, search_words = NULL, url_host = NULL")
+        assert pg.search(parse("caffe"), SearchFilters()) == []  # what a mention stored before 003 was
+    with PgStore.open(postgres_url) as pg:
+        assert [h.native_id for h in pg.search(parse("caffe site:aurora.it"), SearchFilters())] == [
+            "2",
+            "1",
+            "0",
+        ]
+        assert pg.conn.execute("SELECT count(*) FROM mentions WHERE search_vector IS NULL").fetchone() == (0,)

@@ -29,7 +29,7 @@ from storage.pg.connection import PgConnection
 from storage.rows import Hit, SearchFilters
 from storage.search import check_filters
 
-__all__ = ["PgSearch", "compile_search", "search_columns", "to_tsquery", "url_host"]
+__all__ = ["PgSearch", "compile_search", "index_unindexed", "search_columns", "to_tsquery", "url_host"]
 
 MAX_LEXEME = 2047  # bytes of one tsvector/tsquery lexeme
 MAX_POSITION = 16383  # PostgreSQL stores a larger position as this one
@@ -77,6 +77,27 @@ def url_host(url: str | None) -> str | None:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:  # not a URL (an unclosed IPv6 bracket): no site matches it
         return None
+
+
+def index_unindexed(conn: PgConnection, batch: int = 1000) -> int:
+    """Fill the search columns of mentions stored before migration 003 wrote them; how many.
+
+    Run on open, after ``migrate``: the tokens come from Python, so SQL cannot fill them. The
+    partial index ``mentions_unindexed`` makes the check free once none is left, and two
+    daemons doing it at once write the same values.
+    """
+    done = 0
+    select = (
+        "SELECT id, text, author_handle, url FROM mentions WHERE search_vector IS NULL ORDER BY id LIMIT %s"
+    )
+    while rows := conn.execute(select, (batch,)).fetchall():
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany(
+                "UPDATE mentions SET search_vector = %s, search_words = %s, url_host = %s WHERE id = %s",
+                [(*search_columns(text, handle), url_host(url), i) for i, text, handle, url in rows],
+            )
+        done += len(rows)
+    return done
 
 
 def _lexeme(token: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from storage.pg.connection import PgConnection, connect
 from storage.pg.mentions import PgMentions
 from storage.pg.migrations import migrate
-from storage.pg.search import PgSearch
+from storage.pg.search import PgSearch, index_unindexed
 
 __all__ = ["PgStore"]
 
@@ -27,6 +27,7 @@ class PgStore(PgMentions, PgSearch):
         """Connect and bring the schema up to date (as ``Store.open`` does for a SQLite file)."""
         conn = connect(url, password)
         migrate(conn)
+        index_unindexed(conn)
         return cls(conn)
 
     def close(self) -> None:

@@ -18,5 +18,8 @@ ALTER TABLE mentions
     ADD COLUMN url_host text;
 CREATE INDEX mentions_search ON mentions USING gin (search_vector);
 CREATE INDEX mentions_search_long ON mentions (created_at) WHERE search_words IS NOT NULL;
+-- Mentions stored before this migration: PgStore.open fills their columns from Python
+-- (storage.pg.search.index_unindexed); this index finds them, and is empty after.
+CREATE INDEX mentions_unindexed ON mentions (id) WHERE search_vector IS NULL;
 -- author: without a network (mentions_handle_key leads with the network)
 CREATE INDEX mentions_handle ON mentions (author_handle_key) WHERE author_handle_key <> '';
