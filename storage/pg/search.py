@@ -20,6 +20,7 @@ as syntax, and a value PostgreSQL cannot hold (a NUL) is a condition that is fal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -128,6 +129,16 @@ def to_tsquery(node: Node) -> str:
     raise ValueError(f"{node!r} is not text only")
 
 
+def _boolean(node: Not | And | Or, child: Callable[[Node], tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """NOT, AND, OR around the conditions ``child`` compiles."""
+    if isinstance(node, Not):
+        sql, params = child(node.child)
+        return f"NOT ({sql})", params
+    parts = [child(c) for c in node.children]
+    joiner = " AND " if isinstance(node, And) else " OR "
+    return "(" + joiner.join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+
+
 def _needle(text: str, prefix: bool) -> str:
     """What ``search_words`` holds where it holds the tokens of ``text`` in a row (see ``search_columns``)."""
     needle = tokens(text)
@@ -143,13 +154,8 @@ def _words(node: Node) -> tuple[str, list[Any]]:
             return "strpos(m.search_words, %s) > 0", [_needle(word, prefix)]
         case Phrase(text):
             return "strpos(m.search_words, %s) > 0", [_needle(text, False)]
-        case Not(child):
-            sql, params = _words(child)
-            return f"NOT ({sql})", params
-        case And(children) | Or(children):
-            parts = [_words(c) for c in children]
-            joiner = " AND " if isinstance(node, And) else " OR "
-            return "(" + joiner.join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+        case Not() | And() | Or():
+            return _boolean(node, _words)
     raise ValueError(f"{node!r} is not text only")
 
 
@@ -187,13 +193,8 @@ def _node(node: Node) -> tuple[str, list[Any]]:
     match node:
         case Field(name, value):
             return _field(name, value)
-        case Not(child):
-            sql, params = _node(child)
-            return f"NOT ({sql})", params
-        case And(children) | Or(children):
-            parts = [_node(c) for c in children]
-            joiner = " AND " if isinstance(node, And) else " OR "
-            return "(" + joiner.join(p[0] for p in parts) + ")", [x for p in parts for x in p[1]]
+        case Not() | And() | Or():
+            return _boolean(node, _node)
     raise TypeError(node)
 
 
