@@ -27,10 +27,14 @@ _COLUMNS = (
     "text", "language", "created_at", "collected_at", "in_reply_to_id", "conversation_id",
     *_METRICS, "raw",
 )  # fmt: skip
+_VALUES = f"({', '.join(['%s'] * (len(_COLUMNS) - 1))}, %s::jsonb)"
 _INSERT = (
-    f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * (len(_COLUMNS) - 1))}, %s::jsonb) "
+    f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES {{values}} "
     "ON CONFLICT (network, native_id) DO NOTHING RETURNING native_id"
 )
+# Rows per INSERT: a page is one statement (its authors' counts are then locked in key order by
+# one trigger run, schema 002) up to PostgreSQL's 65,535 parameters.
+_PER_INSERT = 65_535 // len(_COLUMNS)
 _KNOWN = (
     f"SELECT native_id, id, text, {', '.join(_METRICS)} FROM mentions "
     "WHERE network = %s AND native_id = ANY(%s) ORDER BY id FOR UPDATE"
@@ -94,15 +98,12 @@ class PgMentions:
 
     def _insert(self, mentions: Sequence[Mention], stamp: str) -> Iterator[str]:
         """The native ids of ``mentions`` that were new (the others conflict and are skipped)."""
-        if not mentions:
-            return
-        with self.conn.cursor() as cur:
-            cur.executemany(_INSERT, [_row(m, stamp) for m in mentions], returning=True)
-            while True:
-                for row in cur.fetchall():
-                    yield str(row[0])
-                if not cur.nextset():
-                    break
+        for start in range(0, len(mentions), _PER_INSERT):
+            chunk = mentions[start : start + _PER_INSERT]
+            params = [value for m in chunk for value in _row(m, stamp)]
+            query = _INSERT.format(values=", ".join([_VALUES] * len(chunk)))
+            for row in self.conn.execute(query.encode(), params).fetchall():
+                yield str(row[0])
 
     def _refresh(self, network: str, mentions: Sequence[Mention], stamp: str) -> int:
         """Update known mentions (locked, in id order, so two daemons cannot deadlock); how many were edited."""
@@ -147,18 +148,20 @@ class PgMentions:
                 (page.network, list(page.matches)),
             ).fetchall()
         )
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO mention_watches (mention_id, watch_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                sorted(  # in key order, like the mentions (no deadlock between writers)
-                    {
-                        (ids[nid], watch_ids[name])
-                        for nid, names in page.matches.items()
-                        if nid in ids
-                        for name in names
-                    }
-                ),
-            )
+        links = sorted(  # in key order, like the mentions (no deadlock between writers)
+            {
+                (ids[nid], watch_ids[name])
+                for nid, names in page.matches.items()
+                if nid in ids
+                for name in names
+            }
+        )
+        # One statement: the watch buckets it counts are then locked in key order (schema 002).
+        self.conn.execute(
+            "INSERT INTO mention_watches (mention_id, watch_id) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING",
+            ([m for m, _ in links], [w for _, w in links]),
+        )
 
     def mark_deleted(self, network: str, native_ids: Sequence[str], now: datetime | None = None) -> int:
         """Mark mentions that disappeared upstream; they stay, as evidence."""
