@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from listener.records import utc_iso
-from storage.authors import author_key_sql, own_sql
+from storage.authors import author_key_sql, own_pairs, own_sql
 from storage.base import dumps
 from storage.pg.connection import PgConnection
 from storage.rows import AuthorRow
@@ -48,15 +48,16 @@ class PgAuthors:
         self.conn = conn
 
     def set_own_accounts(self, pairs: Iterable[tuple[str, str]]) -> None:
-        """Make ``own_accounts`` hold exactly these (network, handle or author id) pairs.
+        """Replace the own accounts by ``pairs`` (as ``own_pairs`` cleans them), when they changed.
 
-        Handles are compared lowercased and without a leading ``@``, as the config gives them.
+        Under a table lock: two daemons given a new config at once replace them one after the other.
         """
-        clean = sorted({(net, name.strip().lstrip("@").lower()) for net, name in pairs if name.strip("@ ")})
-        if clean == self.own_accounts():
-            return  # each cycle asks; only a changed config writes
+        clean = own_pairs(pairs)
+        if clean != self.own_accounts():
+            self._replace(clean)
+
+    def _replace(self, clean: list[tuple[str, str]]) -> None:
         with self.conn.transaction(), self.conn.cursor() as cur:
-            # Locked: two daemons with a new config at once replace it one after the other.
             cur.execute("LOCK TABLE own_accounts IN SHARE ROW EXCLUSIVE MODE")
             cur.execute("DELETE FROM own_accounts")
             cur.executemany("INSERT INTO own_accounts (network, handle) VALUES (%s, %s)", clean)
