@@ -185,13 +185,20 @@ class PgMentions:
         author = author.strip()
         key = handle_key(author) if author.lstrip("@") else None  # never "every handle-less mention"
         with self.conn.transaction():
-            cur = self.conn.execute(
-                "DELETE FROM mentions WHERE id IN ("
-                "SELECT id FROM mentions WHERE network = %s AND author_handle_key = %s UNION "
-                f"SELECT id FROM mentions WHERE network = %s AND {_AUTHOR_KEY} = %s AND author_id = %s)",
-                (network, key, network, author, author),
-            )
-            return cur.rowcount
+            ids = [
+                int(row[0])
+                for row in self.conn.execute(
+                    "SELECT id FROM mentions WHERE id IN ("
+                    "SELECT id FROM mentions WHERE network = %s AND author_handle_key = %s UNION "
+                    f"SELECT id FROM mentions WHERE network = %s AND {_AUTHOR_KEY} = %s AND author_id = %s) "
+                    "ORDER BY id FOR UPDATE",  # in id order, as save_page locks them
+                    (network, key, network, author, author),
+                )
+            ]
+            # The watch links first, in one statement: their bucket counts are taken back while
+            # the mentions still say where they counted (schema 002 would do it mention by mention).
+            self.conn.execute("DELETE FROM mention_watches WHERE mention_id = ANY(%s)", (ids,))
+            return self.conn.execute("DELETE FROM mentions WHERE id = ANY(%s)", (ids,)).rowcount
 
     def sync_watches(self, watches: Sequence[tuple[str, str]], now: datetime | None = None) -> None:
         """Make the ``watches`` table hold these (name, query) pairs; old ones stay for history."""
