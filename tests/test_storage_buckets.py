@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from listener.model import Mention, Page
 from listener.records import utc_iso
+from storage.pg.store import PgStore
 from tests.backends import Backend
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
@@ -108,3 +109,31 @@ def test_a_window_is_a_watchs_mentions_of_the_range_newest_first(backend: Backen
         int(i)
         for (i,) in backend.rows("SELECT id FROM mentions WHERE native_id IN ('1', '2', '3', '4', 'r1')")  # type: ignore[call-overload]
     }
+
+
+def test_a_mention_moved_in_time_or_to_another_author_moves_its_counts_on_postgresql(
+    postgres_url: str,
+) -> None:
+    """Nothing in listener moves a mention (SQLite's watch buckets would not follow); PostgreSQL's
+    triggers handle an update of time or author as a removal and an addition all the same."""
+    with PgStore.open(postgres_url) as store:
+        store.sync_watches([("brand", "aurora")])
+        ms = [
+            mention("1", 0, author_handle="mario", author_name="Mario"),
+            mention("2", 0, author_handle="jane"),
+        ]
+        store.save_page(Page("x", "brand", ms, matches={"1": ["brand"], "2": ["brand"]}))
+        seen = store.bucket_changes(0).latest
+        store.conn.execute(
+            "UPDATE mentions SET created_at = created_at + interval '1 hour', author_handle = 'jane', "
+            "sentiment_label = 'negative' WHERE native_id = '1'"
+        )
+        assert store.bucket_changes(seen).since == {"brand": AT}
+        assert store.bucket_counts("brand", T0, T0 + timedelta(hours=2), 300) == [
+            (AT, 1, 0, 1),
+            (AT + 3600, 1, 1, 0),
+        ]
+        assert store.mention_times("x", "brand") == [T0 + timedelta(hours=1), T0]
+        assert [
+            (a.author_key, a.mentions, a.negative, a.first_seen, a.last_seen) for a in store.authors.all()
+        ] == [("jane", 2, 1, utc_iso(T0), utc_iso(T0 + timedelta(hours=1)))]
