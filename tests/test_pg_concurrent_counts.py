@@ -1,8 +1,8 @@
 """Several daemons writing one PostgreSQL store (#22): the counts kept by triggers lose nothing.
 
-Two writers save pages of the same authors, watches and 5-minute buckets at once (and score
-them), while a third connection polls the bucket change feed as the alert pass does. The kept
-counts must equal a GROUP BY over the mentions afterwards, and a series rebuilt only from the
+Two writers save pages of the same authors, watches and 5-minute buckets at once, a scorer
+scores them and an erasure request deletes one author's again and again, while a connection
+polls the bucket change feed as the alert pass does. The kept counts must equal a GROUP BY over the mentions afterwards, and a series rebuilt only from the
 reported changes must equal the stored one: a change committed out of order would be lost.
 """
 
@@ -85,11 +85,14 @@ def expected_authors(store: PgStore) -> list[tuple[Any, ...]]:
     return [(n, h, c, neg, u, utc_iso(lo), utc_iso(hi)) for n, h, c, neg, u, lo, hi in rows]
 
 
-def test_two_writers_and_a_scorer_keep_exact_counts_and_a_poller_misses_no_change(postgres_url: str) -> None:
-    stores = [PgStore.open(postgres_url) for _ in range(4)]
+def test_writers_a_scorer_and_an_erasure_keep_exact_counts_and_a_poller_misses_no_change(
+    postgres_url: str,
+) -> None:
+    stores = [PgStore.open(postgres_url) for _ in range(5)]
     stores[0].sync_watches([(w, w) for w in WATCHES])
     reader = Reader(stores[3])
     done = threading.Event()
+    forgotten: list[int] = []
 
     def writer(n: int) -> Callable[[], None]:
         def write() -> None:
@@ -107,6 +110,10 @@ def test_two_writers_and_a_scorer_keep_exact_counts_and_a_poller_misses_no_chang
                 [(i, rng.choice(["negative", "neutral"]), 0.5, "m", None) for i, _, _ in todo]
             )
 
+    def forgetter() -> None:  # an erasure request, again and again, of one of the writers' authors
+        while not done.is_set():
+            forgotten.append(stores[4].forget_author("x", "author0"))
+
     def poller() -> None:
         while not done.is_set():
             reader.poll()
@@ -115,11 +122,12 @@ def test_two_writers_and_a_scorer_keep_exact_counts_and_a_poller_misses_no_chang
         run_together([writer(0), writer(1)])
         done.set()
 
-    run_together([writers, scorer, poller])
+    run_together([writers, scorer, forgetter, poller])
     reader.poll()
     store = stores[0]
-    assert store.count_mentions() > 100 and reader.polls > 10 and reader.rebuilt <= 1
+    assert store.count_mentions() > 50 and reader.polls > 10 and reader.rebuilt <= 1
     assert store.scoring_backlog()[0] < store.count_mentions()  # the scorer ran alongside
+    assert sum(forgotten) > 0  # and so did the erasure
     for watch in WATCHES:
         stored = {at: (v, n, u) for at, v, n, u in store.bucket_counts(watch, T0, END, 300)}
         truth: dict[int, list[int]] = {}
@@ -139,6 +147,8 @@ def test_two_writers_and_a_scorer_keep_exact_counts_and_a_poller_misses_no_chang
         for a in store.authors.all()
     ]
     assert authors == expected_authors(store)
-    assert all(len(a.names) == 3 for a in store.authors.all())
+    names = {f"Name {n}" for n in range(3)}
+    assert all(len(set(a.names)) == len(a.names) and set(a.names) <= names for a in store.authors.all())
+    assert all(len(a.names) == 3 for a in store.authors.all() if a.handle != "author0")
     for s in stores:
         s.close()

@@ -8,7 +8,7 @@ received are counted when asked, as in ``storage.authors``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from listener.records import utc_iso
@@ -17,7 +17,7 @@ from storage.base import dumps
 from storage.pg.connection import PgConnection
 from storage.rows import AuthorRow
 
-__all__ = ["PgAuthors"]
+__all__ = ["PgAuthors", "lock_mentions"]
 
 _IS_OWN = (
     "EXISTS (SELECT 1 FROM own_accounts o WHERE o.network = a.network "
@@ -32,6 +32,24 @@ _COLUMNS = (
     "a.network, a.author_key, a.handle, a.names, a.first_seen, a.last_seen, a.mentions, "
     f"a.negative, a.neutral, a.positive, a.unscored, {_REPLIES}"
 )
+
+
+def lock_mentions(conn: PgConnection, mention_ids: Sequence[int]) -> list[int]:
+    """Lock these mentions' authors (in key order), then the mentions (in id order); those still there.
+
+    Every writer that changes what the triggers of schema 002 count takes its locks in this
+    order: authors, mentions, watch buckets (``save_page`` inserts, whose trigger locks the
+    authors, before it locks the mentions it refreshes). Two daemons then wait, never deadlock.
+    """
+    conn.execute(
+        "SELECT 1 FROM authors WHERE (network, author_key) IN (SELECT network, "
+        f"{author_key_sql('m')} FROM mentions m WHERE m.id = ANY(%s)) ORDER BY network, author_key FOR UPDATE",
+        (list(mention_ids),),
+    )
+    rows = conn.execute(
+        "SELECT id FROM mentions WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (list(mention_ids),)
+    )
+    return [int(row[0]) for row in rows]
 
 
 def _author(row: Any) -> AuthorRow:

@@ -17,6 +17,7 @@ from listener.model import Mention, Page, SaveResult
 from listener.records import utc_iso, utcnow
 from listener.tokens import handle_key
 from storage.base import dumps
+from storage.pg.authors import lock_mentions
 from storage.pg.connection import PgConnection
 
 __all__ = ["PgMentions"]
@@ -185,16 +186,12 @@ class PgMentions:
         author = author.strip()
         key = handle_key(author) if author.lstrip("@") else None  # never "every handle-less mention"
         with self.conn.transaction():
-            ids = [
-                int(row[0])
-                for row in self.conn.execute(
-                    "SELECT id FROM mentions WHERE id IN ("
-                    "SELECT id FROM mentions WHERE network = %s AND author_handle_key = %s UNION "
-                    f"SELECT id FROM mentions WHERE network = %s AND {_AUTHOR_KEY} = %s AND author_id = %s) "
-                    "ORDER BY id FOR UPDATE",  # in id order, as save_page locks them
-                    (network, key, network, author, author),
-                )
-            ]
+            found = self.conn.execute(
+                "SELECT id FROM mentions WHERE network = %s AND author_handle_key = %s UNION "
+                f"SELECT id FROM mentions WHERE network = %s AND {_AUTHOR_KEY} = %s AND author_id = %s",
+                (network, key, network, author, author),
+            )
+            ids = lock_mentions(self.conn, [int(row[0]) for row in found])
             # The watch links first, in one statement: their bucket counts are taken back while
             # the mentions still say where they counted (schema 002 would do it mention by mention).
             self.conn.execute("DELETE FROM mention_watches WHERE mention_id = ANY(%s)", (ids,))

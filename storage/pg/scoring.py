@@ -2,7 +2,8 @@
 
 The PostgreSQL side of the scoring part of ``storage.interfaces.MentionStore``. Storing scores
 is one statement, so the triggers of schema 002 move the kept counts (watch buckets, authors)
-once per batch, and its rows are locked in id order first, as ``save_page`` locks them.
+once per batch, and the rows it counts in are locked first, in the order every writer takes
+(``storage.pg.authors.lock_mentions``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from storage.pg.authors import lock_mentions
 from storage.pg.connection import PgConnection
 
 __all__ = ["PgScoring"]
@@ -64,7 +66,7 @@ class PgScoring:
         ids = sorted(last)
         columns = list(zip(*(last[i] for i in ids), strict=True))
         with self.conn.transaction():
-            self.conn.execute("SELECT 1 FROM mentions WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (ids,))
+            lock_mentions(self.conn, ids)
             self.conn.execute(
                 "UPDATE mentions m SET sentiment_label = s.label, sentiment_score = s.score, "
                 "sentiment_model = s.model, language = coalesce(m.language, s.lang) "
