@@ -158,6 +158,11 @@ DECLARE
                  'JOIN %I x ON x.id = o.id WHERE o.sentiment_label IS DISTINCT FROM n.sentiment_label '
                  'OR o.network <> n.network OR o.created_at <> n.created_at';
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+                   WHERE (o.sentiment_label, o.network, o.created_at, o.text)
+                         IS DISTINCT FROM (n.sentiment_label, n.network, n.created_at, n.text)) THEN
+        RETURN NULL;  -- refreshed engagement, a deletion mark: nothing counted changed
+    END IF;
     IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
                WHERE o.network <> n.network OR o.created_at <> n.created_at) THEN
         UPDATE mention_watches mw SET network = n.network, created_at = n.created_at
@@ -252,6 +257,12 @@ BEGIN
         statements := listener_author_sql(none, 'SELECT * FROM came_rows');
     ELSIF TG_OP = 'DELETE' THEN
         statements := listener_author_sql('SELECT * FROM gone_rows', none);
+    ELSIF NOT EXISTS (
+        SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE (o.sentiment_label, o.network, o.author_id, o.author_handle, o.author_name, o.created_at)
+              IS DISTINCT FROM (n.sentiment_label, n.network, n.author_id, n.author_handle, n.author_name, n.created_at)
+    ) THEN
+        RETURN NULL;  -- an edit, refreshed engagement, a deletion mark: no author count changes
     ELSE
         -- Re-scored only: one count moves to another.
         WITH d AS (
