@@ -2,7 +2,9 @@
 -- authors` and a source's health read without walking mentions. Kept by statement-level triggers
 -- with transition tables: one upsert per touched row per statement (not one per mention), rows
 -- locked in key order (two daemons writing the same counts wait, never deadlock, never lose an
--- update: every write is `n = n + delta` under the row lock).
+-- update: every write is `n = n + delta` under the row lock). Across tables every writer locks
+-- authors, then mentions, then watch buckets (storage.pg.authors.lock_mentions); save_page
+-- inserts a page's mentions and links in one statement each, so one trigger run locks them all.
 --
 -- What is kept, and why:
 -- * mention_watches.network and .created_at (copied from the mention): a source's latest mention
