@@ -34,6 +34,7 @@ from storage.rows import ClusterHit, Hit, SearchFilters
 
 __all__ = [
     "BLOCK_BITS",
+    "HIT_COLUMNS",
     "ClusterHit",
     "SearchFilters",
     "author_condition",
@@ -49,7 +50,9 @@ BLOCK_BITS = 12  # search_blocks holds the latest created_at of each 2**12 menti
 ALL_HITS = 500  # a limit above this reads every match and sorts it
 _FTS_SET = "m.id IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)"
 _FTS_ROW = "EXISTS (SELECT 1 FROM mentions_fts WHERE mentions_fts MATCH ? AND rowid = m.id)"
-_HIT = "m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language, m.sentiment_label"
+HIT_COLUMNS = (  # a Hit, of mention m: both backends read these
+    "m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language, m.sentiment_label"
+)
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
@@ -224,7 +227,7 @@ def search_newest(
 
 def _hits(conn: sqlite3.Connection, where: str, params: list[Any], limit: int) -> list[Hit]:
     rows = conn.execute(
-        f"SELECT {_HIT} FROM mentions m WHERE {where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+        f"SELECT {HIT_COLUMNS} FROM mentions m WHERE {where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
         (*params, limit),
     )
     return [Hit(*row) for row in rows]

@@ -28,7 +28,7 @@ from listener.query import And, Field, Node, Not, Or, Phrase, Term, handle_key, 
 from listener.records import utc_iso
 from storage.pg.connection import PgConnection
 from storage.rows import Hit, SearchFilters
-from storage.search import check_filters
+from storage.search import HIT_COLUMNS, check_filters
 
 __all__ = ["PgSearch", "compile_search", "index_unindexed", "search_columns", "to_tsquery", "url_host"]
 
@@ -37,7 +37,6 @@ MAX_POSITION = 16383  # PostgreSQL stores a larger position as this one
 MAX_POSITIONS = 256  # positions kept per lexeme
 MAX_DATA = (1 << 20) - 1  # bytes of lexemes and positions in one tsvector
 _NEVER = "' '"  # a lexeme no vector holds: tokens never contain a space
-_HIT = "m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language, m.sentiment_label"
 _LANGUAGE = "coalesce(translate(m.language, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '')"
 
 
@@ -246,7 +245,7 @@ class PgSearch:
         """
         where, params = compile_search(query, filters)
         rows = self.conn.execute(
-            f"SELECT {_HIT} FROM mentions m WHERE {where} ORDER BY m.created_at DESC, m.id DESC LIMIT %s",
+            f"SELECT {HIT_COLUMNS} FROM mentions m WHERE {where} ORDER BY m.created_at DESC, m.id DESC LIMIT %s",
             (*params, limit if limit >= 0 else None),
         ).fetchall()
         return [Hit(mention_id, utc_iso(created), *rest) for mention_id, created, *rest in rows]
