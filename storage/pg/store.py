@@ -8,18 +8,21 @@ asks which one it has.
 
 from __future__ import annotations
 
+from storage.pg.accounts import PgAccounts
 from storage.pg.connection import PgConnection, connect
 from storage.pg.mentions import PgMentions
 from storage.pg.migrations import migrate
+from storage.pg.runs import PgRuns
 
 __all__ = ["PgStore"]
 
 
-class PgStore(PgMentions):
+class PgStore(PgMentions, PgRuns):
     """A listener database on a PostgreSQL server."""
 
     def __init__(self, conn: PgConnection) -> None:
         super().__init__(conn)
+        self.accounts = PgAccounts(conn)
 
     @classmethod
     def open(cls, url: str, password: str | None = None) -> PgStore:
