@@ -110,8 +110,8 @@ class PgRuns:
               SELECT min(network) FROM mentions
               UNION ALL SELECT (SELECT min(network) FROM mentions WHERE network > seen.network)
               FROM seen WHERE seen.network IS NOT NULL)
-            SELECT network FROM seen WHERE network IS NOT NULL
-            UNION SELECT network FROM source_health ORDER BY 1 COLLATE "C"
+            SELECT network COLLATE "C" FROM seen WHERE network IS NOT NULL
+            UNION SELECT network COLLATE "C" FROM source_health ORDER BY 1
             """
         ).fetchall()
         return [str(row[0]) for row in rows]
