@@ -16,7 +16,7 @@ from listener.model import Mention, Page
 from listener.records import utc_iso
 from storage import Store
 from storage.accounts import own_post_ids
-from storage.interfaces import MentionStore
+from storage.interfaces import ListenerStore
 from tests.backends import Backend
 from tests.harness import statements
 
@@ -25,7 +25,7 @@ HANDLES = ("Aurora", "aurora", "@aurora", "AURORA_it", "fan1", "fan2", "___", No
 IDS = ("42", "Aurora", None, "", "7")
 
 
-def history(store: MentionStore, n: int = 3000, seed: int = 5) -> None:
+def history(store: ListenerStore, n: int = 3000, seed: int = 5) -> None:
     rng = random.Random(seed)
     store.sync_watches([("brand", "aurora")])
     for network in ("x", "mastodon"):

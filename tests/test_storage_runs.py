@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from listener.model import Mention, Page, SaveResult
 from listener.records import utc_iso
@@ -19,13 +21,11 @@ from tests.backends import Backend
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
-def ran(backend: Backend, network: str, watch: str, at: datetime, **outcome: object) -> int:
+def ran(backend: Backend, network: str, watch: str, at: datetime, fetched: int = 1, **outcome: Any) -> int:
     """A run of a source started at ``at``, finished a minute later; its id."""
     store = backend.store
     run_id: int = store.start_run(network, watch, now=at)
-    store.finish_run(
-        run_id, SaveResult(new=1), int(outcome.pop("fetched", 1)), now=at + timedelta(minutes=1), **outcome
-    )  # type: ignore[call-overload]
+    store.finish_run(run_id, SaveResult(new=1), fetched, now=at + timedelta(minutes=1), **outcome)
     return run_id
 
 
@@ -157,6 +157,10 @@ def _at_once(calls: list[Callable[[], object]]) -> None:
     assert errors == []
 
 
+def _start(store: PgStore, at: datetime, ids: list[int]) -> None:
+    ids.append(store.start_run("x", "brand", now=at))
+
+
 def test_daemons_finishing_runs_of_one_source_at_once_lose_none_from_its_summary(postgres_url: str) -> None:
     """Three connections start and finish runs of the same source together, 4 rounds: the source's
     latest runs, its day totals and its last success hold every run, as if they had run one by one."""
@@ -165,11 +169,9 @@ def test_daemons_finishing_runs_of_one_source_at_once_lose_none_from_its_summary
         for round_ in range(4):
             at = T0 + timedelta(minutes=round_)
             ids: list[int] = []
-            _at_once(
-                [lambda s=s, at=at, ids=ids: ids.append(s.start_run("x", "brand", now=at)) for s in stores]
-            )
+            _at_once([partial(_start, s, at, ids) for s in stores])
             _at_once([
-                lambda s=s, i=i, n=n, at=at: s.finish_run(i, SaveResult(new=1), n + 1, units=1, now=at + timedelta(seconds=n))
+                partial(s.finish_run, i, SaveResult(new=1), n + 1, units=1, now=at + timedelta(seconds=n))
                 for n, (s, i) in enumerate(zip(stores, sorted(ids), strict=True))
             ])  # fmt: skip
         runs = stores[0].recent_runs("x", "brand")
