@@ -187,3 +187,50 @@ def test_daemons_finishing_runs_of_one_source_at_once_lose_none_from_its_summary
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_run_started_later_but_committed_first_stays_the_latest(postgres_url: str) -> None:
+    """Daemon B takes run id n, then waits on the source's summary row that A holds; A starts run
+    n + 1 and commits first. The summary must still name n + 1 as the latest run: its error is
+    the source's last error, not B's older run's."""
+    a, b = PgStore.open(postgres_url), PgStore.open(postgres_url)
+    try:
+        a.finish_run(a.start_run("x", "brand", now=T0), SaveResult(), 0, now=T0)
+        ids: list[int] = []
+        with a.conn.transaction():
+            a.conn.execute("SELECT 1 FROM source_health WHERE network = 'x' AND watch = 'brand' FOR UPDATE")
+            waiting = threading.Thread(target=_start, args=(b, T0 + timedelta(minutes=1), ids))
+            waiting.start()
+            while not ids and not _blocked(a, "listener"):
+                pass  # until B's upsert waits on the row A holds (it has taken its run id by then)
+            later = a.start_run("x", "brand", now=T0 + timedelta(minutes=2))
+        waiting.join(timeout=30)
+        assert later > ids[0]
+        a.finish_run(
+            later,
+            SaveResult(),
+            0,
+            error="auth",
+            error_message="x (brand): 401",
+            now=T0 + timedelta(minutes=3),
+        )
+        [row] = a.status(T0 + timedelta(minutes=4))
+        assert (row.last_run, row.last_error) == (utc_iso(T0 + timedelta(minutes=2)), "x (brand): 401")
+        b.finish_run(
+            ids[0], SaveResult(), 0, now=T0 + timedelta(minutes=4)
+        )  # the older run ends fine: no change
+        [row] = a.status(T0 + timedelta(minutes=5))
+        assert row.last_error == "x (brand): 401"
+    finally:
+        a.close()
+        b.close()
+
+
+def _blocked(store: PgStore, application: str) -> bool:
+    """Whether another session of ``application`` waits on a lock."""
+    row = store.conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock' "
+        "AND pid <> pg_backend_pid() AND datname = current_database()",
+        (application,),
+    ).fetchone()
+    return bool(row and row[0])
