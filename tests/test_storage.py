@@ -17,6 +17,7 @@ from listener.errors import QueryError, StorageError
 from listener.model import Mention, Page
 from listener.query import parse
 from storage import SearchFilters, Store
+from storage.interfaces import WatchRunStore
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION, load, migrate
 from tests.backends import Backend
 
@@ -182,9 +183,10 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
         Store.open(bogus)
 
 
-def test_status_reports_runs_errors_back_off_and_sources_that_never_ran(store: Store) -> None:
+def test_status_reports_runs_errors_back_off_and_sources_that_never_ran(backend: Backend) -> None:
     from listener.model import SaveResult
 
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     ok = store.start_run("x", "brand", now=T0)
     store.save_page(Page("x", "brand", [mention("1")], matches={"1": ["brand"]}), now=T0)
@@ -293,15 +295,15 @@ def test_forget_author_deletes_what_author_search_finds_at_sign_and_any_script(b
     assert sorted(left()) == ["4", "7"]
 
 
-def _raw_runs(store: Store) -> dict[tuple[str, str], list[tuple[object, ...]]]:
+def _raw_runs(backend: Backend) -> dict[tuple[str, str], list[tuple[object, ...]]]:
     """Every run per source, newest first, as the runs table holds them."""
     out: dict[tuple[str, str], list[tuple[object, ...]]] = {}
-    for row in store.conn.execute("SELECT * FROM runs ORDER BY id DESC"):
-        out.setdefault((row[1], row[2]), []).append(row)
+    for row in backend.rows("SELECT * FROM runs ORDER BY id DESC"):
+        out.setdefault((str(row[1]), str(row[2])), []).append(row)
     return out
 
 
-def _write_random_runs(store: Store, seed: int) -> None:
+def _write_random_runs(store: WatchRunStore, seed: int) -> None:
     import random
 
     from listener.model import SaveResult
@@ -324,9 +326,10 @@ def _write_random_runs(store: Store, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_run_summaries_say_what_the_runs_say(store: Store, seed: int) -> None:
+def test_run_summaries_say_what_the_runs_say(backend: Backend, seed: int) -> None:
+    store = backend.store
     _write_random_runs(store, seed)
-    raw = _raw_runs(store)
+    raw = _raw_runs(backend)
     now = T0 + timedelta(hours=20)
     status = {(r.network, r.watch): r for r in store.status(now)}
     assert set(status) == set(raw)
@@ -367,14 +370,15 @@ def test_upgrading_builds_the_run_summaries_from_existing_runs(store: Store, tmp
         assert upgraded.status(T0) == store.status(T0)
 
 
-def test_old_runs_go_and_what_they_said_stays(store: Store) -> None:
+def test_old_runs_go_and_what_they_said_stays(backend: Backend) -> None:
     from listener.model import SaveResult
 
+    store = backend.store
     old = store.start_run("x", "brand", now=T0 - timedelta(days=40))
     store.finish_run(old, SaveResult(new=3), 7, now=T0 - timedelta(days=40))
     new = store.start_run("x", "brand", now=T0)
     store.finish_run(new, SaveResult(), 0, error="auth", error_message="x (brand): token rejected", now=T0)
-    assert store.conn.execute("SELECT count(*) FROM runs").fetchone() == (1,)  # 35 days are kept
+    assert backend.rows("SELECT count(*) FROM runs") == [(1,)]  # 35 days are kept
     [row] = store.status(T0)
     assert (row.last_run, row.last_success) == (T0.isoformat(), (T0 - timedelta(days=40)).isoformat())
     assert store.fetched_since("x", (T0 - timedelta(days=40)).replace(hour=0, minute=0)) == 7

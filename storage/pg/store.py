@@ -8,23 +8,26 @@ asks which one it has.
 
 from __future__ import annotations
 
+from storage.pg.accounts import PgAccounts
 from storage.pg.authors import PgAuthors
 from storage.pg.buckets import PgBuckets
 from storage.pg.connection import PgConnection, connect
 from storage.pg.mentions import PgMentions
 from storage.pg.migrations import migrate
+from storage.pg.runs import PgRuns
 from storage.pg.scoring import PgScoring
 from storage.pg.search import PgSearch, index_unindexed
 
 __all__ = ["PgStore"]
 
 
-class PgStore(PgMentions, PgScoring, PgBuckets, PgSearch):
+class PgStore(PgMentions, PgScoring, PgBuckets, PgSearch, PgRuns):
     """A listener database on a PostgreSQL server."""
 
     def __init__(self, conn: PgConnection) -> None:
         super().__init__(conn)
         self.authors = PgAuthors(conn)
+        self.accounts = PgAccounts(conn)
 
     @classmethod
     def open(cls, url: str, password: str | None = None) -> PgStore:
