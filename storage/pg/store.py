@@ -8,7 +8,9 @@ asks which one it has.
 
 from __future__ import annotations
 
+from storage.pg.alerts import PgAlerts
 from storage.pg.connection import PgConnection, connect
+from storage.pg.digest import PgDigest
 from storage.pg.mentions import PgMentions
 from storage.pg.migrations import migrate
 
@@ -20,6 +22,8 @@ class PgStore(PgMentions):
 
     def __init__(self, conn: PgConnection) -> None:
         super().__init__(conn)
+        self.alerts = PgAlerts(conn)
+        self.digest = PgDigest(conn)
 
     @classmethod
     def open(cls, url: str, password: str | None = None) -> PgStore:
