@@ -43,7 +43,7 @@ def seed(backend: Backend) -> None:
         ("reddit", "6", B1 + timedelta(minutes=1), ["brand"], "negative", {}),  # after day B
         ("mastodon", "7", B0 + timedelta(hours=8, minutes=30), [], None, {}),  # no watch: totals only
         ("x", "8", B0 + timedelta(hours=9, minutes=30), ["brand"], None, {}),  # deleted upstream: still counted
-        ("x", "9", datetime(2026, 11, 1, 0, 2, tzinfo=UTC), ["brand"], "positive", {}),  # brand's first
+        ("x", "9", datetime(2026, 11, 1, 0, 2, tzinfo=UTC), ["brand"], "positive", {"author_handle": "early"}),
         ("x", "10", B0 + timedelta(hours=10), [], "negative", {"author_handle": "grumpy"}),
         ("x", "11", B0 + timedelta(hours=11), [], "neutral",
          {"author_handle": "Aurora_Official", "in_reply_to_id": "10"}),
@@ -70,10 +70,10 @@ def test_watch_days_count_each_watch_per_local_day(backend: Backend) -> None:
         DigestWatchDay("complaints", 1, "", 2, 2, 0)
     ]
     assert backend.store.digest.watch_days([(bucket(B1), bucket(B1) + 288)], ["complaints"]) == []
-    assert backend.store.digest.first_buckets() == {
-        "brand": bucket(datetime(2026, 11, 1, 0, 2, tzinfo=UTC)),
-        "complaints": bucket(B0),
-    }
+    firsts = {"brand": bucket(datetime(2026, 11, 1, 0, 2, tzinfo=UTC)), "complaints": bucket(B0)}
+    assert backend.store.digest.first_buckets() == firsts
+    assert backend.store.forget_author("x", "early") == 1
+    assert backend.store.digest.first_buckets() == firsts  # the earliest ever: a watch's age stays
 
 
 def test_daily_totals_count_each_mention_once_with_every_network_named(backend: Backend) -> None:

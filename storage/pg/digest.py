@@ -5,7 +5,7 @@ here each read counts the base tables inside its days instead, through their ind
 a day's mentions by ``mentions_day`` (then their watches by ``mention_watches``' key), a
 source's runs by ``runs_source``, repeat authors in ``authors_repeat`` order. The cost is the
 mentions of the eight days read, not the history kept, and no other writer's table is needed.
-``first_buckets`` is the exception: a watch's first match, over its matches.
+``first_buckets`` is the exception: each watch's first match is kept (``watch_firsts``, 005.sql).
 Results are SQLite's, row for row: the shaping is ``storage.digest``'s own.
 """
 
@@ -61,18 +61,25 @@ class PgDigest:
         [first, end) 5-minute bucket numbers. The days' mentions, each day's then their watches."""
         rows = self.conn.execute(
             """
-            SELECT w.name, d.i::int, '', count(*), count(*) FILTER (WHERE m.sentiment_label = 'negative'),
-              count(*) FILTER (WHERE m.sentiment_label IS NULL)
-            FROM unnest(%(lo)s::timestamptz[], %(hi)s::timestamptz[]) WITH ORDINALITY AS d (lo, hi, i)
-            JOIN mentions m ON m.created_at >= d.lo AND m.created_at < d.hi
-            JOIN mention_watches mw ON mw.mention_id = m.id
-            JOIN watches w ON w.id = mw.watch_id
+            WITH counts AS (
+              SELECT d.i, mw.watch_id, count(*) AS volume,
+                count(*) FILTER (WHERE m.sentiment_label = 'negative') AS negative,
+                count(*) FILTER (WHERE m.sentiment_label IS NULL) AS unscored
+              FROM unnest(%(lo)s::timestamptz[], %(hi)s::timestamptz[]) WITH ORDINALITY AS d (lo, hi, i)
+              JOIN mentions m ON m.created_at >= d.lo AND m.created_at < d.hi
+              JOIN mention_watches mw ON mw.mention_id = m.id
+              WHERE m.created_at >= %(first)s AND m.created_at < %(last)s  -- for the planner: one index range
+              GROUP BY d.i, mw.watch_id)
+            SELECT w.name, c.i::int, '', c.volume, c.negative, c.unscored
+            FROM counts c JOIN watches w ON w.id = c.watch_id
             WHERE %(all)s OR w.name = ANY(%(watches)s)
-            GROUP BY w.name, d.i ORDER BY w.name, d.i
+            ORDER BY w.name, c.i
             """,
             {
                 "lo": [_moment(lo) for lo, _ in buckets],
                 "hi": [_moment(hi) for _, hi in buckets],
+                "first": _moment(min((lo for lo, _ in buckets), default=0)),
+                "last": _moment(max((hi for _, hi in buckets), default=0)),
                 "all": not watches,
                 "watches": list(watches),
             },
@@ -80,10 +87,12 @@ class PgDigest:
         return [DigestWatchDay(name, i - 1, net, v, n, u) for name, i, net, v, n, u in rows]
 
     def first_buckets(self) -> dict[str, int]:
-        """Each watch's first 5-minute bucket with a mention: before it, the watch was not there."""
+        """Each watch's first 5-minute bucket with a mention: before it, the watch was not there.
+
+        The earliest of its ``watch_firsts`` rows (kept as matches are written, 005.sql): one index
+        probe per watch."""
         rows = self.conn.execute(
-            "SELECT w.name, (SELECT min(m.created_at) FROM mention_watches mw JOIN mentions m ON m.id = mw.mention_id "
-            "WHERE mw.watch_id = w.id) FROM watches w"
+            "SELECT w.name, (SELECT min(f.first_at) FROM watch_firsts f WHERE f.watch_id = w.id) FROM watches w"
         ).fetchall()
         return {name: int(first.timestamp()) // BUCKET for name, first in rows if first is not None}
 
@@ -98,9 +107,15 @@ class PgDigest:
               count(*) FILTER (WHERE m.sentiment_label IS NULL)
             FROM unnest(%s::timestamptz[], %s::timestamptz[]) WITH ORDINALITY AS r (lo, hi, i)
             JOIN mentions m ON m.created_at >= r.lo AND m.created_at < r.hi
+            WHERE m.created_at >= %s AND m.created_at < %s  -- for the planner: one index range
             GROUP BY r.i, m.network
             """,
-            ([utc_iso(lo) for lo, _ in ranges], [utc_iso(hi) for _, hi in ranges]),
+            (
+                [utc_iso(lo) for lo, _ in ranges],
+                [utc_iso(hi) for _, hi in ranges],
+                utc_iso(min((lo for lo, _ in ranges), default=_moment(0))),
+                utc_iso(max((hi for _, hi in ranges), default=_moment(0))),
+            ),
         ).fetchall()
         per: list[list[tuple[Any, ...]]] = [[] for _ in ranges]
         for i, *counts in rows:

@@ -68,3 +68,35 @@ CREATE TABLE digests (
 -- The digest's repeat-negative authors, in the order it lists them: read in index order and
 -- stopped at the limit, whatever the number of authors.
 CREATE INDEX authors_repeat ON authors (negative DESC, last_seen DESC, network, author_key);
+
+-- Each watch's earliest match (the digest's first_buckets: days before a watch existed are not
+-- quiet days). A min over a watch's every match costs its history (33 s at 1M mentions), so it is
+-- kept, like SQLite's min over watch_buckets: the earliest ever, not moved by a later delete.
+-- Append-only, without a key: a match earlier than every row of its watch adds one, so daemons
+-- matching the same watches take no lock on a shared row (an upsert would, in mention order, and
+-- two of them could deadlock over two watches). Rows stay few: the pages of a backfill add about
+-- one each, later mentions none; the read is one index probe per watch.
+CREATE TABLE watch_firsts (
+    watch_id bigint NOT NULL,
+    first_at timestamptz NOT NULL
+);
+CREATE INDEX watch_firsts_watch ON watch_firsts (watch_id, first_at);
+
+INSERT INTO watch_firsts (watch_id, first_at)
+SELECT mw.watch_id, min(m.created_at) FROM mention_watches mw JOIN mentions m ON m.id = mw.mention_id
+GROUP BY mw.watch_id;
+
+CREATE FUNCTION watch_firsts_match() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    created timestamptz;
+BEGIN
+    SELECT created_at INTO created FROM mentions WHERE id = NEW.mention_id;
+    IF NOT EXISTS (SELECT 1 FROM watch_firsts WHERE watch_id = NEW.watch_id AND first_at <= created) THEN
+        INSERT INTO watch_firsts (watch_id, first_at) VALUES (NEW.watch_id, created);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER watch_firsts_match AFTER INSERT ON mention_watches
+FOR EACH ROW EXECUTE FUNCTION watch_firsts_match();
