@@ -73,3 +73,31 @@ def test_a_claim_holds_while_its_daemon_works_and_lapses_when_it_dies(postgres_u
         # a dies here: its last claims lapse one CLAIM after its last try, and b sends the rest
         assert [d.id for d in b.alerts.pending(later + CLAIM)] == [d.id for d in batch[1:]]
         assert a.alerts.pending(later + CLAIM) == []
+
+
+def test_two_daemons_recording_the_same_change_queue_its_news_once(postgres_url: str) -> None:
+    """Each round both record the same new incident at once: one of them finds it news."""
+    stores = [PgStore.open(postgres_url), PgStore.open(postgres_url)]
+    try:
+        news: list[bool] = []
+        errors: list[BaseException] = []
+        for n in range(20):
+            barrier = threading.Barrier(2)
+
+            def record(k: int, n: int, barrier: threading.Barrier) -> None:
+                try:
+                    barrier.wait(timeout=10)
+                    news.append(stores[k].alerts.record(change(n), ["email"])[1])
+                except BaseException as exc:  # surfaced below, in the test's thread
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=record, args=(k, n, barrier)) for k in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        assert errors == [] and sorted(news) == [False] * 20 + [True] * 20
+        assert len(stores[0].alerts.pending(T0 + timedelta(hours=1))) == 20
+    finally:
+        for store in stores:
+            store.close()
