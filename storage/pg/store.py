@@ -9,9 +9,11 @@ asks which one it has.
 from __future__ import annotations
 
 from storage.pg.accounts import PgAccounts
+from storage.pg.alerts import PgAlerts
 from storage.pg.authors import PgAuthors
 from storage.pg.buckets import PgBuckets
 from storage.pg.connection import PgConnection, connect
+from storage.pg.digest import PgDigest
 from storage.pg.mentions import PgMentions
 from storage.pg.migrations import migrate
 from storage.pg.runs import PgRuns
@@ -28,6 +30,8 @@ class PgStore(PgMentions, PgScoring, PgBuckets, PgSearch, PgRuns):
         super().__init__(conn)
         self.authors = PgAuthors(conn)
         self.accounts = PgAccounts(conn)
+        self.alerts = PgAlerts(conn)
+        self.digest = PgDigest(conn)
 
     @classmethod
     def open(cls, url: str, password: str | None = None) -> PgStore:
