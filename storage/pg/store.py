@@ -8,24 +8,37 @@ asks which one it has.
 
 from __future__ import annotations
 
+from storage.pg.accounts import PgAccounts
+from storage.pg.alerts import PgAlerts
+from storage.pg.authors import PgAuthors
+from storage.pg.buckets import PgBuckets
 from storage.pg.connection import PgConnection, connect
+from storage.pg.digest import PgDigest
 from storage.pg.mentions import PgMentions
 from storage.pg.migrations import migrate
+from storage.pg.runs import PgRuns
+from storage.pg.scoring import PgScoring
+from storage.pg.search import PgSearch, index_unindexed
 
 __all__ = ["PgStore"]
 
 
-class PgStore(PgMentions):
+class PgStore(PgMentions, PgScoring, PgBuckets, PgSearch, PgRuns):
     """A listener database on a PostgreSQL server."""
 
     def __init__(self, conn: PgConnection) -> None:
         super().__init__(conn)
+        self.authors = PgAuthors(conn)
+        self.accounts = PgAccounts(conn)
+        self.alerts = PgAlerts(conn)
+        self.digest = PgDigest(conn)
 
     @classmethod
     def open(cls, url: str, password: str | None = None) -> PgStore:
         """Connect and bring the schema up to date (as ``Store.open`` does for a SQLite file)."""
         conn = connect(url, password)
         migrate(conn)
+        index_unindexed(conn)
         return cls(conn)
 
     def close(self) -> None:
