@@ -24,9 +24,10 @@ from click.testing import CliRunner, Result
 from listener.cli import cli
 from listener.errors import StorageError
 from listener.model import Mention, Page, Reject
+from listener.query import parse
 from listener.records import utc_iso
 from listener.tokens import handle_key
-from storage import Store
+from storage import SearchFilters, Store
 from storage.pg import connect
 from storage.pg.copy import DERIVED, LEDGER, TABLES, copy_tables, plan
 from storage.pg.store import PgStore
@@ -111,6 +112,12 @@ def test_a_demo_database_moves_whole_and_verified(source: Path, postgres_url: st
         assert pg.conn.execute(
             "SELECT author_handle_key, raw->'a'->'k', deleted_at IS NOT NULL FROM mentions WHERE native_id = 'migrate-1'"
         ).fetchone() == (handle_key("@ÄnnaMüller"), [1, 2.5, None], True)
+        queries = [q for (q,) in sqlite_store.conn.execute("SELECT query FROM watches")] + [
+            "author:ÄnnaMüller"
+        ]
+        for query in queries:  # the search columns were computed as save_page computes them
+            ours = [h.id for h in sqlite_store.search(parse(query), SearchFilters(), 50)]
+            assert ours and [h.id for h in pg.search(parse(query), SearchFilters(), 50)] == ours, query
         top = max(r[0] for r in rows)
         mention = Mention("x", "after-the-move", "nuovo", datetime.fromisoformat("2026-12-01T10:00:00+00:00"))
         pg.save_page(Page("x", "w", [mention]))  # the sequence continues after the copied ids

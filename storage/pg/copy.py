@@ -27,6 +27,7 @@ from psycopg import sql
 from listener.errors import StorageError
 from storage.pg.connection import PgConnection
 from storage.pg.mentions import author_handle_key
+from storage.pg.search import search_columns, url_host
 
 __all__ = [
     "COMPUTED",
@@ -42,16 +43,19 @@ __all__ = [
 ]
 
 # Facts, parents first. A table only one side has is left out (and named by ``plan``).
+# source_health and run_days are kept by triggers in SQLite but by the application in PostgreSQL
+# (storage/pg/schema/004.sql: in the transaction that writes the run): nothing there rebuilds
+# them, and runs older than 35 days are pruned, so they are copied like facts.
 TABLES = (
-    "watches", "mentions", "mention_versions", "mention_watches", "cursors", "runs", "rejects", "jobs",
-    "authors", "own_accounts", "alerts", "deliveries", "delivery_attempts", "digests", "triage",
-    "triage_log", "mention_clusters", "cluster_bands", "cluster_pruned",
+    "watches", "mentions", "mention_versions", "mention_watches", "cursors", "runs", "source_health",
+    "run_days", "rejects", "jobs", "authors", "own_accounts", "alerts", "deliveries", "delivery_attempts",
+    "digests", "triage", "triage_log", "mention_clusters", "cluster_bands", "cluster_pruned",
 )  # fmt: skip
 # What SQLite derives from TABLES by triggers (or SQLite's own bookkeeping): never copied.
 DERIVED = frozenset({
     "mentions_fts", "mentions_fts_config", "mentions_fts_data", "mentions_fts_docsize", "mentions_fts_idx",
     "mention_buckets", "watch_buckets", "watch_hours", "watch_totals", "watch_times", "source_hours",
-    "bucket_changes", "run_hours", "run_days", "source_health", "search_blocks", "sqlite_sequence",
+    "bucket_changes", "run_hours", "search_blocks", "sqlite_sequence",
 })  # fmt: skip
 
 
@@ -66,7 +70,11 @@ class Computed:
 
 
 # Each is the function the backend's own writes call (``save_page``), never a copy of it.
-COMPUTED = (Computed("mentions", ("author_handle_key",), ("author_handle",), author_handle_key),)
+COMPUTED = (
+    Computed("mentions", ("author_handle_key",), ("author_handle",), author_handle_key),
+    Computed("mentions", ("search_vector", "search_words"), ("text", "author_handle"), search_columns),
+    Computed("mentions", ("url_host",), ("url",), url_host),
+)
 
 LEDGER = "listener_move"
 _MOVE_LOCK = 0x6C6D6F7665  # "lmove": held by the one move running

@@ -1,8 +1,8 @@
 """Checking a copy (``listener migrate``): each table's rows counted and summed on both sides.
 
 Every row is put in one canonical text on both sides, driven by PostgreSQL's column type: a
-time as UTC ISO-8601 with microseconds, JSON re-serialised with sorted keys (``jsonb`` reorders
-them and drops spaces), numbers as their digits (a float as Python's ``repr``), flags as
+time as UTC ISO-8601 with microseconds, ``jsonb`` re-serialised with sorted keys (it reorders
+them and drops spaces; ``json`` is kept as written), numbers as their digits (a float as Python's ``repr``), flags as
 ``true``/``false``. SQLite's row goes through ``Plan.row`` first, the copy's own transformation,
 so the computed columns are checked too. PostgreSQL renders what it can itself (times, numbers,
 flags: ``_FORMS``' SQL), so only JSON and floats go through Python on its side. The checksum is
@@ -70,7 +70,7 @@ def _int(value: Any) -> str:
 _FORMS: dict[str, tuple[Callable[[Any], str], str, bool]] = {
     "timestamp with time zone": (_time, f"to_char({{}} AT TIME ZONE 'UTC', '{_UTC_TEXT}')", False),
     "jsonb": (_json, "{}::text", True),
-    "json": (_json, "{}::text", True),
+    "json": (str, "{}::text", False),  # kept as written (alerts' ranked maps): compared as written
     "boolean": (lambda v: "true" if v else "false", "{}::text", False),
     "bigint": (_int, "{}::text", False),
     "integer": (_int, "{}::text", False),
@@ -80,7 +80,7 @@ _FORMS: dict[str, tuple[Callable[[Any], str], str, bool]] = {
     "bytea": (lambda v: bytes(v).hex(), "encode({}, 'hex')", False),
     "tsvector": (_tsvector, "{}::text", True),
 }
-_TEXT = (str, "{}", False)
+_TEXT = (str, "{}::text", False)  # text, and any other type as PostgreSQL writes it (a date)
 
 
 def canonical(functions: Sequence[Callable[[Any], str] | None]) -> Callable[[Sequence[Any]], bytes]:
