@@ -176,14 +176,25 @@ def _plan_table(src: sqlite3.Connection, dst: PgConnection, table: str) -> Plan 
         raise StorageError(f"{table}.{lost[0]} has no column in PostgreSQL: it would not be copied")
     shared = [name for name, _, _ in theirs if name in names]
     computed = [c for c in COMPUTED if c.table == table and set(c.columns) <= set(types)]
-    key = tuple(name for name, at in sorted(ours, key=lambda c: c[1]) if at) or ("rowid",)
+    key = _sqlite_key(ours)
     source = tuple(dict.fromkeys([*shared, *(n for c in computed for n in c.needs), *key]))
     target = (*shared, *(name for c in computed for name in c.columns))
     return Plan(
         table, key, source, target, tuple(types[n] for n in target), len(shared),
-        tuple((c, tuple(source.index(n) for n in c.needs)) for c in computed),
-        tuple(name for name, _, identity in theirs if identity), _pg_key(dst, table),
+        _placed(computed, source), tuple(name for name, _, seq in theirs if seq), _pg_key(dst, table),
     )  # fmt: skip
+
+
+def _sqlite_key(columns: Sequence[tuple[str, int]]) -> tuple[str, ...]:
+    """The primary key's columns in key order (rowid for a table without one)."""
+    return tuple(name for name, at in sorted(columns, key=lambda c: c[1]) if at) or ("rowid",)
+
+
+def _placed(
+    computed: Sequence[Computed], source: Sequence[str]
+) -> tuple[tuple[Computed, tuple[int, ...]], ...]:
+    """Each computed entry with where its ``needs`` are in a source row."""
+    return tuple((c, tuple(source.index(n) for n in c.needs)) for c in computed)
 
 
 # -- the ledger ------------------------------------------------------------------
