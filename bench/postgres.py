@@ -205,6 +205,7 @@ def measure(
                 shape: {"sqlite": _timing(ours[shape]), "postgresql": _timing(theirs[shape])}
                 for shape in queries
             }
+            result["same_hits"] = same_hits(bench.store, pg, queries)
         finally:
             pg.close()
             bench.store.close()
