@@ -30,17 +30,10 @@ from storage.pg.mentions import author_handle_key
 from storage.pg.search import search_columns, url_host
 
 __all__ = [
-    "COMPUTED",
-    "DERIVED",
-    "LEDGER",
-    "TABLES",
-    "Plan",
-    "copy_tables",
-    "exclusive",
-    "plan",
-    "quoted",
-    "refuse_other_data",
-]
+    "COMPUTED", "DERIVED", "LEDGER", "TABLES", "Computed", "Plan", "Progress", "copy_table", "copy_tables",
+    "exclusive", "ledger", "left_behind", "plan", "quoted", "refuse_other_data", "remaining", "reset_sequences",
+    "unfilled",
+]  # fmt: skip
 
 # Facts, parents first. A table only one side has is left out (and named by ``plan``).
 # source_health and run_days are kept by triggers in SQLite but by the application in PostgreSQL
