@@ -262,3 +262,16 @@ def test_a_row_postgresql_cannot_hold_stops_the_move_in_one_line_and_a_fix_resum
     again = move(source, postgres_url)
     assert again.exit_code == 0, again.output
     assert pg_count(postgres_url, "mentions") == counts(source)["mentions"]
+
+
+def test_a_table_postgresql_lacks_is_named_with_its_rows_and_the_rest_moves(
+    source: Path, postgres_url: str
+) -> None:
+    with PgStore.open(postgres_url) as pg:
+        pg.conn.execute("DROP TABLE digests")
+    result = move(source, postgres_url)
+    assert result.exit_code == 0, result.output
+    rows = counts(source)["digests"]
+    assert f"Warning: digests ({rows:,} rows) has no table in PostgreSQL yet: not copied" in result.stderr
+    assert not any(line.startswith("digests ") for line in result.stdout.splitlines())
+    assert pg_count(postgres_url, "alerts") == counts(source)["alerts"]
