@@ -37,7 +37,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -151,7 +151,7 @@ def _page(network: str, items: list[tuple[Mention, list[str]]]) -> Page:
 def ingest(store: Any, pages: list[Page], tag: str) -> float:
     """Mentions/s through ``save_page``, one page per transaction; the mentions are forgotten afterwards."""
     started = time.perf_counter()
-    new = sum(store.save_page(p).new for p in pages)
+    new: int = sum(store.save_page(p).new for p in pages)
     seconds = time.perf_counter() - started
     networks = {p.network for p in pages}
     for network in networks:
@@ -166,8 +166,12 @@ def searches(store: Any, queries: dict[str, tuple[str, Any]]) -> dict[str, Timin
     """Each query shape's timing on ``store`` (None where it has no ``search`` yet)."""
     if not hasattr(store, "search"):
         return dict.fromkeys(queries)
-    return {shape: timed(lambda q=q, f=f: store.search(parse(q), f, 50), repeats=15)
-            for shape, (q, f) in queries.items()}  # fmt: skip
+    return {shape: timed(_newest(store, q, f), repeats=15) for shape, (q, f) in queries.items()}
+
+
+def _newest(store: Any, query: str, filters: Any) -> Callable[[], object]:
+    node = parse(query)
+    return lambda: store.search(node, filters, 50)
 
 
 def same_hits(sqlite: Any, pg: Any, queries: dict[str, tuple[str, Any]]) -> int | None:
@@ -183,7 +187,10 @@ def same_hits(sqlite: Any, pg: Any, queries: dict[str, tuple[str, Any]]) -> int 
 def measure(
     spec: Spec, path: Path, url: str, password_env: str | None, args: argparse.Namespace
 ) -> dict[str, Any]:
-    say = lambda what: print(f"  {spec.mentions:,}: {what} ...", file=sys.stderr, flush=True)  # noqa: E731
+
+    def say(what: str) -> None:
+        print(f"  {spec.mentions:,}: {what} ...", file=sys.stderr, flush=True)
+
     password = os.environ.get(password_env) if password_env else None
     result: dict[str, Any] = {"mentions": spec.mentions, "file": str(path)}
     with fresh_database(url, password, f"listener_bench_{spec.mentions}", args.keep) as target:
@@ -235,8 +242,9 @@ def table(results: list[dict[str, Any]]) -> str:
         ),
     ]
     for shape in results[0]["search"]:
-        cells = [tuple(None if t is None else t["p95_ms"] for t in (r["search"][shape]["sqlite"], r["search"][shape]["postgresql"]))
-                 for r in results]  # fmt: skip
+        cells = [
+            (_p95(r["search"][shape]["sqlite"]), _p95(r["search"][shape]["postgresql"])) for r in results
+        ]
         lines.append(_row(f"search {shape} (p95 ms)", cells, "{:.1f}"))
     lines.append(["search: shapes with the same hits", *(c for r in results for c in (
         "", "-" if r["same_hits"] is None else f"{r['same_hits']}/{len(r['search'])}", ""))])  # fmt: skip
@@ -248,6 +256,10 @@ def table(results: list[dict[str, Any]]) -> str:
                       [(None, r["migrate"]["command_rows_per_s"]) for r in results], "{:,.0f}"))  # fmt: skip
     widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) for line in lines)
+
+
+def _p95(timing: dict[str, float] | None) -> float | None:
+    return None if timing is None else timing["p95_ms"]
 
 
 def _row(name: str, cells: list[tuple[float | None, float | None]], fmt: str) -> list[str]:
