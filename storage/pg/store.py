@@ -8,13 +8,17 @@ asks which one it has.
 
 from __future__ import annotations
 
+import psycopg
+
 from storage.pg.connection import PgConnection, connect
+from storage.pg.failures import guard_parts, pg_error, pg_guarded
 from storage.pg.mentions import PgMentions
 from storage.pg.migrations import migrate
 
 __all__ = ["PgStore"]
 
 
+@pg_guarded  # a server that fails is one StorageError line (storage/pg/failures.py)
 class PgStore(PgMentions):
     """A listener database on a PostgreSQL server."""
 
@@ -25,8 +29,14 @@ class PgStore(PgMentions):
     def open(cls, url: str, password: str | None = None) -> PgStore:
         """Connect and bring the schema up to date (as ``Store.open`` does for a SQLite file)."""
         conn = connect(url, password)
-        migrate(conn)
-        return cls(conn)
+        try:
+            migrate(conn)
+        except (psycopg.Error, RuntimeError) as exc:  # e.g. a role that may not create tables
+            conn.close()
+            raise pg_error(exc, url) from None
+        store = cls(conn)
+        guard_parts(store)
+        return store
 
     def close(self) -> None:
         self.conn.close()
