@@ -209,3 +209,9 @@ def test_errors_of_the_data_keep_their_type(store: PgStore) -> None:
     at = datetime(2026, 11, 20, tzinfo=UTC)
     with pytest.raises(psycopg.DataError):  # a NUL byte: the collector's payload, not the server, failed
         store.save_page(Page("x", "brand", [Mention("x", "1", "nul \x00 here", at)]))
+
+
+def test_every_part_of_the_store_is_guarded_whoever_wrote_it(store: PgStore) -> None:
+    """``store.alerts``, ``store.authors`` ...: their classes get the same guard when the store opens."""
+    parts = [type(v) for v in vars(store).values() if type(v).__module__.startswith("storage.pg.")]
+    assert all(part.__dict__.get("_pg_guarded") for part in [PgStore, *parts])
