@@ -9,19 +9,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import CliRunner, Result
 
 from listener.cli import cli
 from listener.model import Mention, Page
 from storage import Store
+from storage.pg.connection import connect
 from storage.pg.store import PgStore
+from tests.postgres import PostgresServer
 
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 COUNTER = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20)"
@@ -220,3 +225,33 @@ def test_postgresql_binds_colon_names_past_casts_literals_and_percent_signs(pg: 
     assert json.loads(result.stdout) == [{"native_id": "1", "literal": ":id", "cast": "5"}]
     missing = pg.sql("SELECT :nope AS x", "-p", "id", "1")
     assert missing.exit_code == 1 and missing.stderr.startswith("Error: SQL error: ")
+
+
+def test_the_analyst_role_of_the_deployment_page_reads_with_listener_sql(
+    tmp_path: Path, pg: Target, postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    """docs/deployment.md's statements, run as written (names made unique), then listener sql as that role."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "deployment.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```text\n(.*?)```", page, re.S) if "CREATE ROLE analyst" in b)
+    role, database = f"analyst_{os.getpid()}", postgres_url.split("?")[0].rsplit("/", 1)[1]
+    statements = (
+        block.replace("analyst", role).replace("DATABASE listener", f"DATABASE {database}")
+        .replace("FOR ROLE listener", f"FOR ROLE {postgres_server.user}")
+    )  # fmt: skip
+    with connect(postgres_url) as owner:
+        for statement in statements.strip().split(";\n"):
+            owner.execute(statement.rstrip(";"))
+    url = postgres_url.replace(f"{postgres_server.user}@", f"{role}@")
+    config = tmp_path / "analyst.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n')
+    read = CliRunner().invoke(
+        cli, ["--config", str(config), "sql", "SELECT count(*) AS n FROM mentions", "--csv"]
+    )
+    assert (read.exit_code, read.stdout) == (0, "n\n2\n")
+    with connect(url) as analyst:  # the role alone, without listener sql, cannot write either
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            analyst.execute("DELETE FROM mentions")
+        analyst.execute("SET default_transaction_read_only = off")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            analyst.execute("DELETE FROM mentions")
+    assert pg.store.count_mentions() == 2
