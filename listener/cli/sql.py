@@ -39,7 +39,8 @@ def sql(
 ) -> None:  # fmt: skip
     """Run a read-only SQL query against the database.
 
-    Writes, ATTACH, writing PRAGMAs and extension loading are refused. Output
+    Writes, ATTACH, writing PRAGMAs and extension loading are refused; on a
+    PostgreSQL server the query runs in a read-only transaction. Output
     stops at --max-rows or --max-bytes, with a line on stderr and exit 3.
 
     \b

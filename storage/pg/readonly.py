@@ -13,7 +13,8 @@ Limits, with SQLite's one-line errors (``storage.sql_limits``):
 - time: ``statement_timeout`` is ``timeout``, lowered before each fetch to what is left;
 - one statement: the query goes through the extended protocol, which takes exactly one;
 - output: rows come through a server-side cursor in small batches and stop at
-  ``max_rows`` or ``max_bytes``; a value longer than ``max_bytes`` is refused.
+  ``max_rows`` or ``max_bytes``; a value longer than ``max_bytes`` is refused once it
+  has arrived (the server sends a value whole: at most 1 GB, PostgreSQL's own limit).
 
 Values come back as SQLite's backend gives them: times as ISO-8601 text, JSON as its text,
 numerics as numbers, so that a script reads the same output from either backend.
