@@ -255,3 +255,14 @@ def test_the_analyst_role_of_the_deployment_page_reads_with_listener_sql(
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             analyst.execute("DELETE FROM mentions")
     assert pg.store.count_mentions() == 2
+
+
+def test_postgresql_losing_the_server_mid_query_is_one_line_naming_it(pg: Target) -> None:
+    result = pg.sql("SELECT pg_terminate_backend(pg_backend_pid())")
+    assert (result.exit_code, result.stdout) == (1, "")
+    info = pg.store.conn.info
+    assert result.stderr == (
+        f"Error: PostgreSQL database {info.dbname} on {info.host}: terminating connection due to administrator "
+        "command; the connection to the server was lost: check that PostgreSQL is up, then retry "
+        "(a write in progress was rolled back)\n"
+    )
