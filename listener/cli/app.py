@@ -113,8 +113,12 @@ class App:
             store = Store.open(self.db_path(), create=self.db_override is None, origin=origin)
         if sync and (self.config_file.exists() or self.db_override is None):
             config = self.load_config()
-            store.sync_watches([(w.name, w.query) for w in config.watches])
-            store.authors.set_own_accounts(config.own_accounts())
+            try:
+                store.sync_watches([(w.name, w.query) for w in config.watches])
+                store.authors.set_own_accounts(config.own_accounts())
+            except BaseException:
+                store.close()  # the caller never gets it to close
+                raise
         return store
 
 

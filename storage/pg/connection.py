@@ -44,7 +44,11 @@ def connect(
         extra["options"] = f"{conninfo_to_dict(url).get('options') or ''} {own}".strip()
     try:
         conn = psycopg.connect(make_conninfo(url, **extra), autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise pg_error(exc, url) from None
+    try:
         conn.execute("SET TIME ZONE 'UTC'")
     except psycopg.OperationalError as exc:
+        conn.close()
         raise pg_error(exc, url) from None
     return conn
