@@ -8,6 +8,7 @@ a lock held by another connection, conflicts raised by the server itself.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import time
@@ -215,3 +216,19 @@ def test_every_part_of_the_store_is_guarded_whoever_wrote_it(store: PgStore) -> 
     """``store.alerts``, ``store.authors`` ...: their classes get the same guard when the store opens."""
     parts = [type(v) for v in vars(store).values() if type(v).__module__.startswith("storage.pg.")]
     assert all(part.__dict__.get("_pg_guarded") for part in [PgStore, *parts])
+
+
+def test_a_role_without_the_privileges_it_needs_is_told_to_get_them(
+    postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    role, database = f"listener_no_rights_{os.getpid()}", postgres_url.split("?")[0].rsplit("/", 1)[1]
+    with connect(postgres_url) as owner:
+        owner.execute(f"CREATE ROLE {role} LOGIN")
+    url = url_as(postgres_server, role, database)
+    name = f"PostgreSQL database {database} on {postgres_server.folder}"
+    fix = "the role lacks a privilege: grant it (docs/deployment.md), or use the owner's role"
+    # It may connect, but not create the tables (PostgreSQL 15 and later: public's CREATE is the owner's).
+    assert opening(url) == f"{name}: permission denied for schema public; {fix}"
+    with connect(postgres_url) as owner:
+        owner.execute(f"REVOKE CONNECT ON DATABASE {database} FROM PUBLIC")
+    assert opening(url) == f'{name}: permission denied for database "{database}"; {fix}'

@@ -36,9 +36,11 @@ _FIXES: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
      "nothing listens there: start PostgreSQL, or fix the host and port in [database] url"),
     (("timeout expired",), (), "no answer in time: check the host, the port and any firewall in between"),
     (("failed to resolve host", "could not translate host name"), (), "unknown host: fix it in [database] url"),
+    (("permission denied",), ("42501",),
+     "the role lacks a privilege: grant it (docs/deployment.md), or use the owner's role"),
     ((' role "',), (),
      "create the role (CREATE ROLE ... LOGIN, see docs/deployment.md), or fix the user in [database] url"),
-    (("does not exist",), ("3D000",),
+    (('database "',), ("3D000",),
      "create it (createdb, see docs/deployment.md), or fix the database in [database] url"),
     (("password authentication failed",), ("28P01",),
      "wrong password: put the role's password in the variable [database] password_env names"),
@@ -58,7 +60,6 @@ _FIXES: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
     ((), ("57014",), "the server cancelled the statement (statement_timeout, or an operator): retry"),
     ((), ("25006",),
      "the server only reads here (a standby, or a read-only role): point [database] url at the primary"),
-    ((), ("42501",), "the role lacks a privilege: grant it (docs/deployment.md), or use the owner's role"),
     ((), ("53100",), "the server's disk is full: free space there, then retry (the last write was rolled back)"),
 ]  # fmt: skip
 
