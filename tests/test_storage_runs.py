@@ -45,6 +45,7 @@ def test_pruning_a_watch_takes_its_links_cursors_and_health_never_its_mentions(b
     assert store.count_mentions() == 3 and backend.rows("SELECT count(*) FROM runs") == [(2,)]
     assert store.prune_watches(["brand", "gone"]) == []
     assert store.prune_watches([]) == [("brand", 1), ("gone", 0)]
+    assert backend.rows("SELECT count(*) FROM watch_buckets") == [(0,)]  # no counts of a watch that is gone
 
 
 def test_networks_seen_are_those_with_a_mention_or_a_run(backend: Backend) -> None:

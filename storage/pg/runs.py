@@ -135,7 +135,9 @@ class PgRuns:
             names = [name for _, name in doomed]
             for table in ("cursors", "source_health"):
                 self.conn.execute(f"DELETE FROM {table} WHERE watch = ANY(%s)", (names,))
-            self.conn.execute("DELETE FROM watches WHERE id = ANY(%s)", ([i for i, _ in doomed],))
+            ids = [i for i, _ in doomed]
+            self.conn.execute("DELETE FROM watch_buckets WHERE watch_id = ANY(%s)", (ids,))
+            self.conn.execute("DELETE FROM watches WHERE id = ANY(%s)", (ids,))
         return gone
 
     # -- runs ----------------------------------------------------------------
