@@ -153,22 +153,31 @@ def test_a_run_stopped_halfway_resumes_and_stores_nothing_twice(source: Path, po
     assert copied_rows(again) == 0
 
 
-def test_a_killed_move_resumes(source: Path, postgres_url: str) -> None:
-    """SIGKILL while it waits to write ``rejects`` (locked here): the tables before it are kept, the rest follows."""
+@pytest.mark.parametrize("stop", ["client killed", "server session ended"])
+def test_a_move_stopped_while_writing_resumes(source: Path, postgres_url: str, stop: str) -> None:
+    """Stopped while it waits to write ``rejects`` (locked here): SIGKILL of the command, or its
+    server session terminated (one line, exit 1). The tables before it are kept, the rest follows."""
     with PgStore.open(postgres_url) as pg, connect(postgres_url) as blocker:
         with blocker.transaction():
             blocker.execute("LOCK TABLE rejects IN SHARE MODE")  # reads pass, writes wait
             child = subprocess.Popen(
                 [sys.executable, "-m", "listener.cli", "--db", str(source), "migrate", "--to", postgres_url,
                  "--batch-size", "100"],
-                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             )  # fmt: skip
             try:
                 _wait_for_lock_wait(pg.conn, child)
+                if stop == "server session ended":
+                    pg.conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_locks WHERE {_WAITING}")
             finally:
-                child.send_signal(signal.SIGKILL)
-                child.wait()
+                if stop == "client killed":
+                    child.send_signal(signal.SIGKILL)
+                _, stderr = child.communicate(timeout=120)
         done: dict[str, bool] = dict(pg.conn.execute(f"SELECT table_name, done FROM {LEDGER}").fetchall())
+    if stop == "server session ended":
+        assert child.returncode == 1
+        assert stderr.strip().splitlines()[-1].startswith("Error: PostgreSQL database test_")
+        assert "Traceback" not in stderr
     assert done["mentions"] and done["mention_watches"] and not done["rejects"]
     assert pg_count(postgres_url, "rejects") == 0
     result = move(source, postgres_url, "--batch-size", "100")
@@ -178,11 +187,13 @@ def test_a_killed_move_resumes(source: Path, postgres_url: str) -> None:
     assert pg_count(postgres_url, "mentions") == expected["mentions"]
 
 
-def _wait_for_lock_wait(conn: psycopg.Connection[tuple[object, ...]], child: subprocess.Popen[bytes]) -> None:
+_WAITING = "NOT granted AND relation = 'rejects'::regclass"
+
+
+def _wait_for_lock_wait(conn: psycopg.Connection[tuple[object, ...]], child: subprocess.Popen[str]) -> None:
     """Until the child's session waits for the lock on ``rejects`` (or the child ended: a failure)."""
     deadline = time.monotonic() + 120  # a safety net only: the wait is for an event, not a duration
-    query = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'rejects'::regclass"
-    while conn.execute(query).fetchone() != (1,):
+    while conn.execute(f"SELECT count(*) FROM pg_locks WHERE {_WAITING}").fetchone() != (1,):
         assert child.poll() is None, "the move ended before it reached rejects"
         assert time.monotonic() < deadline, "the move never reached rejects"
         time.sleep(0.05)
@@ -226,7 +237,7 @@ def test_the_password_is_never_printed(source: Path, postgres_url: str) -> None:
     assert done.exit_code == 0, done.output
     assert (refused.exit_code, nowhere.exit_code, unset.exit_code) == (1, 1, 1)
     assert "holds a password" in refused.stderr
-    assert "cannot connect" in nowhere.stderr
+    assert "absent_" in nowhere.stderr and "does not exist" in nowhere.stderr
     assert "LISTENER_TEST_PG_UNSET is not set" in unset.stderr
     for result in (done, refused, nowhere, unset):
         assert SECRET not in result.output

@@ -20,11 +20,10 @@ __all__ = ["migrate"]
 
 def _target(url: str, password_env: str | None) -> PgConnection:
     """The server, its schema brought up to date; the password only from ``password_env``."""
-    import psycopg
     from pydantic import ValidationError
 
     from listener.database_settings import DatabaseSettings
-    from listener.errors import ConfigError, StorageError
+    from listener.errors import ConfigError
     from storage.pg import connect, migrate
 
     try:
@@ -35,11 +34,7 @@ def _target(url: str, password_env: str | None) -> PgConnection:
     secret = os.environ.get(password_env) if password_env else None
     if password_env and not secret:
         raise ConfigError(f"--password-env: the environment variable {password_env} is not set")
-    try:
-        conn = connect(url, secret)
-    except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(f"cannot connect to {url}: {first}") from None
+    conn = connect(url, secret)  # a server that cannot be reached or refuses us: one line
     migrate(conn)
     return conn
 
@@ -72,6 +67,8 @@ def migrate(app: App, url: str, password_env: str | None, batch_size: int, fmt: 
     """
     import sqlite3
 
+    import psycopg
+
     from listener.errors import StorageError
     from storage import Store
     from storage.pg.copy import (
@@ -83,6 +80,7 @@ def migrate(app: App, url: str, password_env: str | None, batch_size: int, fmt: 
         remaining,
         unfilled,
     )
+    from storage.pg.failures import pg_error
     from storage.pg.verify import verify
 
     path = app.db_path()
@@ -118,6 +116,8 @@ def migrate(app: App, url: str, password_env: str | None, batch_size: int, fmt: 
                 err=True,
             )
         checks = verify(source, dst, plans)
+    except (psycopg.OperationalError, psycopg.errors.InsufficientPrivilege) as exc:  # server gone, disk full
+        raise pg_error(exc, url) from None  # what was committed stays: the next run resumes
     finally:
         src.close()
         dst.close()
