@@ -286,3 +286,18 @@ def test_a_table_postgresql_lacks_is_named_with_its_rows_and_the_rest_moves(
     assert f"Warning: digests ({rows:,} rows) has no table in PostgreSQL yet: not copied" in result.stderr
     assert not any(line.startswith("digests ") for line in result.stdout.splitlines())
     assert pg_count(postgres_url, "alerts") == counts(source)["alerts"]
+
+
+def test_rows_already_in_a_table_without_ids_are_merged_not_refused(source: Path, postgres_url: str) -> None:
+    """As a singleton a migration inserts, or counts a trigger keeps: SQLite's rows win, none doubles."""
+    with Store.open(source, create=False) as store:
+        network, handle = store.conn.execute("SELECT network, handle FROM own_accounts LIMIT 1").fetchone()
+    with PgStore.open(postgres_url) as pg:
+        pg.conn.execute("INSERT INTO own_accounts (network, handle) VALUES (%s, %s)", (network, handle))
+    result = move(source, postgres_url)
+    assert result.exit_code == 0, result.output
+    assert pg_count(postgres_url, "own_accounts") == counts(source)["own_accounts"]
+    with connect(postgres_url) as conn:
+        assert conn.execute(f"SELECT upsert FROM {LEDGER} WHERE table_name = 'own_accounts'").fetchone() == (
+            True,
+        )
