@@ -366,6 +366,8 @@ def copy_tables(
     copied = sum(copy_table(src, dst, p, source, batch, progress) for p in plans)
     for p in plans:
         reset_sequences(dst, p)
+    if copied:  # the planner's statistics, before the first query rather than whenever autovacuum comes
+        dst.execute("ANALYZE")
     return copied
 
 
