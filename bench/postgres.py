@@ -45,8 +45,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.scale import DEFAULT_CACHE, SIZES, Timing, cached, open_bench, search_queries, timed
-from bench.scale_data import Spec, _mentions, cache_name, watch_list
+from bench.scale import Timing, add_spec_arguments, cached, open_bench, search_queries, specs_of, timed
+from bench.scale_data import Spec, _mentions, watch_list
 from listener.model import Mention, Page
 from listener.query import parse
 from storage.pg import connect
@@ -277,12 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", type=int, nargs="+", help="mentions (default: 1M and 10M, whichever are cached)"
     )
-    parser.add_argument("--watches", type=int, default=500)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--scored", type=float, default=0.9)
-    parser.add_argument("--run-watches", type=int, help="watches with a runs history (default: all)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    add_spec_arguments(parser)
     parser.add_argument("--ingest", type=int, default=20_000, help="mentions stored for the ingest rate")
     parser.add_argument("--page", type=int, default=100, help="mentions per page (a collector's page)")
     parser.add_argument(
@@ -292,12 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases (with --url)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    specs = [
-        Spec(n, args.watches, args.days, args.seed, args.scored, args.run_watches)
-        for n in (args.sizes or SIZES)
-    ]
-    if not args.sizes:  # the defaults: whichever is built (the 10M one takes hours)
-        specs = [s for s in specs if (args.cache / cache_name(s)).exists()] or specs[:1]
+    specs = specs_of(args, args.sizes)
     paths = [cached(s, args.cache) for s in specs]
     with own_server() if args.url is None else _given(args.url) as url:
         results = [measure(s, p, url, args.password_env, args) for s, p in zip(specs, paths, strict=True)]
