@@ -8,9 +8,12 @@ asks which one it has.
 
 from __future__ import annotations
 
+from storage.pg.clusters import PgClusters
 from storage.pg.connection import PgConnection, connect
 from storage.pg.mentions import PgMentions
 from storage.pg.migrations import migrate
+from storage.pg.stories import PgStories
+from storage.pg.triage import PgTriage
 
 __all__ = ["PgStore"]
 
@@ -20,6 +23,9 @@ class PgStore(PgMentions):
 
     def __init__(self, conn: PgConnection) -> None:
         super().__init__(conn)
+        self.clusters = PgClusters(conn)
+        self.triage = PgTriage(conn)
+        self.stories = PgStories(conn)
 
     @classmethod
     def open(cls, url: str, password: str | None = None) -> PgStore:
