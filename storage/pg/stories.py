@@ -15,9 +15,12 @@ SQLite's ``lower()`` folds ASCII only: own accounts and languages compare the sa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+
+from psycopg.pq import TransactionStatus
 
 from listener.records import utc_iso
 from listener.tokens import handle_key
@@ -48,7 +51,7 @@ __all__ = ["PgStories", "own_post_ids"]
 
 # The keys of mentions_engaged (006.sql), written as it writes them.
 _BLOCK = f"div(extract(epoch FROM m.created_at AT TIME ZONE 'UTC'), {BLOCK})"
-_NEGATIVE = "(m.sentiment_label IS NOT DISTINCT FROM 'negative')"
+_NEGATIVE = "(m.sentiment_label IS NOT DISTINCT FROM 'negative')::integer"
 _ENGAGEMENT = (
     "(coalesce(m.like_count, 0) + coalesce(m.repost_count, 0) + coalesce(m.reply_count, 0) "
     "+ coalesce(m.quote_count, 0))"
@@ -150,12 +153,28 @@ class PgStories:
         if limit <= 0:
             return []
         facets, params = _facets_sql(filters)
-        found = self._escalated(start, end, own, facets, params)
-        for side in sides(filters):
-            found += self._top(start, end, own, (facets, params), side, limit * CANDIDATES, include_done)
-        keys = story_keys(found, self._clusters(found))
-        stories = self._fill(keys, start, end, own, filters.sentiment or "negative")
+        with self._snapshot():
+            found = self._escalated(start, end, own, facets, params)
+            for side in sides(filters):
+                found += self._top(start, end, own, (facets, params), side, limit * CANDIDATES, include_done)
+            keys = story_keys(found, self._clusters(found))
+            stories = self._fill(keys, start, end, own, filters.sentiment or "negative")
         return shown(stories, include_done, limit)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One snapshot for a list's queries (repeatable read, unless called inside a transaction):
+        its candidates, members and states agree while daemons write.
+
+        Without JIT: the part walks' estimates (an upper bound per part) exceed its threshold,
+        and compiling took longer than the walk (0.6 s against 0.2 s for a week at 1M mentions).
+        """
+        outer = self.conn.info.transaction_status != TransactionStatus.IDLE
+        with self.conn.transaction():
+            if not outer:
+                self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            self.conn.execute("SET LOCAL jit = off")
+            yield
 
     def triaged(
         self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], limit: int = 50
@@ -163,16 +182,20 @@ class PgStories:
         """The range's stories marked in the inbox, latest decision first (``StoryQueries.triaged``)."""
         if limit <= 0:
             return []
-        not_own_sql, own_params = _own_sql(own)
-        rows = self.conn.execute(
-            "SELECT min(m.id) FROM triage t JOIN mentions m ON m.id = t.mention_id "
-            "LEFT JOIN mention_clusters c ON c.mention_id = m.id "
-            f"WHERE m.created_at >= %s AND m.created_at < %s {not_own_sql} "
-            "GROUP BY coalesce(c.cluster_id, -m.id) ORDER BY max(t.updated_at) DESC, 1 LIMIT %s",
-            (utc_iso(start), utc_iso(end), *own_params, limit),
-        )
-        ids = [int(row[0]) for row in rows]
-        return decided_first(self._fill(story_keys(ids, self._clusters(ids)), start, end, own, "negative"))
+        with self._snapshot():
+            not_own_sql, own_params = _own_sql(own)
+            rows = self.conn.execute(
+                "SELECT min(m.id) FROM triage t JOIN mentions m ON m.id = t.mention_id "
+                "LEFT JOIN mention_clusters c ON c.mention_id = m.id "
+                f"WHERE m.created_at >= %s AND m.created_at < %s {not_own_sql} "
+                "GROUP BY coalesce(c.cluster_id, -m.id) ORDER BY max(t.updated_at) DESC, 1 LIMIT %s",
+                (utc_iso(start), utc_iso(end), *own_params, limit),
+            )
+            ids = [int(row[0]) for row in rows]
+            stories = decided_first(
+                self._fill(story_keys(ids, self._clusters(ids)), start, end, own, "negative")
+            )
+        return stories
 
     def author_history(
         self, keys: Sequence[tuple[str, str]], since: datetime, zone: str
@@ -209,7 +232,8 @@ class PgStories:
         where = facets[0] + not_own_sql
         if not include_done:  # a done mention would take a candidate's place: skip it (a key probe)
             where += (
-                f" AND NOT EXISTS (SELECT 1 FROM triage d WHERE d.mention_id = m.id AND d.state IN {DONE})"
+                # a scalar subquery, probed per row: NOT EXISTS becomes an anti join, which reads the whole part
+                f" AND NOT coalesce((SELECT d.state IN {DONE} FROM triage d WHERE d.mention_id = m.id), false)"
             )
         params = [*facets[1], *own_params]
         blocks, edges = parts_of(start, end)
@@ -217,12 +241,12 @@ class PgStories:
         if blocks:
             rows += self._rows(
                 _PART_TOP.format(where=where),
-                [blocks, bool(negative), *params, per_part(limit, len(blocks)), limit],
+                [blocks, negative, *params, per_part(limit, len(blocks)), limit],
             )
         for lo, hi in edges:
             if lo < hi:
                 rows += self._rows(
-                    _RANGE_TOP.format(where=where), [utc_iso(lo), utc_iso(hi), bool(negative), *params, limit]
+                    _RANGE_TOP.format(where=where), [utc_iso(lo), utc_iso(hi), negative, *params, limit]
                 )
         return best(rows, limit)
 

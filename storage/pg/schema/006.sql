@@ -80,10 +80,12 @@ CREATE INDEX triage_log_mention ON triage_log (mention_id, id);
 -- each walked from its most engaged entry until enough pass the filters (storage.day_parts
 -- says why a day's exact top N is the top N of its parts' top Ns). The expressions must stay
 -- those of storage.pg.stories (block, negative, engagement) or the planner cannot use it.
--- extract() is not immutable on a timestamptz; on the UTC timestamp it is.
+-- extract() is not immutable on a timestamptz; on the UTC timestamp it is. The negative flag is
+-- an integer: a boolean compared with false is rewritten by the planner into another expression
+-- (IS DISTINCT FROM), which no longer matches the index.
 CREATE INDEX mentions_engaged ON mentions (
     (div(extract(epoch FROM created_at AT TIME ZONE 'UTC'), 900)),
-    (sentiment_label IS NOT DISTINCT FROM 'negative'),
+    ((sentiment_label IS NOT DISTINCT FROM 'negative')::integer),
     (coalesce(like_count, 0) + coalesce(repost_count, 0) + coalesce(reply_count, 0) + coalesce(quote_count, 0)) DESC,
     created_at DESC,
     id DESC
