@@ -249,3 +249,29 @@ def test_forgetting_takes_cluster_rows_and_band_keys_along(backend: Backend) -> 
     assert store.clusters.prune(utc_iso(T0 + timedelta(days=1))) == 0
     assert backend.rows("SELECT count(*) FROM cluster_bands") == [(0,)]
     assert store.clusters.count_pending() == 0
+
+
+def test_collapsed_search_by_filters_shows_each_story_by_its_earliest_hit(backend: Backend) -> None:
+    store = backend.store
+    store.sync_watches([("brand", "aurora")])
+    ms = [
+        Mention("x", "1", STORY, T0, author_handle="giornale", language="it"),
+        Mention("mastodon", "2", STORY + " #richiamo", T0 + timedelta(hours=1), language="it-IT"),
+        Mention("reddit", "3", STORY + " Che schifo", T0 + timedelta(hours=2), language="it"),
+        Mention("x", "4", "Un altro lotto? No, solo un caffè con le amiche", T0 + timedelta(hours=3)),
+    ]
+    for m in ms:
+        store.save_page(
+            Page(m.network, "brand", [m], matches={m.native_id: ["brand"]} if m.native_id != "2" else {})
+        )
+    assign_clusters(store)
+    hits = store.clusters.search(None, SearchFilters(), 10)
+    assert [(h.native_id, h.copies, sorted(h.networks.split(",")), h.latest) for h in hits] == [
+        ("4", 1, ["x"], "2024-05-02T11:00:00+00:00"),
+        ("1", 3, ["mastodon", "reddit", "x"], "2024-05-02T10:00:00+00:00"),
+    ]
+    assert hits[1].cluster_id == hits[1].id and hits[0].created_at == "2024-05-02T11:00:00+00:00"
+    since = store.clusters.search(None, SearchFilters(since=T0 + timedelta(minutes=30), lang="IT"), 10)
+    assert [(h.native_id, h.copies) for h in since] == [("2", 2)]  # the story's earliest hit among these
+    watched = store.clusters.search(None, SearchFilters(watch="brand", network="x"), 1)
+    assert [(h.native_id, h.copies) for h in watched] == [("4", 1)]

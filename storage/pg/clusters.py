@@ -15,9 +15,24 @@ from listener.query import Node
 from listener.records import utc_iso
 from storage.clusters import spread_of, spreads
 from storage.pg.connection import PgConnection
-from storage.rows import ClusterHit, Member, Pending, SearchFilters, Spread
+from storage.pg.stories import facets_sql
+from storage.rows import ClusterHit, Member, Pending, SearchFilters, Spread, StoryFilters
 
 __all__ = ["PgClusters"]
+
+_COLLAPSED = """
+WITH hits AS MATERIALIZED (
+  SELECT m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language,
+    m.sentiment_label, c.cluster_id, coalesce(c.cluster_id, -m.id) AS g
+  FROM mentions m LEFT JOIN mention_clusters c ON c.mention_id = m.id WHERE true {where}),
+groups AS (
+  SELECT g, count(*) AS copies, string_agg(DISTINCT network, ',' ORDER BY network) AS networks,
+    max(created_at) AS latest FROM hits GROUP BY g),
+firsts AS (SELECT DISTINCT ON (g) * FROM hits ORDER BY g, created_at, id)
+SELECT f.id, f.created_at, f.network, f.native_id, f.author_handle, f.text, f.url, f.language,
+  f.sentiment_label, f.cluster_id, gr.copies, gr.networks, gr.latest
+FROM groups gr JOIN firsts f ON f.g = gr.g ORDER BY gr.latest DESC, f.id DESC LIMIT %s
+"""
 
 
 class PgClusters:
@@ -148,8 +163,36 @@ class PgClusters:
         return spread_of(self, mention_ids)
 
     def search(self, query: Node | None, filters: SearchFilters, limit: int = 50) -> list[ClusterHit]:
-        """Search hits collapsed to one row per cluster, with its spread (``listener search --collapse``)."""
-        raise NotImplementedError("collapsed search on PostgreSQL waits for its full-text search (#22)")
+        """Search hits collapsed to one row per cluster, with its spread (``listener search --collapse``).
+
+        Each story is shown by its earliest hit; ``networks`` lists the hits' networks in
+        alphabetical order (SQLite's ``group_concat`` gives them in no promised order).
+        """
+        where, params = facets_sql(StoryFilters(network=filters.network, language=filters.lang,
+                                                watch=filters.watch, query=query))  # fmt: skip
+        for bound, op in ((filters.since, ">="), (filters.until, "<")):
+            if bound is not None:
+                where += f" AND m.created_at {op} %s"
+                params.append(utc_iso(bound))
+        rows = self.conn.execute(_COLLAPSED.format(where=where), (*params, limit if limit >= 0 else None))
+        return [
+            ClusterHit(
+                i,
+                utc_iso(at),
+                net,
+                nid,
+                handle,
+                text,
+                url,
+                lang,
+                label,
+                cluster,
+                copies,
+                nets,
+                utc_iso(latest),
+            )
+            for i, at, net, nid, handle, text, url, lang, label, cluster, copies, nets, latest in rows
+        ]
 
     def members(self, cluster_id: int) -> list[int]:
         rows = self.conn.execute(

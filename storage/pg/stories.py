@@ -46,7 +46,7 @@ from storage.story_shape import (
     story_rows,
 )
 
-__all__ = ["PgStories", "own_post_ids"]
+__all__ = ["PgStories", "facets_sql", "own_post_ids"]
 
 
 # The keys of mentions_engaged (006.sql), written as it writes them.
@@ -87,8 +87,9 @@ def _own_sql(own: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
     )
 
 
-def _facets_sql(filters: StoryFilters) -> tuple[str, list[Any]]:
-    """The facets but the query as ``AND ...`` on mention ``m``."""
+def facets_sql(filters: StoryFilters) -> tuple[str, list[Any]]:
+    """The facets as ``AND ...`` on mention ``m`` (collapsed search's filters too); a query is not
+    compiled yet: it waits for PostgreSQL's full-text search (``storage.pg.search``, another branch)."""
     sql, params = "", list[Any]()
     if filters.network:
         sql += " AND m.network = %s"
@@ -152,7 +153,7 @@ class PgStories:
         (``storage.stories.StoryQueries.stories``)."""
         if limit <= 0:
             return []
-        facets, params = _facets_sql(filters)
+        facets, params = facets_sql(filters)
         with self._snapshot():
             found = self._escalated(start, end, own, facets, params)
             for side in sides(filters):
