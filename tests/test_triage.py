@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import inspect
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from listener.model import Mention, Page
 from storage import Store
 from storage.interfaces import StoryReads, TriageStore
+from storage.pg.store import PgStore
 from storage.pg.stories import PgStories
 from storage.pg.triage import PgTriage
 from storage.search import register_functions
@@ -133,3 +136,50 @@ def test_the_store_offers_them(backend: Backend) -> None:
     stories: StoryReads = store.stories
     assert triage is store.triage and stories is store.stories
     assert type(triage).__name__ == {"sqlite": "TriageTable", "postgresql": "PgTriage"}[backend.name]
+
+
+def test_two_people_marking_and_a_forget_at_once_on_postgresql(postgres_url: str) -> None:
+    """Two inbox users mark the same mentions in opposite orders while a third forgets one author:
+    no deadlock, no failure, one state per mention kept, every action logged, the forgotten
+    author's notes gone."""
+    stores = [PgStore.open(postgres_url) for _ in range(3)]
+    errors: list[BaseException] = []
+    try:
+        for round_ in range(4):
+            page = [
+                Mention("x", f"{round_}-{i}", f"charged twice {i}", T0, author_handle=f"a{i % 3}")
+                for i in range(30)
+            ]
+            stores[0].save_page(Page("x", "brand", page))
+            ids = [int(row[0]) for row in stores[0].conn.execute(
+                "SELECT id FROM mentions WHERE native_id LIKE %s ORDER BY id", (f"{round_}-%",)
+            )]  # fmt: skip
+            barrier = threading.Barrier(3)
+            jobs = [
+                partial(stores[0].triage.set, ids, "handled", "refund", now=T0),
+                partial(stores[1].triage.set, ids[::-1], "escalated", now=T0 + timedelta(seconds=1)),
+                partial(stores[2].forget_author, "x", "a0"),
+            ]
+
+            def run(job: Any, barrier: threading.Barrier) -> None:
+                try:
+                    barrier.wait(timeout=10)
+                    job()
+                except BaseException as exc:  # surfaced below, in the test's thread
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=run, args=(job, barrier)) for job in jobs]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert errors == []
+            kept = [
+                int(row[0])
+                for row in stores[0].conn.execute("SELECT id FROM mentions WHERE id = ANY(%s)", (ids,))
+            ]
+            assert len(kept) == 20 and set(stores[0].triage.states(ids)) == set(kept)
+            assert sorted(m for m, *_ in stores[0].triage.log(ids)) == sorted(kept * 2)
+    finally:
+        for store in stores:
+            store.close()
