@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -156,7 +157,9 @@ class PgStories:
         facets, params = facets_sql(filters)
         with self._snapshot():
             found = self._escalated(start, end, own, facets, params)
-            for side in sides(filters):
+            if filters.query is not None:
+                found += self._searched(start, end, own, filters, limit * CANDIDATES)
+            for side in sides(filters) if filters.query is None else ():
                 found += self._top(start, end, own, (facets, params), side, limit * CANDIDATES, include_done)
             keys = story_keys(found, self._clusters(found))
             stories = self._fill(keys, start, end, own, filters.sentiment or "negative")
@@ -250,6 +253,22 @@ class PgStories:
                     _RANGE_TOP.format(where=where), [utc_iso(lo), utc_iso(hi), negative, *params, limit]
                 )
         return best(rows, limit)
+
+    def _searched(
+        self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], filters: StoryFilters, n: int
+    ) -> list[int]:
+        """The newest ``n`` hits of the query in the range, then those of the sentiment asked and
+        not ours (``StoryQueries._searched``: the sentiment and own accounts are checked on the hits)."""
+        facets, params = facets_sql(replace(filters, sentiment=None))
+        not_own_sql, own_params = _own_sql(own)
+        rows = self.conn.execute(
+            f"SELECT h.id, h.sentiment_label, h.own FROM (SELECT m.id, m.sentiment_label, m.created_at, "
+            f"NOT (true {not_own_sql}) AS own FROM mentions m WHERE m.created_at >= %s AND m.created_at < %s {facets} "
+            "ORDER BY m.created_at DESC, m.id DESC LIMIT %s) h ORDER BY h.created_at DESC, h.id DESC",
+            (*own_params, utc_iso(start), utc_iso(end), *params, n),
+        )
+        wanted = filters.sentiment
+        return [int(i) for i, label, ours in rows if (wanted is None or label == wanted) and not ours]
 
     def _rows(self, sql: str, params: list[Any]) -> list[tuple[int, int, str]]:
         return [(int(i), int(e), utc_iso(at)) for i, e, at in self.conn.execute(sql, params)]
