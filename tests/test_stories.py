@@ -22,7 +22,9 @@ from listener.model import Mention, Page
 from listener.query import parse
 from listener.stories import TrollRule, answer_first, author_kind
 from storage import Store
+from storage.pg.store import PgStore
 from storage.rows import StoryFilters, StoryRow
+from tests.backends import Backend
 from tests.harness import vm_steps
 from tests.test_query_plans_digest import bad, plan_of
 
@@ -77,14 +79,16 @@ def mentions() -> list[tuple[Mention, str | None, tuple[str, ...]]]:
     return day + troll
 
 
-def build(store: Store, extra: Sequence[tuple[Mention, str | None, tuple[str, ...]]] = ()) -> dict[str, int]:
+def build(
+    store: Store | PgStore, extra: Sequence[tuple[Mention, str | None, tuple[str, ...]]] = ()
+) -> dict[str, int]:
     """Store the day (clustered and scored); native id -> mention id."""
     store.sync_watches([("brand", "aurora"), ("app", "#auroradown")])
     items = [*mentions(), *extra]
     for network in sorted({m.network for m, _, _ in items}):
         ms = [m for m, _, _ in items if m.network == network]
         store.save_page(Page(network, "brand", ms, matches={m.native_id: w for m, _, w in items if m in ms}))
-    ids = {native: i for i, native in store.conn.execute("SELECT id, native_id FROM mentions")}
+    ids = {native: i for i, native in store.conn.execute("SELECT id, native_id FROM mentions").fetchall()}
     store.set_sentiment([(ids[m.native_id], label, 0.9, "test", None) for m, label, _ in items if label])
     assign_clusters(store)
     return ids
@@ -95,11 +99,19 @@ def by_lead(stories: Sequence[StoryRow]) -> dict[str, StoryRow]:
 
 
 @pytest.fixture
-def ids(store: Store) -> dict[str, int]:
+def ids(backend: Backend) -> dict[str, int]:
+    """The day on both backends (tests/backends.py)."""
+    return build(backend.store)
+
+
+@pytest.fixture
+def sqlite_ids(store: Store) -> dict[str, int]:
+    """The day on SQLite, for the cases about its query plans and VM steps."""
     return build(store)
 
 
-def test_near_duplicates_on_three_networks_are_one_story(store: Store, ids: dict[str, int]) -> None:
+def test_near_duplicates_on_three_networks_are_one_story(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     stories = store.stories.stories(START, END, OWN)
     complaint = [s for s in stories if s.members > 1]
     assert len(complaint) == 1
@@ -114,7 +126,8 @@ def test_near_duplicates_on_three_networks_are_one_story(store: Store, ids: dict
     assert {s.lead.native_id for s in stories} == {"t3_abc1", "1002", "1003", "1005", "mastodon.uno/3001"}
 
 
-def test_a_story_counts_its_members_of_the_range(store: Store) -> None:
+def test_a_story_counts_its_members_of_the_range(backend: Backend) -> None:
+    store = backend.store
     """The same complaint the day before is the same story (same key), counted on its own day."""
     early = Mention("x", "999", COMPLAINT + " (ieri)", at(20, -1), author_id="93", author_handle="teo",
                     like_count=1000)  # fmt: skip
@@ -127,7 +140,8 @@ def test_a_story_counts_its_members_of_the_range(store: Store) -> None:
     assert (today[0].members, today[0].engagement, yesterday[0].members) == (3, 56, 1)
 
 
-def test_answered_by_an_own_reply(store: Store, ids: dict[str, int]) -> None:
+def test_answered_by_an_own_reply(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     stories = by_lead(store.stories.stories(START, END, OWN))
     assert stories["1003"].answered
     assert not stories["t3_abc1"].answered and not stories["1005"].answered
@@ -136,7 +150,8 @@ def test_answered_by_an_own_reply(store: Store, ids: dict[str, int]) -> None:
     assert "1004" in by_lead(store.stories.stories(START, END, ()))
 
 
-def test_an_own_post_later_in_the_conversation_answers_it(store: Store) -> None:
+def test_an_own_post_later_in_the_conversation_answers_it(backend: Backend) -> None:
+    store = backend.store
     later = Mention("reddit", "t1_own", "Ci scusiamo, rimborso in corso", at(11), author_id="t2_own",
                     author_handle="aurora_official", conversation_id="t3_abc1")  # fmt: skip
     build(store, [(later, "neutral", ("brand",))])
@@ -156,18 +171,31 @@ def test_an_own_post_later_in_the_conversation_answers_it(store: Store) -> None:
         (StoryFilters(sentiment="positive"), {"1002"}),
         (StoryFilters(sentiment="negative"), {"t3_abc1", "1003", "1005"}),
         (StoryFilters(sentiment="neutral"), {"mastodon.uno/3001"}),
-        (StoryFilters(query=parse("refund")), {"t3_abc1"}),
-        (StoryFilters(query=parse("aurora"), network="x", sentiment="negative"), {"t3_abc1", "1003", "1005"}),
-        (StoryFilters(query=parse("brera OR miscela"), language="it"), {"1002", "mastodon.uno/3001"}),
         (StoryFilters(watch="nope"), set()),
     ],
 )
-def test_filters(store: Store, ids: dict[str, int], filters: StoryFilters, expected: set[str]) -> None:
+def test_filters(backend: Backend, ids: dict[str, int], filters: StoryFilters, expected: set[str]) -> None:
     """A facet picks the candidates; a story found keeps all its members (the spread is the point)."""
+    assert set(by_lead(backend.store.stories.stories(START, END, OWN, filters))) == expected
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (StoryFilters(query=parse("refund")), {"t3_abc1"}),
+        (StoryFilters(query=parse("aurora"), network="x", sentiment="negative"), {"t3_abc1", "1003", "1005"}),
+        (StoryFilters(query=parse("brera OR miscela"), language="it"), {"1002", "mastodon.uno/3001"}),
+    ],
+)
+def test_query_filters(
+    store: Store, sqlite_ids: dict[str, int], filters: StoryFilters, expected: set[str]
+) -> None:
+    """A query finds its candidates through search (SQLite only until PostgreSQL's stories use its search)."""
     assert set(by_lead(store.stories.stories(START, END, OWN, filters))) == expected
 
 
-def test_triage_state_of_a_story_is_its_latest_action(store: Store, ids: dict[str, int]) -> None:
+def test_triage_state_of_a_story_is_its_latest_action(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     members = [ids["t3_abc1"], ids["1001"], ids["mastodon.social/2001"]]
     store.triage.set([members[0]], "escalated", "call the bank", now=NOW)
     store.triage.set([members[1]], "handled", "refunded", now=NOW + timedelta(minutes=5))
@@ -183,7 +211,8 @@ def test_triage_state_of_a_story_is_its_latest_action(store: Store, ids: dict[st
     assert by_lead(store.stories.stories(START, END, OWN))["t3_abc1"].state is None
 
 
-def test_done_stories_leave_room_for_others(store: Store, ids: dict[str, int]) -> None:
+def test_done_stories_leave_room_for_others(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     first = store.stories.stories(START, END, OWN, limit=2)
     assert len(first) == 2
     store.triage.set([m for s in first for m in s.member_ids], "handled", now=NOW)
@@ -220,13 +249,15 @@ def test_an_escalated_mention_is_a_candidate_whatever_its_engagement(store: Stor
     )
 
 
-def test_a_range_off_the_quarter_hours_reads_the_same_stories(store: Store, ids: dict[str, int]) -> None:
+def test_a_range_off_the_quarter_hours_reads_the_same_stories(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     day = {s.key: s for s in store.stories.stories(START, END, OWN)}
     odd = {s.key: s for s in store.stories.stories(START + timedelta(minutes=7), END, OWN)}
     assert odd == day
 
 
-def test_author_history_counts_local_days(store: Store, ids: dict[str, int]) -> None:
+def test_author_history_counts_local_days(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     since = NOW - timedelta(days=30)
     keys = [
         ("x", "gianni_brontolo"),
@@ -271,7 +302,8 @@ def test_a_day_of_many_complaints_costs_one_probe(tmp_path: Path) -> None:
     assert steps(200) < 1.2 * steps(10)
 
 
-def test_negative_posts_on_one_local_day_are_one_day(store: Store) -> None:
+def test_negative_posts_on_one_local_day_are_one_day(backend: Backend) -> None:
+    store = backend.store
     """Three complaints in one Rome day (two of them after UTC midnight is still the same day)."""
     rome = ZoneInfo(ZONE)
     times = [datetime(2026, 12, 4, h, 30, tzinfo=rome) for h in (0, 12, 23)]
@@ -287,7 +319,8 @@ def test_negative_posts_on_one_local_day_are_one_day(store: Store) -> None:
     assert utc.negative_days == 2  # 00:30 Rome is 23:30 UTC the day before
 
 
-def test_answer_first_order(store: Store, ids: dict[str, int]) -> None:
+def test_answer_first_order(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     ranked = answer_first(store, OWN, START, END, NOW, ZONE)
     order = [r.story.lead.native_id for r in ranked]
     # the unanswered complaint with reach beats a positive post 100 times as engaged;
@@ -323,7 +356,8 @@ def test_answer_first_order(store: Store, ids: dict[str, int]) -> None:
     assert all(ranked[i].priority >= ranked[i + 1].priority for i in range(len(ranked) - 1))
 
 
-def test_an_old_complaint_among_fresh_calm_copies_is_not_fresh(store: Store) -> None:
+def test_an_old_complaint_among_fresh_calm_copies_is_not_fresh(backend: Backend) -> None:
+    store = backend.store
     """A calm post shared all week with one grumble three days ago: the grumble's age counts, and
     one complaint among many calm copies is only "partly negative" (the demo's filler posts
     outranked its crisis before)."""
@@ -348,7 +382,8 @@ def test_an_old_complaint_among_fresh_calm_copies_is_not_fresh(store: Store) -> 
     assert grumble.priority < ranked["1003"].priority < ranked["t3_abc1"].priority
 
 
-def test_handled_leaves_and_escalated_stays_on_top(store: Store, ids: dict[str, int]) -> None:
+def test_handled_leaves_and_escalated_stays_on_top(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     ranked = answer_first(store, OWN, START, END, NOW, ZONE)
     store.triage.set(ranked[0].story.member_ids, "handled", now=NOW)
     store.triage.set([ids["mastodon.uno/3001"]], "escalated", "ask the shop", now=NOW)
@@ -360,7 +395,8 @@ def test_handled_leaves_and_escalated_stays_on_top(store: Store, ids: dict[str, 
     assert "t3_abc1" in [r.story.lead.native_id for r in every]
 
 
-def test_recency_decays_the_priority(store: Store, ids: dict[str, int]) -> None:
+def test_recency_decays_the_priority(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     fresh = {r.story.key: r.priority for r in answer_first(store, OWN, START, END, NOW, ZONE)}
     later = answer_first(store, OWN, START, END, NOW + timedelta(days=1), ZONE)
     assert all(r.priority == pytest.approx(fresh[r.story.key] / 2) for r in later)
@@ -370,7 +406,7 @@ def test_recency_decays_the_priority(store: Store, ids: dict[str, int]) -> None:
 # -- what it reads ------------------------------------------------------------------------
 
 
-def test_a_day_reads_through_the_indexes(store: Store, ids: dict[str, int]) -> None:
+def test_a_day_reads_through_the_indexes(store: Store, sqlite_ids: dict[str, int]) -> None:
     """Candidates from the parts of mentions_engaged, members from the cluster index, states and
     answers by key, an author's days from mentions_author_key: no table is read whole."""
     calls = {
@@ -427,7 +463,7 @@ def test_a_day_ten_times_denser_costs_about_the_same(tmp_path: Path) -> None:
     assert busy < 1.5 * quiet, cost
 
 
-def test_the_last_seven_days_from_any_minute(store: Store, ids: dict[str, int]) -> None:
+def test_the_last_seven_days_from_any_minute(store: Store, sqlite_ids: dict[str, int]) -> None:
     """An inbox's range ends now, off the quarter hours: the ragged ends are read too, and the
     whole blocks between them through their parts."""
     late = Mention("x", "1100", "Caffè Aurora ha sbagliato di nuovo il mio ordine", END + timedelta(minutes=3),

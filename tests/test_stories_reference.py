@@ -331,7 +331,7 @@ def test_what_our_own_posts_answered_of_the_day(store: Store) -> None:
 
 def same_history(store: Store | PgStore, seed: int, n: int = 150) -> None:
     """``history``'s kind of mentions on either backend, with the same ids on both (pages in
-    native id order), scored with plain SQL (what a scorer leaves), clustered, and triaged."""
+    native id order), scored, clustered, and triaged."""
     rng = random.Random(seed)
     store.sync_watches([("a", "aurora"), ("b", "aurora")])
     for network in NETWORKS:
@@ -344,14 +344,7 @@ def same_history(store: Store | PgStore, seed: int, n: int = 150) -> None:
             Page(network, "a", ms, matches={m.native_id: rng.sample("ab", rng.randint(1, 2)) for m in ms})
         )
     ids = sorted(int(str(row[0])) for row in store.conn.execute("SELECT id FROM mentions").fetchall())
-    for label in LABELS[:4]:
-        chosen = [str(i) for i in ids if rng.random() < 0.3]
-        if chosen:
-            store.conn.execute(
-                f"UPDATE mentions SET sentiment_label = '{label}' WHERE id IN ({','.join(chosen)})"
-            )
-    if isinstance(store, Store):
-        store.conn.commit()
+    store.set_sentiment([(i, rng.choice(LABELS[:4]), 0.9, "test", None) for i in ids if rng.random() < 0.9])
     assign_clusters(store)
     store.triage.set(ids[::37], "handled", now=T0 + timedelta(days=3))
     store.triage.set(ids[5::53], "escalated", "call back", now=T0 + timedelta(days=3, hours=1))
@@ -362,7 +355,7 @@ def test_postgresql_tells_the_same_stories(tmp_path: Path, postgres_url: str) ->
     """The same history on both backends: the same stories (members, leads, answers, states, order)
     for days in three zones, a range off the quarter hours and four days (parts giving their share),
     own accounts by handle and by id, facets and limits; the same decided stories and author histories;
-    again after late engagement and a forgotten author."""
+    again after late engagement, edits, a forgotten author and re-scoring."""
     facets = (
         NO_FILTERS,
         StoryFilters(network="x", sentiment="negative"),
@@ -398,4 +391,9 @@ def test_postgresql_tells_the_same_stories(tmp_path: Path, postgres_url: str) ->
             store.save_page(Page("x", "a", late))  # some texts edited: those are clustered anew
             assign_clusters(store)
             store.forget_author("mastodon", "troll")
+            rng = random.Random(5)
+            ids = sorted(int(str(row[0])) for row in store.conn.execute("SELECT id FROM mentions").fetchall())
+            store.set_sentiment(
+                [(i, rng.choice(LABELS), 0.7, "test2", None) for i in rng.sample(ids, len(ids) // 4)]
+            )
         assert told(sqlite) == told(pg)
