@@ -463,20 +463,32 @@ def test_a_day_ten_times_denser_costs_about_the_same(tmp_path: Path) -> None:
     assert busy < 1.5 * quiet, cost
 
 
-def test_the_last_seven_days_from_any_minute(store: Store, sqlite_ids: dict[str, int]) -> None:
-    """An inbox's range ends now, off the quarter hours: the ragged ends are read too, and the
-    whole blocks between them through their parts."""
+def seven_days(store: Store | PgStore) -> datetime:
+    """The day with a post just after it and one six days before: now, off the quarter hours."""
     late = Mention("x", "1100", "Caffè Aurora ha sbagliato di nuovo il mio ordine", END + timedelta(minutes=3),
                    author_id="88", author_handle="bea", like_count=2)  # fmt: skip
     early = Mention("x", "1101", "Caffè Aurora mi ha risposto subito, gentilissimi", START - timedelta(days=6, minutes=-9),
                     author_id="89", author_handle="max", like_count=1)  # fmt: skip
     build(store, [(late, "negative", ("brand",)), (early, "positive", ("brand",))])
-    now = END + timedelta(minutes=7, seconds=30)
+    return END + timedelta(minutes=7, seconds=30)
+
+
+def test_the_last_seven_days_from_any_minute(backend: Backend, ids: dict[str, int]) -> None:
+    """An inbox's range ends now, off the quarter hours: the ragged ends are read too, and the
+    whole blocks between them through their parts."""
+    store = backend.store
+    now = seven_days(store)
     week = by_lead(store.stories.stories(now - timedelta(days=7), now, OWN))
     assert {"1100", "1101", "t3_abc1", "1002", "1005"} <= set(week)
     assert "1100" not in by_lead(
         store.stories.stories(now - timedelta(days=7), now - timedelta(minutes=5), OWN)
     )
+
+
+def test_the_last_seven_days_read_the_ends_through_mentions_day(
+    store: Store, sqlite_ids: dict[str, int]
+) -> None:
+    now = seven_days(store)
     plan = plan_of(store, lambda: store.stories.stories(now - timedelta(days=7), now, OWN))
     lines = [line for _, line in plan]
     assert bad(plan) == [] and "SEARCH w USING INDEX mentions_engaged (<expr>=? AND <expr>=?)" in lines, lines
