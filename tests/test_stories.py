@@ -527,3 +527,26 @@ def test_three_days_three_times_denser_cost_about_the_same(tmp_path: Path) -> No
             cost.append(vm_steps(store.conn, lambda s=store, d=days: s.stories.stories(*d, OWN, limit=6)))  # type: ignore[misc]
     quiet, busy = cost
     assert busy < 1.3 * quiet, cost
+
+
+def test_the_decided_stories_latest_decision_first(backend: Backend, ids: dict[str, int]) -> None:
+    """``triaged`` finds what people marked from ``triage`` itself: a story once, by its latest
+    action, members of the range only; our own posts and other days' stories are not listed."""
+    store = backend.store
+    store.triage.set([ids["mastodon.uno/3001"]], "handled", "told her 8:00", now=NOW)
+    store.triage.set([ids["1001"]], "ignored", now=NOW + timedelta(minutes=1))
+    store.triage.set([ids["t3_abc1"]], "escalated", "bank", now=NOW + timedelta(minutes=2))
+    store.triage.set(
+        [ids["1004"], ids["901"]], "handled", now=NOW + timedelta(minutes=3)
+    )  # ours; the day before
+    decided = store.stories.triaged(START, END, OWN)
+    assert [(s.lead.native_id, s.members, s.state.state if s.state else None) for s in decided] == [
+        ("t3_abc1", 3, "escalated"), ("mastodon.uno/3001", 1, "handled")]  # fmt: skip
+    assert decided[0].state is not None and decided[0].state.note == "bank"
+    assert [s.lead.native_id for s in store.stories.triaged(START, END, OWN, limit=1)] == ["t3_abc1"]
+    assert [s.lead.native_id for s in store.stories.triaged(START, END, ())] == [
+        "1004",
+        "t3_abc1",
+        "mastodon.uno/3001",
+    ]
+    assert store.stories.triaged(START, END, OWN, limit=0) == []
