@@ -12,6 +12,7 @@ from listener.alerts.message import build_message
 from listener.cli import cli
 from listener.clusters import ClusterParams, assign_clusters, cluster_samples, normalise, normalise_url
 from listener.model import Mention, Page
+from listener.query import parse
 from listener.records import utc_iso
 from storage import SearchFilters, Store
 from storage.alerts import AlertRow
@@ -275,3 +276,5 @@ def test_collapsed_search_by_filters_shows_each_story_by_its_earliest_hit(backen
     assert [(h.native_id, h.copies) for h in since] == [("2", 2)]  # the story's earliest hit among these
     watched = store.clusters.search(None, SearchFilters(watch="brand", network="x"), 1)
     assert [(h.native_id, h.copies) for h in watched] == [("4", 1)]
+    lotto = store.clusters.search(parse("lotto -amiche"), SearchFilters(), 10)
+    assert [(h.native_id, h.copies, h.networks.count(",")) for h in lotto] == [("1", 3, 2)]

@@ -188,10 +188,10 @@ def test_filters(backend: Backend, ids: dict[str, int], filters: StoryFilters, e
     ],
 )
 def test_query_filters(
-    store: Store, sqlite_ids: dict[str, int], filters: StoryFilters, expected: set[str]
+    backend: Backend, ids: dict[str, int], filters: StoryFilters, expected: set[str]
 ) -> None:
-    """A query finds its candidates through search (SQLite only until PostgreSQL's stories use its search)."""
-    assert set(by_lead(store.stories.stories(START, END, OWN, filters))) == expected
+    """A query finds its candidates through search."""
+    assert set(by_lead(backend.store.stories.stories(START, END, OWN, filters))) == expected
 
 
 def test_triage_state_of_a_story_is_its_latest_action(backend: Backend, ids: dict[str, int]) -> None:
@@ -248,7 +248,8 @@ def test_an_escalated_mention_is_a_candidate_whatever_its_engagement(backend: Ba
     )
 
 
-def test_an_escalated_mention_meets_the_query_or_stays_out(store: Store) -> None:
+def test_an_escalated_mention_meets_the_query_or_stays_out(backend: Backend) -> None:
+    store = backend.store
     escalated_quiet_question(store)
     assert "mastodon.uno/3001" in by_lead(
         store.stories.stories(START, END, OWN, StoryFilters(query=parse("brera")))

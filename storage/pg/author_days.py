@@ -18,7 +18,6 @@ from listener.records import utc_iso
 from listener.tokens import handle_key
 from storage.author_days import history
 from storage.pg.connection import PgConnection
-from storage.pg.sql import ascii_lower
 from storage.rows import AuthorHistory
 from storage.search import handle_fts
 
@@ -26,7 +25,7 @@ __all__ = ["author_history"]
 
 _KEY = "coalesce(nullif(m.author_id, ''), nullif(m.author_handle, ''))"  # mentions_author_key's expression
 _BY_KEY = f"FROM mentions m WHERE m.network = %s AND {_KEY} = %s AND m.sentiment_label = 'negative'"
-_LOWER = ascii_lower("m.author_handle")  # SQLite's lower()
+_LOWER = 'lower(m.author_handle COLLATE "C")'  # ASCII only, as SQLite's lower()
 
 
 def author_history(

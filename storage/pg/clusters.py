@@ -15,8 +15,8 @@ from listener.query import Node
 from listener.records import utc_iso
 from storage.clusters import spread_of, spreads
 from storage.pg.connection import PgConnection
-from storage.pg.stories import facets_sql
-from storage.rows import ClusterHit, Member, Pending, SearchFilters, Spread, StoryFilters
+from storage.pg.search import compile_search
+from storage.rows import ClusterHit, Member, Pending, SearchFilters, Spread
 
 __all__ = ["PgClusters"]
 
@@ -24,7 +24,7 @@ _COLLAPSED = """
 WITH hits AS MATERIALIZED (
   SELECT m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language,
     m.sentiment_label, c.cluster_id, coalesce(c.cluster_id, -m.id) AS g
-  FROM mentions m LEFT JOIN mention_clusters c ON c.mention_id = m.id WHERE true {where}),
+  FROM mentions m LEFT JOIN mention_clusters c ON c.mention_id = m.id WHERE {where}),
 groups AS (
   SELECT g, count(*) AS copies, string_agg(DISTINCT network, ',' ORDER BY network) AS networks,
     max(created_at) AS latest FROM hits GROUP BY g),
@@ -168,12 +168,7 @@ class PgClusters:
         Each story is shown by its earliest hit; ``networks`` lists the hits' networks in
         alphabetical order (SQLite's ``group_concat`` gives them in no promised order).
         """
-        where, params = facets_sql(StoryFilters(network=filters.network, language=filters.lang,
-                                                watch=filters.watch, query=query))  # fmt: skip
-        for bound, op in ((filters.since, ">="), (filters.until, "<")):
-            if bound is not None:
-                where += f" AND m.created_at {op} %s"
-                params.append(utc_iso(bound))
+        where, params = compile_search(query, filters)
         rows = self.conn.execute(_COLLAPSED.format(where=where), (*params, limit if limit >= 0 else None))
         return [
             ClusterHit(

@@ -10,7 +10,7 @@ a story's members of the range, ``mentions_handle_key`` and ``mentions_author_ke
 posts and an author's history.
 
 SQLite's ``lower()`` folds ASCII only: own accounts and languages compare the same way here
-(``ascii_lower``), whatever the server's locale.
+(``lower(... COLLATE "C")``), whatever the server's locale.
 """
 
 from __future__ import annotations
@@ -24,15 +24,23 @@ from typing import Any
 from psycopg.pq import TransactionStatus
 
 from listener.records import utc_iso
-from listener.tokens import handle_key
 from storage.accounts import own_key_list
 from storage.answered import OWN_DERIVED, answered_sql
 from storage.day_parts import BLOCK
+from storage.pg.accounts import own_post_ids
 from storage.pg.author_days import author_history
 from storage.pg.connection import PgConnection
-from storage.pg.sql import ascii_lower
+from storage.pg.search import compile_search
 from storage.pg.triage import triage_states
-from storage.rows import NO_FILTERS, AuthorHistory, StoryFilters, StoryMention, StoryRow, TriageState
+from storage.rows import (
+    NO_FILTERS,
+    AuthorHistory,
+    SearchFilters,
+    StoryFilters,
+    StoryMention,
+    StoryRow,
+    TriageState,
+)
 from storage.story_shape import (
     CANDIDATES,
     DONE,
@@ -47,7 +55,7 @@ from storage.story_shape import (
     story_rows,
 )
 
-__all__ = ["PgStories", "facets_sql", "own_post_ids"]
+__all__ = ["PgStories", "facets_sql"]
 
 
 # The keys of mentions_engaged (006.sql), written as it writes them.
@@ -81,7 +89,7 @@ def _own_sql(own: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
     if not own:
         return "", []
     keys = own_key_list(own)
-    handle = f"m.network || chr(31) || {ascii_lower('m.author_handle')}"
+    handle = 'm.network || chr(31) || lower(m.author_handle COLLATE "C")'
     return (
         f" AND NOT (coalesce({handle} = ANY(%s), false) OR coalesce(m.network || chr(31) || m.author_id = ANY(%s), false))",
         [keys, keys],
@@ -89,50 +97,13 @@ def _own_sql(own: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
 
 
 def facets_sql(filters: StoryFilters) -> tuple[str, list[Any]]:
-    """The facets as ``AND ...`` on mention ``m`` (collapsed search's filters too); a query is not
-    compiled yet: it waits for PostgreSQL's full-text search (``storage.pg.search``, another branch)."""
-    sql, params = "", list[Any]()
-    if filters.network:
-        sql += " AND m.network = %s"
-        params.append(filters.network)
-    if filters.language:
-        lang = filters.language.lower()
-        language = f"coalesce({ascii_lower('m.language')}, '')"
-        sql += f" AND ({language} = %s OR left({language}, %s) = %s)"
-        params += [lang, len(lang) + 1, lang + "-"]
+    """The facets and the query as ``AND ...`` on mention ``m`` (search's conditions, and the sentiment)."""
+    search = SearchFilters(network=filters.network, lang=filters.language, watch=filters.watch)
+    where, params = compile_search(filters.query, search)
     if filters.sentiment:
-        sql += " AND m.sentiment_label IS NOT DISTINCT FROM %s"
+        where += " AND m.sentiment_label IS NOT DISTINCT FROM %s"
         params.append(filters.sentiment)
-    if filters.watch:
-        sql += (
-            " AND EXISTS (SELECT 1 FROM mention_watches mw JOIN watches x ON x.id = mw.watch_id "
-            "WHERE x.name = %s AND mw.mention_id = m.id)"
-        )
-        params.append(filters.watch)
-    if filters.query is not None:
-        raise NotImplementedError("story queries on PostgreSQL wait for its full-text search (#22)")
-    return sql, params
-
-
-def own_post_ids(conn: PgConnection, accounts: Sequence[tuple[str, str]], since: datetime) -> list[int]:
-    """Ids of the mentions created since ``since`` by the (network, key) ``accounts``: ASCII-lowered
-    handle = key or author id = key (``storage.accounts.own_post_ids``); in id order.
-
-    The handle is found through ``mentions_handle_key``: equal handles but for ASCII case have
-    equal ``handle_key``s, then the exact condition is checked.
-    """
-    found: set[int] = set()
-    for network, key in accounts:
-        rows = conn.execute(
-            "SELECT id FROM mentions WHERE network = %(network)s AND created_at >= %(since)s AND ("
-            "coalesce(nullif(author_id, ''), nullif(author_handle, '')) = %(key)s AND author_id = %(key)s) "
-            "UNION SELECT id FROM mentions WHERE network = %(network)s AND author_handle_key = %(handle_key)s "
-            f"AND {ascii_lower('author_handle')} = %(handle)s AND created_at >= %(since)s",
-            {"network": network, "key": key, "handle": key.lower(), "handle_key": handle_key(key.lower()),
-             "since": utc_iso(since)},
-        )  # fmt: skip
-        found.update(int(row[0]) for row in rows)
-    return sorted(found)
+    return f" AND {where}", params
 
 
 class PgStories:
