@@ -205,7 +205,8 @@ def test_search_collapse_shows_one_row_per_story(tmp_path: Path) -> None:
     assert len(plain) == 4
 
 
-def test_alert_examples_show_a_story_once_with_its_spread(store: Store) -> None:
+def test_alert_examples_show_a_story_once_with_its_spread(backend: Backend) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     ms = [
         Mention("x", "1", STORY, T0, like_count=50),
