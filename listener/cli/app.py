@@ -11,7 +11,7 @@ import os
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -104,8 +104,7 @@ class App:
         if server is not None:
             from storage.pg.store import PgStore
 
-            # cast until PgStore implements every Protocol of ListenerStore (#22, in progress)
-            store = cast("ListenerStore", PgStore.open(*server))
+            store: ListenerStore = PgStore.open(*server)
         else:
             from storage import Store
 

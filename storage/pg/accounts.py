@@ -18,19 +18,38 @@ from listener.tokens import handle_key
 from storage.pg.connection import PgConnection
 from storage.rows import OwnPost
 
-__all__ = ["PgAccounts"]
+__all__ = ["PgAccounts", "own_post_ids"]
 
-_POSTS = """
-SELECT network, native_id, created_at, text, language, author_handle, author_name, url, raw FROM mentions
-WHERE id IN (
+# The ids of an account's posts created in [since, until) (``_params`` gives the parameters).
+_IDS = """
   SELECT id FROM mentions WHERE network = %(network)s
     AND coalesce(nullif(author_id, ''), nullif(author_handle, '')) = %(key)s AND author_id = %(key)s
     AND created_at >= %(since)s AND created_at < %(until)s
   UNION
   SELECT id FROM mentions WHERE network = %(network)s AND author_handle_key = %(handle_key)s
-    AND lower(author_handle COLLATE "C") = %(handle)s AND created_at >= %(since)s AND created_at < %(until)s)
+    AND lower(author_handle COLLATE "C") = %(handle)s AND created_at >= %(since)s AND created_at < %(until)s"""
+_POSTS = f"""
+SELECT network, native_id, created_at, text, language, author_handle, author_name, url, raw FROM mentions
+WHERE id IN ({_IDS})
 ORDER BY created_at, native_id COLLATE "C"
 """
+
+
+def _params(network: str, key: str, since: str, until: str) -> dict[str, str]:
+    handle = key.lower()
+    return {"network": network, "key": key, "handle": handle, "handle_key": handle_key(handle),
+            "since": since, "until": until}  # fmt: skip
+
+
+def own_post_ids(
+    conn: PgConnection, accounts: Sequence[tuple[str, str]], since: datetime, until: str = "infinity"
+) -> list[int]:
+    """Ids of the mentions created in [since, until) by the (network, key) ``accounts``, in id order
+    (``storage.accounts.own_post_ids``: the stories' answered check starts from them)."""
+    found: set[int] = set()
+    for network, key in accounts:
+        found.update(int(row[0]) for row in conn.execute(_IDS, _params(network, key, utc_iso(since), until)))
+    return sorted(found)
 
 
 class PgAccounts:
@@ -39,12 +58,7 @@ class PgAccounts:
 
     def posts(self, network: str, key: str, since: datetime, until: datetime) -> list[OwnPost]:
         """The account's posts created in [since, until), oldest first."""
-        handle = key.lower()
-        rows = self.conn.execute(
-            _POSTS,
-            {"network": network, "key": key, "handle": handle, "handle_key": handle_key(handle),
-             "since": utc_iso(since), "until": utc_iso(until)},
-        ).fetchall()  # fmt: skip
+        rows = self.conn.execute(_POSTS, _params(network, key, utc_iso(since), utc_iso(until))).fetchall()
         return [
             OwnPost(n, i, created.astimezone(UTC), t, lang, h, name, url, raw)
             for n, i, created, t, lang, h, name, url, raw in rows

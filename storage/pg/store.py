@@ -14,6 +14,7 @@ from storage.pg.accounts import PgAccounts
 from storage.pg.alerts import PgAlerts
 from storage.pg.authors import PgAuthors
 from storage.pg.buckets import PgBuckets
+from storage.pg.clusters import PgClusters
 from storage.pg.connection import PgConnection, connect
 from storage.pg.digest import PgDigest
 from storage.pg.failures import guard_parts, pg_error, pg_guarded
@@ -22,6 +23,8 @@ from storage.pg.migrations import migrate
 from storage.pg.runs import PgRuns
 from storage.pg.scoring import PgScoring
 from storage.pg.search import PgSearch, index_unindexed
+from storage.pg.stories import PgStories
+from storage.pg.triage import PgTriage
 
 __all__ = ["PgStore"]
 
@@ -35,7 +38,10 @@ class PgStore(PgMentions, PgScoring, PgBuckets, PgSearch, PgRuns):
         self.authors = PgAuthors(conn)
         self.accounts = PgAccounts(conn)
         self.alerts = PgAlerts(conn)
+        self.clusters = PgClusters(conn)
         self.digest = PgDigest(conn)
+        self.stories = PgStories(conn)
+        self.triage = PgTriage(conn)
 
     @classmethod
     def open(cls, url: str, password: str | None = None) -> PgStore:
