@@ -30,6 +30,7 @@ from listener.tokens import handle_key
 from storage import SearchFilters, Store
 from storage.pg import connect
 from storage.pg.copy import DERIVED, LEDGER, TABLES, copy_tables, plan
+from storage.pg.failures import url_name
 from storage.pg.store import PgStore
 from tests.material import Demo
 
@@ -205,7 +206,7 @@ def test_a_target_holding_other_data_is_refused_in_one_line(source: Path, postgr
     result = move(source, postgres_url)
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
-        f"Error: {postgres_url} already holds data (watches has rows): give an empty database"
+        f"Error: {url_name(postgres_url)} already holds data (watches has rows): give an empty database"
     ]
     assert pg_count(postgres_url, "mentions") == 0
     with connect(postgres_url) as conn:

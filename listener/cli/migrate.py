@@ -80,7 +80,7 @@ def migrate(app: App, url: str, password_env: str | None, batch_size: int, fmt: 
         remaining,
         unfilled,
     )
-    from storage.pg.failures import pg_error
+    from storage.pg.failures import pg_error, url_name
     from storage.pg.verify import verify
 
     path = app.db_path()
@@ -89,10 +89,11 @@ def migrate(app: App, url: str, password_env: str | None, batch_size: int, fmt: 
     source = str(path.resolve())
     src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     dst = _target(url, password_env)
+    where = url_name(url)  # "PostgreSQL database D on HOST", as storage.pg's errors name it
     try:
-        exclusive(dst, url)
+        exclusive(dst, where)
         plans = plan(src, dst)
-        refuse_other_data(dst, plans, source, url)
+        refuse_other_data(dst, plans, source, where)
         for table, rows in left_behind(src, plans):
             click.secho(
                 f"Warning: {table} ({rows:,} rows) has no table in PostgreSQL yet: not copied", err=True
