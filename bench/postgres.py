@@ -17,7 +17,7 @@ figure over SQLite's):
 
 PostgreSQL is a throwaway server of its own (``tests/postgres.py``'s helpers: ``initdb`` into
 ``$TMPDIR``, a unix socket, fsync off as in the tests, ``shared_buffers`` raised; 10M mentions
-take ~20 GB there), or ``--url`` of an existing server's maintenance database, where a
+take ~30 GB there), or ``--url`` of an existing server's maintenance database, where a
 ``listener_bench_<n>`` database is created and dropped (``--password-env`` names the password's
 variable). Ingest compares fsync-off PostgreSQL with SQLite's WAL at ``synchronous = NORMAL``
 (no fsync per commit either).
