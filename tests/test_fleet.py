@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -37,6 +37,8 @@ from listener.demo.__main__ import DEMO_ENV
 from listener.demo.wire import Reply, Request
 from listener.demo.xserver import XServer
 from listener.records import utcnow
+from storage.pg.leases import PgLeases
+from storage.pg.store import PgStore
 
 WORDS = {"brand": "Caffè Aurora", "gate": "gelato", "espresso": "espresso", "cornetto": "cornetto"}
 LEASE_SECONDS = 3
@@ -82,10 +84,18 @@ class Fleet:
             self.produced.append(post)
             time.sleep(0.05)
 
-    def start(self, n: int) -> subprocess.Popen[str]:
+    def start(self, n: int, *args: str) -> subprocess.Popen[str]:
         config = self.folder / "listener.toml"
         log = (self.folder / f"daemon{n}.log").open("w", encoding="utf-8")  # a pipe left unread would fill
-        command = [sys.executable, "-m", "listener.cli", "--config", str(config), "run", "--interval", "0.5"]
+        command = [
+            sys.executable,
+            "-m",
+            "listener.cli",
+            "--config",
+            str(config),
+            "run",
+            *(args or ("--interval", "0.5")),
+        ]
         process = subprocess.Popen(
             command, env={**os.environ, **DEMO_ENV}, text=True, stdin=subprocess.DEVNULL,
             stdout=log, stderr=log,
@@ -217,3 +227,22 @@ def test_three_daemons_share_the_sources_and_survive_a_sigkill(fleet: Fleet) -> 
         fleet.query("SELECT job FROM leases WHERE held_until IS NOT NULL AND holder <> '" + victim + "'")
         == []
     )
+
+
+def test_a_daemon_leaves_the_source_another_daemon_holds(fleet: Fleet) -> None:
+    """``listener run --once`` beside a fleet: every source but the one held elsewhere, each lease released."""
+    fleet.x.gate.set()
+    for word in WORDS.values():
+        fleet.x.add_post("fan1", f"{word} post", utcnow())
+    with PgStore.open(fleet.url) as store:
+        assert PgLeases(store.conn).take("collect:x:gate", "elsewhere:1:abc", timedelta(hours=1))
+    once = fleet.start(0, "--once")
+    assert once.wait(timeout=PATIENCE) == 0, fleet.logs()
+    assert fleet.query("SELECT watch FROM runs WHERE watch = 'gate'") == []
+    assert {r[0] for r in fleet.query("SELECT watch FROM runs")} == {*WORDS} - {"gate"} | {
+        f"@{script.BRAND_ACCOUNT}",
+        f"posts:@{script.BRAND_ACCOUNT}",
+    }
+    assert fleet.query("SELECT job, holder FROM leases WHERE held_until IS NOT NULL") == [
+        ("collect:x:gate", "elsewhere:1:abc")
+    ]
