@@ -6,16 +6,20 @@ it is taken (``held_until = now()``), so no test races the wall clock.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from listener.fleet import Alone
 from storage.interfaces import LeaseStore
 from storage.pg.connection import connect
 from storage.pg.leases import PgLeases
 from storage.pg.store import PgStore
+from tests.test_storage_interfaces import members, public_methods
 
 HOUR = timedelta(hours=1)
 GONE = timedelta(0)  # a lease that has expired as soon as it is taken
@@ -126,3 +130,13 @@ def test_daemons_racing_for_one_job_get_it_once(postgres_url: str) -> None:
     finally:
         for conn in conns:
             conn.close()
+
+
+@pytest.mark.parametrize("implementation", [PgLeases, Alone])
+def test_both_lease_stores_are_the_protocol_and_nothing_more(implementation: type[Any]) -> None:
+    """SQLite's daemon is alone (every lease its own); PostgreSQL's share: the same calls either way."""
+    assert public_methods(implementation) == members(LeaseStore)
+    for name in members(LeaseStore):
+        shape = inspect.signature(getattr(LeaseStore, name)).parameters.values()
+        actual = inspect.signature(getattr(implementation, name)).parameters.values()
+        assert [(p.name, p.kind, p.default) for p in actual] == [(p.name, p.kind, p.default) for p in shape]
