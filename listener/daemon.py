@@ -331,7 +331,8 @@ class Daemon:
         day = due_day(options, now)
         if day is None or self.stop.is_set():
             return
-        with self.analysis_leases.hold("digest", every) as holding:
+        # A long lease: building and sending cannot renew it, and a digest may wait for a dead daemon.
+        with self.analysis_leases.hold("digest", every, at_least=DIGEST_RETRY) as holding:
             if holding is not None:
                 self._send_digest(options, day, now)
 

@@ -92,12 +92,18 @@ class Leases:
     ttl: timedelta
 
     @contextmanager
-    def hold(self, job: str, every: timedelta = timedelta(0)) -> Iterator[Holding | None]:
-        """The job's lease while the block runs, or None if another daemon holds it or ran it within ``every``."""
-        if not self.store.take(job, self.holder, self.ttl, every):
+    def hold(
+        self, job: str, every: timedelta = timedelta(0), at_least: timedelta = timedelta(0)
+    ) -> Iterator[Holding | None]:
+        """The job's lease while the block runs, or None if another daemon holds it or ran it within ``every``.
+
+        ``at_least`` lengthens the lease of a job that cannot renew it as it goes (the digest).
+        """
+        ttl = max(self.ttl, at_least)
+        if not self.store.take(job, self.holder, ttl, every):
             yield None
             return
-        holding = Holding(self.store, job, self.holder, self.ttl)
+        holding = Holding(self.store, job, self.holder, ttl)
         try:
             yield holding
         finally:

@@ -8,7 +8,8 @@ that made it: a daemon killed in the middle of a run, its lease still held. Then
 - every produced post is stored, once, with no edit recorded, and no run failed;
 - each source was held by one daemon at a time (the holdings in ``lease_log`` never
   overlap), and every run in ``runs`` had its holding;
-- the killed daemon's source went to another daemon after its lease had expired.
+- the killed daemon's source went to another daemon after its lease had expired;
+- yesterday's digest, due as the daemons start, was sent once.
 
 Nothing waits on the wall clock: the test waits for events (the held request, rows
 appearing), each with a generous timeout.
@@ -39,6 +40,7 @@ from listener.demo.xserver import XServer
 from listener.records import utcnow
 from storage.pg.leases import PgLeases
 from storage.pg.store import PgStore
+from tests.servers import Inbox, smtp_server
 
 WORDS = {"brand": "Caffè Aurora", "gate": "gelato", "espresso": "espresso", "cornetto": "cornetto"}
 LEASE_SECONDS = 3
@@ -66,6 +68,7 @@ class GatedX(XServer):
 @dataclass
 class Fleet:
     x: GatedX
+    inbox: Inbox
     url: str
     folder: Path
     produced: list[str] = field(default_factory=list)
@@ -114,7 +117,7 @@ class Fleet:
         )
 
 
-def write_config(folder: Path, x_url: str, postgres_url: str) -> None:
+def write_config(folder: Path, x_url: str, postgres_url: str, smtp_port: int) -> None:
     watches = "".join(
         f'[[watches]]\nname = "{name}"\nquery = \'"{word}"\'\n\n' for name, word in WORDS.items()
     )
@@ -128,6 +131,16 @@ api_base_url = "{x_url}"
 accounts = ["{script.BRAND_ACCOUNT}"]
 retry_backoff_seconds = 0.2
 timeout_seconds = {PATIENCE:g}
+
+[email]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+sender = "listener@test"
+recipients = ["social@test"]
+
+[digest]
+time = "00:00"
 """,
         encoding="utf-8",
     )
@@ -135,10 +148,10 @@ timeout_seconds = {PATIENCE:g}
 
 @pytest.fixture
 def fleet(tmp_path: Path, postgres_url: str) -> Iterator[Fleet]:
-    with GatedX() as x:
+    with GatedX() as x, smtp_server() as (inbox, port):
         x.add_user(script.BRAND_ACCOUNT)
-        write_config(tmp_path, x.url, postgres_url)
-        fleet = Fleet(x, postgres_url, tmp_path)
+        write_config(tmp_path, x.url, postgres_url, port)
+        fleet = Fleet(x, inbox, postgres_url, tmp_path)
         try:
             yield fleet
         finally:
@@ -200,6 +213,7 @@ def test_three_daemons_share_the_sources_and_survive_a_sigkill(fleet: Fleet) -> 
     until(
         lambda: set(fleet.produced) <= {r[0] for r in fleet.query(stored)}, "every post to be stored", fleet
     )
+    until(lambda: fleet.query("SELECT count(*) FROM digests") == [(1,)], "yesterday's digest", fleet)
     for survivor in survivors:
         survivor.send_signal(signal.SIGTERM)
     for survivor in survivors:
@@ -213,6 +227,7 @@ def test_three_daemons_share_the_sources_and_survive_a_sigkill(fleet: Fleet) -> 
     )
     assert overlaps(holdings) == []
     assert len({h[1] for h in holdings}) >= 2  # the work was shared
+    assert len(fleet.inbox.messages) == 1  # three daemons checked, one sent: once per day and recipients
     collects = [h for h in holdings if str(h[0]).startswith("collect:")]
     # Two daemons saving pages at once never fail (a deadlock would be retried by the next run,
     # but recorded as a failing source and seen by the health alerts).
