@@ -140,3 +140,16 @@ def test_both_lease_stores_are_the_protocol_and_nothing_more(implementation: typ
         shape = inspect.signature(getattr(LeaseStore, name)).parameters.values()
         actual = inspect.signature(getattr(implementation, name)).parameters.values()
         assert [(p.name, p.kind, p.default) for p in actual] == [(p.name, p.kind, p.default) for p in shape]
+
+
+def test_a_jobs_holdings_are_kept_as_long_as_runs(leases: LeaseStore, store: PgStore) -> None:
+    assert leases.take(JOB, "a", HOUR)
+    leases.release(JOB, "a")
+    old = "UPDATE lease_log SET taken_at = taken_at - interval '36 days', held_until = held_until - interval '36 days'"
+    store.conn.execute(old)
+    assert leases.take("collect:x:other", "a", HOUR)
+    assert leases.take(JOB, "a", HOUR)
+    assert len(holdings(store)) == 2  # the old one stays until its job is released
+    leases.release(JOB, "a")
+    assert holdings(store) == [("a", True)]
+    assert store.conn.execute("SELECT count(*) FROM lease_log WHERE job <> %s", (JOB,)).fetchone() == (1,)

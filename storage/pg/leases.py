@@ -12,7 +12,7 @@ still agree on who holds what.
 A job is due for the daemon that ran it last at once (its own scheduler paces it), and for
 the others once nobody started it within ``every``: a source stays with the daemon that
 collects it, at the pace of one scheduler, and goes to another when that daemon is late by a
-whole interval (busy or dead). Each holding is logged in ``lease_log``.
+whole interval (busy or dead). Each holding is logged in ``lease_log``, kept as long as runs.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from storage.pg.connection import PgConnection
+from storage.runs import RUNS_KEPT
 
 __all__ = ["PgLeases"]
 
@@ -50,13 +51,16 @@ UPDATE lease_log g SET held_until = r.held_until FROM renewed r WHERE g.id = r.l
 RETURNING g.id
 """
 
+# The job's holdings older than the runs kept go as it is released (an index range: lease_log_job).
 _RELEASE = """
 WITH released AS (
     UPDATE leases SET held_until = NULL
     WHERE job = %(job)s AND holder = %(holder)s AND held_until IS NOT NULL
     RETURNING log_id
+), logged AS (
+    UPDATE lease_log g SET released_at = now() FROM released r WHERE g.id = r.log_id
 )
-UPDATE lease_log g SET released_at = now() FROM released r WHERE g.id = r.log_id
+DELETE FROM lease_log WHERE job = %(job)s AND taken_at < now() - %(kept)s
 """
 
 
@@ -75,4 +79,4 @@ class PgLeases:
         return self.conn.execute(_RENEW, params).fetchone() is not None
 
     def release(self, job: str, holder: str) -> None:
-        self.conn.execute(_RELEASE, {"job": job, "holder": holder})
+        self.conn.execute(_RELEASE, {"job": job, "holder": holder, "kept": RUNS_KEPT})
