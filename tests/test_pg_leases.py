@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from listener.fleet import Alone
+from listener.fleet import Alone, Leases
 from storage.interfaces import LeaseStore
 from storage.pg.connection import connect
 from storage.pg.leases import PgLeases
@@ -153,3 +153,26 @@ def test_a_jobs_holdings_are_kept_as_long_as_runs(leases: LeaseStore, store: PgS
     leases.release(JOB, "a")
     assert holdings(store) == [("a", True)]
     assert store.conn.execute("SELECT count(*) FROM lease_log WHERE job <> %s", (JOB,)).fetchone() == (1,)
+
+
+def test_a_daemon_that_lost_its_lease_stops_and_leaves_the_job_to_its_new_holder(
+    leases: LeaseStore, store: PgStore
+) -> None:
+    """``Holding.keep`` between pages: True while the lease is ours, False for good once another took it."""
+    with Leases(leases, "a", GONE).hold(JOB) as holding:
+        assert holding is not None
+        assert holding.keep()  # expired, but nobody took it: renewed
+        assert leases.take(JOB, "b", HOUR)
+        assert not holding.keep()
+        assert not holding.keep()
+    with Leases(leases, "c", HOUR).hold(JOB) as refused:
+        assert refused is None
+    assert store.conn.execute("SELECT holder, held_until > now() FROM leases").fetchall() == [("b", True)]
+
+
+def test_the_only_daemon_of_a_sqlite_file_holds_every_job() -> None:
+    with (
+        Leases(Alone(), "a", HOUR).hold(JOB, every=HOUR) as first,
+        Leases(Alone(), "b", HOUR).hold(JOB) as second,
+    ):
+        assert first is not None and second is not None and first.keep()
