@@ -16,12 +16,17 @@ from contextlib import AbstractContextManager
 from storage.failures import guarded
 from storage.rows import AuthorRow
 
-__all__ = ["AuthorRow", "AuthorTable", "author_key_sql", "own_sql"]
+__all__ = ["AuthorRow", "AuthorTable", "author_key_sql", "own_pairs", "own_sql"]
 
 
 def author_key_sql(alias: str) -> str:
     """The author key of mention ``alias``: the expression ``mentions_author_key`` indexes."""
     return f"coalesce(nullif({alias}.author_id, ''), nullif({alias}.author_handle, ''))"
+
+
+def own_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The own accounts as ``own_accounts`` keeps them: handles lowercased, without ``@``, sorted, once."""
+    return sorted({(net, name.strip().lstrip("@").lower()) for net, name in pairs if name.strip("@ ")})
 
 
 def own_sql(alias: str) -> str:
@@ -62,7 +67,7 @@ class AuthorTable:
 
         Handles are compared lowercased and without a leading ``@``, as the config gives them.
         """
-        clean = sorted({(net, name.strip().lstrip("@").lower()) for net, name in pairs if name.strip("@ ")})
+        clean = own_pairs(pairs)
         if clean == self.own_accounts():
             return  # each cycle asks; only a changed config writes
         with self._write() as conn:

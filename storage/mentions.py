@@ -21,7 +21,7 @@ from storage.failures import guarded
 from storage.rows import BucketChanges, Hit, SearchFilters, WindowMention
 from storage.search import author_condition, search_newest
 
-__all__ = ["BASE_BUCKET", "MentionMethods"]
+__all__ = ["BASE_BUCKET", "MentionMethods", "bucket_range"]
 
 BASE_BUCKET = 300  # seconds: the granularity of watch_buckets
 _WINDOW_COLUMNS = """
@@ -47,6 +47,13 @@ _COLUMNS = (
     *_METRICS, "raw",
 )  # fmt: skip
 _INSERT = f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+def bucket_range(start: datetime, end: datetime, bucket_seconds: int) -> tuple[int, int]:
+    """The 5-minute buckets [first, end) that cover [start, end), for a size ``bucket_counts`` can sum."""
+    if bucket_seconds % BASE_BUCKET:
+        raise ValueError(f"bucket of {bucket_seconds}s: use a multiple of {BASE_BUCKET // 60} minutes")
+    return int(start.timestamp()) // BASE_BUCKET, -(-int(end.timestamp()) // BASE_BUCKET)
 
 
 def _row(m: Mention, collected_at: str) -> tuple[Any, ...]:
@@ -272,8 +279,7 @@ class MentionMethods(SQLiteBase):
         ``bucket_seconds`` must be a multiple of 300. Buckets are aligned on multiples
         of ``bucket_seconds`` since the epoch.
         """
-        if bucket_seconds % BASE_BUCKET:
-            raise ValueError(f"bucket of {bucket_seconds}s: use a multiple of {BASE_BUCKET // 60} minutes")
+        first, end_bucket = bucket_range(start, end, bucket_seconds)
         rows = self.conn.execute(
             """
             SELECT (bucket * 300 / :size) * :size AS at, sum(volume), sum(negative), sum(unscored)
@@ -283,7 +289,7 @@ class MentionMethods(SQLiteBase):
             GROUP BY at HAVING sum(volume) > 0 ORDER BY at
             """,
             {"size": bucket_seconds, "watch": watch, "network": network,
-             "start": int(start.timestamp()) // BASE_BUCKET, "end": -(-int(end.timestamp()) // BASE_BUCKET)},
+             "start": first, "end": end_bucket},
         )  # fmt: skip
         return rows.fetchall()
 

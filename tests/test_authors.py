@@ -1,9 +1,11 @@
-"""Authors: counts kept by triggers must equal a GROUP BY over mentions, whatever happens."""
+"""Authors: counts kept by triggers must equal a GROUP BY over mentions, whatever happens.
+
+The cases that go through ``AuthorStore`` run on both backends (``backend``, tests/backends.py).
+"""
 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,8 +17,10 @@ from hypothesis import strategies as st
 
 from listener.cli import cli
 from listener.model import Mention, Page
+from listener.records import utc_iso
 from storage import Store
 from storage.authors import AuthorRow
+from tests.backends import Backend
 from tests.harness import vm_steps
 
 T0 = datetime(2024, 5, 2, 8, tzinfo=UTC)
@@ -48,12 +52,12 @@ score_ops = st.tuples(st.just("score"), st.integers(0, 30), st.sampled_from(LABE
 ops = st.lists(st.one_of(mention_ops, score_ops), min_size=1, max_size=40)
 
 
-def expected(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
+def expected(backend: Backend) -> dict[tuple[str, str], dict[str, Any]]:
     """The authors table as a GROUP BY over mentions would give it, replies counted in Python."""
-    rows = store.conn.execute(
+    rows: list[Any] = backend.rows(
         "SELECT network, native_id, author_id, author_handle, author_name, created_at, sentiment_label, "
         "in_reply_to_id FROM mentions ORDER BY created_at, id"
-    ).fetchall()
+    )
     own = {(net, handle.lower().lstrip("@")) for net, handle in OWN}
     out: dict[tuple[str, str], dict[str, Any]] = {}
     key_of = {}
@@ -87,29 +91,35 @@ def actual(rows: list[AuthorRow]) -> dict[tuple[str, str], dict[str, Any]]:
     }  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)  # fmt: skip
 @given(ops)
 def test_author_counts_match_the_mentions_after_inserts_edits_recollection_and_scoring(
-    steps: list[tuple[Any, ...]],
+    backend: Backend, steps: list[tuple[Any, ...]]
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "a.db") as store:
-        store.authors.set_own_accounts(OWN)
-        for step in steps:
-            if step[0] == "score":
-                _, pick, label = step
-                ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions ORDER BY id")]
-                if ids:
-                    store.set_sentiment([(ids[pick % len(ids)], label, 0.9, "test", None)])
-                continue
-            _, network, nid, who, variant, minutes, parent = step
-            aid, handle, name = AUTHORS[who]
-            m = Mention(network, f"n{nid}", f"text {variant}", T0 + timedelta(minutes=minutes), author_id=aid,
-                        author_handle=handle, author_name=name,
-                        in_reply_to_id=f"n{parent}" if parent is not None else None)  # fmt: skip
-            # Twice: the second is a re-collection of the same page, which must change nothing.
-            store.save_page(Page(network, "w", [m]))
-            store.save_page(Page(network, "w", [m]))
-        assert actual(store.authors.all()) == expected(store)
+    store = backend.store
+    for table in ("mention_versions", "mentions"):  # one store for every example: each starts empty
+        store.conn.execute(f"DELETE FROM {table}")
+    store.authors.set_own_accounts(OWN)
+    assert store.authors.all() == []
+    for step in steps:
+        if step[0] == "score":
+            _, pick, label = step
+            ids = [row[0] for row in backend.rows("SELECT id FROM mentions ORDER BY id")]
+            if ids:
+                store.set_sentiment([(ids[pick % len(ids)], label, 0.9, "test", None)])
+            continue
+        _, network, nid, who, variant, minutes, parent = step
+        aid, handle, name = AUTHORS[who]
+        m = Mention(network, f"n{nid}", f"text {variant}", T0 + timedelta(minutes=minutes), author_id=aid,
+                    author_handle=handle, author_name=name,
+                    in_reply_to_id=f"n{parent}" if parent is not None else None)  # fmt: skip
+        # Twice: the second is a re-collection of the same page, which must change nothing.
+        store.save_page(Page(network, "w", [m]))
+        store.save_page(Page(network, "w", [m]))
+    assert actual(store.authors.all()) == expected(backend)
 
 
 def test_the_migration_backfills_authors_from_existing_mentions(tmp_path: Path) -> None:
@@ -168,44 +178,50 @@ def test_the_migration_backfills_authors_from_existing_mentions(tmp_path: Path) 
         assert store.clusters.count_pending() == 3
 
 
-def test_deleting_a_mention_takes_it_back_out(store: Store) -> None:
-    store.save_page(Page("x", "w", [
+def test_deleting_a_mention_takes_it_back_out(backend: Backend) -> None:
+    backend.store.save_page(Page("x", "w", [
         Mention("x", "1", "a", T0, author_handle="jane"),
         Mention("x", "2", "b", T0 + timedelta(hours=2), author_handle="jane"),
         Mention("x", "3", "c", T0, author_handle="solo"),
     ]))  # fmt: skip
-    with store._write() as conn:  # only the test deletes: listener keeps mentions as evidence
-        conn.execute("DELETE FROM mentions WHERE native_id IN ('2', '3')")
-    assert actual(store.authors.all()) == expected(store)
+    # Only the test deletes so (listener keeps mentions as evidence); one statement, autocommitted.
+    backend.store.conn.execute("DELETE FROM mentions WHERE native_id IN ('2', '3')")
+    assert actual(backend.store.authors.all()) == expected(backend)
+    assert [(a.author_key, a.last_seen) for a in backend.store.authors.all()] == [("jane", utc_iso(T0))]
 
 
 def seed_cli(db: Path) -> None:
     with Store.open(db) as store:
-        store.authors.set_own_accounts([("x", "@Aurora_Official")])
-        mentions = [Mention("x", f"t{i}", f"pessimo {i}", T0 + timedelta(hours=i), author_handle="troll",
-                            author_name="Troll \x1b[31m") for i in range(3)]  # fmt: skip
-        mentions += [
-            Mention("x", "h1", "bello", T0, author_handle="happy"),
-            Mention(
-                "x",
-                "o1",
-                "Ci scusiamo",
-                T0 + timedelta(hours=5),
-                author_handle="aurora_official",
-                in_reply_to_id="t0",
-            ),
-            Mention(
-                "x",
-                "o2",
-                "Ci scusiamo ancora",
-                T0 + timedelta(hours=6),
-                author_handle="aurora_official",
-                in_reply_to_id="t1",
-            ),
-        ]
-        store.save_page(Page("x", "w", mentions))
-        ids = dict(store.conn.execute("SELECT native_id, id FROM mentions"))
-        store.set_sentiment([(ids[f"t{i}"], "negative", 0.9, "m", None) for i in range(3)])
+        seed(store)
+
+
+def seed(store: Any) -> None:
+    """Three negative posts of a troll, two of them answered by our own account, one happy post."""
+    store.authors.set_own_accounts([("x", "@Aurora_Official")])
+    mentions = [Mention("x", f"t{i}", f"pessimo {i}", T0 + timedelta(hours=i), author_handle="troll",
+                        author_name="Troll \x1b[31m") for i in range(3)]  # fmt: skip
+    mentions += [
+        Mention("x", "h1", "bello", T0, author_handle="happy"),
+        Mention(
+            "x",
+            "o1",
+            "Ci scusiamo",
+            T0 + timedelta(hours=5),
+            author_handle="aurora_official",
+            in_reply_to_id="t0",
+        ),
+        Mention(
+            "x",
+            "o2",
+            "Ci scusiamo ancora",
+            T0 + timedelta(hours=6),
+            author_handle="aurora_official",
+            in_reply_to_id="t1",
+        ),
+    ]
+    store.save_page(Page("x", "w", mentions))
+    ids = {nid: i for nid, i in store.conn.execute("SELECT native_id, id FROM mentions").fetchall()}
+    store.set_sentiment([(ids[f"t{i}"], "negative", 0.9, "m", None) for i in range(3)])
 
 
 def test_cli_lists_repeat_negative_authors_without_our_own(tmp_path: Path) -> None:
@@ -230,19 +246,37 @@ def test_cli_lists_repeat_negative_authors_without_our_own(tmp_path: Path) -> No
     assert csv.splitlines() == [",".join(__import__("listener.cli.authors").cli.authors.COLUMNS)]
 
 
-def test_own_accounts_are_replaced_not_added(store: Store) -> None:
-    store.authors.set_own_accounts([("x", "@A"), ("reddit", "b"), ("x", " ")])
-    store.authors.set_own_accounts([("x", "@C")])
-    assert store.authors.own_accounts() == [("x", "c")]
+def test_own_accounts_are_replaced_not_added(backend: Backend) -> None:
+    backend.store.authors.set_own_accounts([("x", "@A"), ("reddit", "b"), ("x", " ")])
+    assert backend.store.authors.own_accounts() == [("reddit", "b"), ("x", "a")]
+    backend.store.authors.set_own_accounts([("x", "@C")])
+    assert backend.store.authors.own_accounts() == [("x", "c")]
 
 
-def test_by_network_counts(store: Store) -> None:
-    store.save_page(Page("x", "w", [Mention("x", "1", "a", T0, author_handle="jane")]))
-    store.save_page(Page("reddit", "w", [Mention("reddit", "1", "a", T0, author_handle="jane")]))
+def test_by_network_counts(backend: Backend) -> None:
+    backend.store.save_page(Page("x", "w", [Mention("x", "1", "a", T0, author_handle="jane")]))
+    backend.store.save_page(Page("reddit", "w", [Mention("reddit", "1", "a", T0, author_handle="jane")]))
     per: dict[str, int] = defaultdict(int)
-    for a in store.authors.top(network="reddit"):
+    for a in backend.store.authors.top(network="reddit"):
         per[a.network] += a.mentions
     assert dict(per) == {"reddit": 1}
+
+
+def test_top_orders_by_count_leaves_our_own_out_and_counts_their_replies(backend: Backend) -> None:
+    """``listener authors`` and the digest's reads, through ``top`` and ``get``, as the CLI test seeds them."""
+    store = backend.store
+    seed(store)
+    negative = store.authors.top(negative=True)
+    assert [(a.handle, a.negative, a.mentions, a.replies_received, a.names) for a in negative] == [
+        ("troll", 3, 3, 2, ("Troll \x1b[31m",))
+    ]
+    assert [a.handle for a in store.authors.top()] == ["troll", "happy"]  # our own account is left out
+    assert store.authors.top(negative=True, at_least=4) == []
+    assert [a.handle for a in store.authors.top(since=utc_iso(T0 + timedelta(hours=1)))] == ["troll"]
+    troll = store.authors.get("x", "troll")
+    assert troll is not None and (troll.first_seen, troll.last_seen) == (
+        utc_iso(T0), utc_iso(T0 + timedelta(hours=2)))  # fmt: skip
+    assert store.authors.get("x", "nobody") is None
 
 
 def test_forgetting_an_author_costs_what_they_posted_not_the_whole_table(tmp_path: Path) -> None:

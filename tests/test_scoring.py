@@ -1,9 +1,13 @@
-"""Sentiment after ingest: scored in batches after storing, re-scored after a model change."""
+"""Sentiment after ingest: scored in batches after storing, re-scored after a model change.
+
+The cases that go through the store only run on both backends (``backend``, tests/backends.py).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -15,6 +19,7 @@ from listener.records import use_clock
 from listener.scoring import backlog_line, rescore, score_in_child, score_new
 from listener.sentiment.backends import load_backend
 from storage import Store
+from tests.backends import Backend
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 TEXTS = {
@@ -25,38 +30,49 @@ TEXTS = {
 }
 
 
-def store_page(store: Store) -> None:
+def store_page(store: Any) -> None:
     mentions = [Mention("x", nid, text, T0, language=lang) for nid, (text, lang) in TEXTS.items()]
-    store.save_page(Page("x", "brand", mentions))
+    store.save_page(Page("x", "brand", mentions), now=T0)
 
 
-def labels(store: Store) -> dict[str, tuple[str | None, str | None, str | None]]:
+def labels(store: Any) -> dict[str, tuple[str | None, str | None, str | None]]:
     rows = store.conn.execute("SELECT native_id, sentiment_label, language, sentiment_model FROM mentions")
-    return {nid: (label, lang, model) for nid, label, lang, model in rows}
+    return {nid: (label, lang, model) for nid, label, lang, model in rows.fetchall()}
 
 
-def test_storing_never_scores_and_scoring_fills_label_language_and_version(store: Store) -> None:
+def test_storing_never_scores_and_scoring_fills_label_language_and_version(backend: Backend) -> None:
+    store = backend.store
     store_page(store)
+    assert store.scoring_backlog() == (4, T0)
     assert {v[0] for v in labels(store).values()} == {None}  # unscored, not neutral
-    backend = load_backend("default")
-    assert score_new(store, backend, batch=2) == 4
+    model = load_backend("default")
+    assert score_new(store, model, batch=2) == 4
+    assert store.scoring_backlog() == (0, None) and store.unscored() == []
     got = labels(store)
-    assert got["1"] == ("positive", "it", backend.version)
+    assert got["1"] == ("positive", "it", model.version)
     assert got["2"][0] == "negative" and got["2"][1] == "it"  # detected where the network gave none
     assert got["3"][:2] == ("negative", "en")
     assert got["4"][0] == "neutral"
-    assert score_new(store, backend) == 0
+    assert score_new(store, model) == 0
 
 
-def test_rescore_after_a_model_change_touches_only_other_versions(store: Store) -> None:
+def test_rescore_after_a_model_change_touches_only_other_versions(backend: Backend) -> None:
+    store = backend.store
     store_page(store)
     vader = load_backend("vader")
     score_new(store, vader)
     default = load_backend("default")
+    assert (
+        store.count_scored_by_other(default.version) == 4 and store.count_scored_by_other(vader.version) == 0
+    )
+    ids = [i for i, _, _ in store.scored_by_other(default.version)]
+    assert len(ids) == 4 and ids == sorted(ids) and store.unscored() == []
+    assert [i for i, _, _ in store.scored_by_other(default.version, after_id=ids[1], limit=1)] == [ids[2]]
     progress: list[int] = []
     assert rescore(store, default, batch=3, progress=progress.append) == 4
     assert progress == [3, 1]
     assert {v[2] for v in labels(store).values()} == {default.version}
+    assert store.count_scored_by_other(default.version) == 0
     assert rescore(store, default) == 0
 
 

@@ -1,19 +1,24 @@
-"""Storage on a real SQLite file: no duplicates, edits kept, pages atomic, search by accents."""
+"""Storage: no duplicates, edits kept, pages atomic, search by accents, kept counts.
+
+The cases that take ``backend`` run on SQLite and PostgreSQL (tests/backends.py); the rest are
+SQLite's own (files, WAL, migrations, FTS5) or wait for the PostgreSQL backend to have the method.
+The first cases of the storage contract are in tests/test_storage_contract.py.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from listener.errors import StorageError
-from listener.model import Mention, Page, Reject
+from listener.model import Mention, Page
 from listener.query import parse
 from storage import SearchFilters, Store
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION, load, migrate
+from tests.backends import Backend
 
 T0 = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -27,68 +32,26 @@ def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
         return conn.execute(sql).fetchall()
 
 
-def test_the_same_page_twice_stores_each_mention_once(store: Store, db_path: Path) -> None:
+def test_the_full_text_index_follows_new_mentions_edits_and_failed_pages(store: Store, db_path: Path) -> None:
+    """SQLite's FTS5 table, kept by triggers (the rest of these cases: tests/test_storage_contract.py)."""
     page = Page("x", "brand", [mention("1"), mention("2"), mention("2")], cursor="2")
-    first = store.save_page(page)
-    second = store.save_page(page)
-    assert (first.new, first.duplicates) == (2, 1)
-    assert (second.new, second.duplicates) == (0, 3)
-    assert rows(db_path, "SELECT native_id FROM mentions ORDER BY native_id") == [("1",), ("2",)]
+    store.save_page(page)
+    store.save_page(page)
     assert rows(db_path, "SELECT count(*) FROM mentions_fts_docsize") == [(2,)]
-
-
-def test_an_edit_keeps_every_earlier_text(store: Store) -> None:
-    store.save_page(Page("x", "brand", [mention("1", "prima versione")]))
     store.save_page(Page("x", "brand", [mention("1", "seconda versione")]))
-    result = store.save_page(Page("x", "brand", [mention("1", "terza versione")]))
-    assert result.edited == 1
-    assert store.versions("x", "1") == ["prima versione", "seconda versione", "terza versione"]
-    assert [h.text for h in store.search(parse("terza"), SearchFilters())] == ["terza versione"]
-    assert store.search(parse("prima"), SearchFilters()) == []
-
-
-def test_refreshed_engagement_is_kept_without_a_new_row(store: Store, db_path: Path) -> None:
-    store.save_page(Page("x", "brand", [mention("1", like_count=1)]))
-    store.save_page(Page("x", "brand", [mention("1", like_count=40)]))
-    assert rows(db_path, "SELECT like_count FROM mentions") == [(40,)]
-    assert rows(db_path, "SELECT count(*) FROM mention_versions") == [(0,)]
-
-
-def test_a_failure_mid_page_changes_neither_mentions_nor_cursor(store: Store, db_path: Path) -> None:
-    store.save_page(Page("x", "brand", [mention("1")], cursor="1"))
+    assert [h.text for h in store.search(parse("seconda"), SearchFilters())] == ["seconda versione"]
+    assert [h.native_id for h in store.search(parse("ottimo"), SearchFilters())] == [
+        "2"
+    ]  # 1's old text is gone
     unstorable = mention("3", raw={"payload": float("nan")})  # NaN is not valid JSON: CHECK fails
-    page = Page("x", "brand", [mention("2"), unstorable, mention("4")], cursor="4")
     with pytest.raises(sqlite3.IntegrityError):
-        store.save_page(page)
-    assert store.get_cursor("x", "brand") == "1"
-    assert rows(db_path, "SELECT native_id FROM mentions") == [("1",)]
-    assert rows(db_path, "SELECT count(*) FROM mentions_fts_docsize") == [(1,)]
-
-
-def test_cursor_advances_with_its_page_and_is_per_network_and_watch(store: Store) -> None:
-    store.save_page(Page("x", "brand", [mention("1")], cursor="c1"))
-    store.save_page(Page("x", "complaints", [], cursor="k9"))
-    assert store.get_cursor("x", "brand") == "c1"
-    assert store.get_cursor("x", "complaints") == "k9"
-    assert store.get_cursor("reddit", "brand") is None
-    store.save_page(Page("x", "brand", [], cursor=None))
-    assert store.get_cursor("x", "brand") == "c1"
+        store.save_page(Page("x", "brand", [mention("4"), unstorable], cursor="4"))
+    assert rows(db_path, "SELECT count(*) FROM mentions_fts_docsize") == [(2,)]
 
 
 def test_a_page_of_one_network_cannot_carry_another_networks_mention() -> None:
     with pytest.raises(ValueError, match="a reddit page holds a x mention"):
         Page("reddit", "brand", [mention("1")])
-
-
-def test_rejects_keep_the_raw_payload_and_page_mates_are_stored(store: Store, db_path: Path) -> None:
-    bad = {"id": "9", "text": None}
-    result = store.save_page(
-        Page("x", "brand", [mention("1")], rejects=[Reject("x", "text is missing", bad, "9")])
-    )
-    assert (result.new, result.rejected) == (1, 1)
-    assert rows(db_path, "SELECT native_id, reason, raw FROM rejects") == [
-        ("9", "text is missing", '{"id":"9","text":null}')
-    ]
 
 
 def test_watch_matches_are_linked_and_counted(store: Store) -> None:
@@ -101,23 +64,6 @@ def test_watch_matches_are_linked_and_counted(store: Store) -> None:
     counts = {w.name: w.mentions for w in store.watches(now=T0 + timedelta(hours=1))}
     assert counts == {"brand": 2, "complaints": 1}
     assert len(store.search(None, SearchFilters(watch="complaints"))) == 1
-
-
-def test_a_match_to_an_unknown_watch_is_refused_whole(store: Store) -> None:
-    with pytest.raises(StorageError, match="unknown watch 'nope'"):
-        store.save_page(Page("x", "brand", [mention("1")], cursor="1", matches={"1": ["nope"]}))
-    assert store.get_cursor("x", "brand") is None
-    assert store.count_mentions() == 0
-
-
-def test_deleted_upstream_is_marked_never_removed(store: Store, db_path: Path) -> None:
-    store.save_page(Page("x", "brand", [mention("1"), mention("2")]))
-    assert store.mark_deleted("x", ["2", "404"], now=T0) == 1
-    assert store.mark_deleted("x", ["2"], now=T0 + timedelta(days=1)) == 0
-    assert rows(db_path, "SELECT native_id, deleted_at FROM mentions ORDER BY native_id") == [
-        ("1", None),
-        ("2", "2026-11-20T09:30:00+00:00"),
-    ]
 
 
 @pytest.mark.parametrize(
@@ -254,10 +200,10 @@ def test_status_reports_runs_errors_back_off_and_sources_that_never_ran(store: S
     assert store.fetched_since("x", T0 - timedelta(days=1)) == 1
 
 
-def test_bucket_counts_kept_by_triggers_match_the_mentions(store: Store) -> None:
+def test_bucket_counts_kept_by_triggers_match_the_mentions(backend: Backend) -> None:
     import random
 
-    rng = random.Random(9)
+    store, rng = backend.store, random.Random(9)
     store.sync_watches([("brand", "a"), ("complaints", "b")])
     for round_ in range(5):
         mentions = [
@@ -277,20 +223,26 @@ def test_bucket_counts_kept_by_triggers_match_the_mentions(store: Store) -> None
         store.set_sentiment(
             [(i, rng.choice(["negative", "neutral"]), 0.5, "m", None) for i, _, _ in unscored]
         )
-        store.conn.execute("UPDATE mentions SET sentiment_label = NULL WHERE id % 7 = ?", (round_,))
+        store.conn.execute(f"UPDATE mentions SET sentiment_label = NULL WHERE id % 7 = {round_}")
+    matched = backend.rows(
+        "SELECT w.name, m.network, m.created_at, m.sentiment_label FROM mentions m "
+        "JOIN mention_watches mw ON mw.mention_id = m.id JOIN watches w ON w.id = mw.watch_id"
+    )
     for watch in ("brand", "complaints"):
         for network in ("", "x"):
-            expected = store.conn.execute(
-                """
-                SELECT (CAST(strftime('%s', m.created_at) AS INTEGER) / 900) * 900 AS b, count(*),
-                  count(CASE WHEN sentiment_label = 'negative' THEN 1 END), count(CASE WHEN sentiment_label IS NULL THEN 1 END)
-                FROM mentions m JOIN mention_watches mw ON mw.mention_id = m.id JOIN watches w ON w.id = mw.watch_id
-                WHERE w.name = ? AND (? = '' OR m.network = ?) GROUP BY b ORDER BY b
-                """,
-                (watch, network, network),
-            ).fetchall()
+            counts: dict[int, list[int]] = {}
+            for name, net, created, label in matched:
+                if name == watch and network in ("", net):
+                    at = int(datetime.fromisoformat(str(created)).timestamp()) // 900 * 900
+                    bucket = counts.setdefault(at, [0, 0, 0])
+                    bucket[0] += 1
+                    bucket[1] += label == "negative"
+                    bucket[2] += label is None
+            expected = [(at, *counts[at]) for at in sorted(counts)]
             got = store.bucket_counts(watch, T0 - timedelta(days=1), T0 + timedelta(days=1), 900, network)
             assert got == expected, (watch, network)
+    with pytest.raises(ValueError, match="use a multiple of 5 minutes"):
+        store.bucket_counts("brand", T0, T0 + timedelta(hours=1), 600 + 1)
 
 
 def test_upgrading_fills_bucket_counts_from_existing_mentions(tmp_path: Path) -> None:
@@ -419,16 +371,30 @@ def test_old_runs_go_and_what_they_said_stays(store: Store) -> None:
     assert [r.error for r in store.recent_runs("x", "brand")] == ["auth", None]
 
 
-def test_mention_times_follow_matches_and_erasure(store: Store) -> None:
+def test_mention_times_follow_matches_and_erasure(backend: Backend) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     ms = [
         Mention("x", str(i), "aurora", T0 - timedelta(hours=i), author_handle=f"@a{i % 2}") for i in range(4)
     ]
     store.save_page(Page("x", "brand", ms, matches={m.native_id: ["brand"] for m in ms}))
     assert store.mention_times("x", "brand") == [m.created_at for m in ms]
+    assert store.mention_times("x", "brand", limit=2) == [T0, T0 - timedelta(hours=1)]
+    assert store.mention_times("reddit", "brand") == store.mention_times("x", "nope") == []
     assert store.newest_mentions([("x", "brand"), ("reddit", "brand"), ("x", "nope")]) == {("x", "brand"): T0}
+    assert store.newest_mentions([]) == {}
     store.forget_author("x", "a0")
     assert store.mention_times("x", "brand") == [ms[1].created_at, ms[3].created_at]
+    assert store.newest_mentions([("x", "brand")]) == {("x", "brand"): ms[1].created_at}
+
+
+def test_status_counts_follow_erasure(store: Store) -> None:
+    store.sync_watches([("brand", "aurora")])
+    ms = [
+        Mention("x", str(i), "aurora", T0 - timedelta(hours=i), author_handle=f"@a{i % 2}") for i in range(4)
+    ]
+    store.save_page(Page("x", "brand", ms, matches={m.native_id: ["brand"] for m in ms}))
+    store.forget_author("x", "a0")
     assert [r.mentions_24h for r in store.status(T0 + timedelta(hours=22), expected=[("x", "brand")])] == [1]
 
 
@@ -440,14 +406,3 @@ def test_migration_files_must_be_numbered_without_gaps(tmp_path: Path) -> None:
         load(tmp_path)
     (tmp_path / "002.sql").write_text("CREATE TABLE b (x);", encoding="utf-8")
     assert load(tmp_path) == ["CREATE TABLE a (x);", "CREATE TABLE b (x);", "CREATE TABLE c (x);"]
-
-
-def test_the_mention_count_is_kept_exact_through_edits_and_erasure(store: Store) -> None:
-    """``count_mentions`` reads the kept per-bucket counts, not the table; they must agree."""
-    store.sync_watches([("brand", "aurora")])
-    mentions = [mention(str(i), author_handle=f"a{i % 2}") for i in range(7)]
-    store.save_page(Page("x", "brand", mentions))
-    store.save_page(Page("x", "brand", [replace(mentions[0], text="edited aurora")]))
-    assert store.count_mentions() == 7
-    store.forget_author("x", "a0")
-    assert store.count_mentions() == store.conn.execute("SELECT count(*) FROM mentions").fetchone()[0] == 3

@@ -17,6 +17,7 @@ from listener.model import Mention, Page, SaveResult
 from listener.records import utc_iso, utcnow
 from listener.tokens import handle_key
 from storage.base import dumps
+from storage.pg.authors import lock_mentions
 from storage.pg.connection import PgConnection
 
 __all__ = ["PgMentions"]
@@ -27,10 +28,14 @@ _COLUMNS = (
     "text", "language", "created_at", "collected_at", "in_reply_to_id", "conversation_id",
     *_METRICS, "raw",
 )  # fmt: skip
+_VALUES = f"({', '.join(['%s'] * (len(_COLUMNS) - 1))}, %s::jsonb)"
 _INSERT = (
-    f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES ({', '.join(['%s'] * (len(_COLUMNS) - 1))}, %s::jsonb) "
+    f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES {{values}} "
     "ON CONFLICT (network, native_id) DO NOTHING RETURNING native_id"
 )
+# Rows per INSERT: a page is one statement (its authors' counts are then locked in key order by
+# one trigger run, schema 002) up to PostgreSQL's 65,535 parameters.
+_PER_INSERT = 65_535 // len(_COLUMNS)
 _KNOWN = (
     f"SELECT native_id, id, text, {', '.join(_METRICS)} FROM mentions "
     "WHERE network = %s AND native_id = ANY(%s) ORDER BY id FOR UPDATE"
@@ -94,15 +99,12 @@ class PgMentions:
 
     def _insert(self, mentions: Sequence[Mention], stamp: str) -> Iterator[str]:
         """The native ids of ``mentions`` that were new (the others conflict and are skipped)."""
-        if not mentions:
-            return
-        with self.conn.cursor() as cur:
-            cur.executemany(_INSERT, [_row(m, stamp) for m in mentions], returning=True)
-            while True:
-                for row in cur.fetchall():
-                    yield str(row[0])
-                if not cur.nextset():
-                    break
+        for start in range(0, len(mentions), _PER_INSERT):
+            chunk = mentions[start : start + _PER_INSERT]
+            params = [value for m in chunk for value in _row(m, stamp)]
+            query = _INSERT.format(values=", ".join([_VALUES] * len(chunk)))
+            for row in self.conn.execute(query.encode(), params).fetchall():
+                yield str(row[0])
 
     def _refresh(self, network: str, mentions: Sequence[Mention], stamp: str) -> int:
         """Update known mentions (locked, in id order, so two daemons cannot deadlock); how many were edited."""
@@ -147,18 +149,20 @@ class PgMentions:
                 (page.network, list(page.matches)),
             ).fetchall()
         )
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO mention_watches (mention_id, watch_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                sorted(  # in key order, like the mentions (no deadlock between writers)
-                    {
-                        (ids[nid], watch_ids[name])
-                        for nid, names in page.matches.items()
-                        if nid in ids
-                        for name in names
-                    }
-                ),
-            )
+        links = sorted(  # in key order, like the mentions (no deadlock between writers)
+            {
+                (ids[nid], watch_ids[name])
+                for nid, names in page.matches.items()
+                if nid in ids
+                for name in names
+            }
+        )
+        # One statement: the watch buckets it counts are then locked in key order (schema 002).
+        self.conn.execute(
+            "INSERT INTO mention_watches (mention_id, watch_id) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING",
+            ([m for m, _ in links], [w for _, w in links]),
+        )
 
     def mark_deleted(self, network: str, native_ids: Sequence[str], now: datetime | None = None) -> int:
         """Mark mentions that disappeared upstream; they stay, as evidence."""
@@ -182,13 +186,16 @@ class PgMentions:
         author = author.strip()
         key = handle_key(author) if author.lstrip("@") else None  # never "every handle-less mention"
         with self.conn.transaction():
-            cur = self.conn.execute(
-                "DELETE FROM mentions WHERE id IN ("
+            found = self.conn.execute(
                 "SELECT id FROM mentions WHERE network = %s AND author_handle_key = %s UNION "
-                f"SELECT id FROM mentions WHERE network = %s AND {_AUTHOR_KEY} = %s AND author_id = %s)",
+                f"SELECT id FROM mentions WHERE network = %s AND {_AUTHOR_KEY} = %s AND author_id = %s",
                 (network, key, network, author, author),
             )
-            return cur.rowcount
+            ids = lock_mentions(self.conn, [int(row[0]) for row in found])
+            # The watch links first, in one statement: their bucket counts are taken back while
+            # the mentions still say where they counted (schema 002 would do it mention by mention).
+            self.conn.execute("DELETE FROM mention_watches WHERE mention_id = ANY(%s)", (ids,))
+            return self.conn.execute("DELETE FROM mentions WHERE id = ANY(%s)", (ids,)).rowcount
 
     def sync_watches(self, watches: Sequence[tuple[str, str]], now: datetime | None = None) -> None:
         """Make the ``watches`` table hold these (name, query) pairs; old ones stay for history."""

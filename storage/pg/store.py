@@ -8,18 +8,22 @@ asks which one it has.
 
 from __future__ import annotations
 
+from storage.pg.authors import PgAuthors
+from storage.pg.buckets import PgBuckets
 from storage.pg.connection import PgConnection, connect
 from storage.pg.mentions import PgMentions
 from storage.pg.migrations import migrate
+from storage.pg.scoring import PgScoring
 
 __all__ = ["PgStore"]
 
 
-class PgStore(PgMentions):
+class PgStore(PgMentions, PgScoring, PgBuckets):
     """A listener database on a PostgreSQL server."""
 
     def __init__(self, conn: PgConnection) -> None:
         super().__init__(conn)
+        self.authors = PgAuthors(conn)
 
     @classmethod
     def open(cls, url: str, password: str | None = None) -> PgStore:
