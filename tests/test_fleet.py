@@ -189,6 +189,8 @@ def test_three_daemons_share_the_sources_and_survive_a_sigkill(fleet: Fleet) -> 
     for n in range(3):
         fleet.start(n)
     assert fleet.x.held.wait(PATIENCE), fleet.logs()
+    # Sent before the kill: a daemon killed while sending holds the digest's lease for 15 minutes.
+    until(lambda: fleet.query("SELECT count(*) FROM digests") == [(1,)], "yesterday's digest", fleet)
     # The gated request is the first run of the gate watch: the first holding of its lease.
     until(
         lambda: fleet.query("SELECT 1 FROM lease_log WHERE job = 'collect:x:gate'"), "the gate's lease", fleet
@@ -213,7 +215,6 @@ def test_three_daemons_share_the_sources_and_survive_a_sigkill(fleet: Fleet) -> 
     until(
         lambda: set(fleet.produced) <= {r[0] for r in fleet.query(stored)}, "every post to be stored", fleet
     )
-    until(lambda: fleet.query("SELECT count(*) FROM digests") == [(1,)], "yesterday's digest", fleet)
     for survivor in survivors:
         survivor.send_signal(signal.SIGTERM)
     for survivor in survivors:
