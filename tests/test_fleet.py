@@ -88,17 +88,10 @@ class Fleet:
             time.sleep(0.05)
 
     def start(self, n: int, *args: str) -> subprocess.Popen[str]:
-        config = self.folder / "listener.toml"
-        log = (self.folder / f"daemon{n}.log").open("w", encoding="utf-8")  # a pipe left unread would fill
-        command = [
-            sys.executable,
-            "-m",
-            "listener.cli",
-            "--config",
-            str(config),
-            "run",
-            *(args or ("--interval", "0.5")),
-        ]
+        """Daemon ``n``, its output in a file (a pipe left unread would fill and stop it)."""
+        log = (self.folder / f"daemon{n}.log").open("w", encoding="utf-8")
+        cli = [sys.executable, "-m", "listener.cli", "--config", str(self.folder / "listener.toml")]
+        command = [*cli, "run", *(args or ("--interval", "0.5"))]
         process = subprocess.Popen(
             command, env={**os.environ, **DEMO_ENV}, text=True, stdin=subprocess.DEVNULL,
             stdout=log, stderr=log,
