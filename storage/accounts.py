@@ -24,7 +24,15 @@ from storage.failures import guarded
 from storage.rows import OwnPost
 from storage.search import BLOCK_BITS, handle_fts
 
-__all__ = ["AccountQueries", "OwnPost", "not_own_sql", "own_key_sql", "own_keys", "own_post_ids"]
+__all__ = [
+    "AccountQueries",
+    "OwnPost",
+    "not_own_sql",
+    "own_key_list",
+    "own_key_sql",
+    "own_keys",
+    "own_post_ids",
+]
 
 FOREVER = "9999"  # sorts after every created_at: a range with no end
 
@@ -47,9 +55,14 @@ _BY_HANDLE_SCAN = (
 )
 
 
+def own_key_list(own: Sequence[tuple[str, str]]) -> list[str]:
+    """The (network, name) pairs as ``network<US>lowercased name`` keys, for every backend."""
+    return sorted({f"{network}\x1f{name.lower()}" for network, name in own})
+
+
 def own_keys(own: Sequence[tuple[str, str]]) -> str:
-    """``:own`` for ``own_key_sql``: the (network, name) pairs as ``network<US>lowercased name`` keys."""
-    return json.dumps(sorted({f"{network}\x1f{name.lower()}" for network, name in own}))
+    """``:own`` for ``own_key_sql``: ``own_key_list`` as JSON."""
+    return json.dumps(own_key_list(own))
 
 
 def own_key_sql(alias: str) -> str:

@@ -18,7 +18,9 @@ from listener.records import SEVERITY_RANK, AlertChange, utc_iso, utcnow
 from storage.failures import guarded
 from storage.rows import ALERT_COLUMNS, AlertRow, PendingDelivery
 
-__all__ = ["AlertRow", "AlertTable", "PendingDelivery"]
+__all__ = ["AlertRow", "AlertTable", "PendingDelivery", "alert_event", "next_state"]
+
+_STATES = {"opened": "open", "updated": "updated", "resolved": "resolved"}
 
 
 @guarded
@@ -48,12 +50,7 @@ class AlertTable:
                 key,
             ).fetchone()
             before = AlertRow.from_row(old) if old else None
-            severity = change.severity
-            if before and SEVERITY_RANK[before.severity] > SEVERITY_RANK[severity]:
-                severity = before.severity  # an incident's severity never drops
-            state = {"opened": "open", "updated": "updated", "resolved": "resolved"}[change.state]
-            if before and before.state == "acknowledged" and state != "resolved":
-                state = "acknowledged"
+            severity, state = next_state(before, change)
             conn.execute(
                 "INSERT INTO alerts (watch, network, kind, severity, state, started_at, updated_at, resolved_at, "
                 "observed, expected, summary, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -73,7 +70,7 @@ class AlertTable:
                     key,
                 ).fetchone()
             )
-            news = _event(before, row)
+            news = alert_event(before, row)
             if news:
                 conn.executemany(
                     "INSERT INTO deliveries (alert_id, channel, event, created_at, due_at) VALUES (?, ?, ?, ?, ?)",
@@ -141,7 +138,20 @@ class AlertTable:
         return bool(changed)
 
 
-def _event(before: AlertRow | None, after: AlertRow) -> str | None:
+def next_state(before: AlertRow | None, change: AlertChange) -> tuple[str, str]:
+    """(severity, state) of an incident after ``change``: severity never drops, and an
+    acknowledged incident stays acknowledged until it resolves."""
+    severity = change.severity
+    if before and SEVERITY_RANK[before.severity] > SEVERITY_RANK[severity]:
+        severity = before.severity
+    state = _STATES[change.state]
+    if before and before.state == "acknowledged" and state != "resolved":
+        state = "acknowledged"
+    return severity, state
+
+
+def alert_event(before: AlertRow | None, after: AlertRow) -> str | None:
+    """The news an incident change makes (a delivery event), or None when nobody is told."""
     if before is None:
         return "opened"
     if after.state == "resolved" and before.state != "resolved":

@@ -8,7 +8,7 @@ so the cost follows our posting, not the range's mentions. The statements need `
 
 from __future__ import annotations
 
-__all__ = ["OWN_ANSWERS", "answered_sql"]
+__all__ = ["OWN_ANSWERS", "OWN_DERIVED", "answered_sql"]
 
 
 def answered_sql(alias: str) -> str:
@@ -30,11 +30,13 @@ def answered_sql(alias: str) -> str:
 # mentions they replied to, and the conversations they took part in with the latest own post of
 # each. A reply cannot precede what it answers, so own posts before the day answer none of its
 # mentions: an own reply counts from the day's start, like an own post in a thread (#20).
-OWN_ANSWERS = """own_posts AS MATERIALIZED (
-    SELECT r.id, r.network, r.in_reply_to_id, r.conversation_id, r.created_at
-    FROM json_each(:own_posts) i JOIN mentions r ON r.id = i.value),
-own_replies AS MATERIALIZED (
+# ``OWN_DERIVED`` needs ``own_posts``: every backend writes that one its own way.
+OWN_DERIVED = """own_replies AS MATERIALIZED (
     SELECT DISTINCT network, in_reply_to_id AS target FROM own_posts WHERE in_reply_to_id IS NOT NULL),
 own_threads AS MATERIALIZED (
     SELECT network, conversation_id, max(created_at) AS latest FROM own_posts
     WHERE conversation_id IS NOT NULL GROUP BY network, conversation_id)"""
+OWN_ANSWERS = f"""own_posts AS MATERIALIZED (
+    SELECT r.id, r.network, r.in_reply_to_id, r.conversation_id, r.created_at
+    FROM json_each(:own_posts) i JOIN mentions r ON r.id = i.value),
+{OWN_DERIVED}"""

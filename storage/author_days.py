@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from listener.records import utc_iso
@@ -22,7 +23,7 @@ from storage.day_parts import MAX_ID
 from storage.rows import AuthorHistory
 from storage.search import BLOCK_BITS, handle_fts
 
-__all__ = ["AuthorHistory", "author_history", "first_id"]
+__all__ = ["AuthorDays", "AuthorHistory", "author_history", "first_id", "history"]
 
 
 def first_id(conn: sqlite3.Connection, since: str) -> int:
@@ -46,7 +47,7 @@ def author_history(
     for network, name in dict.fromkeys(keys):
         authors = _author_keys(conn, network, name, utc_iso(since))
         if authors:
-            out[(network, name)] = _history(conn, network, name, authors, utc_iso(since), tz)
+            out[(network, name)] = history(_SqliteDays(conn), network, name, authors, utc_iso(since), tz)
     return out
 
 
@@ -66,9 +67,25 @@ def _author_keys(conn: sqlite3.Connection, network: str, name: str, since: str) 
     return sorted(row[0] for row in rows if row[0] is not None)
 
 
-def _negative_days(
-    conn: sqlite3.Connection, by_key: str, author: tuple[str, str], since: str, tz: ZoneInfo
-) -> set[str]:
+class AuthorDays(Protocol):
+    """What ``history`` reads of one author key's mentions; each backend answers it through its indexes."""
+
+    def totals(self, network: str, key: str) -> tuple[int, int, str] | None:
+        """(mentions, negative, first seen) of all time, None for an author with no mention kept."""
+        ...
+
+    def first_negative(self, network: str, key: str) -> str | None: ...
+
+    def next_negative(self, network: str, key: str, after: str) -> str | None:
+        """The created_at of the author's first negative mention at ``after`` or later."""
+        ...
+
+    def last_negative(self, network: str, key: str) -> tuple[str, str | None] | None:
+        """(created_at, url) of the author's latest negative mention."""
+        ...
+
+
+def _negative_days(days_of: AuthorDays, network: str, key: str, since: str, tz: ZoneInfo) -> set[str]:
     """The local days with a negative mention since ``since``: one probe per such day.
 
     Each probe reads the author's mentions in time order up to the next negative one, then
@@ -78,45 +95,74 @@ def _negative_days(
     """
     days: set[str] = set()
     after = since
-    query = f"SELECT m.created_at {by_key} AND m.created_at >= ? ORDER BY m.created_at LIMIT 1"
-    while (row := conn.execute(query, (*author, after)).fetchone()) is not None:
-        day = datetime.fromisoformat(row[0]).astimezone(tz).date()
+    while (found := days_of.next_negative(network, key, after)) is not None:
+        day = datetime.fromisoformat(found).astimezone(tz).date()
         days.add(day.isoformat())
         after = utc_iso(datetime.combine(day + timedelta(days=1), time(0), tz))
     return days
 
 
-def _history(
-    conn: sqlite3.Connection, network: str, name: str, authors: list[str], since: str, tz: ZoneInfo
+def history(
+    days_of: AuthorDays, network: str, name: str, authors: list[str], since: str, tz: ZoneInfo
 ) -> AuthorHistory:
+    """The history of ``name`` (asked as such) from its author keys ``authors``, for every backend."""
     mentions = negative = 0
     first_seen: str | None = None
     first_negative: str | None = None
     days: set[str] = set()
     latest: tuple[str, str | None] | None = None  # (created_at, url) of the latest negative
-    by_key = (
-        f"FROM mentions m INDEXED BY mentions_author_key WHERE m.network = ? AND {author_key_sql('m')} = ? "
-        "AND m.sentiment_label = 'negative'"
-    )
     for key in authors:
-        row = conn.execute(
-            "SELECT mentions, negative, first_seen FROM authors WHERE network = ? AND author_key = ?",
-            (network, key),
-        ).fetchone()
-        if row is not None:
-            mentions, negative = mentions + row[0], negative + row[1]
-            first_seen = min(filter(None, (first_seen, row[2])), default=None)
-        # in the index's order, stopping at the first negative: not every mention of the author
-        first = conn.execute(
-            f"SELECT m.created_at {by_key} ORDER BY m.created_at LIMIT 1", (network, key)
-        ).fetchone()
-        first_negative = min(filter(None, (first_negative, first[0] if first else None)), default=None)
-        days |= _negative_days(conn, by_key, (network, key), since, tz)
-        last = conn.execute(
-            f"SELECT m.created_at, m.url {by_key} ORDER BY m.created_at DESC LIMIT 1", (network, key)
-        ).fetchone()
+        totals = days_of.totals(network, key)
+        if totals is not None:
+            mentions, negative = mentions + totals[0], negative + totals[1]
+            first_seen = min(filter(None, (first_seen, totals[2])), default=None)
+        first_negative = min(
+            filter(None, (first_negative, days_of.first_negative(network, key))), default=None
+        )
+        days |= _negative_days(days_of, network, key, since, tz)
         latest = max(
-            filter(None, (latest, (last[0], last[1]) if last else None)), key=lambda x: x[0], default=None
+            filter(None, (latest, days_of.last_negative(network, key))), key=lambda x: x[0], default=None
         )
     return AuthorHistory(network, name, mentions, negative, len(days), first_seen or "", first_negative,
                          latest[1] if latest else None)  # fmt: skip
+
+
+# In the index's order, stopping at the first negative: not every mention of the author.
+_BY_KEY = (
+    f"FROM mentions m INDEXED BY mentions_author_key WHERE m.network = ? AND {author_key_sql('m')} = ? "
+    "AND m.sentiment_label = 'negative'"
+)
+
+
+class _SqliteDays:
+    """``AuthorDays`` through ``mentions_author_key`` and the ``authors`` totals (kept by triggers)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def totals(self, network: str, key: str) -> tuple[int, int, str] | None:
+        row = self.conn.execute(
+            "SELECT mentions, negative, first_seen FROM authors WHERE network = ? AND author_key = ?",
+            (network, key),
+        ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
+
+    def first_negative(self, network: str, key: str) -> str | None:
+        row = self.conn.execute(
+            f"SELECT m.created_at {_BY_KEY} ORDER BY m.created_at LIMIT 1", (network, key)
+        )
+        found = row.fetchone()
+        return str(found[0]) if found else None
+
+    def next_negative(self, network: str, key: str, after: str) -> str | None:
+        row = self.conn.execute(
+            f"SELECT m.created_at {_BY_KEY} AND m.created_at >= ? ORDER BY m.created_at LIMIT 1",
+            (network, key, after),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def last_negative(self, network: str, key: str) -> tuple[str, str | None] | None:
+        row = self.conn.execute(
+            f"SELECT m.created_at, m.url {_BY_KEY} ORDER BY m.created_at DESC LIMIT 1", (network, key)
+        ).fetchone()
+        return (str(row[0]), row[1]) if row else None

@@ -12,13 +12,38 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
+from typing import Protocol
 
 from listener.query import Node
 from storage.failures import guarded
 from storage.rows import ClusterHit, Member, Pending, SearchFilters, Spread
 from storage.search import search_collapsed
 
-__all__ = ["ClusterTable", "Member", "Pending", "Spread"]
+__all__ = ["ClusterTable", "Member", "Pending", "Spread", "spread_of", "spreads"]
+
+
+class _ClusterReads(Protocol):
+    def of(self, mention_ids: Iterable[int]) -> dict[int, int]: ...
+
+    def spread(self, cluster_ids: Iterable[int]) -> dict[int, Spread]: ...
+
+
+def spreads(rows: Iterable[tuple[int, str, int]]) -> dict[int, Spread]:
+    """Each cluster's spread from (cluster, network, mentions) rows: for every backend."""
+    per: dict[int, list[tuple[str, int]]] = {}
+    for cluster, network, count in rows:
+        per.setdefault(cluster, []).append((network, count))
+    return {
+        cluster: Spread(cluster, sum(n for _, n in nets), tuple(sorted(nets, key=lambda x: (-x[1], x[0]))))
+        for cluster, nets in per.items()
+    }
+
+
+def spread_of(clusters: _ClusterReads, mention_ids: Iterable[int]) -> dict[int, Spread]:
+    """The spread of the cluster of each clustered mention among ``mention_ids``, from ``of`` and ``spread``."""
+    found = clusters.of(mention_ids)
+    spread = clusters.spread(found.values())
+    return {mention: spread[cluster] for mention, cluster in found.items() if cluster in spread}
 
 
 @guarded
@@ -148,21 +173,11 @@ class ClusterTable:
             """,
             (json.dumps(sorted(set(cluster_ids))),),
         )
-        per: dict[int, list[tuple[str, int]]] = {}
-        for cluster, network, count in rows:
-            per.setdefault(cluster, []).append((network, count))
-        return {
-            cluster: Spread(
-                cluster, sum(n for _, n in nets), tuple(sorted(nets, key=lambda x: (-x[1], x[0])))
-            )
-            for cluster, nets in per.items()
-        }
+        return spreads(rows)
 
     def spread_of(self, mention_ids: Iterable[int]) -> dict[int, Spread]:
         """The spread of the cluster of each clustered mention among ``mention_ids``."""
-        clusters = self.of(mention_ids)
-        spreads = self.spread(clusters.values())
-        return {mention: spreads[cluster] for mention, cluster in clusters.items() if cluster in spreads}
+        return spread_of(self, mention_ids)
 
     def search(self, query: Node | None, filters: SearchFilters, limit: int = 50) -> list[ClusterHit]:
         """Search hits collapsed to one row per cluster, with its spread (``listener search --collapse``)."""

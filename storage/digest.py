@@ -36,6 +36,8 @@ __all__ = [
     "DigestRow",
     "DigestWatchDay",
     "NetworkRuns",
+    "day_totals",
+    "per_network",
 ]
 
 BUCKET = 300  # seconds: watch_buckets and mention_buckets
@@ -43,6 +45,38 @@ HOUR = 12  # buckets: watch_hours
 
 _SOURCES = "SELECT DISTINCT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:sources)"
 _EVERY_SOURCE = "SELECT DISTINCT network, watch FROM run_hours"  # every source that ever ran (and is kept)
+
+
+def day_totals(
+    rows: Sequence[Sequence[Any]], networks: Sequence[str]
+) -> tuple[int, int, int, dict[str, int]]:
+    """One range's (mentions, negative, unscored, mentions per network) from its (network, volume,
+    negative, unscored) rows; every network asked for is there, zero when it had none."""
+    per = {network: int(volume) for network, volume, _, _ in rows}
+    return (
+        sum(int(r[1]) for r in rows), sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows),
+        {network: per.get(network, 0) for network in networks},
+    )  # fmt: skip
+
+
+def per_network(rows: Sequence[Sequence[Any]]) -> list[NetworkRuns]:
+    """Sources' runs summed per network, by network name; ``rows`` are (network, runs, failed, new,
+    last success, last error as "started_at slug message", last run), times as UTC ISO text."""
+    nets: dict[str, list[Any]] = {}
+    for network, runs, failed, new, success, error, last in rows:
+        acc = nets.setdefault(network, [0, 0, 0, None, None, None])
+        acc[0] += runs
+        acc[1] += failed
+        acc[2] += new
+        acc[3] = max(filter(None, (acc[3], success)), default=None)
+        acc[4] = max(filter(None, (acc[4], error)), default=None)
+        acc[5] = max(filter(None, (acc[5], last)), default=None)
+    out = []
+    for network in sorted(nets):
+        runs, failed, new, success, error, last = nets[network]
+        _, slug, message = error.split(" ", 2) if error else (None, None, None)
+        out.append(NetworkRuns(network, runs, failed, new, success, slug, message or None, last))
+    return out
 
 
 @guarded
@@ -133,11 +167,7 @@ class DigestQueries:
                     "WHERE created_at >= ? AND created_at < ? GROUP BY network",
                     (utc_iso(start), utc_iso(end)),
                 ).fetchall()
-            per = {network: int(volume) for network, volume, _, _ in rows}
-            out.append((
-                sum(int(r[1]) for r in rows), sum(int(r[2]) for r in rows), sum(int(r[3]) for r in rows),
-                {network: per.get(network, 0) for network in networks},
-            ))  # fmt: skip
+            out.append(day_totals(rows, networks))
         return out
 
     def repeat_authors(
@@ -241,21 +271,7 @@ class DigestQueries:
             """,
             params,
         ).fetchall()
-        nets: dict[str, list[Any]] = {}
-        for network, runs, failed, new, success, error, last in rows:
-            acc = nets.setdefault(network, [0, 0, 0, None, None, None])
-            acc[0] += runs
-            acc[1] += failed
-            acc[2] += new
-            acc[3] = max(filter(None, (acc[3], success)), default=None)
-            acc[4] = max(filter(None, (acc[4], error)), default=None)  # "started_at slug message"
-            acc[5] = max(filter(None, (acc[5], last)), default=None)
-        out = []
-        for network in sorted(nets):
-            runs, failed, new, success, error, last = nets[network]
-            _, slug, message = error.split(" ", 2) if error else (None, None, None)
-            out.append(NetworkRuns(network, runs, failed, new, success, slug, message or None, last))
-        return out
+        return per_network(rows)
 
     # -- the digests table -----------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from listener.errors import StorageError
 
-__all__ = ["describe", "guarded", "storage_error"]
+__all__ = ["describe", "guard_methods", "guarded", "storage_error"]
 
 T = TypeVar("T", bound=type)
 # Errors of the data or of our SQL, not of the disk: they keep their type, so
@@ -91,17 +91,27 @@ def _path_of(owner: Any) -> Path | None:
     return Path(row[2]) if row and row[2] else None
 
 
-def _wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+def _sqlite_failure(owner: Any, exc: BaseException) -> StorageError | None:
+    if isinstance(exc, _NOT_FAILURES) or not isinstance(exc, sqlite3.Error | OSError):
+        return None
+    return storage_error(exc, _path_of(owner))
+
+
+Translate = Callable[[Any, BaseException], "StorageError | None"]
+
+
+def _wrap(method: Callable[..., Any], translate: Translate) -> Callable[..., Any]:
     if inspect.isgeneratorfunction(method):
 
         @functools.wraps(method)
         def generator(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
                 yield from method(self, *args, **kwargs)
-            except _NOT_FAILURES:
-                raise
-            except (sqlite3.Error, OSError) as exc:
-                raise storage_error(exc, _path_of(self)) from exc
+            except Exception as exc:
+                error = translate(self, exc)
+                if error is None:
+                    raise
+                raise error from exc
 
         return generator
 
@@ -109,17 +119,26 @@ def _wrap(method: Callable[..., Any]) -> Callable[..., Any]:
     def plain(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except _NOT_FAILURES:
-            raise
-        except (sqlite3.Error, OSError) as exc:
-            raise storage_error(exc, _path_of(self)) from exc
+        except Exception as exc:
+            error = translate(self, exc)
+            if error is None:
+                raise
+            raise error from exc
 
     return plain
 
 
+def guard_methods(cls: T, translate: Translate, inherited: bool = False) -> T:
+    """Wrap the public methods of ``cls`` (with ``inherited``, its bases' too) so that the
+    errors ``translate`` knows leave as the ``StorageError`` it makes; others keep their type."""
+    owners = [c for c in reversed(cls.__mro__) if c is not object] if inherited else [cls]
+    members = {name: member for owner in owners for name, member in vars(owner).items()}
+    for name, member in members.items():
+        if not name.startswith("_") and inspect.isfunction(member):
+            setattr(cls, name, _wrap(member, translate))
+    return cls
+
+
 def guarded(cls: T) -> T:
     """Wrap every public method of ``cls`` so that SQLite and OS errors leave as ``StorageError``."""
-    for name, member in list(vars(cls).items()):
-        if not name.startswith("_") and inspect.isfunction(member):
-            setattr(cls, name, _wrap(member))
-    return cls
+    return guard_methods(cls, _sqlite_failure)

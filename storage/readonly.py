@@ -23,7 +23,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +30,20 @@ from listener.errors import StorageError
 from storage.connection import connect_read_only
 from storage.failures import storage_error
 from storage.search import register_functions
+from storage.sql_limits import (
+    MAX_BYTES,
+    MAX_ROWS,
+    ReadOnlyRefused,
+    SqlResult,
+    capped,
+    check_given,
+    mb,
+    no_statement,
+    timed_out,
+    too_big,
+)
 
 __all__ = ["MAX_BYTES", "MAX_ROWS", "ReadOnlyRefused", "SqlResult", "run_readonly"]
-
-MAX_ROWS = 100_000
-MAX_BYTES = 100_000_000  # of data read; also the longest one string or blob may be
 _GRACE = 0.5  # seconds past the time limit before the caller gives up on a query stuck in one step
 _HEAP_MB = 64  # SQLite's memory for everything but values: page cache, sorter, plan
 
@@ -90,19 +98,6 @@ _ACTION_NAMES = {getattr(sqlite3, f"SQLITE_{name}"): name.replace("_", " ") for 
 _SCHEMA = {"sqlite_master", "sqlite_schema", "sqlite_temp_master"}
 
 
-class ReadOnlyRefused(StorageError):
-    slug = "read-only"
-
-
-@dataclass(frozen=True, slots=True)
-class SqlResult:
-    """The rows read; ``stopped`` says why there are no more when a cap cut them short."""
-
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-    stopped: str | None = None
-
-
 class _Guard:
     """The authorizer; remembers what it refused so the error can name it."""
 
@@ -151,10 +146,7 @@ def run_readonly(
     path = Path(path)
     if not path.exists():
         raise StorageError(f"database {path} does not exist: run 'listener init' or pass --db")
-    if not sql.strip():
-        raise StorageError(
-            'no SQL given: pass one statement, e.g. listener sql "SELECT count(*) FROM mentions"'
-        )
+    check_given(sql)
     query = _Query(path, sql, params, timeout, max_rows, max_bytes)
     worker = threading.Thread(target=query.run, name="listener-sql", daemon=True)
     worker.start()
@@ -201,10 +193,6 @@ def _as_int(value: Any) -> int:
     return (number + 2**31) % 2**32 - 2**31
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1e6:g} MB"
-
-
 class _Printf:
     """``printf()``/``format()`` that refuses at once a string longer than the length limit.
 
@@ -223,7 +211,7 @@ class _Printf:
             size = printf_size(args[0], args[1:])
             if size > self.limit:
                 self.refused = (
-                    f"printf() would make a string of {size:,} characters, over the {_mb(self.limit)} limit"
+                    f"printf() would make a string of {size:,} characters, over the {mb(self.limit)} limit"
                 )
                 raise ValueError(self.refused)
         if self._side is None:
@@ -316,9 +304,7 @@ class _Query:
             self.conn.interrupt()
 
     def timed_out(self) -> StorageError:
-        return StorageError(
-            f"query stopped after the {self.timeout:g}s time limit; add a LIMIT or WHERE, or raise --timeout"
-        )
+        return timed_out(self.timeout)
 
     def _stop(self) -> int:
         return int(self.cancelled or time.monotonic() > self.deadline)
@@ -341,17 +327,15 @@ class _Query:
             conn.set_progress_handler(self._stop, 10_000)
             cursor = conn.execute(self.sql, self.params)
             if cursor.description is None:
-                raise StorageError(
-                    'no SQL statement in the query, only a comment: pass one, e.g. "SELECT count(*) FROM mentions"'
-                )
-            return self._fetch(cursor)
+                raise no_statement()
+            return capped([d[0] for d in cursor.description], cursor, self.max_rows, self.max_bytes)
         except sqlite3.DatabaseError as exc:
             raise self._explain(exc, guard, printf, limit) from None
         except sqlite3.ProgrammingError as exc:
             raise StorageError(f"SQL error: {exc}; run one statement at a time") from None
         except MemoryError:
             raise StorageError(
-                f"query needed more than {_mb(heap)} of memory; add a LIMIT or WHERE, or raise --max-bytes"
+                f"query needed more than {mb(heap)} of memory; add a LIMIT or WHERE, or raise --max-bytes"
             ) from None
         finally:
             conn.set_authorizer(None)
@@ -359,27 +343,6 @@ class _Query:
             _HEAP.release()
             conn.close()
             printf.close()
-
-    def _fetch(self, cursor: sqlite3.Cursor) -> SqlResult:
-        """Rows one at a time, so that no more than one past a cap is ever read."""
-        columns = [d[0] for d in cursor.description]
-        rows: list[tuple[Any, ...]] = []
-        size = 0
-        for row in cursor:
-            if len(rows) >= self.max_rows:
-                return SqlResult(
-                    columns, rows,
-                    f"output stopped at the {self.max_rows:,}-row cap; add a LIMIT, or raise --max-rows",
-                )  # fmt: skip
-            size += sum(len(v) if isinstance(v, str | bytes) else 8 for v in row)
-            if size > self.max_bytes:
-                return SqlResult(
-                    columns, rows,
-                    f"output stopped after {len(rows):,} rows at the {_mb(self.max_bytes)} cap; "
-                    "add a LIMIT or select fewer columns, or raise --max-bytes",
-                )  # fmt: skip
-            rows.append(row)
-        return SqlResult(columns, rows)
 
     def _explain(
         self, exc: sqlite3.DatabaseError, guard: _Guard, printf: _Printf, limit: int
@@ -394,10 +357,7 @@ class _Query:
         if "interrupted" in str(exc):
             return self.timed_out()
         if "too big" in str(exc):
-            return StorageError(
-                f"a string or blob in the query is over the {_mb(limit)} limit; "
-                "select part of it with substr(), or raise --max-bytes"
-            )
+            return too_big(limit)
         if "readonly" in str(exc) or "read-only" in str(exc):
             return ReadOnlyRefused(f"listener sql is read-only: {exc}; use SELECT instead")
         if getattr(exc, "sqlite_errorname", "SQLITE_ERROR") in _FILE_FAILURES:

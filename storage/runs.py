@@ -21,7 +21,7 @@ from storage.failures import guarded
 from storage.mentions import BASE_BUCKET
 from storage.rows import RunRow, StatusRow, WatchRow
 
-__all__ = ["RECENT", "RUNS_KEPT", "WatchRunMethods"]
+__all__ = ["RECENT", "RUNS_KEPT", "WatchRunMethods", "first_whole_day", "parse_recent"]
 
 RECENT = 10  # finished runs per source that source_health keeps
 RUNS_KEPT = timedelta(days=35)  # raw runs older than this go: a month of budget plus a margin
@@ -39,7 +39,7 @@ _OWNED_BY_ID = (
 
 
 @lru_cache(maxsize=16_384)
-def _recent(kept: str) -> tuple[RunRow, ...]:
+def parse_recent(kept: str) -> tuple[RunRow, ...]:
     """``source_health.recent`` parsed; each pass reads every source's, and few have changed.
 
     Keyed by the JSON text itself, so a changed row is parsed again; the rows are frozen.
@@ -254,7 +254,7 @@ class WatchRunMethods(SQLiteBase):
             "ON h.network = s.value ->> 0 AND h.watch = s.value ->> 1",
             (dumps(sources),),
         )
-        return {(network, watch): list(_recent(recent)[:limit]) for network, watch, recent in rows}
+        return {(network, watch): list(parse_recent(recent)[:limit]) for network, watch, recent in rows}
 
     # -- rate limits and budgets -----------------------------------------------
 
@@ -284,8 +284,7 @@ class WatchRunMethods(SQLiteBase):
         Exact while ``since`` is a midnight or less than ``RUNS_KEPT`` ago (budget
         periods and quota days are both).
         """
-        midnight = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        first_day = midnight if midnight == since else midnight + timedelta(days=1)
+        first_day = first_whole_day(since)
         row = self.conn.execute(
             f"SELECT coalesce((SELECT sum({column}) FROM run_days WHERE network = :network AND day >= :day), 0) "
             f"+ coalesce((SELECT sum({column}) FROM runs WHERE network = :network AND started_at >= :since "
@@ -402,6 +401,12 @@ class WatchRunMethods(SQLiteBase):
             {**window_marks(now - timedelta(hours=24)), "now": utc_iso(now), "expected": dumps(expected)},
         )
         return [StatusRow(*row) for row in rows]
+
+
+def first_whole_day(since: datetime) -> datetime:
+    """The first UTC midnight at or after ``since``: budgets sum whole days from ``run_days``, the rest from runs."""
+    midnight = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if midnight == since else midnight + timedelta(days=1)
 
 
 def window_marks(since: datetime) -> dict[str, int | str]:

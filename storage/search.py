@@ -34,9 +34,11 @@ from storage.rows import ClusterHit, Hit, SearchFilters
 
 __all__ = [
     "BLOCK_BITS",
+    "HIT_COLUMNS",
     "ClusterHit",
     "SearchFilters",
     "author_condition",
+    "check_filters",
     "compile_search",
     "handle_fts",
     "register_functions",
@@ -48,7 +50,9 @@ BLOCK_BITS = 12  # search_blocks holds the latest created_at of each 2**12 menti
 ALL_HITS = 500  # a limit above this reads every match and sorts it
 _FTS_SET = "m.id IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)"
 _FTS_ROW = "EXISTS (SELECT 1 FROM mentions_fts WHERE mentions_fts MATCH ? AND rowid = m.id)"
-_HIT = "m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language, m.sentiment_label"
+HIT_COLUMNS = (  # a Hit, of mention m: both backends read these
+    "m.id, m.created_at, m.network, m.native_id, m.author_handle, m.text, m.url, m.language, m.sentiment_label"
+)
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
@@ -124,6 +128,12 @@ def _check_text(option: str, value: str | None) -> None:
         )
 
 
+def check_filters(filters: SearchFilters) -> None:
+    """The text filters are text (no byte that is not UTF-8), or a one-line ``QueryError``; both backends check."""
+    for option in ("network", "lang", "watch"):
+        _check_text(f"--{option}", getattr(filters, option))
+
+
 def compile_search(
     query: Node | None, filters: SearchFilters, per_row: bool = False, times: bool = True
 ) -> tuple[str, list[Any]]:
@@ -132,8 +142,7 @@ def compile_search(
     ``times=False`` leaves ``--since`` and ``--until`` out, for a caller that bounds
     the time itself.
     """
-    for option in ("network", "lang", "watch"):
-        _check_text(f"--{option}", getattr(filters, option))
+    check_filters(filters)
     clauses: list[str] = []
     params: list[Any] = []
     if query is not None:
@@ -218,7 +227,7 @@ def search_newest(
 
 def _hits(conn: sqlite3.Connection, where: str, params: list[Any], limit: int) -> list[Hit]:
     rows = conn.execute(
-        f"SELECT {_HIT} FROM mentions m WHERE {where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+        f"SELECT {HIT_COLUMNS} FROM mentions m WHERE {where} ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
         (*params, limit),
     )
     return [Hit(*row) for row in rows]

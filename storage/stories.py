@@ -33,15 +33,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from listener.records import utc_iso
 from storage.accounts import not_own_sql, own_keys, own_post_ids
 from storage.answered import OWN_ANSWERS, answered_sql
 from storage.author_days import author_history, first_id
-from storage.day_parts import BLOCK, ORDER, PARTS, block_sql, engagement_sql, negative_sql, parts_json
+from storage.day_parts import ORDER, PARTS, block_sql, engagement_sql, negative_sql, parts_json
 from storage.failures import guarded
 from storage.rows import (
     NO_FILTERS,
@@ -53,21 +52,26 @@ from storage.rows import (
     TriageState,
 )
 from storage.search import compile_search, search_newest
+from storage.story_shape import (
+    CANDIDATES,
+    DONE,
+    best,
+    decided_first,
+    not_own,
+    parts_of,
+    per_part,
+    shown,
+    sides,
+    story_keys,
+    story_rows,
+)
 
 __all__ = ["CANDIDATES", "AuthorHistory", "StoryFilters", "StoryMention", "StoryQueries", "StoryRow"]
 
-CANDIDATES = 2  # candidate mentions read per kind, per story asked: a big story takes several
-DONE = ("handled", "ignored")
 _STORY_COLUMNS = (
     "m.id, m.network, m.native_id, m.url, m.author_id, m.author_handle, m.author_name, m.text, "
     f"m.created_at, m.sentiment_label, {engagement_sql('m')}, m.view_count"
 )
-
-
-@dataclass(slots=True)
-class _Story:
-    key: int
-    members: list[StoryMention]
 
 
 def _filter_sql(filters: StoryFilters, alias: str) -> tuple[str, dict[str, Any]]:
@@ -93,13 +97,6 @@ def _filter_sql(filters: StoryFilters, alias: str) -> tuple[str, dict[str, Any]]
     return sql, params
 
 
-def _sides(filters: StoryFilters) -> tuple[int, ...]:
-    """The sides of "negative or not" to walk, negative first, as a sentiment filter leaves them."""
-    if filters.sentiment is None:
-        return (1, 0)
-    return (1,) if filters.sentiment == "negative" else (0,)
-
-
 # A part's best :per_part of the mentions meeting {where} (``w``), then the best :limit of them all.
 _PART_TOP = (
     f"WITH {PARTS} SELECT m.id, {engagement_sql('m')}, m.created_at FROM parts p JOIN mentions m ON m.id IN ("
@@ -112,23 +109,6 @@ _RANGE_TOP = (
     f"SELECT w.id, {engagement_sql('w')}, w.created_at FROM mentions w WHERE w.created_at >= :lo "
     f"AND w.created_at < :hi {{where}} ORDER BY {engagement_sql('w')} {ORDER.format(a='w')} LIMIT :limit"
 )
-DAY = 96  # 15-minute blocks
-PART_MIN = 3  # the least a part of a long range gives
-
-
-def _per_part(n: int, parts: int) -> int:
-    """How many a part gives: all ``n`` up to a day (the exact top ``n``), then its share of them.
-
-    Past a day, a part gives ``n`` times a day's parts over the range's (at least
-    ``PART_MIN``): a week reads about what a day does. The top ``n`` is then inexact
-    only where one quarter hour held more than its share of it, and near-duplicates
-    (a crisis's copies) make few stories of many mentions anyway.
-    """
-    return n if parts <= DAY else max(PART_MIN, -(-n * DAY // parts))
-
-
-def _at(block: int) -> datetime:
-    return datetime.fromtimestamp(block * BLOCK, UTC)
 
 
 @guarded
@@ -158,13 +138,11 @@ class StoryQueries:
         candidates = self._candidates(start, end, own, filters, limit * CANDIDATES, include_done)
         groups = self._group(candidates)
         own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
-        out = [
-            story
-            for story in self._fill(groups, start, end, own, own_posts, filters.sentiment or "negative")
-            if include_done or story.state is None or story.state.state not in DONE
-        ]
-        out.sort(key=lambda s: (not _escalated(s), not (s.negative and not s.answered), -s.engagement, s.key))
-        return out[:limit]
+        return shown(
+            self._fill(groups, start, end, own, own_posts, filters.sentiment or "negative"),
+            include_done,
+            limit,
+        )
 
     def triaged(
         self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], limit: int = 50
@@ -186,8 +164,7 @@ class StoryQueries:
         )
         keys = self._group([row[0] for row in rows])
         own_posts = own_post_ids(self.conn, [(n, k.lower()) for n, k in own], utc_iso(start)) if own else []
-        out = [s for s in self._fill(keys, start, end, own, own_posts, "negative") if s.state is not None]
-        return sorted(out, key=lambda s: (s.state.updated_at if s.state else "", s.key), reverse=True)
+        return decided_first(self._fill(keys, start, end, own, own_posts, "negative"))
 
     # -- candidates ---------------------------------------------------------------
 
@@ -212,7 +189,7 @@ class StoryQueries:
         params = {"start": utc_iso(start), "end": utc_iso(end), "own": own_keys(own), "limit": n}
         return found + [
             i
-            for side in _sides(filters)
+            for side in sides(filters)
             for i in self._top(start, end, own, filters, params, side, include_done)
         ]
 
@@ -234,12 +211,7 @@ class StoryQueries:
             f"WHERE t.state = 'escalated' AND m.created_at >= ? AND m.created_at < ? AND {where} ORDER BY m.id",
             (utc_iso(start), utc_iso(end), *params),
         )
-        keys = {(network, name.lower()) for network, name in own}
-        return [
-            i
-            for i, network, handle, author in rows
-            if not {(network, (handle or "").lower()), (network, author)} & keys
-        ]
+        return not_own(rows, own)
 
     def _top(
         self,
@@ -264,24 +236,23 @@ class StoryQueries:
                 f" AND NOT EXISTS (SELECT 1 FROM triage t WHERE t.mention_id = w.id AND t.state IN {DONE})"
             )
         params = {**params, **extra}
-        first, last = -(-int(start.timestamp()) // BLOCK), int(end.timestamp()) // BLOCK
+        blocks, edges = parts_of(start, end)
         rows: list[tuple[int, int, str]] = []
-        edges = [(start, end)]
-        if first < last:
-            blocks = list(range(first, last))
-            per_part = _per_part(params["limit"], len(blocks))
+        if blocks:
             rows += self.conn.execute(
                 _PART_TOP.format(where=where),
-                {**params, "parts": parts_json(blocks, (negative,)), "per_part": per_part},
+                {
+                    **params,
+                    "parts": parts_json(blocks, (negative,)),
+                    "per_part": per_part(params["limit"], len(blocks)),
+                },
             ).fetchall()
-            edges = [(start, _at(first)), (_at(last), end)]
         for lo, hi in edges:
             if lo < hi:
                 rows += self.conn.execute(
                     _RANGE_TOP.format(where=where), {**params, "lo": utc_iso(lo), "hi": utc_iso(hi)}
                 ).fetchall()
-        rows.sort(key=lambda r: (r[1], r[2], r[0]), reverse=True)  # engagement, then the latest
-        return [row[0] for row in rows[: params["limit"]]]
+        return best(rows, params["limit"])
 
     def _searched(
         self, start: datetime, end: datetime, own: Sequence[tuple[str, str]], filters: StoryFilters, n: int
@@ -313,7 +284,7 @@ class StoryQueries:
             "JOIN mention_clusters c ON c.mention_id = i.value WHERE c.cluster_id IS NOT NULL",
             (json.dumps(ids),),
         ).fetchall())  # fmt: skip
-        return list(dict.fromkeys(clusters.get(i, -i) for i in ids))  # negative: a lone mention
+        return story_keys(ids, clusters)
 
     def _fill(
         self,
@@ -345,13 +316,11 @@ class StoryQueries:
             """,
             params,
         ).fetchall()
-        stories: dict[int, _Story] = {key: _Story(key, []) for key in keys}
-        for key, *mention in rows:
-            stories[key].members.append(StoryMention(*mention))
-        member_ids = [m.id for s in stories.values() for m in s.members]
-        answered = self._answered(member_ids, own_posts)
-        states = self._states(member_ids)
-        return [_row(story, answered, states, prefer) for story in stories.values() if story.members]
+        members = [(key, StoryMention(*mention)) for key, *mention in rows]
+        member_ids = [m.id for _, m in members]
+        return story_rows(
+            keys, members, self._answered(member_ids, own_posts), self._states(member_ids), prefer
+        )
 
     def _answered(self, ids: list[int], own_posts: list[int]) -> set[int]:
         """The mentions among ``ids`` one of our own posts (``own_posts``) answered."""
@@ -378,33 +347,3 @@ class StoryQueries:
         """The negative history of each (network, handle as stored, or author id) author
         (``storage.author_days``); authors not found are left out."""
         return author_history(self.conn, keys, since, zone)
-
-
-def _escalated(story: StoryRow) -> bool:
-    return story.state is not None and story.state.state == "escalated"
-
-
-def _row(story: _Story, answered: set[int], states: dict[int, TriageState], prefer: str) -> StoryRow:
-    members = sorted(story.members, key=lambda m: (m.created_at, m.id))
-    lead = min(members, key=lambda m: (m.sentiment_label != prefer, -m.engagement, m.created_at, m.id))
-    per: dict[str, int] = {}
-    for m in members:
-        per[m.network] = per.get(m.network, 0) + 1
-    marks = [states[m.id] for m in members if m.id in states]
-    return StoryRow(
-        key=abs(story.key),
-        lead=lead,
-        members=len(members),
-        networks=tuple(sorted(per.items(), key=lambda x: (-x[1], x[0]))),
-        negative=sum(m.sentiment_label == "negative" for m in members),
-        engagement=sum(m.engagement for m in members),
-        reach=sum(m.view_count or 0 for m in members),
-        first_at=members[0].created_at,
-        last_at=members[-1].created_at,
-        last_negative_at=max(
-            (m.created_at for m in members if m.sentiment_label == "negative"), default=None
-        ),
-        answered=any(m.id in answered for m in members),
-        member_ids=tuple(m.id for m in members),
-        state=max(marks, key=lambda t: (t.updated_at, t.mention_id)) if marks else None,
-    )

@@ -18,9 +18,15 @@ from listener.records import utc_iso, utcnow
 from storage.failures import guarded
 from storage.rows import TriageState
 
-__all__ = ["STATES", "TriageState", "TriageTable"]
+__all__ = ["STATES", "TriageState", "TriageTable", "check_state"]
 
 STATES = ("handled", "ignored", "escalated")
+
+
+def check_state(state: str | None) -> None:
+    """A ``ValueError`` naming an unknown state (None, reopening, is one): for every backend."""
+    if state is not None and state not in STATES:
+        raise ValueError(f"unknown triage state {state!r}; use one of {', '.join(STATES)}")
 
 
 @guarded
@@ -45,8 +51,7 @@ class TriageTable:
         Mentions that are not (or no longer) kept are skipped. A ``ValueError`` names
         an unknown state.
         """
-        if state is not None and state not in STATES:
-            raise ValueError(f"unknown triage state {state!r}; use one of {', '.join(STATES)}")
+        check_state(state)
         stamp = utc_iso(now or utcnow())
         with self._write() as conn:
             ids = [row[0] for row in conn.execute(

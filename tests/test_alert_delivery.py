@@ -15,6 +15,7 @@ from listener.errors import ConfigError
 from listener.mail import EmailSettings
 from listener.records import AlertChange
 from storage import Store
+from tests.backends import Backend
 from tests.htmlview import HtmlView
 from tests.servers import http_endpoint, smtp_server
 
@@ -48,7 +49,8 @@ def email_settings(port: int) -> EmailSettings:
     )
 
 
-def test_an_incident_queues_once_per_channel_and_only_news_is_sent_again(store: Store) -> None:
+def test_an_incident_queues_once_per_channel_and_only_news_is_sent_again(backend: Backend) -> None:
+    store = backend.store
     row, news = store.alerts.record(change(), ["email", "webhook"])
     assert news and row.state == "open"
     _, news = store.alerts.record(change(state="updated", at=T0 + timedelta(minutes=5)), ["email", "webhook"])
@@ -66,7 +68,8 @@ def test_an_incident_queues_once_per_channel_and_only_news_is_sent_again(store: 
     assert len(store.alerts.list()) == 1
 
 
-def test_acknowledged_alerts_stay_acknowledged_while_they_grow(store: Store) -> None:
+def test_acknowledged_alerts_stay_acknowledged_while_they_grow(backend: Backend) -> None:
+    store = backend.store
     row, _ = store.alerts.record(change(), ["email"])
     assert store.alerts.acknowledge(row.id)
     row, _ = store.alerts.record(change(state="updated", at=T0 + timedelta(minutes=5)), ["email"])
@@ -191,3 +194,55 @@ def test_hostile_strings_arrive_inert_by_email_webhook_and_apprise(store: Store,
         text = payload.get("text") or payload.get("message")
         assert not CONTROL.search(text) and "@everyone" not in text
     assert "<script" not in "".join(b["html"] for b in hook.bodies).lower()
+
+
+def test_a_failed_try_waits_for_its_retry_and_every_try_is_kept(backend: Backend) -> None:
+    """The outbox through the interface alone (what ``deliver_pending`` does with it)."""
+    alerts = backend.store.alerts
+    alerts.record(change(), ["webhook", "email"])
+    first, second = alerts.pending(T0)
+    assert [(d.channel, d.event, d.attempts) for d in (first, second)] == [
+        ("webhook", "opened", 0),
+        ("email", "opened", 0),
+    ]
+    alerts.attempted(first.id, "webhook: answered 500", T0 + timedelta(minutes=1), now=T0)
+    alerts.attempted(second.id, None, None, now=T0)
+    assert alerts.pending(T0 + timedelta(seconds=59)) == []
+    [again] = alerts.pending(T0 + timedelta(minutes=1))
+    assert (again.id, again.attempts, again.alert) == (first.id, 1, first.alert)
+    alerts.attempted(again.id, None, None, now=T0 + timedelta(minutes=1))
+    assert alerts.pending(T0 + timedelta(days=1)) == []
+    assert backend.rows("SELECT delivery_id, ok, error FROM delivery_attempts ORDER BY id") == [
+        (first.id, 0, "webhook: answered 500"),
+        (second.id, 1, None),
+        (first.id, 1, None),
+    ]
+    assert backend.rows("SELECT id, attempts, delivered_at, last_error FROM deliveries ORDER BY id") == [
+        (first.id, 2, "2026-11-20T21:01:00+00:00", None),
+        (second.id, 1, "2026-11-20T21:00:00+00:00", None),
+    ]
+
+
+def test_alerts_read_back_as_recorded_and_list_filters(backend: Backend) -> None:
+    alerts = backend.store.alerts
+    ranked = {"languages": {"it": 10, "en": 3}, "networks": {"x": 9, "bluesky": 4}}
+    opened, _ = alerts.record(change(explanation=ranked), ["email"])
+    assert opened == alerts.list()[0] == alerts.pending(T0)[0].alert
+    assert [list(opened.explanation[k]) for k in ranked] == [["it", "en"], ["x", "bluesky"]]  # order kept
+    assert (opened.started_at, opened.updated_at, opened.observed) == (
+        "2026-11-20T21:00:00+00:00",
+        "2026-11-20T21:00:00+00:00",
+        14.0,
+    )
+    later = T0 + timedelta(hours=1)
+    alerts.record(change(kind="volume", started_at=later, at=later, observed=None), [])
+    alerts.record(change(state="resolved", at=later, observed=9), [])  # observed keeps its peak
+    assert [(a.kind, a.state, a.observed, a.resolved_at) for a in alerts.list()] == [
+        ("volume", "open", None, None),
+        ("negative", "resolved", 14.0, "2026-11-20T22:00:00+00:00"),
+    ]
+    assert [a.kind for a in alerts.list(state="resolved")] == ["negative"]
+    assert [a.kind for a in alerts.list(unresolved=True, limit=0)] == ["volume"]
+    assert [a.kind for a in alerts.list(since=later, limit=1)] == ["volume"]
+    assert alerts.list(since=later + timedelta(seconds=1)) == []
+    assert not alerts.acknowledge(opened.id)  # resolved: nothing to acknowledge

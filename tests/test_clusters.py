@@ -12,8 +12,12 @@ from listener.alerts.message import build_message
 from listener.cli import cli
 from listener.clusters import ClusterParams, assign_clusters, cluster_samples, normalise, normalise_url
 from listener.model import Mention, Page
+from listener.query import parse
+from listener.records import utc_iso
 from storage import SearchFilters, Store
 from storage.alerts import AlertRow
+from storage.pg.store import PgStore
+from tests.backends import Backend
 from tests.clusters_labelled import load, pairwise
 
 T0 = datetime(2024, 5, 2, 8, tzinfo=UTC)
@@ -27,16 +31,16 @@ MIN_PRECISION = 0.95
 MIN_RECALL = 0.9
 
 
-def save(store: Store, *mentions: Mention) -> dict[str, int]:
+def save(store: Store | PgStore, *mentions: Mention) -> dict[str, int]:
     for network in sorted({m.network for m in mentions}):
         store.save_page(Page(network, "brand", [m for m in mentions if m.network == network]))
     return {
         f"{net}/{nid}": mid
-        for net, nid, mid in store.conn.execute("SELECT network, native_id, id FROM mentions")
+        for net, nid, mid in store.conn.execute("SELECT network, native_id, id FROM mentions").fetchall()
     }
 
 
-def clusters(store: Store) -> dict[str, int]:
+def clusters(store: Store | PgStore) -> dict[str, int]:
     rows = store.conn.execute(
         "SELECT m.network || '/' || m.native_id, c.cluster_id FROM mentions m "
         "JOIN mention_clusters c ON c.mention_id = m.id"
@@ -64,7 +68,8 @@ def test_urls_lose_tracking_and_noise() -> None:
     )
 
 
-def test_one_story_edited_on_three_networks_is_one_cluster(store: Store) -> None:
+def test_one_story_edited_on_three_networks_is_one_cluster(backend: Backend) -> None:
+    store = backend.store
     ids = save(
         store,
         Mention("x", "1", STORY, T0),
@@ -87,7 +92,8 @@ def test_one_story_edited_on_three_networks_is_one_cluster(store: Store) -> None
     assert assign_clusters(store) == 0  # nothing pending any more
 
 
-def test_unrelated_posts_sharing_a_hashtag_stay_apart(store: Store) -> None:
+def test_unrelated_posts_sharing_a_hashtag_stay_apart(backend: Backend) -> None:
+    store = backend.store
     save(
         store,
         Mention(
@@ -122,7 +128,8 @@ def test_unrelated_posts_sharing_a_hashtag_stay_apart(store: Store) -> None:
     assert len(set(clusters(store).values())) == 5
 
 
-def test_a_shared_article_link_makes_one_cluster_whatever_the_words(store: Store) -> None:
+def test_a_shared_article_link_makes_one_cluster_whatever_the_words(backend: Backend) -> None:
+    store = backend.store
     save(
         store,
         Mention("x", "1", "Read this: https://news.example/2024/05/aurora-ceo?utm_source=x", T0),
@@ -132,12 +139,13 @@ def test_a_shared_article_link_makes_one_cluster_whatever_the_words(store: Store
     assign_clusters(store)
     c = clusters(store)
     assert c["x/1"] == c["facebook/2"] != c["x/3"]
-    assert store.conn.execute("SELECT link FROM mention_clusters WHERE link IS NOT NULL ORDER BY 1").fetchall() == [
+    assert backend.rows("SELECT link FROM mention_clusters WHERE link IS NOT NULL ORDER BY 1") == [
         ("news.example/2024/05/aurora-ceo",), ("news.example/2024/05/aurora-ceo",),
         ("news.example/2024/05/aurora-results",)]  # fmt: skip
 
 
-def test_assignment_is_incremental_bounded_by_the_window_and_follows_edits(store: Store) -> None:
+def test_assignment_is_incremental_bounded_by_the_window_and_follows_edits(backend: Backend) -> None:
+    store = backend.store
     ids = save(store, Mention("x", "1", STORY, T0))
     assign_clusters(store)
     save(store, Mention("reddit", "2", STORY + " Che schifo.", T0 + timedelta(days=2)),
@@ -157,7 +165,8 @@ def test_assignment_is_incremental_bounded_by_the_window_and_follows_edits(store
     assert clusters(store)["x/9"] != ids["x/1"]  # far outside the window: a story of its own
 
 
-def test_precision_and_recall_on_the_labelled_set(store: Store, shared_dir: Path) -> None:
+def test_precision_and_recall_on_the_labelled_set(backend: Backend, shared_dir: Path) -> None:
+    store = backend.store
     items = load(shared_dir)
     mentions = [
         Mention(it.network, it.id, it.text, T0 + timedelta(minutes=7 * i)) for i, it in enumerate(items)
@@ -196,7 +205,8 @@ def test_search_collapse_shows_one_row_per_story(tmp_path: Path) -> None:
     assert len(plain) == 4
 
 
-def test_alert_examples_show_a_story_once_with_its_spread(store: Store) -> None:
+def test_alert_examples_show_a_story_once_with_its_spread(backend: Backend) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     ms = [
         Mention("x", "1", STORY, T0, like_count=50),
@@ -218,3 +228,54 @@ def test_alert_examples_show_a_story_once_with_its_spread(store: Store) -> None:
         message = build_message(alert, "opened", language)
         assert words in message.text and words in message.html
         assert message.text.count(STORY[:40]) == 1
+
+
+def test_forgetting_takes_cluster_rows_and_band_keys_along(backend: Backend) -> None:
+    store = backend.store
+    ids = save(
+        store,
+        Mention("x", "1", STORY, T0, author_handle="mario"),
+        Mention("reddit", "2", STORY + " Che schifo", T0 + timedelta(hours=1), author_handle="anna"),
+    )
+    assert assign_clusters(store) == 2
+    first = min(ids.values())
+    assert store.clusters.members(first) == sorted(ids.values())
+    assert store.clusters.of([*ids.values(), 999]) == {i: first for i in ids.values()}
+    assert backend.rows("SELECT count(DISTINCT mention_id) FROM cluster_bands") == [(2,)]
+    assert store.forget_author("x", "mario") == 1
+    assert backend.rows("SELECT count(*) FROM mention_clusters") == [(1,)]
+    assert backend.rows("SELECT DISTINCT mention_id FROM cluster_bands") == [(ids["reddit/2"],)]
+    assert store.clusters.members(first) == [ids["reddit/2"]]  # the story keeps its name
+    assert store.clusters.spread([first])[first].networks == (("reddit", 1),)
+    assert store.clusters.prune(utc_iso(T0 + timedelta(days=1))) > 0
+    assert store.clusters.prune(utc_iso(T0 + timedelta(days=1))) == 0
+    assert backend.rows("SELECT count(*) FROM cluster_bands") == [(0,)]
+    assert store.clusters.count_pending() == 0
+
+
+def test_collapsed_search_by_filters_shows_each_story_by_its_earliest_hit(backend: Backend) -> None:
+    store = backend.store
+    store.sync_watches([("brand", "aurora")])
+    ms = [
+        Mention("x", "1", STORY, T0, author_handle="giornale", language="it"),
+        Mention("mastodon", "2", STORY + " #richiamo", T0 + timedelta(hours=1), language="it-IT"),
+        Mention("reddit", "3", STORY + " Che schifo", T0 + timedelta(hours=2), language="it"),
+        Mention("x", "4", "Un altro lotto? No, solo un caffè con le amiche", T0 + timedelta(hours=3)),
+    ]
+    for m in ms:
+        store.save_page(
+            Page(m.network, "brand", [m], matches={m.native_id: ["brand"]} if m.native_id != "2" else {})
+        )
+    assign_clusters(store)
+    hits = store.clusters.search(None, SearchFilters(), 10)
+    assert [(h.native_id, h.copies, sorted(h.networks.split(",")), h.latest) for h in hits] == [
+        ("4", 1, ["x"], "2024-05-02T11:00:00+00:00"),
+        ("1", 3, ["mastodon", "reddit", "x"], "2024-05-02T10:00:00+00:00"),
+    ]
+    assert hits[1].cluster_id == hits[1].id and hits[0].created_at == "2024-05-02T11:00:00+00:00"
+    since = store.clusters.search(None, SearchFilters(since=T0 + timedelta(minutes=30), lang="IT"), 10)
+    assert [(h.native_id, h.copies) for h in since] == [("2", 2)]  # the story's earliest hit among these
+    watched = store.clusters.search(None, SearchFilters(watch="brand", network="x"), 1)
+    assert [(h.native_id, h.copies) for h in watched] == [("4", 1)]
+    lotto = store.clusters.search(parse("lotto -amiche"), SearchFilters(), 10)
+    assert [(h.native_id, h.copies, h.networks.count(",")) for h in lotto] == [("1", 3, 2)]

@@ -10,14 +10,17 @@ from listener.digest.build import DigestOptions, build_digest
 from listener.digest.render import render
 from listener.digest.words import reason
 from storage import Store
+from storage.pg.store import PgStore
+from tests.backends import Backend
 from tests.htmlview import HtmlView
 from tests.test_digest import CONFIG, DAY, START, config, options, save, seed, x
 
 
-def ids(store: Store, *native: str) -> list[int]:
-    marks = ",".join("?" * len(native))
+def ids(store: Store | PgStore, *native: str) -> list[int]:
+    listed = ", ".join(f"'{n}'" for n in native)  # the tests' own plain ids
     return [
-        row[0] for row in store.conn.execute(f"SELECT id FROM mentions WHERE native_id IN ({marks})", native)
+        row[0]
+        for row in store.conn.execute(f"SELECT id FROM mentions WHERE native_id IN ({listed})").fetchall()
     ]
 
 
@@ -30,7 +33,10 @@ def sections(text: str, *titles: str) -> list[str]:
     return [text[a:b] for a, b in zip(cuts, [*cuts[1:], len(text)], strict=True)]
 
 
-def test_handled_and_ignored_stories_leave_the_list_escalated_ones_stay(store: Store, tmp_path: Path) -> None:
+def test_handled_and_ignored_stories_leave_the_list_escalated_ones_stay(
+    backend: Backend, tmp_path: Path
+) -> None:
+    store = backend.store
     seed(store)
     store.triage.set(ids(store, "102"), "handled", now=START + timedelta(hours=20))
     store.triage.set(ids(store, "t1_def"), "ignored", now=START + timedelta(hours=20))
@@ -52,8 +58,9 @@ def test_handled_and_ignored_stories_leave_the_list_escalated_ones_stay(store: S
 
 
 def test_stories_dealt_with_in_the_inbox_are_listed_with_their_state_and_note(
-    store: Store, tmp_path: Path
+    backend: Backend, tmp_path: Path
 ) -> None:
+    store = backend.store
     seed(store)
     store.triage.set(ids(store, "200"), "escalated", "legal must see this", now=START + timedelta(hours=20))
     store.triage.set(ids(store, "102"), "handled", HOSTILE_NOTE, now=START + timedelta(hours=21))
@@ -83,9 +90,12 @@ def test_stories_dealt_with_in_the_inbox_are_listed_with_their_state_and_note(
     assert "Già trattate nella inbox" not in text and "orribile" in text
 
 
-def test_a_story_marked_in_the_inbox_is_listed_however_little_engaged(store: Store, tmp_path: Path) -> None:
+def test_a_story_marked_in_the_inbox_is_listed_however_little_engaged(
+    backend: Backend, tmp_path: Path
+) -> None:
     """A busy day's stories are read by engagement, a bounded walk: a quiet complaint handled from a
     search would fall outside it. The marked ones are found from ``triage`` instead."""
+    store = backend.store
     seed(store)
     at = START + timedelta(hours=12)
     busy = [x(f"7{i:03d}", f"aurora disastro {i} " + "abcdefghij"[i % 10] * (i % 7 + 1), at, f"user{i}",
@@ -104,15 +114,17 @@ def test_a_story_marked_in_the_inbox_is_listed_however_little_engaged(store: Sto
 
 
 def test_the_list_is_as_long_as_the_settings_say_and_the_count_stays_whole(
-    store: Store, tmp_path: Path
+    backend: Backend, tmp_path: Path
 ) -> None:
+    store = backend.store
     seed(store)
     d = build_digest(store, options(config(tmp_path), stories=2), DAY)
     assert [r.story.lead.native_id for r in d.stories] == ["102", "t1_def"]
     assert d.to_answer == 5  # counted over the stories read, not the two shown
 
 
-def test_the_inbox_link_comes_with_the_count_when_public_url_is_set(store: Store, tmp_path: Path) -> None:
+def test_the_inbox_link_comes_with_the_count_when_public_url_is_set(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
     seed(store)
     path = tmp_path / "listener.toml"
     path.write_text(CONFIG + '\n[serve]\npublic_url = "https://inbox.example.org"\n', encoding="utf-8")
@@ -143,9 +155,10 @@ def test_the_reasons_speak_the_readers_language() -> None:
         "customer: answer", "1 interaction", "2 networks"]  # fmt: skip
 
 
-def test_a_network_that_collects_feeds_only_is_not_reported_idle(store: Store) -> None:
+def test_a_network_that_collects_feeds_only_is_not_reported_idle(backend: Backend) -> None:
     """Facebook has no search: its runs are its Page's feeds (``posts:@page``), never a watch's.
     The demo's digest said "no collection run" beside 27 Facebook mentions of the day."""
+    store = backend.store
     from listener.model import SaveResult
 
     store.sync_watches([("brand", "aurora")])

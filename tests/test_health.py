@@ -16,12 +16,14 @@ from listener.model import Mention, Page, SaveResult, Watch
 from listener.query import parse
 from listener.records import AlertChange
 from storage import Store
+from storage.interfaces import ListenerStore
+from tests.backends import Backend
 from tests.harness import Clock
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
-def check_source(store: Store, network: str, watch: str, now: datetime) -> list[HealthIssue]:
+def check_source(store: ListenerStore, network: str, watch: str, now: datetime) -> list[HealthIssue]:
     """The health check of one source, on the inputs evaluation loads for it."""
     return check(source_runs(store, network, watch, now), now)
 
@@ -31,18 +33,19 @@ def health_changes(store: Store, sources: list[tuple[str, str]], now: datetime) 
     return detector_changes(store, HEALTH, now, sources=sources)
 
 
-def run(store: Store, at: datetime, **outcome: object) -> None:
+def run(store: ListenerStore, at: datetime, **outcome: object) -> None:
     run_id = store.start_run("x", "brand", now=at)
     result = SaveResult(new=int(outcome.pop("new", 0)), rejected=int(outcome.pop("rejected", 0)))  # type: ignore[call-overload]
     fetched = int(outcome.pop("fetched", 0))  # type: ignore[call-overload]
     store.finish_run(run_id, result, fetched, now=at + timedelta(seconds=3), **outcome)  # type: ignore[arg-type]
 
 
-def conditions(store: Store, now: datetime, watch: str = "brand") -> set[str]:
+def conditions(store: ListenerStore, now: datetime, watch: str = "brand") -> set[str]:
     return {issue.condition for issue in check_source(store, "x", watch, now)}
 
 
-def test_three_auth_failures_in_a_row_are_critical(store: Store) -> None:
+def test_three_auth_failures_in_a_row_are_critical(backend: Backend) -> None:
+    store = backend.store
     for i in range(2):
         run(
             store,
@@ -57,20 +60,23 @@ def test_three_auth_failures_in_a_row_are_critical(store: Store) -> None:
     assert "3 times in a row: x (brand): token rejected (401)" in issue.summary
 
 
-def test_a_rate_limit_is_reported_until_its_reset(store: Store) -> None:
+def test_a_rate_limit_is_reported_until_its_reset(backend: Backend) -> None:
+    store = backend.store
     run(store, T0, error="rate-limited", error_message="429", rate_limit_reset=T0 + timedelta(minutes=15))
     assert conditions(store, T0 + timedelta(minutes=1)) == {"rate-limited"}
     assert conditions(store, T0 + timedelta(minutes=16)) == set()
 
 
-def test_a_jump_in_rejected_payloads_is_reported(store: Store) -> None:
+def test_a_jump_in_rejected_payloads_is_reported(backend: Backend) -> None:
+    store = backend.store
     run(store, T0, fetched=100, new=96, rejected=4)
     assert conditions(store, T0) == set()
     run(store, T0 + timedelta(minutes=15), fetched=100, new=60, rejected=40)
     assert conditions(store, T0 + timedelta(minutes=16)) == {"rejects"}
 
 
-def test_a_source_that_goes_quiet_for_far_longer_than_usual(store: Store) -> None:
+def test_a_source_that_goes_quiet_for_far_longer_than_usual(backend: Backend) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     mentions = [Mention("x", str(i), "aurora", T0 + timedelta(hours=2 * i)) for i in range(48)]
     store.save_page(Page("x", "brand", mentions, matches={m.native_id: ["brand"] for m in mentions}))
@@ -81,7 +87,8 @@ def test_a_source_that_goes_quiet_for_far_longer_than_usual(store: Store) -> Non
     assert conditions(store, last + timedelta(hours=7)) == {"quiet"}
 
 
-def test_a_source_we_were_too_busy_to_read_is_not_quiet(store: Store) -> None:
+def test_a_source_we_were_too_busy_to_read_is_not_quiet(backend: Backend) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     mentions = [Mention("x", str(i), "aurora", T0 + timedelta(hours=2 * i)) for i in range(48)]
     store.save_page(Page("x", "brand", mentions, matches={m.native_id: ["brand"] for m in mentions}))
@@ -93,7 +100,8 @@ def test_a_source_we_were_too_busy_to_read_is_not_quiet(store: Store) -> None:
     assert conditions(store, last + timedelta(days=1, minutes=1)) == {"quiet"}
 
 
-def test_silence_after_a_burst_is_not_news(store: Store) -> None:
+def test_silence_after_a_burst_is_not_news(backend: Backend) -> None:
+    store = backend.store
     store.sync_watches([("complaints", "rimborso")])
     sparse = [T0 + timedelta(days=i) for i in range(4)]  # a complaint a day for three days
     burst = [sparse[-1] + timedelta(minutes=2 * i) for i in range(1, 80)]  # then a bad morning
@@ -107,7 +115,8 @@ def test_silence_after_a_burst_is_not_news(store: Store) -> None:
     assert quiet == set()  # the burst's 2-minute gaps do not make a quiet night look broken
 
 
-def test_a_new_source_is_never_quiet(store: Store) -> None:
+def test_a_new_source_is_never_quiet(backend: Backend) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     store.save_page(Page("x", "brand", [Mention("x", "1", "aurora", T0)], matches={"1": ["brand"]}))
     run(store, T0 + timedelta(days=30))

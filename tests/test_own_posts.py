@@ -16,6 +16,8 @@ from listener.model import Mention, Page
 from listener.records import utc_iso
 from storage import Store
 from storage.accounts import own_post_ids
+from storage.interfaces import ListenerStore
+from tests.backends import Backend
 from tests.harness import statements
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -23,7 +25,7 @@ HANDLES = ("Aurora", "aurora", "@aurora", "AURORA_it", "fan1", "fan2", "___", No
 IDS = ("42", "Aurora", None, "", "7")
 
 
-def history(store: Store, n: int = 3000, seed: int = 5) -> None:
+def history(store: ListenerStore, n: int = 3000, seed: int = 5) -> None:
     rng = random.Random(seed)
     store.sync_watches([("brand", "aurora")])
     for network in ("x", "mastodon"):
@@ -45,8 +47,11 @@ def scanned(store: Store, network: str, key: str, since: str, until: str) -> lis
     )]  # fmt: skip
 
 
-@pytest.mark.parametrize("key", ["aurora", "Aurora", "AURORA_IT", "@aurora", "42", "7", "___", "nobody"])
-def test_own_posts_are_what_a_scan_finds(store: Store, key: str) -> None:
+KEYS = ["aurora", "Aurora", "AURORA_IT", "@aurora", "42", "7", "___", "nobody"]
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_own_post_ids_are_what_a_scan_finds(store: Store, key: str) -> None:
     history(store)
     for days in (0, 2, 5):
         since, until = utc_iso(T0 + timedelta(days=days)), utc_iso(T0 + timedelta(days=days + 1, hours=3))
@@ -54,10 +59,44 @@ def test_own_posts_are_what_a_scan_finds(store: Store, key: str) -> None:
             assert own_post_ids(store.conn, [(network, key)], since, until) == scanned(
                 store, network, key, since, until
             )
-            posts = store.accounts.posts(
-                network, key, T0 + timedelta(days=days), T0 + timedelta(days=days + 1)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_own_posts_are_what_a_scan_finds(backend: Backend, key: str) -> None:
+    history(backend.store, n=600)
+    total = 0
+    for days in (0, 2, 5):
+        since, until = T0 + timedelta(days=days), T0 + timedelta(days=days + 1, hours=3)
+        for network in ("x", "mastodon"):
+            found = backend.rows(
+                "SELECT native_id, created_at FROM mentions WHERE "
+                f"network = '{network}' AND created_at >= '{utc_iso(since)}' AND created_at < '{utc_iso(until)}' "
+                f"AND (lower(author_handle) = '{key.lower()}' OR author_id = '{key}')"
             )
-            assert [p.created_at for p in posts] == sorted(p.created_at for p in posts)
+            posts = backend.store.accounts.posts(network, key, since, until)
+            assert [(p.native_id, utc_iso(p.created_at)) for p in posts] == sorted(
+                found, key=lambda r: (r[1], r[0])
+            )
+            assert all(p.network == network and p.raw == {} for p in posts)
+            total += len(posts)
+        assert backend.store.accounts.posts("x", key, since, since) == []
+    assert (total > 0) == (key != "nobody")
+
+
+def test_replies_count_each_posts_replies_and_negatives(backend: Backend) -> None:
+    ms = [Mention("x", "p1", "our post", T0, author_handle="aurora"), Mention("x", "p2", "another", T0)]
+    ms += [Mention("x", f"r{i}", "reply", T0, in_reply_to_id="p1") for i in range(3)]
+    ms += [Mention("mastodon", "r9", "reply elsewhere", T0, in_reply_to_id="p1")]
+    for network in ("x", "mastodon"):
+        backend.store.save_page(Page(network, "brand", [m for m in ms if m.network == network]))
+    # Both connections commit each statement (autocommit): the scorer's write, without the scorer.
+    backend.store.conn.execute("UPDATE mentions SET sentiment_label = 'negative' WHERE native_id = 'r0'")
+    assert backend.store.accounts.replies("x", ["p1", "p2", "p404"]) == {
+        "p1": (3, 1),
+        "p2": (0, 0),
+        "p404": (0, 0),
+    }
+    assert backend.store.accounts.replies("x", []) == {}
 
 
 def test_unanswered_negatives_match_the_thread_rule(store: Store) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +20,7 @@ from listener.errors import ConfigError, QueryError
 from listener.model import Mention, Page
 from listener.query import Field, Not, Query, parse, render
 from storage import SearchFilters, Store
+from tests.backends import Backend
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 LABELS = {"1": "negative", "2": "neutral", "3": "positive", "4": None}
@@ -41,14 +43,18 @@ def test_another_value_is_a_syntax_error_naming_its_column(source: str, column: 
     assert "sentiment:" in str(error.value) and "negative" in str(error.value)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    store = Store.open(tmp_path / "listener.db")
+def scored(store: Any) -> Any:
+    """Four mentions, three of them scored (``LABELS``), in ``store`` of either backend."""
     mentions = [Mention("x", nid, f"aurora {nid}", T0 + timedelta(minutes=int(nid))) for nid in LABELS]
     store.save_page(Page("x", "w", mentions))
     ids = dict(store.conn.execute("SELECT native_id, id FROM mentions"))
     store.set_sentiment([(ids[n], label, 0.9, "test", None) for n, label in LABELS.items() if label])
     return store
+
+
+@pytest.fixture
+def store(backend: Backend) -> Any:
+    return scored(backend.store)
 
 
 @pytest.mark.parametrize(
@@ -61,7 +67,7 @@ def store(tmp_path: Path) -> Store:
         ("sentiment:neutral -aurora", set()),
     ],
 )
-def test_search_and_the_local_matcher_agree(store: Store, query: str, expected: set[str]) -> None:
+def test_search_and_the_local_matcher_agree(store: Any, query: str, expected: set[str]) -> None:
     for limit in (50, 1000):  # the newest-first walk and the plain query
         hits = store.search(parse(query), SearchFilters(), limit=limit)
         assert {h.native_id for h in hits} == expected, (query, limit)
@@ -69,8 +75,8 @@ def test_search_and_the_local_matcher_agree(store: Store, query: str, expected: 
     assert {h.native_id for h in every if Query.parse(query).matches(h)} == expected
 
 
-def test_listener_search_filters_on_sentiment(store: Store, tmp_path: Path) -> None:
-    store.close()
+def test_listener_search_filters_on_sentiment(tmp_path: Path) -> None:
+    scored(Store.open(tmp_path / "listener.db")).close()
     result = CliRunner().invoke(
         cli, ["--db", str(tmp_path / "listener.db"), "search", "aurora sentiment:negative", "--json"]
     )

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from listener.errors import StorageError
+from listener.errors import QueryError, StorageError
 from listener.model import Mention, Page
 from listener.query import parse
 from storage import SearchFilters, Store
+from storage.interfaces import WatchRunStore
 from storage.migrations import MIGRATIONS, SCHEMA_VERSION, load, migrate
 from tests.backends import Backend
 
@@ -70,12 +71,14 @@ def test_watch_matches_are_linked_and_counted(store: Store) -> None:
     ("stored", "query"),
     [("Perché no?", "perche"), ("perche no", "perché"), ("Città di Torino", "citta"), ("CAFFÈ", '"caffe"')],
 )
-def test_search_ignores_accents_and_case_both_ways(store: Store, stored: str, query: str) -> None:
+def test_search_ignores_accents_and_case_both_ways(backend: Backend, stored: str, query: str) -> None:
+    store = backend.store
     store.save_page(Page("x", "brand", [mention("1", stored), mention("2", "altro testo")]))
     assert [h.text for h in store.search(parse(query), SearchFilters())] == [stored]
 
 
-def test_search_filters_by_field_and_time(store: Store) -> None:
+def test_search_filters_by_field_and_time(backend: Backend) -> None:
+    store = backend.store
     store.save_page(
         Page(
             "x", "brand",
@@ -100,7 +103,8 @@ def test_search_filters_by_field_and_time(store: Store) -> None:
     assert ids(None, lang="EN") == {"x/2"}
 
 
-def test_hostile_strings_round_trip_and_search_inert(store: Store, shared_dir: Path) -> None:
+def test_hostile_strings_round_trip_and_search_inert(backend: Backend, shared_dir: Path) -> None:
+    store = backend.store
     lines = (shared_dir / "data/hostile/blns.txt").read_text(encoding="utf-8").split("\n")
     hostile = [line for line in lines if line and not line.startswith("#")]
     page = Page("x", "brand", [mention(str(i), text) for i, text in enumerate(hostile)])
@@ -109,6 +113,12 @@ def test_hostile_strings_round_trip_and_search_inert(store: Store, shared_dir: P
         assert store.versions("x", str(i)) == [text]
     assert store.search(parse('"DROP TABLE"'), SearchFilters())
     assert store.count_mentions() == len(hostile)
+    for text in hostile:  # every line as a query that parses: a query, never an error of the database
+        try:
+            query = parse(text)
+        except QueryError:
+            continue
+        assert isinstance(store.search(query, SearchFilters(), limit=5), list)
 
 
 def test_wal_mode_lets_a_reader_in_while_a_writer_holds_the_lock(store: Store, db_path: Path) -> None:
@@ -173,9 +183,10 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path: Path) -> None:
         Store.open(bogus)
 
 
-def test_status_reports_runs_errors_back_off_and_sources_that_never_ran(store: Store) -> None:
+def test_status_reports_runs_errors_back_off_and_sources_that_never_ran(backend: Backend) -> None:
     from listener.model import SaveResult
 
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     ok = store.start_run("x", "brand", now=T0)
     store.save_page(Page("x", "brand", [mention("1")], matches={"1": ["brand"]}), now=T0)
@@ -262,7 +273,8 @@ def test_upgrading_fills_bucket_counts_from_existing_mentions(tmp_path: Path) ->
         ]
 
 
-def test_forget_author_deletes_what_author_search_finds_at_sign_and_any_script(store: Store) -> None:
+def test_forget_author_deletes_what_author_search_finds_at_sign_and_any_script(backend: Backend) -> None:
+    store = backend.store
     handles = {"1": "@Mario", "2": "mario", "3": "MARIO", "4": "mariobros", "5": "ÉLODIE", "6": "@élodie"}
     others = [mention(i, author_handle=h) for i, h in handles.items()]
     others += [mention("7"), mention("8", author_id="42", author_handle="Someone")]
@@ -283,15 +295,15 @@ def test_forget_author_deletes_what_author_search_finds_at_sign_and_any_script(s
     assert sorted(left()) == ["4", "7"]
 
 
-def _raw_runs(store: Store) -> dict[tuple[str, str], list[tuple[object, ...]]]:
+def _raw_runs(backend: Backend) -> dict[tuple[str, str], list[tuple[object, ...]]]:
     """Every run per source, newest first, as the runs table holds them."""
     out: dict[tuple[str, str], list[tuple[object, ...]]] = {}
-    for row in store.conn.execute("SELECT * FROM runs ORDER BY id DESC"):
-        out.setdefault((row[1], row[2]), []).append(row)
+    for row in backend.rows("SELECT * FROM runs ORDER BY id DESC"):
+        out.setdefault((str(row[1]), str(row[2])), []).append(row)
     return out
 
 
-def _write_random_runs(store: Store, seed: int) -> None:
+def _write_random_runs(store: WatchRunStore, seed: int) -> None:
     import random
 
     from listener.model import SaveResult
@@ -314,9 +326,10 @@ def _write_random_runs(store: Store, seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_run_summaries_say_what_the_runs_say(store: Store, seed: int) -> None:
+def test_run_summaries_say_what_the_runs_say(backend: Backend, seed: int) -> None:
+    store = backend.store
     _write_random_runs(store, seed)
-    raw = _raw_runs(store)
+    raw = _raw_runs(backend)
     now = T0 + timedelta(hours=20)
     status = {(r.network, r.watch): r for r in store.status(now)}
     assert set(status) == set(raw)
@@ -357,14 +370,15 @@ def test_upgrading_builds_the_run_summaries_from_existing_runs(store: Store, tmp
         assert upgraded.status(T0) == store.status(T0)
 
 
-def test_old_runs_go_and_what_they_said_stays(store: Store) -> None:
+def test_old_runs_go_and_what_they_said_stays(backend: Backend) -> None:
     from listener.model import SaveResult
 
+    store = backend.store
     old = store.start_run("x", "brand", now=T0 - timedelta(days=40))
     store.finish_run(old, SaveResult(new=3), 7, now=T0 - timedelta(days=40))
     new = store.start_run("x", "brand", now=T0)
     store.finish_run(new, SaveResult(), 0, error="auth", error_message="x (brand): token rejected", now=T0)
-    assert store.conn.execute("SELECT count(*) FROM runs").fetchone() == (1,)  # 35 days are kept
+    assert backend.rows("SELECT count(*) FROM runs") == [(1,)]  # 35 days are kept
     [row] = store.status(T0)
     assert (row.last_run, row.last_success) == (T0.isoformat(), (T0 - timedelta(days=40)).isoformat())
     assert store.fetched_since("x", (T0 - timedelta(days=40)).replace(hour=0, minute=0)) == 7

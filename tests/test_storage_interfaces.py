@@ -34,6 +34,10 @@ from storage.interfaces import (
     WatchRunStore,
 )
 from storage.mentions import MentionMethods
+from storage.pg.accounts import PgAccounts
+from storage.pg.mentions import PgMentions
+from storage.pg.runs import PgRuns
+from storage.pg.store import PgStore
 from storage.runs import WatchRunMethods
 
 STORAGE = Path(__file__).resolve().parents[1] / "storage"
@@ -48,6 +52,11 @@ CONCERNS: list[tuple[type[Any], type[Any], type[Any] | None]] = [
     (ClusterStore, ClusterTable, ClusterTable),
     (AccountReads, AccountQueries, AccountQueries),
     (ListenerStore, Store, None),
+]
+# What PostgreSQL's ``PgStore`` implements so far (#22): each entry, once whole, joins the list above.
+PG_CONCERNS: list[tuple[type[Any], type[Any], type[Any] | None]] = [
+    (WatchRunStore, PgStore, None),
+    (AccountReads, PgAccounts, PgAccounts),
 ]
 
 
@@ -87,7 +96,9 @@ def test_store_and_its_tables_type_check_as_the_protocols(store: Store) -> None:
 
 
 @pytest.mark.parametrize(
-    ("protocol", "implementation", "concern"), CONCERNS, ids=[c[0].__name__ for c in CONCERNS]
+    ("protocol", "implementation", "concern"),
+    CONCERNS + PG_CONCERNS,
+    ids=[c[0].__name__ for c in CONCERNS] + [f"pg-{c[0].__name__}" for c in PG_CONCERNS],
 )
 def test_each_protocol_member_exists_with_the_same_parameters(
     protocol: type[Any], implementation: type[Any], concern: type[Any] | None
@@ -121,6 +132,16 @@ def test_the_whole_store_is_its_concerns_and_attached_tables(store: Store) -> No
         assert members(protocol) <= set(dir(getattr(store, name))), name
     own = public_methods(MentionMethods) | public_methods(WatchRunMethods) | public_methods(Store)
     assert own == members(ListenerStore) - set(attached) - {"__enter__", "__exit__"}
+
+
+def test_postgresql_offers_the_run_and_account_promises_and_nothing_else(postgres_url: str) -> None:
+    """``PgRuns`` is ``WatchRunStore`` but the two methods ``PgMentions`` has; the assignments are for mypy."""
+    assert public_methods(PgRuns) == members(WatchRunStore) - {"sync_watches", "get_cursor"}
+    assert {"sync_watches", "get_cursor"} <= public_methods(PgMentions)
+    with PgStore.open(postgres_url) as pg:
+        runs: WatchRunStore = pg
+        accounts: AccountReads = pg.accounts
+        assert runs.jobs() == [] and accounts.replies("x", ["1"]) == {"1": (0, 0)}
 
 
 def test_every_public_storage_method_is_guarded() -> None:

@@ -22,7 +22,9 @@ from listener.model import Mention, Page
 from listener.query import parse
 from listener.stories import TrollRule, answer_first, author_kind
 from storage import Store
+from storage.pg.store import PgStore
 from storage.rows import StoryFilters, StoryRow
+from tests.backends import Backend
 from tests.harness import vm_steps
 from tests.test_query_plans_digest import bad, plan_of
 
@@ -77,14 +79,16 @@ def mentions() -> list[tuple[Mention, str | None, tuple[str, ...]]]:
     return day + troll
 
 
-def build(store: Store, extra: Sequence[tuple[Mention, str | None, tuple[str, ...]]] = ()) -> dict[str, int]:
+def build(
+    store: Store | PgStore, extra: Sequence[tuple[Mention, str | None, tuple[str, ...]]] = ()
+) -> dict[str, int]:
     """Store the day (clustered and scored); native id -> mention id."""
     store.sync_watches([("brand", "aurora"), ("app", "#auroradown")])
     items = [*mentions(), *extra]
     for network in sorted({m.network for m, _, _ in items}):
         ms = [m for m, _, _ in items if m.network == network]
         store.save_page(Page(network, "brand", ms, matches={m.native_id: w for m, _, w in items if m in ms}))
-    ids = {native: i for i, native in store.conn.execute("SELECT id, native_id FROM mentions")}
+    ids = {native: i for i, native in store.conn.execute("SELECT id, native_id FROM mentions").fetchall()}
     store.set_sentiment([(ids[m.native_id], label, 0.9, "test", None) for m, label, _ in items if label])
     assign_clusters(store)
     return ids
@@ -95,11 +99,19 @@ def by_lead(stories: Sequence[StoryRow]) -> dict[str, StoryRow]:
 
 
 @pytest.fixture
-def ids(store: Store) -> dict[str, int]:
+def ids(backend: Backend) -> dict[str, int]:
+    """The day on both backends (tests/backends.py)."""
+    return build(backend.store)
+
+
+@pytest.fixture
+def sqlite_ids(store: Store) -> dict[str, int]:
+    """The day on SQLite, for the cases about its query plans and VM steps."""
     return build(store)
 
 
-def test_near_duplicates_on_three_networks_are_one_story(store: Store, ids: dict[str, int]) -> None:
+def test_near_duplicates_on_three_networks_are_one_story(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     stories = store.stories.stories(START, END, OWN)
     complaint = [s for s in stories if s.members > 1]
     assert len(complaint) == 1
@@ -114,7 +126,8 @@ def test_near_duplicates_on_three_networks_are_one_story(store: Store, ids: dict
     assert {s.lead.native_id for s in stories} == {"t3_abc1", "1002", "1003", "1005", "mastodon.uno/3001"}
 
 
-def test_a_story_counts_its_members_of_the_range(store: Store) -> None:
+def test_a_story_counts_its_members_of_the_range(backend: Backend) -> None:
+    store = backend.store
     """The same complaint the day before is the same story (same key), counted on its own day."""
     early = Mention("x", "999", COMPLAINT + " (ieri)", at(20, -1), author_id="93", author_handle="teo",
                     like_count=1000)  # fmt: skip
@@ -127,7 +140,8 @@ def test_a_story_counts_its_members_of_the_range(store: Store) -> None:
     assert (today[0].members, today[0].engagement, yesterday[0].members) == (3, 56, 1)
 
 
-def test_answered_by_an_own_reply(store: Store, ids: dict[str, int]) -> None:
+def test_answered_by_an_own_reply(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     stories = by_lead(store.stories.stories(START, END, OWN))
     assert stories["1003"].answered
     assert not stories["t3_abc1"].answered and not stories["1005"].answered
@@ -136,7 +150,8 @@ def test_answered_by_an_own_reply(store: Store, ids: dict[str, int]) -> None:
     assert "1004" in by_lead(store.stories.stories(START, END, ()))
 
 
-def test_an_own_post_later_in_the_conversation_answers_it(store: Store) -> None:
+def test_an_own_post_later_in_the_conversation_answers_it(backend: Backend) -> None:
+    store = backend.store
     later = Mention("reddit", "t1_own", "Ci scusiamo, rimborso in corso", at(11), author_id="t2_own",
                     author_handle="aurora_official", conversation_id="t3_abc1")  # fmt: skip
     build(store, [(later, "neutral", ("brand",))])
@@ -156,18 +171,31 @@ def test_an_own_post_later_in_the_conversation_answers_it(store: Store) -> None:
         (StoryFilters(sentiment="positive"), {"1002"}),
         (StoryFilters(sentiment="negative"), {"t3_abc1", "1003", "1005"}),
         (StoryFilters(sentiment="neutral"), {"mastodon.uno/3001"}),
-        (StoryFilters(query=parse("refund")), {"t3_abc1"}),
-        (StoryFilters(query=parse("aurora"), network="x", sentiment="negative"), {"t3_abc1", "1003", "1005"}),
-        (StoryFilters(query=parse("brera OR miscela"), language="it"), {"1002", "mastodon.uno/3001"}),
         (StoryFilters(watch="nope"), set()),
     ],
 )
-def test_filters(store: Store, ids: dict[str, int], filters: StoryFilters, expected: set[str]) -> None:
+def test_filters(backend: Backend, ids: dict[str, int], filters: StoryFilters, expected: set[str]) -> None:
     """A facet picks the candidates; a story found keeps all its members (the spread is the point)."""
-    assert set(by_lead(store.stories.stories(START, END, OWN, filters))) == expected
+    assert set(by_lead(backend.store.stories.stories(START, END, OWN, filters))) == expected
 
 
-def test_triage_state_of_a_story_is_its_latest_action(store: Store, ids: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (StoryFilters(query=parse("refund")), {"t3_abc1"}),
+        (StoryFilters(query=parse("aurora"), network="x", sentiment="negative"), {"t3_abc1", "1003", "1005"}),
+        (StoryFilters(query=parse("brera OR miscela"), language="it"), {"1002", "mastodon.uno/3001"}),
+    ],
+)
+def test_query_filters(
+    backend: Backend, ids: dict[str, int], filters: StoryFilters, expected: set[str]
+) -> None:
+    """A query finds its candidates through search."""
+    assert set(by_lead(backend.store.stories.stories(START, END, OWN, filters))) == expected
+
+
+def test_triage_state_of_a_story_is_its_latest_action(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     members = [ids["t3_abc1"], ids["1001"], ids["mastodon.social/2001"]]
     store.triage.set([members[0]], "escalated", "call the bank", now=NOW)
     store.triage.set([members[1]], "handled", "refunded", now=NOW + timedelta(minutes=5))
@@ -183,7 +211,8 @@ def test_triage_state_of_a_story_is_its_latest_action(store: Store, ids: dict[st
     assert by_lead(store.stories.stories(START, END, OWN))["t3_abc1"].state is None
 
 
-def test_done_stories_leave_room_for_others(store: Store, ids: dict[str, int]) -> None:
+def test_done_stories_leave_room_for_others(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     first = store.stories.stories(START, END, OWN, limit=2)
     assert len(first) == 2
     store.triage.set([m for s in first for m in s.member_ids], "handled", now=NOW)
@@ -191,8 +220,8 @@ def test_done_stories_leave_room_for_others(store: Store, ids: dict[str, int]) -
     assert len(second) == 2 and not {s.key for s in first} & {s.key for s in second}
 
 
-def test_an_escalated_mention_is_a_candidate_whatever_its_engagement(store: Store) -> None:
-    """Ten more engaged posts push the quiet question out of the walk; escalated, it comes first."""
+def escalated_quiet_question(store: Store | PgStore) -> None:
+    """Ten more engaged posts than the quiet question, which is then escalated."""
     fans = [
         (Mention("x", f"70{i}", f"Caffè Aurora fan post number {i} with its own words {i * 7}", at(13),
                  author_id=f"f{i}", author_handle=f"fan{i}", like_count=100 + i), "positive", ("brand",))
@@ -201,32 +230,44 @@ def test_an_escalated_mention_is_a_candidate_whatever_its_engagement(store: Stor
     ids = build(store, fans)
     assert "mastodon.uno/3001" not in by_lead(store.stories.stories(START, END, OWN, limit=2))
     store.triage.set([ids["mastodon.uno/3001"]], "escalated", "ask the Brera shop", now=NOW)
+
+
+def test_an_escalated_mention_is_a_candidate_whatever_its_engagement(backend: Backend) -> None:
+    """Ten more engaged posts push the quiet question out of the walk; escalated, it comes first."""
+    store = backend.store
+    escalated_quiet_question(store)
     first = store.stories.stories(START, END, OWN, limit=2)
     assert first[0].lead.native_id == "mastodon.uno/3001" and len(first) == 2
     assert "mastodon.uno/3001" in by_lead(
         store.stories.stories(START, END, OWN, StoryFilters(network="mastodon"))
     )
-    assert "mastodon.uno/3001" in by_lead(
-        store.stories.stories(START, END, OWN, StoryFilters(query=parse("brera")))
-    )
-    for filters in (
-        StoryFilters(network="x"),
-        StoryFilters(sentiment="negative"),
-        StoryFilters(query=parse("scam")),
-    ):
+    for filters in (StoryFilters(network="x"), StoryFilters(sentiment="negative")):
         assert "mastodon.uno/3001" not in by_lead(store.stories.stories(START, END, OWN, filters, limit=2))
     assert "mastodon.uno/3001" not in by_lead(
         store.stories.stories(START, END, (("mastodon", "anna@mastodon.uno"),))
     )
 
 
-def test_a_range_off_the_quarter_hours_reads_the_same_stories(store: Store, ids: dict[str, int]) -> None:
+def test_an_escalated_mention_meets_the_query_or_stays_out(backend: Backend) -> None:
+    store = backend.store
+    escalated_quiet_question(store)
+    assert "mastodon.uno/3001" in by_lead(
+        store.stories.stories(START, END, OWN, StoryFilters(query=parse("brera")))
+    )
+    assert "mastodon.uno/3001" not in by_lead(
+        store.stories.stories(START, END, OWN, StoryFilters(query=parse("scam")), limit=2)
+    )
+
+
+def test_a_range_off_the_quarter_hours_reads_the_same_stories(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     day = {s.key: s for s in store.stories.stories(START, END, OWN)}
     odd = {s.key: s for s in store.stories.stories(START + timedelta(minutes=7), END, OWN)}
     assert odd == day
 
 
-def test_author_history_counts_local_days(store: Store, ids: dict[str, int]) -> None:
+def test_author_history_counts_local_days(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     since = NOW - timedelta(days=30)
     keys = [
         ("x", "gianni_brontolo"),
@@ -271,7 +312,8 @@ def test_a_day_of_many_complaints_costs_one_probe(tmp_path: Path) -> None:
     assert steps(200) < 1.2 * steps(10)
 
 
-def test_negative_posts_on_one_local_day_are_one_day(store: Store) -> None:
+def test_negative_posts_on_one_local_day_are_one_day(backend: Backend) -> None:
+    store = backend.store
     """Three complaints in one Rome day (two of them after UTC midnight is still the same day)."""
     rome = ZoneInfo(ZONE)
     times = [datetime(2026, 12, 4, h, 30, tzinfo=rome) for h in (0, 12, 23)]
@@ -287,7 +329,8 @@ def test_negative_posts_on_one_local_day_are_one_day(store: Store) -> None:
     assert utc.negative_days == 2  # 00:30 Rome is 23:30 UTC the day before
 
 
-def test_answer_first_order(store: Store, ids: dict[str, int]) -> None:
+def test_answer_first_order(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     ranked = answer_first(store, OWN, START, END, NOW, ZONE)
     order = [r.story.lead.native_id for r in ranked]
     # the unanswered complaint with reach beats a positive post 100 times as engaged;
@@ -323,7 +366,8 @@ def test_answer_first_order(store: Store, ids: dict[str, int]) -> None:
     assert all(ranked[i].priority >= ranked[i + 1].priority for i in range(len(ranked) - 1))
 
 
-def test_an_old_complaint_among_fresh_calm_copies_is_not_fresh(store: Store) -> None:
+def test_an_old_complaint_among_fresh_calm_copies_is_not_fresh(backend: Backend) -> None:
+    store = backend.store
     """A calm post shared all week with one grumble three days ago: the grumble's age counts, and
     one complaint among many calm copies is only "partly negative" (the demo's filler posts
     outranked its crisis before)."""
@@ -348,7 +392,8 @@ def test_an_old_complaint_among_fresh_calm_copies_is_not_fresh(store: Store) -> 
     assert grumble.priority < ranked["1003"].priority < ranked["t3_abc1"].priority
 
 
-def test_handled_leaves_and_escalated_stays_on_top(store: Store, ids: dict[str, int]) -> None:
+def test_handled_leaves_and_escalated_stays_on_top(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     ranked = answer_first(store, OWN, START, END, NOW, ZONE)
     store.triage.set(ranked[0].story.member_ids, "handled", now=NOW)
     store.triage.set([ids["mastodon.uno/3001"]], "escalated", "ask the shop", now=NOW)
@@ -360,7 +405,8 @@ def test_handled_leaves_and_escalated_stays_on_top(store: Store, ids: dict[str, 
     assert "t3_abc1" in [r.story.lead.native_id for r in every]
 
 
-def test_recency_decays_the_priority(store: Store, ids: dict[str, int]) -> None:
+def test_recency_decays_the_priority(backend: Backend, ids: dict[str, int]) -> None:
+    store = backend.store
     fresh = {r.story.key: r.priority for r in answer_first(store, OWN, START, END, NOW, ZONE)}
     later = answer_first(store, OWN, START, END, NOW + timedelta(days=1), ZONE)
     assert all(r.priority == pytest.approx(fresh[r.story.key] / 2) for r in later)
@@ -370,7 +416,7 @@ def test_recency_decays_the_priority(store: Store, ids: dict[str, int]) -> None:
 # -- what it reads ------------------------------------------------------------------------
 
 
-def test_a_day_reads_through_the_indexes(store: Store, ids: dict[str, int]) -> None:
+def test_a_day_reads_through_the_indexes(store: Store, sqlite_ids: dict[str, int]) -> None:
     """Candidates from the parts of mentions_engaged, members from the cluster index, states and
     answers by key, an author's days from mentions_author_key: no table is read whole."""
     calls = {
@@ -427,20 +473,32 @@ def test_a_day_ten_times_denser_costs_about_the_same(tmp_path: Path) -> None:
     assert busy < 1.5 * quiet, cost
 
 
-def test_the_last_seven_days_from_any_minute(store: Store, ids: dict[str, int]) -> None:
-    """An inbox's range ends now, off the quarter hours: the ragged ends are read too, and the
-    whole blocks between them through their parts."""
+def seven_days(store: Store | PgStore) -> datetime:
+    """The day with a post just after it and one six days before: now, off the quarter hours."""
     late = Mention("x", "1100", "Caffè Aurora ha sbagliato di nuovo il mio ordine", END + timedelta(minutes=3),
                    author_id="88", author_handle="bea", like_count=2)  # fmt: skip
     early = Mention("x", "1101", "Caffè Aurora mi ha risposto subito, gentilissimi", START - timedelta(days=6, minutes=-9),
                     author_id="89", author_handle="max", like_count=1)  # fmt: skip
     build(store, [(late, "negative", ("brand",)), (early, "positive", ("brand",))])
-    now = END + timedelta(minutes=7, seconds=30)
+    return END + timedelta(minutes=7, seconds=30)
+
+
+def test_the_last_seven_days_from_any_minute(backend: Backend, ids: dict[str, int]) -> None:
+    """An inbox's range ends now, off the quarter hours: the ragged ends are read too, and the
+    whole blocks between them through their parts."""
+    store = backend.store
+    now = seven_days(store)
     week = by_lead(store.stories.stories(now - timedelta(days=7), now, OWN))
     assert {"1100", "1101", "t3_abc1", "1002", "1005"} <= set(week)
     assert "1100" not in by_lead(
         store.stories.stories(now - timedelta(days=7), now - timedelta(minutes=5), OWN)
     )
+
+
+def test_the_last_seven_days_read_the_ends_through_mentions_day(
+    store: Store, sqlite_ids: dict[str, int]
+) -> None:
+    now = seven_days(store)
     plan = plan_of(store, lambda: store.stories.stories(now - timedelta(days=7), now, OWN))
     lines = [line for _, line in plan]
     assert bad(plan) == [] and "SEARCH w USING INDEX mentions_engaged (<expr>=? AND <expr>=?)" in lines, lines
@@ -470,3 +528,26 @@ def test_three_days_three_times_denser_cost_about_the_same(tmp_path: Path) -> No
             cost.append(vm_steps(store.conn, lambda s=store, d=days: s.stories.stories(*d, OWN, limit=6)))  # type: ignore[misc]
     quiet, busy = cost
     assert busy < 1.3 * quiet, cost
+
+
+def test_the_decided_stories_latest_decision_first(backend: Backend, ids: dict[str, int]) -> None:
+    """``triaged`` finds what people marked from ``triage`` itself: a story once, by its latest
+    action, members of the range only; our own posts and other days' stories are not listed."""
+    store = backend.store
+    store.triage.set([ids["mastodon.uno/3001"]], "handled", "told her 8:00", now=NOW)
+    store.triage.set([ids["1001"]], "ignored", now=NOW + timedelta(minutes=1))
+    store.triage.set([ids["t3_abc1"]], "escalated", "bank", now=NOW + timedelta(minutes=2))
+    store.triage.set(
+        [ids["1004"], ids["901"]], "handled", now=NOW + timedelta(minutes=3)
+    )  # ours; the day before
+    decided = store.stories.triaged(START, END, OWN)
+    assert [(s.lead.native_id, s.members, s.state.state if s.state else None) for s in decided] == [
+        ("t3_abc1", 3, "escalated"), ("mastodon.uno/3001", 1, "handled")]  # fmt: skip
+    assert decided[0].state is not None and decided[0].state.note == "bank"
+    assert [s.lead.native_id for s in store.stories.triaged(START, END, OWN, limit=1)] == ["t3_abc1"]
+    assert [s.lead.native_id for s in store.stories.triaged(START, END, ())] == [
+        "1004",
+        "t3_abc1",
+        "mastodon.uno/3001",
+    ]
+    assert store.stories.triaged(START, END, OWN, limit=0) == []

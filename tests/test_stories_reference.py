@@ -17,14 +17,18 @@ import json
 import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from listener.clusters import assign_clusters
 from listener.digest.build import day_bounds
 from listener.model import Mention, Page
 from listener.records import utc_iso
 from storage import Store
+from storage.pg.store import PgStore
+from storage.rows import NO_FILTERS, StoryFilters
 from storage.stories import CANDIDATES
 
 T0 = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)
@@ -320,3 +324,76 @@ def test_what_our_own_posts_answered_of_the_day(store: Store) -> None:
     assert owed() == ["n12", "n3", "n5", "n8", "n9"]
     delete("n12")  # owed, gone
     assert owed() == ["n3", "n5", "n8", "n9"]
+
+
+# -- PostgreSQL tells the same stories ---------------------------------------------------------
+
+
+def same_history(store: Store | PgStore, seed: int, n: int = 150) -> None:
+    """``history``'s kind of mentions on either backend, with the same ids on both (pages in
+    native id order), scored, clustered, and triaged."""
+    rng = random.Random(seed)
+    store.sync_watches([("a", "aurora"), ("b", "aurora")])
+    for network in NETWORKS:
+        ms = [mention(rng, network, i, 60 * 60) for i in range(n)]
+        ms += [mention(rng, network, i, 15, BURST, (4, 6, 8, 10)) for i in range(n, n + 30)]
+        ms += [Mention(network, f"{network}{i}", f"aurora copy {i % 3} of the same story", TIES,
+                       author_handle=rng.choice(HANDLES), like_count=20) for i in range(n + 30, n + 50)]  # fmt: skip
+        ms.sort(key=lambda m: m.native_id)
+        store.save_page(
+            Page(network, "a", ms, matches={m.native_id: rng.sample("ab", rng.randint(1, 2)) for m in ms})
+        )
+    ids = sorted(int(str(row[0])) for row in store.conn.execute("SELECT id FROM mentions").fetchall())
+    store.set_sentiment([(i, rng.choice(LABELS[:4]), 0.9, "test", None) for i in ids if rng.random() < 0.9])
+    assign_clusters(store)
+    store.triage.set(ids[::37], "handled", now=T0 + timedelta(days=3))
+    store.triage.set(ids[5::53], "escalated", "call back", now=T0 + timedelta(days=3, hours=1))
+    store.triage.set(ids[7::97], "ignored", now=T0 + timedelta(days=3, hours=2))
+
+
+def test_postgresql_tells_the_same_stories(tmp_path: Path, postgres_url: str) -> None:
+    """The same history on both backends: the same stories (members, leads, answers, states, order)
+    for days in three zones, a range off the quarter hours and four days (parts giving their share),
+    own accounts by handle and by id, facets and limits; the same decided stories and author histories;
+    again after late engagement, edits, a forgotten author and re-scoring."""
+    facets = (
+        NO_FILTERS,
+        StoryFilters(network="x", sentiment="negative"),
+        StoryFilters(watch="b", language="EN"),
+    )
+    spans = [day_bounds(DAYS[0], ZoneInfo(zone)) for zone in ("UTC", "Asia/Kathmandu")]
+    spans += [ranges()[-1], (T0 + timedelta(minutes=3), T0 + timedelta(days=4, minutes=11))]
+    authors = [(n, h) for n in NETWORKS for h in ("troll", "TROLL", "fan1", "77", "8", "nobody")]
+
+    def told(store: Store | PgStore) -> list[object]:
+        out: list[object] = []
+        for start, end in spans:
+            for own in OWNS:
+                out.append(store.stories.triaged(start, end, own, 20))
+                for f in facets:
+                    for limit in (4, 30):
+                        out += [
+                            store.stories.stories(start, end, own, f, limit, done) for done in (False, True)
+                        ]
+        out += [store.stories.author_history(authors, T0 - timedelta(days=9), zone) for zone in ZONES[:3]]
+        return out
+
+    with Store.open(tmp_path / "listener.db") as sqlite, PgStore.open(postgres_url) as pg:
+        for store in (sqlite, pg):
+            same_history(store, 7)
+        first = told(sqlite)
+        assert sum(len(x) for x in first if isinstance(x, list)) > 500 and first == told(pg)
+        for store in (sqlite, pg):
+            late = [
+                Mention("x", f"x{i}", f"aurora {i}{' edited' * (i % 8 == 0)}", T0, like_count=i % 9)
+                for i in range(0, 150, 4)
+            ]
+            store.save_page(Page("x", "a", late))  # some texts edited: those are clustered anew
+            assign_clusters(store)
+            store.forget_author("mastodon", "troll")
+            rng = random.Random(5)
+            ids = sorted(int(str(row[0])) for row in store.conn.execute("SELECT id FROM mentions").fetchall())
+            store.set_sentiment(
+                [(i, rng.choice(LABELS), 0.7, "test2", None) for i in rng.sample(ids, len(ids) // 4)]
+            )
+        assert told(sqlite) == told(pg)

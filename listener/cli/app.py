@@ -11,7 +11,7 @@ import os
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -63,22 +63,39 @@ class App:
         if config.postgres is not None:
             from listener.errors import ConfigError
 
+            context = click.get_current_context(silent=True)
+            command = f"'listener {context.info_name}'" if context and context.info_name else "this command"
             raise ConfigError(
-                f"{config.path}: database.url: this command works on a SQLite file only; "
+                f"{config.path}: database.url: {command} works on a SQLite file only; "
                 "give one with --db (or $LISTENER_DB)"
             )
         return config.database
 
-    def postgres(self) -> tuple[str, str | None] | None:
-        """The config's PostgreSQL server as (url, password), unless ``--db`` names a SQLite file."""
+    def database_name(self) -> str:
+        """Where the data is, for a message: the SQLite file, or the server and database (never a password)."""
+        server = self.postgres_url()
+        if server is None:
+            return str(self.db_path())
+        from storage.pg.failures import url_name
+
+        return url_name(server)
+
+    def postgres_url(self) -> str | None:
+        """The config's server URL (no password in it), unless ``--db`` names a SQLite file."""
         if self.db_override:
             return None
         settings = self.load_config().postgres
-        if settings is None or settings.url is None:
+        return settings.url if settings is not None else None
+
+    def postgres(self) -> tuple[str, str | None] | None:
+        """The config's PostgreSQL server as (url, password), unless ``--db`` names a SQLite file."""
+        url = self.postgres_url()
+        settings = self.load_config().postgres if url is not None else None
+        if url is None or settings is None:
             return None
         from listener.database_settings import password
 
-        return settings.url, password(settings, os.environ)
+        return url, password(settings, os.environ)
 
     def open_store(self, sync: bool = True) -> ListenerStore:
         """The store (SQLite, or PostgreSQL when the config names a server); with ``sync``,
@@ -87,8 +104,7 @@ class App:
         if server is not None:
             from storage.pg.store import PgStore
 
-            # cast until PgStore implements every Protocol of ListenerStore (#22, in progress)
-            store = cast("ListenerStore", PgStore.open(*server))
+            store: ListenerStore = PgStore.open(*server)
         else:
             from storage import Store
 
@@ -96,8 +112,12 @@ class App:
             store = Store.open(self.db_path(), create=self.db_override is None, origin=origin)
         if sync and (self.config_file.exists() or self.db_override is None):
             config = self.load_config()
-            store.sync_watches([(w.name, w.query) for w in config.watches])
-            store.authors.set_own_accounts(config.own_accounts())
+            try:
+                store.sync_watches([(w.name, w.query) for w in config.watches])
+                store.authors.set_own_accounts(config.own_accounts())
+            except BaseException:
+                store.close()  # the caller never gets it to close
+                raise
         return store
 
 

@@ -66,6 +66,11 @@ def serve(app: App, host: str | None, port: int | None, days: int) -> None:
     """
     from listener.serve_settings import ServeSettings
 
+    if app.postgres_url() is not None:
+        raise ConfigError(
+            f"serve: the inbox runs on Datasette, which reads SQLite files only, and {app.config_file} "
+            "names a PostgreSQL server; read it with 'listener sql', 'listener search' or psql"
+        )
     config = app.load_config() if app.config_file.exists() or app.db_override is None else None
     settings = config.serve if config is not None else ServeSettings()
     host, port = host or settings.host, port or settings.port

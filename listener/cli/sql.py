@@ -1,7 +1,8 @@
 """``listener sql``: a read-only query, for people and scripts.
 
-Imports only ``storage.readonly`` (plain ``sqlite3``): a query needs neither the
-store's schema code nor the analysis stack.
+Imports only ``storage.readonly`` (plain ``sqlite3``), or ``storage.pg.readonly`` when the
+config names a PostgreSQL server: a query needs neither the store's schema code nor the
+analysis stack. Both print the same formats and stop at the same caps.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def sql(
 ) -> None:  # fmt: skip
     """Run a read-only SQL query against the database.
 
-    Writes, ATTACH, writing PRAGMAs and extension loading are refused. Output
+    Writes, ATTACH, writing PRAGMAs and extension loading are refused; on a
+    PostgreSQL server the query runs in a read-only transaction. Output
     stops at --max-rows or --max-bytes, with a line on stderr and exit 3.
 
     \b
@@ -46,11 +48,19 @@ def sql(
         listener sql "SELECT network, count(*) FROM mentions GROUP BY network"
         listener sql "SELECT text FROM mentions WHERE author_handle = :who" -p who acme --json
     """
-    from storage.readonly import run_readonly
+    server = app.postgres()
+    if server is not None:
+        from storage.pg.readonly import run_readonly_pg
 
-    result = run_readonly(
-        app.db_path(), query, dict(params), timeout=timeout, max_rows=max_rows, max_bytes=max_bytes
-    )
+        result = run_readonly_pg(
+            *server, query, dict(params), timeout=timeout, max_rows=max_rows, max_bytes=max_bytes
+        )
+    else:
+        from storage.readonly import run_readonly
+
+        result = run_readonly(
+            app.db_path(), query, dict(params), timeout=timeout, max_rows=max_rows, max_bytes=max_bytes
+        )
     render(result.columns, result.rows, fmt, width=None if fmt != "table" else 80, fitted=False)
     if result.stopped:
         click.secho(f"Stopped: {result.stopped}", fg="yellow", err=True)

@@ -33,12 +33,15 @@ def status(app: App, fmt: str) -> None:
 
     config = app.load_config() if app.config_file.exists() else None
     now = utcnow()
-    running = DaemonLock(app.db_path()).held_by_other()
+    # On PostgreSQL, daemons on several machines share the sources (leases, not a lock file):
+    # whether one runs shows in the schedule they keep, not beside a file.
+    shared = app.postgres_url() is not None
+    running = not shared and DaemonLock(app.db_path()).held_by_other()
     with app.open_store(sync=False) as store:  # a reader: the daemon may be writing
         rows = store.status(now, expected=config.sources() if config else [])
         total = store.count_mentions()
         budgets = budget_usage(store, config.networks, now) if config else []
-        schedule = {job: next_run for job, next_run, _, _ in store.jobs()} if running else {}
+        schedule = {job: next_run for job, next_run, _, _ in store.jobs()} if running or shared else {}
         backlog = store.scoring_backlog()
     render(
         [*COLUMNS, "next_run"],
@@ -48,15 +51,9 @@ def status(app: App, fmt: str) -> None:
         fitted=False,  # rich takes ~1 ms a row: the status of 3,545 sources would wait seconds
     )
     if fmt == "table":
-        click.echo(f"\n{total} mentions stored in {app.db_path()}", err=True)
-        if running:
-            digest_at = schedule.get("digest")
-            click.echo(
-                "The daemon is running." + (f" Next digest check: {digest_at}." if digest_at else ""),
-                err=True,
-            )
-        else:
-            click.echo("The daemon is not running ('listener run').", err=True)
+        click.echo(f"\n{total} mentions stored in {app.database_name()}", err=True)
+        if not shared:  # on PostgreSQL no lock file tells: next_run is the daemons' own schedule
+            click.echo(_daemon_line(running, schedule.get("digest")), err=True)
         click.echo(backlog_line(*backlog, now), err=True)
         for b in budgets:
             click.echo(
@@ -68,6 +65,12 @@ def status(app: App, fmt: str) -> None:
             click.echo(
                 "No collector has run yet: configure a network, then run 'listener collect'.", err=True
             )
+
+
+def _daemon_line(running: bool, digest_at: str | None) -> str:
+    if not running:
+        return "The daemon is not running ('listener run')."
+    return "The daemon is running." + (f" Next digest check: {digest_at}." if digest_at else "")
 
 
 def _cells(row: Any) -> tuple[Any, ...]:

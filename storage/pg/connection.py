@@ -7,9 +7,13 @@ neither a log line nor an error repeats it with the URL.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import psycopg
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
+
+from storage.pg.failures import pg_error
 
 __all__ = ["PgConnection", "connect"]
 
@@ -18,15 +22,33 @@ PgConnection = psycopg.Connection[TupleRow]
 APPLICATION = "listener"
 
 
-def connect(url: str, password: str | None = None, *, connect_timeout: int = 10) -> PgConnection:
+def connect(
+    url: str,
+    password: str | None = None,
+    *,
+    connect_timeout: int = 10,
+    settings: Mapping[str, str] | None = None,
+) -> PgConnection:
     """An autocommit connection: every transaction is explicit (``conn.transaction()``), as in SQLite's ``Store``.
 
     Times come back in UTC whatever the server's ``timezone`` setting, so that they compare
-    equal to what SQLite returns.
+    equal to what SQLite returns. ``settings`` are server settings for the whole session,
+    in force before the first statement (libpq's ``options``, after the URL's own). A server
+    that cannot be reached or refuses us is one ``StorageError`` line (``storage.pg.failures``).
     """
     extra: dict[str, str | int] = {"application_name": APPLICATION, "connect_timeout": connect_timeout}
     if password is not None:
         extra["password"] = password
-    conn = psycopg.connect(make_conninfo(url, **extra), autocommit=True)
-    conn.execute("SET TIME ZONE 'UTC'")
+    if settings:
+        own = " ".join(f"-c {name}={value}" for name, value in settings.items())
+        extra["options"] = f"{conninfo_to_dict(url).get('options') or ''} {own}".strip()
+    try:
+        conn = psycopg.connect(make_conninfo(url, **extra), autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise pg_error(exc, url) from None
+    try:
+        conn.execute("SET TIME ZONE 'UTC'")
+    except psycopg.OperationalError as exc:
+        conn.close()
+        raise pg_error(exc, url) from None
     return conn

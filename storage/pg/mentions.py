@@ -19,6 +19,7 @@ from listener.tokens import handle_key
 from storage.base import dumps
 from storage.pg.authors import lock_mentions
 from storage.pg.connection import PgConnection
+from storage.pg.search import search_columns, url_host
 
 __all__ = ["PgMentions"]
 
@@ -26,7 +27,7 @@ _METRICS = ("like_count", "repost_count", "reply_count", "quote_count", "view_co
 _COLUMNS = (
     "network", "native_id", "url", "author_id", "author_handle", "author_handle_key", "author_name",
     "text", "language", "created_at", "collected_at", "in_reply_to_id", "conversation_id",
-    *_METRICS, "raw",
+    *_METRICS, "search_vector", "search_words", "url_host", "raw",
 )  # fmt: skip
 _VALUES = f"({', '.join(['%s'] * (len(_COLUMNS) - 1))}, %s::jsonb)"
 _INSERT = (
@@ -37,7 +38,7 @@ _INSERT = (
 # one trigger run, schema 002) up to PostgreSQL's 65,535 parameters.
 _PER_INSERT = 65_535 // len(_COLUMNS)
 _KNOWN = (
-    f"SELECT native_id, id, text, {', '.join(_METRICS)} FROM mentions "
+    f"SELECT native_id, id, text, author_handle, {', '.join(_METRICS)} FROM mentions "
     "WHERE network = %s AND native_id = ANY(%s) ORDER BY id FOR UPDATE"
 )
 _AUTHOR_KEY = "coalesce(nullif(author_id, ''), nullif(author_handle, ''))"
@@ -49,7 +50,7 @@ def _row(m: Mention, collected_at: str) -> tuple[Any, ...]:
         handle_key(m.author_handle) if m.author_handle is not None else None, m.author_name, m.text,
         m.language, utc_iso(m.created_at), collected_at, m.in_reply_to_id, m.conversation_id,
         m.like_count, m.repost_count, m.reply_count, m.quote_count, m.view_count,
-        dumps(dict(m.raw)),
+        *search_columns(m.text, m.author_handle), url_host(m.url), dumps(dict(m.raw)),
     )  # fmt: skip
 
 
@@ -112,7 +113,7 @@ class PgMentions:
             return 0
         by_id = {m.native_id: m for m in mentions}
         edited = 0
-        for native_id, mention_id, text, *metrics in self.conn.execute(
+        for native_id, mention_id, text, handle, *metrics in self.conn.execute(
             _KNOWN, (network, list(by_id))
         ).fetchall():
             m = by_id[str(native_id)]
@@ -124,8 +125,9 @@ class PgMentions:
                     (stamp, mention_id),
                 )
                 self.conn.execute(
-                    "UPDATE mentions SET text = %s, raw = %s::jsonb, updated_at = %s WHERE id = %s",
-                    (m.text, dumps(dict(m.raw)), stamp, mention_id),
+                    "UPDATE mentions SET text = %s, search_vector = %s, search_words = %s, raw = %s::jsonb, "
+                    "updated_at = %s WHERE id = %s",  # the handle stays, as SQLite's re-index keeps it
+                    (m.text, *search_columns(m.text, handle), dumps(dict(m.raw)), stamp, mention_id),
                 )
             new_metrics = [getattr(m, name) for name in _METRICS]
             if new_metrics != metrics and any(v is not None for v in new_metrics):
