@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import cast
 
 from listener.database_settings import DatabaseSettings, password
 from listener.lock import DaemonLock
@@ -122,8 +121,7 @@ def open_store(database: Database, env: Mapping[str, str]) -> tuple[ListenerStor
 
     assert database.url is not None  # a DatabaseSettings reaches the daemon only with a url
     store = PgStore.open(database.url, password(database, env))
-    # cast until PgStore implements every Protocol of ListenerStore (#22, in progress)
-    return cast("ListenerStore", store), PgLeases(store.conn)
+    return store, PgLeases(store.conn)
 
 
 def lock(database: Database) -> DaemonLock | None:
