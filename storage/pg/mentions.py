@@ -1,7 +1,7 @@
 """Mentions on PostgreSQL: storing pages (dedupe, edits, deletions, cursors), counting, versions, forget.
 
 The PostgreSQL side of the part of ``storage.interfaces.MentionStore`` the contract tests
-cover so far (tests/test_storage_contract.py); the rest follows (docs/postgres-plan.md).
+cover (tests/test_storage_contract.py); the design is docs/postgres-design.md.
 Written for several daemons at once: a mention two of them fetch together is inserted by one
 (``ON CONFLICT DO NOTHING``) and refreshed by the other under a row lock, never stored twice.
 """
