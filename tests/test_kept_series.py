@@ -50,8 +50,7 @@ def arrivals(rng: random.Random, start: datetime, end: datetime) -> list[tuple[M
 def twin(backend: Backend, request: pytest.FixtureRequest) -> Any:
     """A second, empty store of the backend's kind: the same rows get the same ids only on the same backend.
 
-    (PostgreSQL numbers a page's new mentions in key order, the order its writers lock them in;
-    SQLite in page order.)
+    (PostgreSQL's sequence also spends a number on each mention it had already stored.)
     """
     if backend.name == "sqlite":
         return Store.open(request.getfixturevalue("tmp_path") / "fresh.db")
