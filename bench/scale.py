@@ -609,13 +609,8 @@ def table(results: list[dict[str, Any]]) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--n", type=int, action="append", help="mentions (repeatable; default: 1M and 10M if cached)"
-    )
+def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that name a cached database (``bench/postgres.py`` takes them too)."""
     parser.add_argument("--watches", type=int, default=500)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
@@ -624,19 +619,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--run-watches", type=int, help="watches with a runs history (default: all)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+
+
+def specs_of(args: argparse.Namespace, sizes: list[int] | None) -> list[Spec]:
+    """The databases of these sizes; without sizes, those of ``SIZES`` already built (10M takes hours), or 1M."""
+    specs = [
+        Spec(n, args.watches, args.days, args.seed, args.scored, args.run_watches) for n in (sizes or SIZES)
+    ]
+    if sizes:
+        return specs
+    return [s for s in specs if (args.cache / cache_name(s)).exists()] or specs[:1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--n", type=int, action="append", help="mentions (repeatable; default: 1M and 10M if cached)"
+    )
+    add_spec_arguments(parser)
     parser.add_argument("--build-only", action="store_true", help="build the databases, measure nothing")
     parser.add_argument("--only", action="append", help="measure only rows whose name contains this")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    specs = [
-        Spec(n, args.watches, args.days, args.seed, args.scored, args.run_watches) for n in (args.n or SIZES)
-    ]
     if args.build_only:
-        for spec in specs:
+        for spec in specs_of(args, args.n or SIZES):
             print(cached(spec, args.cache))
         return 0
-    if not args.n:  # the defaults: whichever is built (the 10M one takes hours)
-        specs = [s for s in specs if (args.cache / cache_name(s)).exists()] or specs[:1]
+    specs = specs_of(args, args.n)
     results = [measure(s, cached(s, args.cache), set(args.only or ())) for s in specs]
     print(json.dumps(results, indent=2) if args.json else table(results))
     return 0

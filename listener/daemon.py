@@ -32,7 +32,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -51,10 +51,9 @@ from listener.cycle import after_collect
 from listener.digest.build import DigestOptions, due_day
 from listener.digest.send import send_digest
 from listener.errors import ListenerError
-from listener.lock import DaemonLock
+from listener.fleet import Database, Holding, Leases, describe, holder_id, lock, open_store
 from listener.records import use_clock, utcnow
 from listener.scoring import score_in_child
-from storage import Store
 from storage.interfaces import ListenerStore
 
 __all__ = ["Daemon", "SkipLog"]
@@ -62,7 +61,7 @@ __all__ = ["Daemon", "SkipLog"]
 log = logging.getLogger("listener.daemon")
 DIGEST_RETRY = timedelta(minutes=15)
 CYCLE = timedelta(minutes=1)
-BUSY_TIMEOUT = 60.0  # seconds a writer waits for the other worker's transaction on a slow machine
+NOW = timedelta(0)  # a job run on demand (--once, --steps) is due whoever ran it last
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
 APSCHEDULER_SKIP = "skipped: maximum number of running instances"
 
@@ -92,7 +91,11 @@ class SkipLog:
 
 class Daemon:
     def __init__(
-        self, config: Config, database: Path, env: Mapping[str, str], interval_seconds: float | None = None
+        self,
+        config: Config,
+        database: Database,
+        env: Mapping[str, str],
+        interval_seconds: float | None = None,
     ) -> None:
         self.config = config
         self.database = database
@@ -102,21 +105,29 @@ class Daemon:
         self.dirty = threading.Event()  # something new was stored since the last cycle
         self.memory = SeriesMemory()  # the watches' series and scores, kept from cycle to cycle
         self.last_cycle: datetime | None = None
-        self.lock = DaemonLock(database)
+        self.lock = lock(database)  # a SQLite file: one daemon; a server: leases instead
+        self.server = not isinstance(database, Path)
+        self.holder = holder_id()
+        self.ttl = timedelta(seconds=300 if isinstance(database, Path) else database.lease_seconds)
+        self.holding: Holding | None = None  # the source being collected
+        self.cycling: Holding | None = None  # the cycle's lease while it runs
         self.scorer: Callable[[ListenerStore], int] | None = self._score_in_child
 
     # -- life cycle ------------------------------------------------------------
 
     def run(self, once: bool = False, steps: Iterable[str] | None = None) -> int:
         """Serve on the scheduler; or one pass (``once``); or one pass per story time in ``steps``."""
-        self.lock.acquire()
+        if self.lock is not None:
+            self.lock.acquire()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
-            with Store.open(self.database, busy_timeout=BUSY_TIMEOUT) as store:
+            store, leases = open_store(self.database, self.env)
+            with store:
                 self.store = self.analysis = store
+                self.leases = self.analysis_leases = Leases(leases, self.holder, self.ttl)
                 self.collection = Pass(
                     store, self.config.networks, self.config.watches, env=self.env,
-                    watch_networks=self.config.watch_networks, should_stop=self.stop.is_set,
+                    watch_networks=self.config.watch_networks, should_stop=self._stop_after_page,
                 )  # fmt: skip
                 sources = self.collection.sources()
                 if not sources:
@@ -130,13 +141,16 @@ class Daemon:
                     return 0 if cycled else 3
                 if steps is not None:
                     return self._follow(sources, steps)
-                with Store.open(self.database, busy_timeout=BUSY_TIMEOUT) as analysis:
+                analysis, leases = open_store(self.database, self.env)
+                with analysis:
                     self.analysis = analysis  # the analysis worker's own connection
+                    self.analysis_leases = Leases(leases, self.holder, self.ttl)
                     return self._serve(sources)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            self.lock.release()
+            if self.lock is not None:
+                self.lock.release()
 
     def _follow(self, sources: list[Source], steps: Iterable[str]) -> int:
         """One step per story time read from ``steps``; ``step <time> done`` on stdout after each.
@@ -177,7 +191,7 @@ class Daemon:
             seconds = self.interval_seconds or self.config.networks[source.network].interval_minutes * 60
             scheduler.add_job(
                 self.collect, IntervalTrigger(seconds=seconds, jitter=max(1, int(seconds * 0.1)), timezone=UTC),
-                args=[source], id=f"collect:{source.network}:{source.name}",
+                args=[source], kwargs={"every": timedelta(seconds=seconds)}, id=_job(source),
                 next_run_time=now + timedelta(seconds=min(i, 30, seconds * i / len(sources))),  # staggered
             )  # fmt: skip
         if self.config.email is not None:
@@ -193,17 +207,23 @@ class Daemon:
                 ]
             )
             # next_run_time=now: catch up at start if yesterday's digest is due and was not sent.
-            scheduler.add_job(self.send_digest, trigger, id="digest", executor="analysis", next_run_time=now)
+            retry = timedelta(seconds=self.interval_seconds or DIGEST_RETRY.total_seconds())
+            scheduler.add_job(self.send_digest, trigger, kwargs={"every": retry}, id="digest",
+                              executor="analysis", next_run_time=now)  # fmt: skip
         # Scoring and alerting follow collection in batches: one cycle for every source
         # that brought something new since the last one, not one per source.
         cycle_seconds = self.interval_seconds or CYCLE.total_seconds()
         scheduler.add_job(self._cycle_if_dirty, IntervalTrigger(seconds=cycle_seconds, timezone=UTC),
-                          id="cycle", executor="analysis", next_run_time=now + timedelta(seconds=cycle_seconds))  # fmt: skip
+                          kwargs={"every": timedelta(seconds=cycle_seconds)}, id="cycle", executor="analysis",
+                          next_run_time=now + timedelta(seconds=cycle_seconds))  # fmt: skip
         scheduler.start()
-        log.info("listener run: %d jobs scheduled on %s", len(sources), self.database)
+        log.info(
+            "listener run: %d jobs scheduled on %s as %s", len(sources), describe(self.database), self.holder
+        )
         # The schedule is published from this thread, on a connection of its own: jobs
         # never call the scheduler (its shutdown holds a lock that a job would wait on).
-        with Store.open(self.database, busy_timeout=BUSY_TIMEOUT) as board:
+        board, _ = open_store(self.database, self.env)
+        with board:
             published: list[tuple[str, datetime | None]] | None = None
             try:
                 while True:
@@ -226,31 +246,61 @@ class Daemon:
 
     # -- jobs --------------------------------------------------------------------
 
-    def collect(self, source: Source, cycle: bool = True) -> Outcome | None:
-        """Run one source; None if the daemon is stopping."""
+    def collect(self, source: Source, cycle: bool = True, every: timedelta = NOW) -> Outcome | None:
+        """Run one source; None if the daemon is stopping, or if another daemon holds the source
+        or collected it within ``every`` (its own interval: it is that daemon's, until late)."""
         if self.stop.is_set():
             return None
-        outcome = self.collection.run(source)
+        with self.leases.hold(_job(source), every) as holding:
+            if holding is None:
+                log.debug("%s: another daemon's; skipped", _job(source))
+                return None
+            self.holding = holding
+            try:
+                outcome = self.collection.run(source)
+            finally:
+                self.holding = None
         text = outcome.message or f"fetched {outcome.fetched}, new {outcome.new}"
-        self.store.job_ran(f"collect:{source.network}:{source.name}", text, utcnow())
+        self.store.job_ran(_job(source), text, utcnow())
         if cycle and (outcome.new or outcome.error):  # a failing source is news for the health alerts
             self.dirty.set()
         return outcome
 
-    def _cycle_if_dirty(self) -> None:
-        if self.dirty.is_set() and not self.stop.is_set():
+    def _stop_after_page(self) -> bool:
+        """Between pages: stop if the daemon stops or another daemon took the source (the lease is renewed)."""
+        return self.stop.is_set() or (self.holding is not None and not self.holding.keep())
+
+    def _cycle_if_dirty(self, every: timedelta = NOW) -> None:
+        """The cycle if something came in; on a server at every tick, since the news may be another
+        daemon's, and once per ``every`` across the fleet."""
+        if (self.dirty.is_set() or self.server) and not self.stop.is_set():
             self.dirty.clear()
-            self.cycle()
+            self.cycle(every)
 
     def _score_in_child(self, _store: ListenerStore) -> int:
-        return score_in_child(self.database, should_stop=self.stop.is_set)
+        return score_in_child(self.database, should_stop=self._stop_scoring)
 
-    def cycle(self) -> bool:
+    def _stop_scoring(self) -> bool:
+        return self.stop.is_set() or (self.cycling is not None and not self.cycling.keep())
+
+    def cycle(self, every: timedelta = NOW) -> bool:
         """Score what is new, evaluate alerts, deliver what is due; False if that failed.
 
-        A failure here is logged and the daemon goes on: collection must not stop
-        because, say, a channel's secret is missing.
+        One daemon of a fleet at a time, at most once per ``every`` unless it ran the last
+        one (the ``cycle`` lease); a cycle that another daemon runs is not a failure here.
         """
+        with self.analysis_leases.hold("cycle", every) as holding:
+            if holding is None:
+                return True
+            self.cycling = holding
+            try:
+                return self._cycle()
+            finally:
+                self.cycling = None
+
+    def _cycle(self) -> bool:
+        """A failure here is logged and the daemon goes on: collection must not stop
+        because, say, a channel's secret is missing."""
         now = utcnow()
         # After a long pause (a busy machine, a suspended laptop) look back to the last cycle.
         since = self.last_cycle if self.last_cycle and self.last_cycle < now - LOOKBACK else None
@@ -270,13 +320,23 @@ class Daemon:
             log.warning("%s (queued; retried later)", error)
         return not report.failed
 
-    def send_digest(self) -> None:
-        """Yesterday's digest once its time has come; sending twice is a no-op (``digests`` table)."""
+    def send_digest(self, every: timedelta = NOW) -> None:
+        """Yesterday's digest once its time has come; sending twice is a no-op (``digests`` table).
+
+        One daemon of a fleet checks at a time, at most once per ``every`` unless it checked last
+        (the ``digest`` lease), so that two never send the same digest at once.
+        """
         options = DigestOptions.from_config(self.config)
         now = utcnow()
         day = due_day(options, now)
         if day is None or self.stop.is_set():
             return
+        # A long lease: building and sending cannot renew it, and a digest may wait for a dead daemon.
+        with self.analysis_leases.hold("digest", every, at_least=DIGEST_RETRY) as holding:
+            if holding is not None:
+                self._send_digest(options, day, now)
+
+    def _send_digest(self, options: DigestOptions, day: date, now: datetime) -> None:
         try:
             result = send_digest(self.analysis, options, self.config.email, day, self.env, now=now)
         except ListenerError as exc:
@@ -284,6 +344,11 @@ class Daemon:
             return
         if result.sent:
             log.info("digest for %s sent to %s", day, result.recipients)
+
+
+def _job(source: Source) -> str:
+    """The scheduler's job id of a source, and its lease's name."""
+    return f"collect:{source.network}:{source.name}"
 
 
 def _stopped_at(moment: datetime) -> Callable[[], datetime]:

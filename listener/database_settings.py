@@ -25,6 +25,9 @@ class DatabaseSettings(Section):
     path: str | None = Field(default=None, min_length=1)
     url: str | None = None  # postgresql://user@host[:port]/database
     password_env: str | None = None  # names the variable holding the server's password
+    # How long a daemon's hold on a job (a source, the alert cycle, the digest) lasts unless
+    # renewed: a dead daemon's sources go to the others after it (listener.fleet).
+    lease_seconds: float = Field(default=300.0, gt=0)
 
     @field_validator("url")
     @classmethod
@@ -51,6 +54,8 @@ class DatabaseSettings(Section):
             raise ValueError("set either path (a SQLite file) or url (a PostgreSQL server), not both")
         if self.password_env is not None and self.url is None:
             raise ValueError("password_env is for a PostgreSQL server: set url too, or remove it")
+        if "lease_seconds" in self.model_fields_set and self.url is None:
+            raise ValueError("lease_seconds is for a PostgreSQL server's daemons: set url too, or remove it")
         return self
 
     @property

@@ -8,6 +8,7 @@ unscored (NULL), never as neutral.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from listener.database_settings import DatabaseSettings
 from listener.errors import ListenerError
 from storage import Store
 from storage.interfaces import ListenerStore
@@ -68,7 +70,7 @@ def rescore(
 
 
 def score_in_child(
-    database: Path,
+    database: Path | DatabaseSettings,
     backend: str = "default",
     timeout: float = 900.0,
     should_stop: Callable[[], bool] = lambda: False,
@@ -81,7 +83,7 @@ def score_in_child(
     is asked to stop, the child is stopped too: each batch is its own transaction,
     so what is not scored yet is scored next time.
     """
-    command = [sys.executable, "-m", "listener.scoring", "--db", str(database), "--backend", backend]
+    command = [sys.executable, "-m", "listener.scoring", *_store_arguments(database), "--backend", backend]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:  # noqa: S603
         deadline = time.monotonic() + timeout
         while True:
@@ -101,6 +103,16 @@ def score_in_child(
         last = (err.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
         raise ListenerError(f"sentiment scoring failed: {last}")
     return int(out.strip() or 0)
+
+
+def _store_arguments(database: Path | DatabaseSettings) -> list[str]:
+    """The child's arguments naming the store; a server's password stays in the environment."""
+    if isinstance(database, Path):
+        return ["--db", str(database)]
+    arguments = ["--url", str(database.url)]
+    if database.password_env:
+        arguments += ["--password-env", database.password_env]
+    return arguments
 
 
 def backlog_line(count: int, oldest: datetime | None, now: datetime) -> str:
@@ -127,12 +139,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m listener.scoring", description="Score new mentions, then exit."
     )
-    parser.add_argument("--db", type=Path, required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--db", type=Path, help="a SQLite file")
+    where.add_argument("--url", help="a PostgreSQL server's URL (never with a password)")
+    parser.add_argument("--password-env", help="the environment variable holding the server's password")
     parser.add_argument("--backend", default="default")
     args = parser.parse_args(argv)
     from listener.sentiment.backends import load_backend
 
-    with Store.open(args.db, create=False) as store:
+    if args.db is not None:
+        store: ListenerStore = Store.open(args.db, create=False)
+    else:
+        from listener.fleet import open_store
+
+        store = open_store(DatabaseSettings(url=args.url, password_env=args.password_env), os.environ)[0]
+    with store:
         print(score_new(store, load_backend(args.backend)))
     return 0
 

@@ -13,7 +13,7 @@ Every method raises ``listener.errors.StorageError`` when the database fails.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, Self
 
 from listener.model import Page, SaveResult
@@ -51,6 +51,7 @@ __all__ = [
     "AuthorStore",
     "ClusterStore",
     "DigestReads",
+    "LeaseStore",
     "ListenerStore",
     "MentionStore",
     "StoryReads",
@@ -332,6 +333,25 @@ class StoryReads(Protocol):
     def author_history(
         self, keys: Sequence[tuple[str, str]], since: datetime, zone: str
     ) -> dict[tuple[str, str], AuthorHistory]: ...
+
+
+class LeaseStore(Protocol):
+    """Jobs that one daemon at a time runs when several share one store; times on the database's clock.
+
+    A job is a name (``collect:<network>:<watch>``, ``cycle``, ``digest``); a holder is one
+    daemon's id. A lease lasts ``ttl`` unless renewed, so a dead daemon's jobs go to the others.
+    """
+
+    def take(self, job: str, holder: str, ttl: timedelta, every: timedelta = timedelta(0)) -> bool:
+        """Hold ``job`` if nobody does (or their lease expired) and it is due: ``holder`` ran it
+        last, or nobody started it within ``every``."""
+        ...
+
+    def renew(self, job: str, holder: str, ttl: timedelta) -> bool:
+        """Hold it ``ttl`` longer; False if another daemon took it meanwhile (stop working on it)."""
+        ...
+
+    def release(self, job: str, holder: str) -> None: ...
 
 
 class ListenerStore(MentionStore, WatchRunStore, Protocol):

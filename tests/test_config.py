@@ -204,6 +204,14 @@ BROKEN = [
         "(like X_BEARER_TOKEN), never the secret itself",
     ),
     (
+        "[database]\nlease_seconds = 60\n",
+        "database: lease_seconds is for a PostgreSQL server's daemons: set url too, or remove it",
+    ),
+    (
+        '[database]\nurl = "postgresql://listener@db/listener"\nlease_seconds = 0\n',
+        "database.lease_seconds: Input should be greater than 0 (got 0)",
+    ),
+    (
         'database = "x.db"\n',
         "database: Input should be a valid dictionary or instance of DatabaseSettings (got 'x.db')",
     ),

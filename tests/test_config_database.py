@@ -33,6 +33,14 @@ def test_a_unix_socket_url_without_password_env_is_fine(tmp_path: Path) -> None:
     assert config.postgres.password_env is None
 
 
+def test_a_fleets_lease_lasts_five_minutes_unless_set(tmp_path: Path) -> None:
+    """How long a dead daemon's sources wait before another daemon takes them (listener.fleet)."""
+    url = '[database]\nurl = "postgresql:///listener?host=/run/postgresql"\n'
+    assert (config := parse_config(url, tmp_path / "listener.toml").postgres) and config.lease_seconds == 300
+    short = parse_config(url + "lease_seconds = 2.5\n", tmp_path / "listener.toml").postgres
+    assert short is not None and short.lease_seconds == 2.5
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -32,6 +32,7 @@ COMMANDS: Mapping[str, str] = {
     "export-series": "listener.cli.export_series:export_series",
     "forget": "listener.cli.forget:forget",
     "init": "listener.cli.init:init",
+    "migrate": "listener.cli.migrate:migrate",
     "rescore": "listener.cli.rescore:rescore",
     "run": "listener.cli.run:run",
     "search": "listener.cli.search:search",

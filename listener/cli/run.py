@@ -25,7 +25,10 @@ __all__ = ["run"]
 def run(app: App, once: bool, log_json: bool, interval: float | None, steps: bool) -> None:
     """Run the daemon: collect on schedule, score, alert; stop with Ctrl-C or SIGTERM.
 
-    One daemon per database: a second one exits with a message. Logs go to
+    One daemon per SQLite database: a second one exits with a message. On a
+    PostgreSQL server ([database] url) run as many as you like, on as many
+    machines: each source is collected by one of them at a time, and a dead
+    daemon's sources go to the others after [database] lease_seconds. Logs go to
     stderr; 'listener status' in another terminal shows the schedule. With
     --once, exit status 3 means some sources failed, 1 that all did.
 
@@ -38,5 +41,7 @@ def run(app: App, once: bool, log_json: bool, interval: float | None, steps: boo
     from listener.logs import setup_logging
 
     setup_logging(log_json)
-    daemon = Daemon(app.load_config(), app.db_path(), dict(os.environ), interval)
+    config = app.load_config()
+    server = config.postgres if app.postgres() is not None else None  # checks the password is set
+    daemon = Daemon(config, server or app.db_path(), dict(os.environ), interval)
     sys.exit(daemon.run(once=once, steps=sys.stdin if steps else None))

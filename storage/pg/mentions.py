@@ -21,7 +21,7 @@ from storage.pg.authors import lock_mentions
 from storage.pg.connection import PgConnection
 from storage.pg.search import search_columns, url_host
 
-__all__ = ["PgMentions"]
+__all__ = ["PgMentions", "author_handle_key"]
 
 _METRICS = ("like_count", "repost_count", "reply_count", "quote_count", "view_count")
 _COLUMNS = (
@@ -48,10 +48,15 @@ _KNOWN = (
 _AUTHOR_KEY = "coalesce(nullif(author_id, ''), nullif(author_handle, ''))"
 
 
+def author_handle_key(handle: str | None) -> str | None:
+    """``mentions.author_handle_key``, written by the application (``listener migrate`` calls it too)."""
+    return handle_key(handle) if handle is not None else None
+
+
 def _row(m: Mention, collected_at: str) -> tuple[Any, ...]:
     return (
         m.network, m.native_id, m.url, m.author_id, m.author_handle,
-        handle_key(m.author_handle) if m.author_handle is not None else None, m.author_name, m.text,
+        author_handle_key(m.author_handle), m.author_name, m.text,
         m.language, utc_iso(m.created_at), collected_at, m.in_reply_to_id, m.conversation_id,
         m.like_count, m.repost_count, m.reply_count, m.quote_count, m.view_count,
         *search_columns(m.text, m.author_handle), url_host(m.url), dumps(dict(m.raw)),
