@@ -14,7 +14,6 @@ from listener.alerts.message import chat_safe
 from listener.errors import ConfigError
 from listener.mail import EmailSettings
 from listener.records import AlertChange
-from storage import Store
 from tests.backends import Backend
 from tests.htmlview import HtmlView
 from tests.servers import http_endpoint, smtp_server
@@ -77,7 +76,8 @@ def test_acknowledged_alerts_stay_acknowledged_while_they_grow(backend: Backend)
     assert not store.alerts.acknowledge(9999)
 
 
-def test_email_alert_arrives_with_text_and_html_parts(store: Store) -> None:
+def test_email_alert_arrives_with_text_and_html_parts(backend: Backend) -> None:
+    store = backend.store
     store.alerts.record(change(), ["email"])
     with smtp_server() as (inbox, port):
         report = deliver_pending(store, {"email": EmailChannel(email_settings(port), {})}, "it", now=T0)
@@ -92,7 +92,8 @@ def test_email_alert_arrives_with_text_and_html_parts(store: Store) -> None:
     assert store.alerts.pending(T0 + timedelta(days=1)) == []
 
 
-def test_a_channel_that_fails_twice_still_delivers_and_every_try_is_kept(store: Store, db_path: Path) -> None:
+def test_a_channel_that_fails_twice_still_delivers_and_every_try_is_kept(backend: Backend) -> None:
+    store = backend.store
     store.alerts.record(change(), ["webhook"])
     with http_endpoint([500, 503]) as endpoint:
         channels = {"webhook": WebhookChannel("HOOK", {"HOOK": endpoint.url})}
@@ -104,11 +105,11 @@ def test_a_channel_that_fails_twice_still_delivers_and_every_try_is_kept(store: 
     assert [(r.sent, r.failed) for r in reports] == [(0, 1), (0, 1), (1, 0)]
     assert "webhook: answered 500" in reports[0].errors[0]
     assert len(endpoint.bodies) == 1 and endpoint.bodies[0]["watch"] == "brand"
-    attempts = store.conn.execute("SELECT ok FROM delivery_attempts ORDER BY id").fetchall()
-    assert attempts == [(0,), (0,), (1,)]
+    assert backend.rows("SELECT ok FROM delivery_attempts ORDER BY id") == [(0,), (0,), (1,)]
 
 
-def test_a_message_waits_for_its_retry_time(store: Store) -> None:
+def test_a_message_waits_for_its_retry_time(backend: Backend) -> None:
+    store = backend.store
     store.alerts.record(change(), ["webhook"])
     with http_endpoint([500]) as endpoint:
         channels = {"webhook": WebhookChannel("HOOK", {"HOOK": endpoint.url})}
@@ -117,7 +118,8 @@ def test_a_message_waits_for_its_retry_time(store: Store) -> None:
         assert deliver_pending(store, channels, now=T0 + timedelta(minutes=1)).sent == 1
 
 
-def test_an_unreachable_channel_keeps_the_alert_queued(store: Store) -> None:
+def test_an_unreachable_channel_keeps_the_alert_queued(backend: Backend) -> None:
+    store = backend.store
     store.alerts.record(change(), ["email"])
     unreachable = EmailChannel(email_settings(1), {})
     report = deliver_pending(store, {"email": unreachable}, now=T0)
@@ -129,7 +131,8 @@ def test_an_unreachable_channel_keeps_the_alert_queued(store: Store) -> None:
     assert len(store.alerts.pending(T0 + timedelta(hours=1))) == 1
 
 
-def test_apprise_delivers_through_a_real_url(store: Store) -> None:
+def test_apprise_delivers_through_a_real_url(backend: Backend) -> None:
+    store = backend.store
     store.alerts.record(change(), ["apprise"])
     with http_endpoint() as endpoint:
         url = endpoint.url.replace("http://", "json://")
@@ -139,7 +142,7 @@ def test_apprise_delivers_through_a_real_url(store: Store) -> None:
     assert "rimborso" in endpoint.bodies[0]["message"]
 
 
-def test_secrets_missing_from_the_environment_are_named(store: Store) -> None:
+def test_secrets_missing_from_the_environment_are_named() -> None:
     with pytest.raises(ConfigError, match="environment variable HOOK is not set"):
         WebhookChannel("HOOK", {})
 
@@ -151,7 +154,10 @@ def test_mass_mentions_and_controls_are_broken_for_chats() -> None:
     assert len(chat_safe("x" * 5000)) == 280
 
 
-def test_hostile_strings_arrive_inert_by_email_webhook_and_apprise(store: Store, shared_dir: Path) -> None:
+def test_hostile_strings_arrive_inert_by_email_webhook_and_apprise(
+    backend: Backend, shared_dir: Path
+) -> None:
+    store = backend.store
     lines = (shared_dir / "data/hostile/blns.txt").read_text(encoding="utf-8").split("\n")
     hostile = [line for line in lines if line.strip() and not line.startswith("#")]
     chunks = [hostile[i : i + 6] for i in range(0, len(hostile), 6)]

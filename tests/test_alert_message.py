@@ -12,8 +12,8 @@ from listener.alerts.next_step import HIJACK
 from listener.mail import EmailSettings
 from listener.model import Mention, Page
 from listener.records import AlertChange
-from storage import Store
 from storage.rows import AlertRow
+from tests.backends import Backend
 from tests.htmlview import HtmlView
 from tests.servers import http_endpoint, smtp_server
 
@@ -109,8 +109,9 @@ def test_an_own_account_alert_carries_the_hijack_checklist_in_both_languages() -
     assert not any(word in build_message(alert(), "opened", "en").text for word in ("password", "hijack"))
 
 
-def test_chat_and_email_carry_the_next_step(store: Store) -> None:
+def test_chat_and_email_carry_the_next_step(backend: Backend) -> None:
     """The apprise message is plain text: apprise escapes it for each service's markup."""
+    store = backend.store
     change = AlertChange(
         watch="@caffe_aurora", network="x", kind="own-account", state="opened", severity="critical",
         started_at=datetime(2026, 12, 4, 2, 10, tzinfo=UTC), at=datetime(2026, 12, 4, 2, 10, tzinfo=UTC),
@@ -133,13 +134,14 @@ def test_chat_and_email_carry_the_next_step(store: Store) -> None:
     assert "Cambia la password dell&#39;account" in html and "&lt;b&gt;03:10&lt;/b&gt;" in html
 
 
-def test_posts_of_stories_already_handled_say_so(store: Store) -> None:
+def test_posts_of_stories_already_handled_say_so(backend: Backend) -> None:
     """The inbox's triage state reaches the alert: a handled post is marked, in each language."""
+    store = backend.store
     at = datetime(2026, 12, 4, 9, 50, tzinfo=UTC)
     store.sync_watches([("brand", "aurora")])
     posts = [Mention("x", str(n), f"aurora post {n}", at, author_handle=f"a{n}") for n in (1, 2, 3)]
     store.save_page(Page("x", "brand", posts, matches={p.native_id: ["brand"] for p in posts}))
-    ids = dict(store.conn.execute("SELECT native_id, id FROM mentions"))
+    ids = dict(backend.rows("SELECT native_id, id FROM mentions"))
     store.triage.set([ids["1"]], "handled", now=at)
     store.triage.set([ids["3"]], "escalated", now=at)
     samples = [sample(5, f"aurora post {n}", id=ids[str(n)], author=f"a{n}") for n in (1, 2, 3)]

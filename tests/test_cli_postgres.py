@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from listener.cli import cli
+from listener.model import Mention, Page
+from listener.records import AlertChange
 from storage.pg.connection import connect
+from storage.pg.store import PgStore
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def invoke(config: Path, *args: str) -> Result:
@@ -57,3 +63,38 @@ def test_serve_says_in_one_line_that_the_inbox_needs_a_sqlite_file(tmp_path: Pat
         f"Error: serve: the inbox runs on Datasette, which reads SQLite files only, and {config} "
         "names a PostgreSQL server; read it with 'listener sql', 'listener search' or psql\n"
     )
+
+
+def test_reading_commands_read_the_server_the_config_names(tmp_path: Path, postgres_url: str) -> None:
+    """search, status, digest --preview, alerts and export-series on a PostgreSQL config, no SQLite file."""
+    config = tmp_path / "listener.toml"
+    assert invoke(config, "init", "--url", postgres_url).exit_code == 0
+    with PgStore.open(postgres_url) as store:
+        posts = [
+            Mention("x", str(i), f"aurora rimborso {i}", T0 + timedelta(minutes=i), author_handle=f"u{i}",
+                    url=f"https://x.com/u{i}/status/{i}")
+            for i in range(3)
+        ]  # fmt: skip
+        store.save_page(Page("x", "brand", posts, matches={p.native_id: ["brand"] for p in posts}))
+        store.alerts.record(
+            AlertChange(watch="brand", network="", kind="volume", state="opened", severity="warning",
+                        started_at=T0, at=T0, observed=14, expected=2.5,
+                        summary="brand: volume 14 vs 2.5 expected", explanation={}),
+            ["email"],
+        )  # fmt: skip
+    found = invoke(config, "search", "rimborso")
+    assert found.exit_code == 0, found.output
+    assert [line.split()[-1] for line in found.stdout.splitlines() if " x " in line] == ["2", "1", "0"]
+    status = invoke(config, "status")
+    assert status.exit_code == 0, status.output
+    assert "3 mentions stored in PostgreSQL database " in status.stderr
+    preview = tmp_path / "digest.html"
+    shown = invoke(config, "digest", "--date", "2026-11-20", "--preview", str(preview))
+    assert shown.exit_code == 0, shown.output
+    assert "data:image/png;base64," in preview.read_text(encoding="utf-8")
+    alerts = invoke(config, "alerts")
+    assert alerts.exit_code == 0 and "brand: volume 14 vs 2.5 expected" in alerts.stdout
+    series = invoke(config, "export-series", "brand", "--since", "2026-11-20", "--bucket", "1h")
+    assert series.exit_code == 0, series.output
+    assert "2026-11-20T09:00:00+00:00,3,0" in series.stdout.splitlines()
+    assert not (tmp_path / "listener.db").exists()

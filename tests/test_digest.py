@@ -31,6 +31,7 @@ from listener.mail import EmailSettings
 from listener.model import Mention, Page, SaveResult
 from listener.records import AlertChange
 from storage import Store
+from tests.backends import Backend
 from tests.htmlview import HtmlView
 from tests.servers import smtp_server
 
@@ -95,7 +96,7 @@ def email(port: int, language: str = "it") -> EmailSettings:
 
 
 def save(
-    store: Store, mentions: list[Mention], labels: dict[str, str], watches: tuple[str, ...] = ("brand",)
+    store: Any, mentions: list[Mention], labels: dict[str, str], watches: tuple[str, ...] = ("brand",)
 ) -> None:
     for network in sorted({m.network for m in mentions}):
         mine = [m for m in mentions if m.network == network]
@@ -109,7 +110,7 @@ def x(native_id: str, text: str, at: datetime, author: str = "someone", **extra:
                    url=f"https://x.com/{author}/status/{native_id}", **extra)  # fmt: skip
 
 
-def seed(store: Store) -> None:
+def seed(store: Any) -> None:
     """A week of history, then a day with answered and unanswered complaints, a troll and an alert."""
     store.sync_watches([("brand", "aurora"), ("complaints", "aurora rimborso")])
     history, labels = [], {}
@@ -187,7 +188,8 @@ def png_pixels(data: bytes) -> tuple[int, int, set[str]]:
     return image.width, image.height, colours
 
 
-def test_the_day_is_local_and_compared_with_yesterday_and_the_week(store: Store, tmp_path: Path) -> None:
+def test_the_day_is_local_and_compared_with_yesterday_and_the_week(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
     seed(store)
     assert day_bounds(DAY, __import__("zoneinfo").ZoneInfo("Europe/Rome")) == (
         START,
@@ -203,7 +205,8 @@ def test_the_day_is_local_and_compared_with_yesterday_and_the_week(store: Store,
     assert [v for _, v, _ in d.chart] == [10] * 6 + [14] and d.chart[-1][0] == DAY
 
 
-def test_days_before_a_watch_existed_are_not_in_its_mean(store: Store, tmp_path: Path) -> None:
+def test_days_before_a_watch_existed_are_not_in_its_mean(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora"), ("complaints", "aurora rimborso")])
     counts = {2: 4, 1: 6, 0: 20}  # days before DAY: a new watch, two days old
     mentions = [x(f"{back}{i:03d}", "aurora", START - timedelta(days=back) + timedelta(hours=1 + i % 20))
@@ -215,8 +218,9 @@ def test_days_before_a_watch_existed_are_not_in_its_mean(store: Store, tmp_path:
     assert d.total.mean_volume == 5.0
 
 
-def test_stories_to_answer_first_and_the_troll_rule(store: Store, tmp_path: Path) -> None:
+def test_stories_to_answer_first_and_the_troll_rule(backend: Backend, tmp_path: Path) -> None:
     """One list, ranked as the inbox ranks it; was two lists ("most engaged", "unanswered") of mentions."""
+    store = backend.store
     seed(store)
     assert config(tmp_path).own_accounts() == (("x", "aurora_official"), ("reddit", "aurora_it"))
     d = build_digest(store, options(config(tmp_path)), DAY)
@@ -238,7 +242,8 @@ def test_stories_to_answer_first_and_the_troll_rule(store: Store, tmp_path: Path
     assert [(t.author.handle, t.history.negative_days) for t in d.trolls] == [("someone", 7)]
 
 
-def test_source_health_names_the_failing_network(store: Store, tmp_path: Path) -> None:
+def test_source_health_names_the_failing_network(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
     seed(store)
     health = {h.network: h for h in build_digest(store, options(config(tmp_path)), DAY).health}
     assert (health["reddit"].status, health["reddit"].failed) == ("failed", 3)
@@ -250,7 +255,8 @@ def test_source_health_names_the_failing_network(store: Store, tmp_path: Path) -
     assert {h.network: h.status for h in quiet.health} == {"x": "idle", "reddit": "idle"}
 
 
-def test_the_digest_arrives_in_italian_with_chart_and_owed_replies(store: Store, tmp_path: Path) -> None:
+def test_the_digest_arrives_in_italian_with_chart_and_owed_replies(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
     seed(store)
     with smtp_server() as (inbox, port):
         result = send_digest(store, options(config(tmp_path)), email(port), DAY, {}, now=NOW)
@@ -292,7 +298,8 @@ def test_the_digest_arrives_in_italian_with_chart_and_owed_replies(store: Store,
     assert "Rispondi: https://www.reddit.com/r/it/comments/qqq/_/def/" in piero and "Apri" not in piero
 
 
-def test_the_digest_speaks_english_from_the_config(store: Store, tmp_path: Path) -> None:
+def test_the_digest_speaks_english_from_the_config(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
     seed(store)
     with smtp_server() as (inbox, port):
         send_digest(store, options(config(tmp_path, "en")), email(port, "en"), DAY, {}, now=NOW)
@@ -307,7 +314,8 @@ def test_the_digest_speaks_english_from_the_config(store: Store, tmp_path: Path)
     assert "menzioni" not in text
 
 
-def test_sending_twice_sends_once_unless_forced(store: Store, tmp_path: Path) -> None:
+def test_sending_twice_sends_once_unless_forced(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
     seed(store)
     opts = options(config(tmp_path))
     with smtp_server() as (inbox, port):
@@ -318,13 +326,14 @@ def test_sending_twice_sends_once_unless_forced(store: Store, tmp_path: Path) ->
         other_day = send_digest(store, opts, email(port), DAY - timedelta(days=1), {}, now=NOW)
         forced = send_digest(store, opts, email(port), DAY, {}, force=True, now=NOW + timedelta(hours=1))
     assert other_day.sent and forced.sent and len(inbox.messages) == 3
-    rows = store.conn.execute("SELECT day, recipients, message_id FROM digests ORDER BY day").fetchall()
+    rows = backend.rows("SELECT day, recipients, message_id FROM digests ORDER BY day")
     assert rows == [("2026-11-19", "boss@test,social@test", other_day.message_id),
                     ("2026-11-20", "boss@test,social@test", forced.message_id)]  # fmt: skip
     assert recipients_key(["boss@test", "SOCIAL@test "]) == "boss@test,social@test"
 
 
-def test_every_hostile_line_arrives_inert(store: Store, tmp_path: Path, shared_dir: Path) -> None:
+def test_every_hostile_line_arrives_inert(backend: Backend, tmp_path: Path, shared_dir: Path) -> None:
+    store = backend.store
     lines = (shared_dir / "data/hostile/blns.txt").read_text(encoding="utf-8").split("\n")
     hostile = [line for line in lines if line.strip() and not line.startswith("#")]
     store.sync_watches([("brand", "aurora")])
@@ -353,8 +362,9 @@ def test_every_hostile_line_arrives_inert(store: Store, tmp_path: Path, shared_d
 
 
 def test_the_chart_is_the_week_drawn_with_real_text_at_twice_its_shown_width(
-    store: Store, tmp_path: Path
+    backend: Backend, tmp_path: Path
 ) -> None:
+    store = backend.store
     seed(store)
     d = build_digest(store, options(config(tmp_path)), DAY)
     rendered = render(d)
@@ -366,6 +376,7 @@ def test_the_chart_is_the_week_drawn_with_real_text_at_twice_its_shown_width(
 
 
 def test_cli_previews_prints_and_sends(store: Store, tmp_path: Path) -> None:
+    """A SQLite file given as ``--db``; the command on a PostgreSQL config is in tests/test_cli_postgres.py."""
     seed(store)
     store.close()
     cfg = config(tmp_path)
@@ -391,7 +402,8 @@ def test_cli_previews_prints_and_sends(store: Store, tmp_path: Path) -> None:
     assert "Example" in run(digest, ["--help"]).output
 
 
-def test_rendering_needs_no_network_section(store: Store, tmp_path: Path) -> None:
+def test_rendering_needs_no_network_section(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     rendered = render(build_digest(store, DigestOptions(language="en"), DAY))
     assert "No alert today." in rendered.text and "No story needs an answer from you." in rendered.text
@@ -407,7 +419,8 @@ def test_the_digest_is_due_after_its_local_time() -> None:
         DigestSettings(timezone="Rome")
 
 
-def test_an_abandoned_open_alert_is_not_repeated(store: Store, tmp_path: Path) -> None:
+def test_an_abandoned_open_alert_is_not_repeated(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
     seed(store)
     old = START - timedelta(days=3)
     store.alerts.record(AlertChange(
@@ -418,7 +431,8 @@ def test_an_abandoned_open_alert_is_not_repeated(store: Store, tmp_path: Path) -
     assert [a.summary for a in d.alerts] == ["negative share 60% vs 10% expected"]
 
 
-def test_a_day_of_many_alerts_lists_the_worst_twenty(store: Store) -> None:
+def test_a_day_of_many_alerts_lists_the_worst_twenty(backend: Backend) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     for i in range(25):
         at = START + timedelta(minutes=10 * i)
@@ -432,8 +446,9 @@ def test_a_day_of_many_alerts_lists_the_worst_twenty(store: Store) -> None:
 
 
 def test_copies_of_a_story_show_once_with_their_spread_and_the_trolls_get_a_section(
-    store: Store, tmp_path: Path
+    backend: Backend, tmp_path: Path
 ) -> None:
+    store = backend.store
     from listener.clusters import assign_clusters
 
     seed(store)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from listener.digest.build import build_digest
 from listener.digest.render import render
-from storage import Store
+from tests.backends import Backend
 from tests.test_digest import DAY, config, options, seed
 
 PHONE = 390
@@ -43,7 +43,8 @@ class Widths(HTMLParser):
             self.links.append(a.get("style", ""))
 
 
-def test_the_digest_fits_a_phone(store: Store, tmp_path: Path) -> None:
+def test_the_digest_fits_a_phone(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
     seed(store)
     html = render(build_digest(store, options(config(tmp_path)), DAY)).html
     page = Widths()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from listener.alerts.evaluate import evaluate
 from listener.alerts.settings import AlertSettings
 from listener.model import Mention, Page, Watch
 from listener.query import parse
 from storage import Store
+from tests.backends import Backend
 
 START = datetime(2026, 11, 10, tzinfo=UTC)
 SURGE = START + timedelta(days=9, hours=15)
@@ -48,7 +50,7 @@ def surge(n: int, minutes: int) -> list[tuple[Mention, str]]:
     ]  # fmt: skip
 
 
-def store_all(store: Store, items: list[tuple[Mention, str]], score: bool = True) -> None:
+def store_all(store: Any, items: list[tuple[Mention, str]], score: bool = True) -> None:
     store.sync_watches([("brand", "aurora")])
     mentions = [m for m, _ in items]
     for start in range(0, len(mentions), 1000):
@@ -59,7 +61,8 @@ def store_all(store: Store, items: list[tuple[Mention, str]], score: bool = True
         store.set_sentiment([(ids[m.native_id], label, 0.9, "test", None) for m, label in items])
 
 
-def test_a_negative_surge_opens_one_explained_alert_and_queues_it_once(store: Store) -> None:
+def test_a_negative_surge_opens_one_explained_alert_and_queues_it_once(backend: Backend) -> None:
+    store = backend.store
     rng = random.Random(5)
     store_all(store, history(rng) + surge(120, 30))
     settings = AlertSettings(channels=("email",))
@@ -86,7 +89,8 @@ def test_a_negative_surge_opens_one_explained_alert_and_queues_it_once(store: St
     assert len(store.alerts.pending(now + timedelta(days=1))) == 2
 
 
-def test_the_explanation_follows_the_incident_from_pass_to_pass(store: Store) -> None:
+def test_the_explanation_follows_the_incident_from_pass_to_pass(backend: Backend) -> None:
+    store = backend.store
     store_all(store, history(random.Random(5)) + surge(120, 30))
     settings = AlertSettings(channels=("email",))
     early = evaluate(store, [WATCH], [], settings, SURGE + timedelta(minutes=15))
@@ -98,6 +102,7 @@ def test_the_explanation_follows_the_incident_from_pass_to_pass(store: Store) ->
 
 
 def test_calm_history_fires_nothing(store: Store) -> None:
+    """On SQLite only: the same storage reads as the surge's case, which runs on both backends."""
     store_all(store, history(random.Random(6)))
     found = evaluate(
         store, [WATCH], [], AlertSettings(channels=("email",)), SURGE, since=SURGE - timedelta(days=2)
@@ -105,7 +110,8 @@ def test_calm_history_fires_nothing(store: Store) -> None:
     assert [r for r in found.changes if r.kind in ("volume", "negative")] == []
 
 
-def test_unscored_mentions_hold_back_the_negative_detector(store: Store) -> None:
+def test_unscored_mentions_hold_back_the_negative_detector(backend: Backend) -> None:
+    store = backend.store
     rng = random.Random(5)
     calm = history(rng)
     store_all(store, calm)
@@ -119,7 +125,7 @@ def test_unscored_mentions_hold_back_the_negative_detector(store: Store) -> None
     assert "negative" in {r.kind for r in later.changes}
 
 
-def test_quiet_hours_hold_warnings_but_not_critical(store: Store) -> None:
+def test_quiet_hours_hold_warnings_but_not_critical() -> None:
     settings = AlertSettings(channels=("email",), timezone="Europe/Rome", quiet_hours="23:00-07:00")
     night = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)  # 00:30 in Rome
     assert settings.release_time(night, "warning") == datetime(2026, 11, 21, 6, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ from listener.errors import AuthError, RateLimited, SourceUnavailable
 from listener.model import Feed, Watch
 from listener.query import parse
 from listener.records import utcnow
-from storage import Store
+from tests.backends import Backend
 from tests.harness import Clock
 
 TOKEN = "test-page-token-5e8a1f"
@@ -326,8 +326,9 @@ def test_a_5xx_is_transient_and_retried(server: GraphServer, clock: Clock) -> No
 
 
 def test_every_feed_through_the_runner_with_hidden_and_deleted_comments_marked(
-    server: GraphServer, clock: Clock, store: Store
+    server: GraphServer, clock: Clock, backend: Backend
 ) -> None:
+    store = backend.store
     post = server.add_post("Nuovo menu di primavera", T0)
     kept = server.add_comment(post, "giulia", "Che bello!", T0 + timedelta(minutes=1))
     hidden = server.add_comment(post, "marco", "spam spam", T0 + timedelta(minutes=2))
@@ -343,18 +344,14 @@ def test_every_feed_through_the_runner_with_hidden_and_deleted_comments_marked(
         f"@{server.page_id}": (None, 3), f"visitors:@{server.page_id}": (None, 1),
         f"tagged:@{server.page_id}": (None, 1), f"posts:@{server.page_id}": (None, 1),
     }  # fmt: skip
-    reply = store.conn.execute(
-        "SELECT in_reply_to_id, author_name FROM mentions WHERE native_id = ?", (gone,)
-    )
-    assert reply.fetchone() == (kept, "anna")
+    reply = backend.rows(f"SELECT in_reply_to_id, author_name FROM mentions WHERE native_id = '{gone}'")
+    assert reply == [(kept, "anna")]
     server.hide(hidden)
     server.delete(gone)
     collect(store, networks, watches, env=ENV, now=clock)
-    marked = store.conn.execute(
-        "SELECT native_id FROM mentions WHERE deleted_at IS NOT NULL ORDER BY native_id"
-    )
-    assert [r[0] for r in marked] == sorted([hidden, gone])
-    assert TOKEN not in json.dumps(store.conn.execute("SELECT * FROM cursors").fetchall())
+    marked = backend.rows("SELECT native_id FROM mentions WHERE deleted_at IS NOT NULL")
+    assert sorted(r[0] for r in marked) == sorted([hidden, gone])
+    assert TOKEN not in json.dumps(backend.rows("SELECT * FROM cursors"))
 
 
 def test_feeds_and_settings() -> None:

@@ -2,7 +2,7 @@
 
 Each scenario runs the real runner with the network's real client library
 against its local wire-format server (``tests/harness_<network>.py``), into a
-real SQLite file. A network joins by registering in ``collectors.REGISTRY``
+real SQLite file (the first cases also into PostgreSQL). A network joins by registering in ``collectors.REGISTRY``
 and writing its harness.
 """
 
@@ -20,6 +20,8 @@ from listener.collect import Outcome, collect
 from listener.model import Watch
 from listener.query import parse
 from storage import Store
+from storage.interfaces import ListenerStore
+from tests.backends import Backend
 from tests.harness import Clock, Harness, harness
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -40,7 +42,7 @@ def clock() -> Clock:
     return Clock(T0 + timedelta(hours=2))
 
 
-def run(store: Store, h: Harness, clock: Clock, env: dict[str, str] | None = None) -> Outcome:
+def run(store: ListenerStore, h: Harness, clock: Clock, env: dict[str, str] | None = None) -> Outcome:
     outcomes = collect(
         store, {h.network: h.settings}, WATCHES, env=h.env if env is None else env, now=clock, watch=h.source
     )
@@ -62,7 +64,8 @@ def one_line(outcome: Outcome, h: Harness) -> str:
     return message
 
 
-def test_each_mention_is_stored_once_and_runs_resume(net: Harness, store: Store, clock: Clock) -> None:
+def test_each_mention_is_stored_once_and_runs_resume(net: Harness, backend: Backend, clock: Clock) -> None:
+    store = backend.store
     fill(net, 3)
     first = run(store, net, clock)
     assert (first.error, first.new) == (None, 3), first
@@ -72,10 +75,13 @@ def test_each_mention_is_stored_once_and_runs_resume(net: Harness, store: Store,
     third = run(store, net, clock)
     assert (third.error, third.new) == (None, 0), third
     assert store.count_mentions() == 4
-    assert store.conn.execute("SELECT count(*) FROM mention_watches").fetchone() == (4,)
+    assert backend.rows("SELECT count(*) FROM mention_watches") == [(4,)]
 
 
-def test_a_5xx_mid_walk_keeps_the_cursor_and_loses_nothing(net: Harness, store: Store, clock: Clock) -> None:
+def test_a_5xx_mid_walk_keeps_the_cursor_and_loses_nothing(
+    net: Harness, backend: Backend, clock: Clock
+) -> None:
+    store = backend.store
     total = 2 * net.page_size + 1
     fill(net, total)
     net.server.inject("503", times=attempts(net), path=net.page_path, skip=1)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from listener.alerts.evaluate import evaluate
 from listener.alerts.settings import AlertSettings
 from listener.model import Mention, Page
-from storage import Store
+from storage.interfaces import ListenerStore
+from tests.backends import Backend
 
 ROME = ZoneInfo("Europe/Rome")
 START = datetime(2026, 2, 2, 0, 0, tzinfo=ROME)
@@ -29,7 +31,7 @@ POSTS_EN = ("A proper espresso near the Duomo: come and try our Alba blend.",)
 class Feed:
     """Writes the brand's posts and the replies they get, as a collector's pages would."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Any) -> None:
         self.store = store
         self.n = 0
 
@@ -43,7 +45,7 @@ class Feed:
         self.store.save_page(Page("x", "@caffe_aurora", [mention]), when)
         if negative:
             self.store.conn.execute(
-                "UPDATE mentions SET sentiment_label = 'negative' WHERE native_id = ?", (native_id,)
+                f"UPDATE mentions SET sentiment_label = 'negative' WHERE native_id = '{native_id}'"
             )
         return native_id
 
@@ -70,15 +72,16 @@ def normal_weeks(feed: Feed, days: int, seed: int = 7) -> Iterator[datetime]:
         yield base + timedelta(days=1)
 
 
-def alerts(store: Store) -> list[tuple[str, str, str, str]]:
+def alerts(store: ListenerStore) -> list[tuple[str, str, str, str]]:
     return [(a.kind, a.severity, a.watch, a.network) for a in store.alerts.list() if a.kind == "own-account"]
 
 
-def check(store: Store, now: datetime) -> None:
+def check(store: ListenerStore, now: datetime) -> None:
     evaluate(store, [], [], SETTINGS, now.astimezone(UTC), accounts=ACCOUNTS)
 
 
-def test_four_ordinary_weeks_raise_nothing(store: Store) -> None:
+def test_four_ordinary_weeks_raise_nothing(backend: Backend) -> None:
+    store = backend.store
     feed = Feed(store)
     for day_end in normal_weeks(feed, 28):
         for hour in range(0, 24, 4):
@@ -87,7 +90,8 @@ def test_four_ordinary_weeks_raise_nothing(store: Store) -> None:
     assert alerts(store) == []
 
 
-def test_an_off_hours_burst_with_a_new_link_domain_is_one_critical_alert(store: Store) -> None:
+def test_an_off_hours_burst_with_a_new_link_domain_is_one_critical_alert(backend: Backend) -> None:
+    store = backend.store
     feed = Feed(store)
     for _ in normal_weeks(feed, 28):
         pass
@@ -105,11 +109,12 @@ def test_an_off_hours_burst_with_a_new_link_domain_is_one_critical_alert(store: 
     assert alert.explanation["signals"] == ["burst", "new-domain", "off-hours"]  # English is usual here
     assert "aurora-coins.example" in alert.summary and alert.observed == 4
     assert alert.started_at == night.astimezone(UTC).isoformat()
-    queued = store.conn.execute("SELECT count(*) FROM deliveries WHERE alert_id = ?", (alert.id,)).fetchone()
-    assert queued == (1,)  # checked three times, announced once
+    queued = backend.rows(f"SELECT count(*) FROM deliveries WHERE alert_id = {alert.id}")
+    assert queued == [(1,)]  # checked three times, announced once
 
 
-def test_a_changed_profile_name_alone_is_enough(store: Store) -> None:
+def test_a_changed_profile_name_alone_is_enough(backend: Backend) -> None:
+    store = backend.store
     feed = Feed(store)
     for _ in normal_weeks(feed, 10):
         pass
@@ -120,7 +125,8 @@ def test_a_changed_profile_name_alone_is_enough(store: Store) -> None:
     assert "'Caffè Aurora' to 'Aurora Crypto Giveaway'" in alert.summary
 
 
-def test_a_negative_reply_wave_far_above_usual_alerts(store: Store) -> None:
+def test_a_negative_reply_wave_far_above_usual_alerts(backend: Backend) -> None:
+    store = backend.store
     feed = Feed(store)
     for _ in normal_weeks(feed, 21):
         pass
@@ -136,7 +142,8 @@ def test_a_negative_reply_wave_far_above_usual_alerts(store: Store) -> None:
     assert alert.explanation["samples"][0]["text"] == "Da oggi il caffè al banco costa 2 euro."
 
 
-def test_the_guard_can_be_switched_off(store: Store) -> None:
+def test_the_guard_can_be_switched_off(backend: Backend) -> None:
+    store = backend.store
     feed = Feed(store)
     feed.post(START + timedelta(hours=3), "x", name="A")
     feed.post(START + timedelta(hours=4), "y", name="B")

@@ -15,7 +15,6 @@ from listener.demo.graphserver import GraphServer
 from listener.model import Mention, Page, SaveResult, Watch
 from listener.query import parse
 from listener.records import AlertChange
-from storage import Store
 from storage.interfaces import ListenerStore
 from tests.backends import Backend
 from tests.harness import Clock
@@ -28,7 +27,7 @@ def check_source(store: ListenerStore, network: str, watch: str, now: datetime) 
     return check(source_runs(store, network, watch, now), now)
 
 
-def health_changes(store: Store, sources: list[tuple[str, str]], now: datetime) -> list[AlertChange]:
+def health_changes(store: ListenerStore, sources: list[tuple[str, str]], now: datetime) -> list[AlertChange]:
     """The health detector's alert changes for ``sources``, as one evaluation pass records them."""
     return detector_changes(store, HEALTH, now, sources=sources)
 
@@ -123,7 +122,8 @@ def test_a_new_source_is_never_quiet(backend: Backend) -> None:
     assert conditions(store, T0 + timedelta(days=30)) == set()
 
 
-def test_health_incidents_open_once_and_resolve(store: Store) -> None:
+def test_health_incidents_open_once_and_resolve(backend: Backend) -> None:
+    store = backend.store
     for i in range(3):
         run(store, T0 + timedelta(minutes=15 * i), error="auth", error_message="token rejected")
     sources = [("x", "brand")]
@@ -144,8 +144,9 @@ def test_health_incidents_open_once_and_resolve(store: Store) -> None:
 
 
 @pytest.mark.parametrize("network", ["facebook", "instagram"])
-def test_an_expired_page_token_raises_the_credentials_alert(store: Store, network: str) -> None:
+def test_an_expired_page_token_raises_the_credentials_alert(backend: Backend, network: str) -> None:
     """Graph networks run feeds (``@page``, ``posts:@page``), not the config's watches: health reads the runs."""
+    store = backend.store
     clock = Clock(T0)
     with GraphServer(token="the-new-token", clock=clock, network=network) as server:
         settings: object

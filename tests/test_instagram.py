@@ -20,7 +20,7 @@ from listener.errors import AuthError, RateLimited
 from listener.model import Feed, SaveResult, Watch
 from listener.query import parse
 from listener.records import utcnow
-from storage import Store
+from tests.backends import Backend
 from tests.harness import Clock
 
 TOKEN = "test-ig-token-3d7c0b"
@@ -194,8 +194,9 @@ def settings_for(server: GraphServer, **extra: Any) -> Settings:
 
 
 def test_a_thirty_first_hashtag_in_seven_days_is_refused_before_it_is_asked(
-    server: GraphServer, clock: Clock, store: Store
+    server: GraphServer, clock: Clock, backend: Backend
 ) -> None:
+    store = backend.store
     for i in range(30):  # 30 other hashtags ran and spent their unit in the last week
         run = store.start_run("instagram", f"#old{i}", clock.now - timedelta(days=6))
         store.finish_run(run, SaveResult(), 0, units=1, now=clock.now - timedelta(days=6))
@@ -210,7 +211,7 @@ def test_a_thirty_first_hashtag_in_seven_days_is_refused_before_it_is_asked(
     clock.now += timedelta(days=2)  # the old ones are now 8 days old
     [done] = collect(store, networks, WATCHES, env=ENV, now=clock)
     assert (done.error, done.new) == (None, 1)
-    units = store.conn.execute("SELECT units FROM runs WHERE watch = '#aurora' ORDER BY id").fetchall()
+    units = backend.rows("SELECT units FROM runs WHERE watch = '#aurora' ORDER BY id")
     assert units == [(0,), (1,)]
     [again] = collect(store, networks, WATCHES, env=ENV, now=clock)
     assert (again.error, again.new) == (None, 0)
@@ -218,8 +219,9 @@ def test_a_thirty_first_hashtag_in_seven_days_is_refused_before_it_is_asked(
 
 
 def test_every_feed_through_the_runner_with_hidden_comments_marked(
-    server: GraphServer, clock: Clock, store: Store
+    server: GraphServer, clock: Clock, backend: Backend
 ) -> None:
+    store = backend.store
     own = server.add_media("Aurora: the spring menu", T0)
     first = server.add_ig_comment(own, "giulia", "che bello", T0 + timedelta(minutes=1))
     reply = server.add_ig_comment(own, "caffeaurora", "grazie!", T0 + timedelta(minutes=2), reply_to=first)
@@ -232,13 +234,11 @@ def test_every_feed_through_the_runner_with_hidden_comments_marked(
         "tagged:@caffeaurora": (None, 1),
         "posts:@caffeaurora": (None, 1),
     }
-    row = store.conn.execute(
-        "SELECT in_reply_to_id, author_handle FROM mentions WHERE native_id = ?", (reply,)
-    )
-    assert row.fetchone() == (first, "caffeaurora")
+    row = backend.rows(f"SELECT in_reply_to_id, author_handle FROM mentions WHERE native_id = '{reply}'")
+    assert row == [(first, "caffeaurora")]
     server.hide(spam)
     collect(store, networks, WATCHES, env=ENV, now=clock)
-    marked = store.conn.execute("SELECT native_id FROM mentions WHERE deleted_at IS NOT NULL").fetchall()
+    marked = backend.rows("SELECT native_id FROM mentions WHERE deleted_at IS NOT NULL")
     assert marked == [(spam,)]
 
 

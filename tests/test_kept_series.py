@@ -12,12 +12,17 @@ import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from listener.alerts.evaluate import evaluate
 from listener.alerts.memory import SeriesMemory
 from listener.alerts.settings import AlertSettings
 from listener.model import Mention, Page, SaveResult
 from storage import Store
+from storage.pg.store import PgStore
+from tests.backends import Backend
 from tests.test_evaluate import SURGE, WATCH, history, store_all, surge
 
 STEP = timedelta(minutes=5)
@@ -42,14 +47,25 @@ def arrivals(rng: random.Random, start: datetime, end: datetime) -> list[tuple[M
     return [(m, label) for m, label in out if m.created_at < end]
 
 
-def save(store: Store, items: list[tuple[Mention, str]]) -> None:
+def twin(backend: Backend, request: pytest.FixtureRequest) -> Any:
+    """A second, empty store of the backend's kind: the same rows get the same ids only on the same backend.
+
+    (PostgreSQL's sequence also spends a number on each mention it had already stored.)
+    """
+    if backend.name == "sqlite":
+        return Store.open(request.getfixturevalue("tmp_path") / "fresh.db")
+    server = request.getfixturevalue("postgres_server")
+    return PgStore.open(server.url(server.create_database()))
+
+
+def save(store: Any, items: list[tuple[Mention, str]]) -> None:
     if items:
         store.save_page(
             Page("x", "brand", [m for m, _ in items], matches={m.native_id: ["brand"] for m, _ in items})
         )
 
 
-def score(store: Store, items: list[tuple[Mention, str]]) -> None:
+def score(store: Any, items: list[tuple[Mention, str]]) -> None:
     ids = dict(store.conn.execute("SELECT native_id, id FROM mentions WHERE sentiment_label IS NULL"))
     store.set_sentiment(
         [(ids[m.native_id], label, 0.9, "test", None) for m, label in items if m.native_id in ids]
@@ -64,7 +80,7 @@ def changes(found: object) -> list[tuple[object, ...]]:
     ]  # fmt: skip
 
 
-def edit_baseline(store: Store, calm: list[tuple[Mention, str]]) -> None:
+def edit_baseline(store: Any, calm: list[tuple[Mention, str]]) -> None:
     """The last calm day's posts are edited to say what the surge says (the explanation's baseline moves)."""
     edited = [
         replace(m, text="aurora rimborso negato vergogna")
@@ -75,6 +91,8 @@ def edit_baseline(store: Store, calm: list[tuple[Mention, str]]) -> None:
 
 
 def test_kept_series_record_what_a_full_pass_records(tmp_path: Path) -> None:
+    """On SQLite only, for the suite's time (20-40 s a backend): each kind of change it feeds the
+    memory is a case of tests/test_storage_buckets.py, and the memory runs on PostgreSQL below."""
     kept, fresh = Store.open(tmp_path / "kept.db"), Store.open(tmp_path / "fresh.db")
     calm = history(random.Random(5))
     for store in (kept, fresh):
@@ -117,8 +135,10 @@ def test_kept_series_record_what_a_full_pass_records(tmp_path: Path) -> None:
     fresh.close()
 
 
-def test_a_memory_that_missed_changes_reads_everything_again(tmp_path: Path) -> None:
-    kept, fresh = Store.open(tmp_path / "kept.db"), Store.open(tmp_path / "fresh.db")
+def test_a_memory_that_missed_changes_reads_everything_again(
+    backend: Backend, request: pytest.FixtureRequest
+) -> None:
+    kept, fresh = backend.store, twin(backend, request)
     memory, settings = SeriesMemory(), AlertSettings()
     for store in (kept, fresh):
         store_all(store, history(random.Random(5)))
@@ -132,12 +152,14 @@ def test_a_memory_that_missed_changes_reads_everything_again(tmp_path: Path) -> 
     found = changes(evaluate(kept, [WATCH], [], settings, now, memory=memory))
     assert found == changes(evaluate(fresh, [WATCH], [], settings, now))
     assert any(kind == "volume" for kind, *_ in found)
-    kept.close()
     fresh.close()
 
 
 def test_kept_mention_times_find_the_same_silence_and_are_read_once(tmp_path: Path) -> None:
-    """A source falls silent: health says so with the memory as without, reading its times once."""
+    """A source falls silent: health says so with the memory as without, reading its times once.
+
+    SQLite only: the reads are counted with SQLite's trace callback.
+    """
     kept, fresh = Store.open(tmp_path / "kept.db"), Store.open(tmp_path / "fresh.db")
     rng = random.Random(3)  # a quiet watch: a mention every half hour or so for a week, then nothing
     start = SURGE - timedelta(days=9)
@@ -162,12 +184,11 @@ def test_kept_mention_times_find_the_same_silence_and_are_read_once(tmp_path: Pa
     fresh.close()
 
 
-def test_a_watch_gone_from_the_config_leaves_nothing_kept(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "kept.db")
+def test_a_watch_gone_from_the_config_leaves_nothing_kept(backend: Backend) -> None:
+    store = backend.store
     store_all(store, history(random.Random(5)))
     memory, settings = SeriesMemory(), AlertSettings()
     evaluate(store, [WATCH], [], settings, SURGE, memory=memory)
     assert memory.nbytes > 100_000  # nine days of 5-minute buckets and two detectors' state
     evaluate(store, [], [], settings, SURGE + STEP, memory=memory)
     assert memory.nbytes == 0
-    store.close()

@@ -101,7 +101,8 @@ def test_replies_count_each_posts_replies_and_negatives(backend: Backend) -> Non
 
 def test_unanswered_negatives_match_the_thread_rule(store: Store) -> None:
     """Every negative of the day is a story of its own (no clusters): those not answered are
-    what the thread rule says, our own accounts found by handle in any case and by author id."""
+    what the thread rule says, our own accounts found by handle in any case and by author id.
+    On SQLite only: the rule is written as SQLite SQL (ifnull, row values IN VALUES)."""
     history(store, n=800)
     ids = [row[0] for row in store.conn.execute("SELECT id FROM mentions")]
     store.set_sentiment([(i, "negative", 0.9, "test", None) for i in ids])

@@ -31,7 +31,7 @@ from listener.errors import ConfigError
 from listener.model import Feed, Mention, Page, Watch
 from listener.plugins import Inputs, hookimpl
 from listener.query import parse
-from storage import Store
+from tests.backends import Backend
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 WATCHES = """\
@@ -143,15 +143,16 @@ def test_without_the_plugin_its_names_are_unknown(tmp_path: Path) -> None:
 
 
 def test_a_plugin_network_channel_and_detector_work_end_to_end(
-    plugin: TinyPlugin, store: Store, tmp_path: Path
+    plugin: TinyPlugin, backend: Backend, tmp_path: Path
 ) -> None:
+    store = backend.store
     config = parse_config(CONFIG, tmp_path / "listener.toml")
     assert config.alerts.channels == ("inbox",) and isinstance(config.networks["tinynet"], TinySettings)
     assert "tinynet" in collectors.REGISTRY and collectors.load("tinynet") is TinyCollector
 
     outcomes = collect(store, config.networks, config.watches, env={}, now=lambda: NOW)
     assert [(o.network, o.source, o.new, o.error) for o in outcomes] == [("tinynet", "brand", 2, None)]
-    stored = store.conn.execute("SELECT network, native_id FROM mentions ORDER BY native_id").fetchall()
+    stored = backend.rows("SELECT network, native_id FROM mentions ORDER BY native_id")
     assert stored == [("tinynet", "t0"), ("tinynet", "t1")]
 
     report = after_collect(store, config, {}, NOW, scorer=lambda s: 0)
@@ -184,8 +185,9 @@ class Trespasser(RecallDetector):
 
 
 def test_a_failing_detector_is_logged_and_the_others_go_on(
-    plugin: TinyPlugin, store: Store, caplog: pytest.LogCaptureFixture
+    plugin: TinyPlugin, backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
+    store = backend.store
     pm = plugins.load_plugins()
 
     class Extra:

@@ -77,6 +77,7 @@ def test_rescore_after_a_model_change_touches_only_other_versions(backend: Backe
 
 
 def test_scoring_in_a_child_process(store: Store, db_path: Path) -> None:
+    """On SQLite only: the child is given a database file (``--db``)."""
     store_page(store)
     assert score_in_child(db_path) == 4
     assert None not in {v[0] for v in labels(store).values()}

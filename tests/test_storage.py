@@ -55,7 +55,8 @@ def test_a_page_of_one_network_cannot_carry_another_networks_mention() -> None:
         Page("reddit", "brand", [mention("1")])
 
 
-def test_watch_matches_are_linked_and_counted(store: Store) -> None:
+def test_watch_matches_are_linked_and_counted(backend: Backend) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora"), ("complaints", "rimborso")])
     page = Page(
         "x", "brand", [mention("1"), mention("2")], matches={"1": ["brand", "complaints"], "2": ["brand"]}
@@ -402,7 +403,8 @@ def test_mention_times_follow_matches_and_erasure(backend: Backend) -> None:
     assert store.newest_mentions([("x", "brand")]) == {("x", "brand"): ms[1].created_at}
 
 
-def test_status_counts_follow_erasure(store: Store) -> None:
+def test_status_counts_follow_erasure(backend: Backend) -> None:
+    store = backend.store
     store.sync_watches([("brand", "aurora")])
     ms = [
         Mention("x", str(i), "aurora", T0 - timedelta(hours=i), author_handle=f"@a{i % 2}") for i in range(4)

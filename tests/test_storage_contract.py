@@ -169,3 +169,14 @@ def test_the_mention_count_is_kept_exact_through_edits_and_erasure(backend: Back
     assert backend.store.count_mentions() == 7
     backend.store.forget_author("x", "a0")
     assert backend.store.count_mentions() == backend.rows("SELECT count(*) FROM mentions")[0][0] == 3
+
+
+def test_a_pages_new_mentions_are_numbered_in_the_order_the_network_gave_them(backend: Backend) -> None:
+    """Ids break ties of time in every id-ordered read (newest first, oldest unscored first)."""
+    store = backend.store
+    store.save_page(Page("x", "brand", [mention("20"), mention("3")]))
+    store.save_page(
+        Page("x", "brand", [mention("b"), mention("3"), mention("a"), mention("10"), mention("b")])
+    )
+    rows = backend.rows("SELECT native_id FROM mentions ORDER BY id")
+    assert [r[0] for r in rows] == ["20", "3", "b", "a", "10"]

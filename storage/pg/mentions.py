@@ -29,14 +29,18 @@ _COLUMNS = (
     "text", "language", "created_at", "collected_at", "in_reply_to_id", "conversation_id",
     *_METRICS, "search_vector", "search_words", "url_host", "raw",
 )  # fmt: skip
-_VALUES = f"({', '.join(['%s'] * (len(_COLUMNS) - 1))}, %s::jsonb)"
+_VALUES = f"({', '.join(['%s'] * len(_COLUMNS))}, %s::jsonb)"  # the id, then _COLUMNS
 _INSERT = (
-    f"INSERT INTO mentions ({', '.join(_COLUMNS)}) VALUES {{values}} "
+    f"INSERT INTO mentions (id, {', '.join(_COLUMNS)}) VALUES {{values}} "
     "ON CONFLICT (network, native_id) DO NOTHING RETURNING native_id"
 )
 # Rows per INSERT: a page is one statement (its authors' counts are then locked in key order by
 # one trigger run, schema 002) up to PostgreSQL's 65,535 parameters.
-_PER_INSERT = 65_535 // len(_COLUMNS)
+_PER_INSERT = 65_535 // (len(_COLUMNS) + 1)
+# Ids taken from the identity's sequence before the insert, handed out in page order: the rows go
+# in in key order (for the locks), but a page's mentions are numbered as SQLite numbers them, in
+# the order the network gave them, which breaks ties of time in every id-ordered read alike.
+_RESERVE = "SELECT nextval(pg_get_serial_sequence('mentions', 'id')) FROM generate_series(1, %s)"
 _KNOWN = (
     f"SELECT native_id, id, text, author_handle, {', '.join(_METRICS)} FROM mentions "
     "WHERE network = %s AND native_id = ANY(%s) ORDER BY id FOR UPDATE"
@@ -77,7 +81,7 @@ class PgMentions:
         # Sorted: two writers of overlapping pages then insert and lock in the same order (no deadlock).
         unique = sorted({m.native_id: m for m in page.mentions}.values(), key=lambda m: m.native_id)
         with self.conn.transaction(), self.conn.cursor() as cur:
-            fresh = set(self._insert(unique, stamp))
+            fresh = set(self._insert(unique, self._numbers(page), stamp))
             seen = [m for m in unique if m.native_id not in fresh]
             edited = self._refresh(page.network, seen, stamp)
             cur.executemany(
@@ -103,11 +107,19 @@ class PgMentions:
             rejected=len(page.rejects),
         )
 
-    def _insert(self, mentions: Sequence[Mention], stamp: str) -> Iterator[str]:
+    def _numbers(self, page: Page) -> dict[str, int]:
+        """An id for each native id of the page, ascending in page order (unused ones are skipped)."""
+        order = list(dict.fromkeys(m.native_id for m in page.mentions))
+        if not order:
+            return {}
+        ids = sorted(int(row[0]) for row in self.conn.execute(_RESERVE, (len(order),)))
+        return dict(zip(order, ids, strict=True))
+
+    def _insert(self, mentions: Sequence[Mention], numbers: dict[str, int], stamp: str) -> Iterator[str]:
         """The native ids of ``mentions`` that were new (the others conflict and are skipped)."""
         for start in range(0, len(mentions), _PER_INSERT):
             chunk = mentions[start : start + _PER_INSERT]
-            params = [value for m in chunk for value in _row(m, stamp)]
+            params = [value for m in chunk for value in (numbers[m.native_id], *_row(m, stamp))]
             query = _INSERT.format(values=", ".join([_VALUES] * len(chunk)))
             for row in self.conn.execute(query.encode(), params).fetchall():
                 yield str(row[0])
