@@ -140,15 +140,11 @@ class PgStories:
     def _snapshot(self) -> Iterator[None]:
         """One snapshot for a list's queries (repeatable read, unless called inside a transaction):
         its candidates, members and states agree while daemons write.
-
-        Without JIT: the part walks' estimates (an upper bound per part) exceed its threshold,
-        and compiling took longer than the walk (0.6 s against 0.2 s for a week at 1M mentions).
         """
         outer = self.conn.info.transaction_status != TransactionStatus.IDLE
         with self.conn.transaction():
             if not outer:
                 self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            self.conn.execute("SET LOCAL jit = off")
             yield
 
     def triaged(
