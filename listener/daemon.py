@@ -51,7 +51,7 @@ from listener.cycle import after_collect
 from listener.digest.build import DigestOptions, due_day
 from listener.digest.send import send_digest
 from listener.errors import ListenerError
-from listener.fleet import Database, Holding, Leases, describe, holder_id, lock, open_store
+from listener.fleet import Database, Holding, Leases, describe, holder_id, lock, open_store, source_job
 from listener.records import use_clock, utcnow
 from listener.scoring import score_in_child
 from storage.interfaces import ListenerStore
@@ -347,8 +347,7 @@ class Daemon:
 
 
 def _job(source: Source) -> str:
-    """The scheduler's job id of a source, and its lease's name."""
-    return f"collect:{source.network}:{source.name}"
+    return source_job(source.network, source.name)
 
 
 def _stopped_at(moment: datetime) -> Callable[[], datetime]:

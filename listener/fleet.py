@@ -25,7 +25,17 @@ from listener.database_settings import DatabaseSettings, password
 from listener.lock import DaemonLock
 from storage.interfaces import LeaseStore, ListenerStore
 
-__all__ = ["Alone", "Holding", "Leases", "describe", "holder_id", "lock", "open_store"]
+__all__ = [
+    "Alone",
+    "Holding",
+    "Leases",
+    "describe",
+    "holder_id",
+    "lease_store",
+    "lock",
+    "open_store",
+    "source_job",
+]
 
 log = logging.getLogger("listener.daemon")
 BUSY_TIMEOUT = 60.0  # seconds a SQLite writer waits for the other worker's transaction on a slow machine
@@ -116,12 +126,24 @@ def open_store(database: Database, env: Mapping[str, str]) -> tuple[ListenerStor
         from storage import Store
 
         return Store.open(database, busy_timeout=BUSY_TIMEOUT), Alone()
-    from storage.pg.leases import PgLeases
     from storage.pg.store import PgStore
 
     assert database.url is not None  # a DatabaseSettings reaches the daemon only with a url
     store = PgStore.open(database.url, password(database, env))
-    return store, PgLeases(store.conn)
+    return store, lease_store(store)
+
+
+def lease_store(store: ListenerStore) -> LeaseStore:
+    """The leases of an open store: a server's fleet shares them; a SQLite file has one writer."""
+    from storage.pg.leases import PgLeases
+    from storage.pg.store import PgStore
+
+    return PgLeases(store.conn) if isinstance(store, PgStore) else Alone()
+
+
+def source_job(network: str, name: str) -> str:
+    """A source's job: the scheduler's job id, and its lease's name."""
+    return f"collect:{network}:{name}"
 
 
 def lock(database: Database) -> DaemonLock | None:

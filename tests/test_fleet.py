@@ -18,6 +18,7 @@ appearing), each with a generous timeout.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import random
 import signal
@@ -254,4 +255,32 @@ def test_a_daemon_leaves_the_source_another_daemon_holds(fleet: Fleet) -> None:
     }
     assert fleet.query("SELECT job, holder FROM leases WHERE held_until IS NOT NULL") == [
         ("collect:x:gate", "elsewhere:1:abc")
+    ]
+
+
+def test_listener_collect_by_hand_leaves_what_the_fleet_holds(fleet: Fleet) -> None:
+    """``listener collect`` beside a fleet: the held source and the held alert pass are skipped, said so."""
+    fleet.x.gate.set()
+    for word in WORDS.values():
+        fleet.x.add_post("fan1", f"{word} post", utcnow())
+    with PgStore.open(fleet.url) as store:
+        leases = PgLeases(store.conn)
+        assert leases.take("collect:x:gate", "elsewhere:1:abc", timedelta(hours=1))
+        assert leases.take("cycle", "elsewhere:1:abc", timedelta(hours=1))
+    cli = [sys.executable, "-m", "listener.cli", "--config", str(fleet.folder / "listener.toml")]
+    done = subprocess.run(
+        [*cli, "collect", "--json"], env={**os.environ, **DEMO_ENV}, capture_output=True, text=True,
+        timeout=PATIENCE,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = {row["watch"]: row for row in json.loads(done.stdout)}
+    assert rows["gate"]["error"] == "waiting" and rows["gate"]["fetched"] == 0
+    assert "Note: collect:x:gate: a daemon is collecting it now; skipped" in done.stderr
+    assert all(row["error"] == "" for name, row in rows.items() if name != "gate")
+    assert "a daemon is running the alert pass now; skipped here" in done.stderr
+    assert fleet.query("SELECT watch FROM runs WHERE watch = 'gate'") == []
+    assert fleet.query("SELECT count(*) FROM mentions WHERE sentiment_label IS NOT NULL") == [(0,)]
+    assert fleet.query("SELECT job, holder FROM leases WHERE held_until IS NOT NULL ORDER BY job") == [
+        ("collect:x:gate", "elsewhere:1:abc"),
+        ("cycle", "elsewhere:1:abc"),
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import click
@@ -18,8 +19,11 @@ from listener.output import output_options, render
 from listener.records import utcnow
 
 if TYPE_CHECKING:
-    from listener.collect import Outcome
+    from listener.collect import Outcome, Pass, Source
+    from listener.config import Config
     from listener.cycle import CycleReport
+    from listener.fleet import Holding, Leases
+    from storage.interfaces import ListenerStore
 
 __all__ = ["COLUMNS", "collect"]
 
@@ -45,17 +49,21 @@ def collect(app: App, network: str | None, watch: str | None, no_alerts: bool, f
         listener collect --network reddit --watch brand
     """
     from listener.collect import Pass
-    from listener.cycle import after_collect
+    from listener.fleet import Leases, holder_id, lease_store
 
     config = app.load_config()
     enabled = config.enabled_networks()
     if not enabled:
         raise click.ClickException("no network is enabled: add a [networks.<name>] section to the config")
     network = _enabled(network, enabled)
+    config_ttl = timedelta(seconds=config.postgres.lease_seconds if config.postgres else 300)
     with app.open_store() as store:
+        leases = Leases(lease_store(store), holder_id(), config_ttl)
+        held: list[Holding] = []  # the source being collected: its lease is renewed between pages
         run = Pass(
-            store, config.networks, config.watches, env=dict(os.environ), watch_networks=config.watch_networks
-        )
+            store, config.networks, config.watches, env=dict(os.environ), watch_networks=config.watch_networks,
+            should_stop=lambda: bool(held) and not held[0].keep(),
+        )  # fmt: skip
         sources = run.sources(network)
         if watch is not None:
             watch = resolve("watch", watch, {s.name for s in sources})
@@ -68,12 +76,40 @@ def collect(app: App, network: str | None, watch: str | None, no_alerts: bool, f
             item_show_func=lambda s: f"{s.network} {s.name}" if s is not None else None,
         ) as bar:
             for source in bar:
-                outcomes.append(run.run(source))
-        cycle = None if no_alerts else after_collect(store, config, os.environ, utcnow())
+                outcomes.append(_collect_held(run, source, leases, held))
+        cycle = None if no_alerts else _cycle_held(store, config, leases)
     _report(outcomes, cycle, fmt)
     code = _exit_status(outcomes, cycle)
     if code:
         sys.exit(code)
+
+
+def _collect_held(run: Pass, source: Source, leases: Leases, held: list[Holding]) -> Outcome:
+    """One source under its lease: beside a fleet of daemons (PostgreSQL), one collector at a time."""
+    from listener.collect import Outcome
+    from listener.fleet import source_job
+
+    job = source_job(source.network, source.name)
+    with leases.hold(job) as holding:
+        if holding is None:
+            note = f"{job}: a daemon is collecting it now; skipped (it stores what this would)"
+            return Outcome(source.network, source.name, error="held", message=note, skipped=True)
+        held[:] = [holding]
+        try:
+            return run.run(source)
+        finally:
+            held.clear()
+
+
+def _cycle_held(store: ListenerStore, config: Config, leases: Leases) -> CycleReport | None:
+    """The alert pass, unless a daemon of the fleet is running it now (it covers these mentions)."""
+    from listener.cycle import after_collect
+
+    with leases.hold("cycle") as holding:
+        if holding is None:
+            click.echo("alerts: a daemon is running the alert pass now; skipped here", err=True)
+            return None
+        return after_collect(store, config, os.environ, utcnow())
 
 
 def _enabled(network: str | None, enabled: list[str]) -> str | None:
