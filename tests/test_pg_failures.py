@@ -69,8 +69,9 @@ def password_role(postgres_server: PostgresServer) -> Iterator[str]:
 
 
 def _until_password_is_asked(url: str) -> None:
-    """The postmaster reads pg_hba.conf on its signal: wait (bounded) until it asks this role."""
-    for _ in range(200):
+    """The postmaster reads pg_hba.conf on its signal: wait until it asks this role (90 s: a safety net)."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
         try:
             psycopg.connect(url).close()
         except psycopg.OperationalError as exc:
