@@ -51,7 +51,17 @@ from listener.cycle import after_collect
 from listener.digest.build import DigestOptions, due_day
 from listener.digest.send import send_digest
 from listener.errors import ListenerError
-from listener.fleet import Database, Holding, Leases, describe, holder_id, lock, open_store, source_job
+from listener.fleet import (
+    Database,
+    Holding,
+    Leases,
+    describe,
+    holder_id,
+    lease_ttl,
+    lock,
+    open_store,
+    source_job,
+)
 from listener.records import use_clock, utcnow
 from listener.scoring import score_in_child
 from storage.interfaces import ListenerStore
@@ -108,7 +118,7 @@ class Daemon:
         self.lock = lock(database)  # a SQLite file: one daemon; a server: leases instead
         self.server = not isinstance(database, Path)
         self.holder = holder_id()
-        self.ttl = timedelta(seconds=300 if isinstance(database, Path) else database.lease_seconds)
+        self.ttl = lease_ttl(database)
         self.holding: Holding | None = None  # the source being collected
         self.cycling: Holding | None = None  # the cycle's lease while it runs
         self.scorer: Callable[[ListenerStore], int] | None = self._score_in_child

@@ -141,6 +141,11 @@ def lease_store(store: ListenerStore) -> LeaseStore:
     return PgLeases(store.conn) if isinstance(store, PgStore) else Alone()
 
 
+def lease_ttl(database: Database) -> timedelta:
+    """How long a lease lasts: ``[database] lease_seconds`` on a server; a file's one daemon never loses one."""
+    return timedelta(seconds=database.lease_seconds if isinstance(database, DatabaseSettings) else 300)
+
+
 def source_job(network: str, name: str) -> str:
     """A source's job: the scheduler's job id, and its lease's name."""
     return f"collect:{network}:{name}"

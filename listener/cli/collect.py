@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import click
@@ -49,16 +48,15 @@ def collect(app: App, network: str | None, watch: str | None, no_alerts: bool, f
         listener collect --network reddit --watch brand
     """
     from listener.collect import Pass
-    from listener.fleet import Leases, holder_id, lease_store
+    from listener.fleet import Leases, holder_id, lease_store, lease_ttl
 
     config = app.load_config()
     enabled = config.enabled_networks()
     if not enabled:
         raise click.ClickException("no network is enabled: add a [networks.<name>] section to the config")
     network = _enabled(network, enabled)
-    config_ttl = timedelta(seconds=config.postgres.lease_seconds if config.postgres else 300)
     with app.open_store() as store:
-        leases = Leases(lease_store(store), holder_id(), config_ttl)
+        leases = Leases(lease_store(store), holder_id(), lease_ttl(config.postgres or config.database))
         held: list[Holding] = []  # the source being collected: its lease is renewed between pages
         run = Pass(
             store, config.networks, config.watches, env=dict(os.environ), watch_networks=config.watch_networks,
